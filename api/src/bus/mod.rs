@@ -1,0 +1,52 @@
+//! The event bus: what changed, published after the database commit, to every
+//! subscriber of this instance (in-process) or of all instances (Redis, later).
+pub mod memory;
+
+use std::sync::Arc;
+
+use futures::stream::BoxStream;
+use serde::{Deserialize, Serialize};
+
+use entity::{conversation, message};
+
+/// One committed change that subscribers may want.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub enum BusEvent {
+    /// A new message was stored.
+    MessageAdded(message::Model),
+    /// A stored message changed (status: delivered, read, sent, failed).
+    MessageUpdated(message::Model),
+    /// A conversation changed (new message, unread count, status, watermarks).
+    ConversationUpdated(conversation::Model),
+}
+
+impl BusEvent {
+    /// The Page the event belongs to: subscribers filter on it.
+    pub fn page_id(&self) -> &str {
+        match self {
+            Self::MessageAdded(m) | Self::MessageUpdated(m) => &m.page_id,
+            Self::ConversationUpdated(c) => &c.page_id,
+        }
+    }
+}
+
+/// Why the bus could not take or give an event.
+#[derive(Debug, thiserror::Error)]
+pub enum BusError {
+    #[error("event bus unavailable: {0}")]
+    Unavailable(String),
+}
+
+/// Owned by the app state, never global, so tests and instances each have their own.
+#[async_trait::async_trait]
+pub trait EventBus: Send + Sync {
+    /// Hands committed events to every current subscriber.
+    async fn publish(&self, events: Vec<BusEvent>) -> Result<(), BusError>;
+
+    /// Every event published from now on. The stream ends if this subscriber falls so far
+    /// behind that events would be lost; the subscriber then has to resubscribe.
+    fn subscribe(&self) -> BoxStream<'static, Arc<BusEvent>>;
+
+    /// Whether the bus can deliver (`/health`).
+    async fn health(&self) -> Result<(), BusError>;
+}

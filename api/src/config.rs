@@ -1,0 +1,106 @@
+//! The one place that reads the environment (and `.env`). Every other module gets a `Config`.
+use std::fmt;
+use std::net::IpAddr;
+
+use clap::Parser;
+
+/// A value that must never reach a log, an error or `/health`: `Debug` and `Display`
+/// print `[redacted]`; `expose` is the one way to read it.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Secret(String);
+
+impl Secret {
+    pub fn new(value: impl Into<String>) -> Self {
+        Self(value.into())
+    }
+
+    /// The secret itself, for the few places that must use it (HMAC keys, comparisons).
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("[redacted]")
+    }
+}
+
+impl fmt::Display for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("[redacted]")
+    }
+}
+
+impl std::str::FromStr for Secret {
+    type Err = std::convert::Infallible;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Ok(Self(s.to_owned()))
+    }
+}
+
+const DEFAULT_GRAPH_URL: &str = "https://graph.facebook.com/v25.0";
+const DEFAULT_INGEST_GROUP_MAX: usize = 256;
+
+/// Server settings. Names are fixed by the API contract; `.env.example` documents each.
+#[derive(Clone, Debug, Parser)]
+#[command(name = "api", version, about = "MessengerFlow server")]
+pub struct Config {
+    /// Address to listen on.
+    #[arg(long, env = "HOST", default_value = "127.0.0.1")]
+    pub host: IpAddr,
+    /// Port to listen on (0 picks a free one).
+    #[arg(long, env = "PORT", default_value_t = 3000)]
+    pub port: u16,
+    /// `sqlite://PATH?mode=rwc` (embedded default) or `postgres://...`.
+    #[arg(long, env = "DATABASE_URL", default_value = "sqlite://messengerflow.db?mode=rwc")]
+    pub database_url: String,
+    /// Redis for pub/sub between instances; unset means the in-process bus.
+    #[arg(long, env = "REDIS_URL")]
+    pub redis_url: Option<String>,
+    /// Signs webhook bodies (X-Hub-Signature-256). Without it every delivery is refused.
+    #[arg(long, env = "FB_APP_SECRET", hide_env_values = true)]
+    pub fb_app_secret: Option<Secret>,
+    /// Answers the webhook verification GET.
+    #[arg(long, env = "FB_VERIFY_TOKEN", hide_env_values = true)]
+    pub fb_verify_token: Option<Secret>,
+    /// The Facebook app id.
+    #[arg(long, env = "FB_APP_ID")]
+    pub fb_app_id: Option<String>,
+    /// Graph API base URL, version included.
+    #[arg(long, env = "FB_GRAPH_URL", default_value = DEFAULT_GRAPH_URL)]
+    pub fb_graph_url: String,
+    /// Log format: `text` or `json`.
+    #[arg(long, env = "LOG_FORMAT", default_value = "text")]
+    pub log_format: String,
+    /// Largest number of webhook deliveries committed in one transaction (group commit).
+    #[arg(long, env = "MF_INGEST_GROUP_MAX", default_value_t = DEFAULT_INGEST_GROUP_MAX)]
+    pub ingest_group_max: usize,
+}
+
+impl Config {
+    /// Reads `.env` (if present) and the environment.
+    pub fn from_env() -> Self {
+        // A missing .env is normal; a malformed one is reported by clap's own parsing later.
+        let _ = dotenvy::dotenv();
+        Self::parse()
+    }
+
+    /// Defaults with the given database, for tests and benchmarks: nothing is read from
+    /// the environment, so a developer's `.env` cannot change a test.
+    pub fn with_database(database_url: impl Into<String>) -> Self {
+        Self {
+            host: IpAddr::from([127, 0, 0, 1]),
+            port: 0,
+            database_url: database_url.into(),
+            redis_url: None,
+            fb_app_secret: None,
+            fb_verify_token: None,
+            fb_app_id: None,
+            fb_graph_url: DEFAULT_GRAPH_URL.to_owned(),
+            log_format: "text".to_owned(),
+            ingest_group_max: DEFAULT_INGEST_GROUP_MAX,
+        }
+    }
+}

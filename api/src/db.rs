@@ -1,0 +1,62 @@
+//! Connecting to the database with durable settings, and running the migrations.
+use std::time::Duration;
+
+use anyhow::Context;
+use migration::{Migrator, MigratorTrait};
+use sea_orm::sqlx::sqlite::{SqliteJournalMode, SqliteSynchronous};
+use sea_orm::{ConnectOptions, Database, DatabaseConnection};
+
+/// Opens the pool. SQLite runs in WAL mode with `synchronous=FULL`, so a committed
+/// transaction survives a power cut: an acknowledged webhook is never sent again by
+/// Facebook, so it must not be lost. PostgreSQL keeps its default `synchronous_commit=on`.
+pub async fn connect(url: &str) -> anyhow::Result<DatabaseConnection> {
+    let mut options = ConnectOptions::new(url.to_owned());
+    options
+        .max_connections(16)
+        .min_connections(1)
+        .connect_timeout(Duration::from_secs(10))
+        .acquire_timeout(Duration::from_secs(10))
+        .sqlx_logging(false);
+    options.map_sqlx_sqlite_opts(|opts| {
+        opts.journal_mode(SqliteJournalMode::Wal)
+            .synchronous(SqliteSynchronous::Full)
+            .busy_timeout(Duration::from_secs(10))
+            .foreign_keys(true)
+    });
+    options.map_sqlx_postgres_opts(|opts| opts.options([("synchronous_commit", "on")]));
+    Database::connect(options)
+        .await
+        .with_context(|| format!("connecting to the database ({})", redact_url(url)))
+}
+
+/// Applies every pending migration.
+pub async fn migrate(db: &DatabaseConnection) -> anyhow::Result<()> {
+    Migrator::up(db, None).await.context("running migrations")
+}
+
+/// The URL without its password, for messages.
+pub fn redact_url(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(scheme_end), Some(at)) if at > scheme_end => {
+            format!("{}://[redacted]@{}", &url[..scheme_end], &url[at + 1..])
+        }
+        _ => url.to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::redact_url;
+
+    #[test]
+    fn credentials_are_hidden_in_database_urls() {
+        assert_eq!(
+            redact_url("postgres://mf:hunter2@localhost:5432/mf"),
+            "postgres://[redacted]@localhost:5432/mf"
+        );
+        assert_eq!(
+            redact_url("sqlite://messengerflow.db?mode=rwc"),
+            "sqlite://messengerflow.db?mode=rwc"
+        );
+    }
+}

@@ -1,0 +1,86 @@
+//! One error enum for the API, each variant with the code integrations match on
+//! (`extensions.code` in GraphQL, a status in HTTP). Internal causes are logged, never shown.
+use async_graphql::ErrorExtensions;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+
+/// What can go wrong, as the contract names it.
+///
+/// Deliberately not `Display`: async-graphql turns any `Display` error into an error
+/// without a code, so `?` must go through `From<ApiError>` below, which keeps it.
+#[derive(Debug)]
+pub enum ApiError {
+    BadUserInput(String),
+    NotFound(&'static str),
+    Internal(anyhow::Error),
+}
+
+impl ApiError {
+    pub fn bad_input(message: impl Into<String>) -> Self {
+        Self::BadUserInput(message.into())
+    }
+
+    /// What the client is told. Internal causes stay in the log.
+    pub fn message(&self) -> String {
+        match self {
+            Self::BadUserInput(message) => message.clone(),
+            Self::NotFound(what) => format!("{what} not found"),
+            Self::Internal(_) => "internal error".to_owned(),
+        }
+    }
+
+    /// The contract's error code.
+    pub fn code(&self) -> &'static str {
+        match self {
+            Self::BadUserInput(_) => "BAD_USER_INPUT",
+            Self::NotFound(_) => "NOT_FOUND",
+            Self::Internal(_) => "INTERNAL",
+        }
+    }
+
+    fn status(&self) -> StatusCode {
+        match self {
+            Self::BadUserInput(_) => StatusCode::BAD_REQUEST,
+            Self::NotFound(_) => StatusCode::NOT_FOUND,
+            Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    fn log_if_internal(&self) {
+        if let Self::Internal(cause) = self {
+            tracing::error!(error = ?cause, "internal error");
+        }
+    }
+}
+
+impl From<sea_orm::DbErr> for ApiError {
+    fn from(err: sea_orm::DbErr) -> Self {
+        Self::Internal(err.into())
+    }
+}
+
+impl From<anyhow::Error> for ApiError {
+    fn from(err: anyhow::Error) -> Self {
+        Self::Internal(err)
+    }
+}
+
+impl ErrorExtensions for ApiError {
+    fn extend(&self) -> async_graphql::Error {
+        self.log_if_internal();
+        async_graphql::Error::new(self.message()).extend_with(|_, e| e.set("code", self.code()))
+    }
+}
+
+impl From<ApiError> for async_graphql::Error {
+    fn from(err: ApiError) -> Self {
+        err.extend()
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        self.log_if_internal();
+        (self.status(), self.message()).into_response()
+    }
+}

@@ -1,0 +1,3 @@
+//! What Facebook sends and how to trust it. Knows nothing of ours but configuration.
+pub mod events;
+pub mod signature;

@@ -1,0 +1,40 @@
+//! The GraphQL schema, free of the web framework: `build_schema` serves HTTP, WebSocket,
+//! tests and the SDL export alike.
+mod query;
+mod subscription;
+pub mod types;
+
+use async_graphql::{EmptyMutation, Schema};
+
+use crate::error::ApiError;
+use crate::state::AppState;
+
+pub use query::QueryRoot;
+pub use subscription::SubscriptionRoot;
+
+pub type AppSchema = Schema<QueryRoot, EmptyMutation, SubscriptionRoot>;
+
+/// Query depth past which a request is refused before it runs.
+const MAX_DEPTH: usize = 16;
+
+fn builder() -> async_graphql::SchemaBuilder<QueryRoot, EmptyMutation, SubscriptionRoot> {
+    Schema::build(QueryRoot, EmptyMutation, SubscriptionRoot).limit_depth(MAX_DEPTH)
+}
+
+/// The schema with the app's state, as served.
+pub fn build_schema(state: AppState) -> AppSchema {
+    builder().data(state).finish()
+}
+
+/// The schema's SDL: what `schema.graphql` must contain (`api print-schema`).
+pub fn schema_sdl() -> String {
+    builder().finish().sdl()
+}
+
+/// Parses one of our numeric ids (`ID` scalars carry them as strings).
+pub(crate) fn parse_id(id: &async_graphql::ID, what: &str) -> Result<i64, ApiError> {
+    id.parse::<i64>()
+        .ok()
+        .filter(|n| *n > 0)
+        .ok_or_else(|| ApiError::bad_input(format!("`{what}` is not a valid id")))
+}

@@ -1,0 +1,88 @@
+//! MessengerFlow's server as a library: `main` and every test start the very same app.
+//!
+//! `Server::build` connects the database, runs the migrations and starts the ingest writer;
+//! `Server::run_until` serves HTTP and WebSocket until the shutdown future completes.
+#![forbid(unsafe_code)]
+
+pub mod bus;
+pub mod config;
+pub mod db;
+pub mod error;
+pub mod facebook;
+pub mod graphql;
+pub mod http;
+pub mod service;
+pub mod state;
+pub mod time;
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use anyhow::Context;
+use axum::Router;
+use tokio::net::TcpListener;
+
+pub use config::{Config, Secret};
+pub use state::AppState;
+
+/// The routes, with the state they share. Tests and `main` use this one router.
+pub fn build_app(state: AppState) -> Router {
+    http::router(state)
+}
+
+/// A server whose database is ready and whose listener is bound.
+pub struct Server {
+    listener: TcpListener,
+    state: AppState,
+    addr: SocketAddr,
+}
+
+impl Server {
+    /// Connects and migrates the database, starts the bus and the ingest writer.
+    pub async fn build(config: Config, listener: TcpListener) -> anyhow::Result<Self> {
+        let addr = listener.local_addr().context("reading the listener's address")?;
+        let db = db::connect(&config.database_url).await?;
+        db::migrate(&db).await?;
+        let bus: Arc<dyn bus::EventBus> = Arc::new(bus::memory::MemoryBus::new());
+        if config.fb_app_secret.is_none() {
+            tracing::warn!(
+                "FB_APP_SECRET is not set: every webhook delivery will be refused (401) \
+                 because its signature cannot be checked"
+            );
+        }
+        let state = AppState::new(config, db, bus);
+        Ok(Self {
+            listener,
+            state,
+            addr,
+        })
+    }
+
+    /// Where the server listens (the real port when the config said 0).
+    pub fn local_addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// The shared state, for tools that drive the app in-process.
+    pub fn state(&self) -> &AppState {
+        &self.state
+    }
+
+    /// Serves until `shutdown` completes, then lets in-flight requests finish.
+    pub async fn run_until(
+        self,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> anyhow::Result<()> {
+        tracing::info!(addr = %self.addr, "MessengerFlow listening");
+        let app = build_app(self.state.clone());
+        axum::serve(
+            self.listener,
+            app.into_make_service_with_connect_info::<SocketAddr>(),
+        )
+        .with_graceful_shutdown(shutdown)
+        .await
+        .context("serving HTTP")?;
+        Ok(())
+    }
+}

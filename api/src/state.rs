@@ -1,0 +1,30 @@
+//! The one state every handler and resolver shares.
+use std::sync::Arc;
+
+use sea_orm::DatabaseConnection;
+
+use crate::bus::EventBus;
+use crate::config::Config;
+use crate::service::ingest::Ingest;
+
+/// Cheap to clone: everything inside is shared.
+#[derive(Clone)]
+pub struct AppState {
+    pub config: Arc<Config>,
+    pub db: DatabaseConnection,
+    pub bus: Arc<dyn EventBus>,
+    /// The group-commit writer that stores webhook deliveries.
+    pub ingest: Ingest,
+}
+
+impl AppState {
+    pub fn new(config: Config, db: DatabaseConnection, bus: Arc<dyn EventBus>) -> Self {
+        let ingest = Ingest::start(db.clone(), bus.clone(), config.ingest_group_max);
+        Self {
+            config: Arc::new(config),
+            db,
+            bus,
+            ingest,
+        }
+    }
+}

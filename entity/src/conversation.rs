@@ -1,0 +1,53 @@
+//! One conversation per (Page, customer PSID).
+use sea_orm::entity::prelude::*;
+
+#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel, serde::Serialize, serde::Deserialize)]
+#[sea_orm(table_name = "conversations")]
+pub struct Model {
+    #[sea_orm(primary_key)]
+    pub id: i64,
+    pub page_id: String,
+    /// The customer's page-scoped id.
+    pub psid: String,
+    pub customer_name: Option<String>,
+    pub last_message_text: Option<String>,
+    /// Time of the newest message, ms; the inbox sorts by it.
+    pub last_timestamp: i64,
+    pub unread_count: i32,
+    /// OPEN, PENDING, RESOLVED or SNOOZED.
+    pub status: String,
+    /// The customer's newest inbound message, ms: the start of the messaging window.
+    pub last_inbound_timestamp: Option<i64>,
+    /// Outbound messages at or before this time are delivered (Facebook's watermark).
+    pub delivered_watermark: i64,
+    /// Outbound messages at or before this time are read.
+    pub read_watermark: i64,
+    pub created_at: i64,
+    pub updated_at: i64,
+}
+
+#[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+pub enum Relation {
+    #[sea_orm(
+        belongs_to = "super::page::Entity",
+        from = "Column::PageId",
+        to = "super::page::Column::Id"
+    )]
+    Page,
+    #[sea_orm(has_many = "super::message::Entity")]
+    Message,
+}
+
+impl Related<super::page::Entity> for Entity {
+    fn to() -> RelationDef {
+        Relation::Page.def()
+    }
+}
+
+impl Related<super::message::Entity> for Entity {
+    fn to() -> RelationDef {
+        Relation::Message.def()
+    }
+}
+
+impl ActiveModelBehavior for ActiveModel {}

@@ -1,0 +1,17 @@
+//! MessengerFlow's migrations. Written with sea-query's portable builders only, so the
+//! same files run on SQLite (embedded default) and PostgreSQL (production).
+#![forbid(unsafe_code)]
+
+pub use sea_orm_migration::prelude::*;
+
+mod m20261126_000001_initial;
+
+/// Runs at server start (`api`) and from the `migration` CLI.
+pub struct Migrator;
+
+#[async_trait::async_trait]
+impl MigratorTrait for Migrator {
+    fn migrations() -> Vec<Box<dyn MigrationTrait>> {
+        vec![Box::new(m20261126_000001_initial::Migration)]
+    }
+}

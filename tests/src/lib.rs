@@ -1,0 +1,382 @@
+//! End-to-end harness: every test starts the real server (`api::Server`) on `127.0.0.1:0`
+//! with its own SQLite database and talks to it the way Facebook and the inbox do:
+//! signed webhook POSTs, GraphQL over HTTP, subscriptions over WebSocket.
+//!
+//! Helpers panic with a message saying what went wrong: a panic is how a test fails.
+#![forbid(unsafe_code)]
+
+pub mod webhook;
+pub mod ws;
+
+use std::net::SocketAddr;
+use std::sync::Once;
+use std::time::Duration;
+
+use serde_json::{Value, json};
+use tempfile::TempDir;
+use tokio::sync::oneshot;
+
+pub use ws::Subscription;
+
+/// The app secret every test server checks webhook signatures with.
+pub const APP_SECRET: &str = "test-app-secret";
+/// The verify token every test server answers the verification GET with.
+pub const VERIFY_TOKEN: &str = "test-verify-token";
+/// How long a test waits for something that should happen promptly.
+pub const TIMEOUT: Duration = Duration::from_secs(5);
+
+/// A Facebook Page the tests receive events for.
+pub const PAGE: &str = "1000000001";
+/// Another Page, for checking that pages do not mix.
+pub const OTHER_PAGE: &str = "1000000002";
+/// A customer's page-scoped id.
+pub const CUSTOMER: &str = "2000000001";
+/// Another customer.
+pub const OTHER_CUSTOMER: &str = "2000000002";
+/// A message time in ms since the epoch: 2025-11-26T13:25:26.123Z.
+pub const T0: i64 = 1_764_163_526_123;
+
+/// The fields of a conversation the tests read.
+pub const CONVERSATION_FIELDS: &str = "id page { id name } customer { psid name } \
+     lastMessageText lastTimestamp unreadCount status";
+/// The fields of a message the tests read.
+pub const MESSAGE_FIELDS: &str = "id mid conversationId direction text attachments { type url } \
+     timestamp status quickReplyPayload replyToMid";
+
+/// A running server and what a test needs to talk to it. Dropping it stops the server.
+pub struct TestApp {
+    /// Where the server listens.
+    pub addr: SocketAddr,
+    /// The secret webhook bodies are signed with (`None` when the server has none either).
+    pub app_secret: Option<String>,
+    http: reqwest::Client,
+    shutdown: Option<oneshot::Sender<()>>,
+    // Declared last so the database outlives the shutdown signal.
+    _database_dir: TempDir,
+}
+
+/// Starts a server with the test defaults: a fresh SQLite database, app secret
+/// [`APP_SECRET`], verify token [`VERIFY_TOKEN`].
+pub async fn spawn_app() -> TestApp {
+    spawn_app_with(|_| {}).await
+}
+
+/// Like [`spawn_app`], after `configure` has changed the configuration
+/// (for example `|config| config.fb_app_secret = None`).
+pub async fn spawn_app_with(configure: impl FnOnce(&mut api::Config)) -> TestApp {
+    init_once();
+    let database_dir = tempfile::tempdir().expect("creating the database directory");
+    let database_path = database_dir.path().join("messengerflow.sqlite");
+    let mut config = api::Config::with_database(format!(
+        "sqlite://{}?mode=rwc",
+        database_path.display()
+    ));
+    config.fb_app_secret = Some(api::Secret::new(APP_SECRET));
+    config.fb_verify_token = Some(api::Secret::new(VERIFY_TOKEN));
+    configure(&mut config);
+    let app_secret = config
+        .fb_app_secret
+        .as_ref()
+        .map(|secret| secret.expose().to_owned());
+
+    let listener = tokio::net::TcpListener::bind((config.host, config.port))
+        .await
+        .expect("binding the test listener");
+    let server = api::Server::build(config, listener)
+        .await
+        .expect("building the server");
+    let addr = server.local_addr();
+    let (shutdown, stopped) = oneshot::channel::<()>();
+    tokio::spawn(async move {
+        let shutdown = async move {
+            // Fired by TestApp's Drop, or dropped with it: either way, stop.
+            let _ = stopped.await;
+        };
+        if let Err(error) = server.run_until(shutdown).await {
+            eprintln!("test server stopped with an error: {error:#}");
+        }
+    });
+
+    TestApp {
+        addr,
+        app_secret,
+        http: reqwest::Client::builder()
+            .timeout(Duration::from_secs(30))
+            .build()
+            .expect("building the HTTP client"),
+        shutdown: Some(shutdown),
+        _database_dir: database_dir,
+    }
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        if let Some(shutdown) = self.shutdown.take() {
+            let _ = shutdown.send(());
+        }
+    }
+}
+
+/// Installs the crypto provider reqwest needs and, when `TEST_LOG` is set, prints the
+/// server's logs (`TEST_LOG=debug cargo test -p mf-tests -- --nocapture`).
+fn init_once() {
+    static INIT: Once = Once::new();
+    INIT.call_once(|| {
+        let _ = rustls::crypto::ring::default_provider().install_default();
+        if let Ok(filter) = std::env::var("TEST_LOG") {
+            let _ = tracing_subscriber::fmt()
+                .with_env_filter(tracing_subscriber::EnvFilter::new(filter))
+                .with_test_writer()
+                .try_init();
+        }
+    });
+}
+
+/// A webhook body: JSON built with `serde_json::json!`, or raw text sent byte for byte.
+pub trait WebhookBody {
+    fn into_bytes(self) -> Vec<u8>;
+}
+
+impl WebhookBody for &Value {
+    fn into_bytes(self) -> Vec<u8> {
+        serde_json::to_vec(self).expect("serialising a webhook body")
+    }
+}
+
+impl WebhookBody for Value {
+    fn into_bytes(self) -> Vec<u8> {
+        (&self).into_bytes()
+    }
+}
+
+impl WebhookBody for &str {
+    fn into_bytes(self) -> Vec<u8> {
+        self.as_bytes().to_vec()
+    }
+}
+
+impl WebhookBody for String {
+    fn into_bytes(self) -> Vec<u8> {
+        self.into_bytes()
+    }
+}
+
+impl WebhookBody for Vec<u8> {
+    fn into_bytes(self) -> Vec<u8> {
+        self
+    }
+}
+
+/// A finished HTTP exchange: the status and the body, already read.
+#[derive(Debug)]
+pub struct HttpResponse {
+    pub status: u16,
+    pub content_type: Option<String>,
+    pub body: String,
+}
+
+impl HttpResponse {
+    async fn read(response: reqwest::Response) -> Self {
+        let status = response.status().as_u16();
+        let content_type = response
+            .headers()
+            .get(reqwest::header::CONTENT_TYPE)
+            .and_then(|value| value.to_str().ok())
+            .map(str::to_owned);
+        let body = response.text().await.expect("reading the response body");
+        Self {
+            status,
+            content_type,
+            body,
+        }
+    }
+
+    /// The body as JSON.
+    pub fn json(&self) -> Value {
+        serde_json::from_str(&self.body)
+            .unwrap_or_else(|error| panic!("the body is not JSON ({error}): {}", self.body))
+    }
+}
+
+impl TestApp {
+    /// `http://ADDR` + `path`.
+    pub fn url(&self, path: &str) -> String {
+        format!("http://{}{path}", self.addr)
+    }
+
+    /// A plain GET.
+    pub async fn get(&self, path: &str) -> HttpResponse {
+        let response = self
+            .http
+            .get(self.url(path))
+            .send()
+            .await
+            .unwrap_or_else(|error| panic!("GET {path} failed: {error}"));
+        HttpResponse::read(response).await
+    }
+
+    /// Facebook's verification GET with the given query parameters, e.g.
+    /// `[("hub.mode", "subscribe"), ("hub.verify_token", VERIFY_TOKEN), ("hub.challenge", "42")]`.
+    pub async fn verify_webhook(&self, params: &[(&str, &str)]) -> HttpResponse {
+        let url = reqwest::Url::parse_with_params(&self.url("/webhook"), params)
+            .expect("building the verification URL");
+        let response = self
+            .http
+            .get(url)
+            .send()
+            .await
+            .expect("GET /webhook failed");
+        HttpResponse::read(response).await
+    }
+
+    /// POSTs a webhook body signed with the app's secret, as Facebook does.
+    pub async fn post_webhook(&self, body: impl WebhookBody) -> HttpResponse {
+        let body = body.into_bytes();
+        let secret = self.app_secret.as_deref().unwrap_or(APP_SECRET);
+        let signature = webhook::sign(secret, &body);
+        self.post_webhook_signed_with(body, Some(&signature)).await
+    }
+
+    /// POSTs a webhook body with the given `X-Hub-Signature-256` header (or none).
+    pub async fn post_webhook_signed_with(
+        &self,
+        body: impl WebhookBody,
+        signature: Option<&str>,
+    ) -> HttpResponse {
+        let headers: Vec<(&str, &str)> = signature
+            .map(|signature| vec![(webhook::SIGNATURE_HEADER, signature)])
+            .unwrap_or_default();
+        self.post_webhook_with_headers(body, &headers).await
+    }
+
+    /// POSTs a webhook body with exactly the given extra headers.
+    pub async fn post_webhook_with_headers(
+        &self,
+        body: impl WebhookBody,
+        headers: &[(&str, &str)],
+    ) -> HttpResponse {
+        let mut request = self
+            .http
+            .post(self.url("/webhook"))
+            .header(reqwest::header::CONTENT_TYPE, "application/json")
+            .body(body.into_bytes());
+        for (name, value) in headers {
+            request = request.header(*name, *value);
+        }
+        let response = request.send().await.expect("POST /webhook failed");
+        HttpResponse::read(response).await
+    }
+
+    /// Delivers a signed webhook body and asserts the server accepted it (200).
+    pub async fn ingest(&self, body: impl WebhookBody) {
+        let response = self.post_webhook(body).await;
+        assert_eq!(
+            response.status, 200,
+            "the webhook delivery was refused: {response:?}"
+        );
+    }
+
+    /// Runs a GraphQL operation and returns the whole response (`data`, `errors`).
+    pub async fn gql(&self, query: &str, variables: Value) -> Value {
+        let response = self
+            .http
+            .post(self.url("/graphql"))
+            .header(reqwest::header::ACCEPT, "application/json")
+            .json(&json!({ "query": query, "variables": variables }))
+            .send()
+            .await
+            .expect("POST /graphql failed");
+        HttpResponse::read(response).await.json()
+    }
+
+    /// Runs a GraphQL operation that must succeed and returns its `data`.
+    pub async fn gql_data(&self, query: &str, variables: Value) -> Value {
+        let response = self.gql(query, variables).await;
+        assert!(
+            response.get("errors").is_none(),
+            "the GraphQL operation failed: {response:#}\nquery: {query}"
+        );
+        response["data"].clone()
+    }
+
+    /// The page's conversations, newest first (up to 100).
+    pub async fn conversations(&self, page_id: &str) -> Vec<Value> {
+        let query = format!(
+            "query($pageId: ID!) {{ conversations(pageId: $pageId, first: 100) \
+             {{ edges {{ node {{ {CONVERSATION_FIELDS} }} }} }} }}"
+        );
+        let data = self.gql_data(&query, json!({ "pageId": page_id })).await;
+        nodes(&data["conversations"])
+    }
+
+    /// The conversation between the page and the customer, which must exist.
+    pub async fn conversation_with(&self, page_id: &str, psid: &str) -> Value {
+        let conversations = self.conversations(page_id).await;
+        conversations
+            .iter()
+            .find(|conversation| conversation["customer"]["psid"] == psid)
+            .cloned()
+            .unwrap_or_else(|| {
+                panic!("no conversation of page {page_id} with {psid}: {conversations:#?}")
+            })
+    }
+
+    /// The conversation's messages, oldest first (up to 100).
+    pub async fn messages(&self, conversation_id: &str) -> Vec<Value> {
+        let query = format!(
+            "query($id: ID!) {{ messages(conversationId: $id, last: 100) \
+             {{ edges {{ node {{ {MESSAGE_FIELDS} }} }} }} }}"
+        );
+        let data = self.gql_data(&query, json!({ "id": conversation_id })).await;
+        nodes(&data["messages"])
+    }
+
+    /// The messages of the conversation between the page and the customer, oldest first.
+    pub async fn messages_with(&self, page_id: &str, psid: &str) -> Vec<Value> {
+        let conversation = self.conversation_with(page_id, psid).await;
+        self.messages(id_of(&conversation)).await
+    }
+
+    /// The ids of the pages the server knows.
+    pub async fn page_ids(&self) -> Vec<String> {
+        let data = self.gql_data("{ pages { id } }", json!({})).await;
+        let mut ids: Vec<String> = data["pages"]
+            .as_array()
+            .expect("pages is a list")
+            .iter()
+            .map(|page| page["id"].as_str().expect("a page id").to_owned())
+            .collect();
+        ids.sort();
+        ids
+    }
+
+    /// Opens a WebSocket, starts the subscription and returns once the server has it.
+    pub async fn subscribe(&self, query: &str, variables: Value) -> Subscription {
+        let url = format!("ws://{}/graphql/ws", self.addr);
+        Subscription::start(&url, query, variables)
+            .await
+            .unwrap_or_else(|error| panic!("subscribing failed: {error:#}\nquery: {query}"))
+    }
+}
+
+/// The `node`s of a connection's `edges`.
+pub fn nodes(connection: &Value) -> Vec<Value> {
+    connection["edges"]
+        .as_array()
+        .unwrap_or_else(|| panic!("not a connection: {connection:#}"))
+        .iter()
+        .map(|edge| edge["node"].clone())
+        .collect()
+}
+
+/// The `id` of a node.
+pub fn id_of(node: &Value) -> &str {
+    node["id"]
+        .as_str()
+        .unwrap_or_else(|| panic!("no id in {node:#}"))
+}
+
+/// The `extensions.code` of a response's first error, if it has one.
+pub fn error_code(response: &Value) -> Option<&str> {
+    response["errors"][0]["extensions"]["code"].as_str()
+}
