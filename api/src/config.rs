@@ -54,7 +54,11 @@ pub struct Config {
     #[arg(long, env = "PORT", default_value_t = 3000)]
     pub port: u16,
     /// `sqlite://PATH?mode=rwc` (embedded default) or `postgres://...`.
-    #[arg(long, env = "DATABASE_URL", default_value = "sqlite://messengerflow.db?mode=rwc")]
+    #[arg(
+        long,
+        env = "DATABASE_URL",
+        default_value = "sqlite://messengerflow.db?mode=rwc"
+    )]
     pub database_url: String,
     /// Redis for pub/sub between instances; unset means the in-process bus.
     #[arg(long, env = "REDIS_URL")]

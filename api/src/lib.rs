@@ -41,7 +41,9 @@ pub struct Server {
 impl Server {
     /// Connects and migrates the database, starts the bus and the ingest writer.
     pub async fn build(config: Config, listener: TcpListener) -> anyhow::Result<Self> {
-        let addr = listener.local_addr().context("reading the listener's address")?;
+        let addr = listener
+            .local_addr()
+            .context("reading the listener's address")?;
         let db = db::connect(&config.database_url).await?;
         db::migrate(&db).await?;
         let bus: Arc<dyn bus::EventBus> = Arc::new(bus::memory::MemoryBus::new());

@@ -24,7 +24,10 @@ impl std::fmt::Debug for Model {
             .field("email", &self.email)
             .field("name", &self.name)
             .field("role", &self.role)
-            .field("password_hash", &self.password_hash.as_ref().map(|_| "[redacted]"))
+            .field(
+                "password_hash",
+                &self.password_hash.as_ref().map(|_| "[redacted]"),
+            )
             .finish()
     }
 }

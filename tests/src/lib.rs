@@ -67,10 +67,8 @@ pub async fn spawn_app_with(configure: impl FnOnce(&mut api::Config)) -> TestApp
     init_once();
     let database_dir = tempfile::tempdir().expect("creating the database directory");
     let database_path = database_dir.path().join("messengerflow.sqlite");
-    let mut config = api::Config::with_database(format!(
-        "sqlite://{}?mode=rwc",
-        database_path.display()
-    ));
+    let mut config =
+        api::Config::with_database(format!("sqlite://{}?mode=rwc", database_path.display()));
     config.fb_app_secret = Some(api::Secret::new(APP_SECRET));
     config.fb_verify_token = Some(api::Secret::new(VERIFY_TOKEN));
     configure(&mut config);
@@ -117,12 +115,11 @@ impl Drop for TestApp {
     }
 }
 
-/// Installs the crypto provider reqwest needs and, when `TEST_LOG` is set, prints the
-/// server's logs (`TEST_LOG=debug cargo test -p mf-tests -- --nocapture`).
+/// When `TEST_LOG` is set, prints the server's logs
+/// (`TEST_LOG=debug cargo test -p mf-tests -- --nocapture`).
 fn init_once() {
     static INIT: Once = Once::new();
     INIT.call_once(|| {
-        let _ = rustls::crypto::ring::default_provider().install_default();
         if let Ok(filter) = std::env::var("TEST_LOG") {
             let _ = tracing_subscriber::fmt()
                 .with_env_filter(tracing_subscriber::EnvFilter::new(filter))
@@ -327,7 +324,9 @@ impl TestApp {
             "query($id: ID!) {{ messages(conversationId: $id, last: 100) \
              {{ edges {{ node {{ {MESSAGE_FIELDS} }} }} }} }}"
         );
-        let data = self.gql_data(&query, json!({ "id": conversation_id })).await;
+        let data = self
+            .gql_data(&query, json!({ "id": conversation_id }))
+            .await;
         nodes(&data["messages"])
     }
 

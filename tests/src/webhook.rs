@@ -100,5 +100,11 @@ pub fn delivery(page: &str, psid: &str, watermark: i64) -> Value {
 
 /// Every message the page sent to `psid` at or before `watermark` was read.
 pub fn read(page: &str, psid: &str, watermark: i64) -> Value {
-    event(psid, page, watermark, "read", json!({ "watermark": watermark }))
+    event(
+        psid,
+        page,
+        watermark,
+        "read",
+        json!({ "watermark": watermark }),
+    )
 }

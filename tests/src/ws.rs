@@ -41,7 +41,11 @@ pub async fn connect_ws(url: &str) -> anyhow::Result<Socket> {
     if accepted != Some(PROTOCOL) {
         bail!("the server accepted subprotocol {accepted:?}, not {PROTOCOL}");
     }
-    send(&mut socket, json!({ "type": "connection_init", "payload": {} })).await?;
+    send(
+        &mut socket,
+        json!({ "type": "connection_init", "payload": {} }),
+    )
+    .await?;
     let ack = tokio::time::timeout(HANDSHAKE_TIMEOUT, receive(&mut socket))
         .await
         .context("no connection_ack in time")??;
@@ -116,7 +120,10 @@ impl Subscription {
             match message["type"].as_str() {
                 Some("next") => {
                     let payload = &message["payload"];
-                    if payload.get("errors").is_some_and(|errors| !errors.is_null()) {
+                    if payload
+                        .get("errors")
+                        .is_some_and(|errors| !errors.is_null())
+                    {
                         bail!("the subscription answered errors: {payload}");
                     }
                     return Ok(payload["data"].clone());

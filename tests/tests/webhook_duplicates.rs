@@ -58,8 +58,7 @@ async fn twenty_concurrent_deliveries_of_one_event_store_one_message() {
     let body = batch(PAGE, [message(PAGE, CUSTOMER, "m1", "hello", T0)]);
 
     // Act
-    let responses =
-        futures::future::join_all((0..20).map(|_| app.post_webhook(&body))).await;
+    let responses = futures::future::join_all((0..20).map(|_| app.post_webhook(&body))).await;
 
     // Assert
     for response in &responses {
@@ -86,7 +85,8 @@ async fn concurrent_first_messages_of_one_customer_share_one_conversation() {
         .collect();
 
     // Act
-    let responses = futures::future::join_all(bodies.iter().map(|body| app.post_webhook(body))).await;
+    let responses =
+        futures::future::join_all(bodies.iter().map(|body| app.post_webhook(body))).await;
 
     // Assert
     for response in &responses {

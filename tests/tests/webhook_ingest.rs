@@ -85,8 +85,11 @@ async fn conversations_are_one_per_page_and_customer() {
     // Act
     app.ingest(&batch(PAGE, [message(PAGE, CUSTOMER, "m1", "one", T0)]))
         .await;
-    app.ingest(&batch(PAGE, [message(PAGE, CUSTOMER, "m2", "two", T0 + 1000)]))
-        .await;
+    app.ingest(&batch(
+        PAGE,
+        [message(PAGE, CUSTOMER, "m2", "two", T0 + 1000)],
+    ))
+    .await;
     app.ingest(&batch(
         OTHER_PAGE,
         [message(OTHER_PAGE, CUSTOMER, "m3", "elsewhere", T0 + 2000)],
@@ -406,4 +409,24 @@ async fn messages_come_back_in_timestamp_order_whatever_the_arrival_order() {
     assert_eq!(mids, ["m1", "m2", "m3"]);
     let conversation = app.conversation_with(PAGE, CUSTOMER).await;
     assert_eq!(conversation["lastTimestamp"], "2025-11-26T13:25:28.123Z");
+}
+
+#[tokio::test]
+async fn timestamps_show_milliseconds_even_when_they_are_zero() {
+    // Arrange
+    let app = spawn_app().await;
+    let on_the_second = T0 - 123;
+
+    // Act
+    app.ingest(&batch(
+        PAGE,
+        [message(PAGE, CUSTOMER, "m1", "hi", on_the_second)],
+    ))
+    .await;
+
+    // Assert
+    let conversation = app.conversation_with(PAGE, CUSTOMER).await;
+    assert_eq!(conversation["lastTimestamp"], "2025-11-26T13:25:26.000Z");
+    let messages = app.messages(id_of(&conversation)).await;
+    assert_eq!(messages[0]["timestamp"], "2025-11-26T13:25:26.000Z");
 }

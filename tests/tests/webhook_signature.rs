@@ -26,7 +26,11 @@ fn body_of_size(size: usize) -> Vec<u8> {
 }
 
 async fn assert_nothing_stored(app: &TestApp) {
-    assert_eq!(app.page_ids().await, Vec::<String>::new(), "something was stored");
+    assert_eq!(
+        app.page_ids().await,
+        Vec::<String>::new(),
+        "something was stored"
+    );
 }
 
 #[tokio::test]
@@ -86,7 +90,9 @@ async fn delivery_whose_body_differs_from_the_signed_one_is_unauthorized() {
     ));
 
     // Act
-    let response = app.post_webhook_signed_with(tampered, Some(&signature)).await;
+    let response = app
+        .post_webhook_signed_with(tampered, Some(&signature))
+        .await;
 
     // Assert
     assert_eq!(response.status, 401, "{response:?}");
@@ -134,7 +140,10 @@ async fn malformed_signatures_are_unauthorized() {
             .await;
 
         // Assert
-        assert_eq!(response.status, 401, "signature {signature:?}: {response:?}");
+        assert_eq!(
+            response.status, 401,
+            "signature {signature:?}: {response:?}"
+        );
     }
     assert_nothing_stored(&app).await;
 }
@@ -264,10 +273,7 @@ async fn every_delivery_is_unauthorized_when_no_app_secret_is_configured() {
     // Arrange
     let app = spawn_app_with(|config| config.fb_app_secret = None).await;
     let body = body_bytes(&one_message());
-    let signatures = [
-        webhook::sign(APP_SECRET, &body),
-        webhook::sign("", &body),
-    ];
+    let signatures = [webhook::sign(APP_SECRET, &body), webhook::sign("", &body)];
 
     for signature in signatures {
         // Act

@@ -134,7 +134,10 @@ fn parse_event(page_id: &str, raw: &str) -> Result<Option<Event>, String> {
     if let Some(message) = event.message {
         let timestamp = event.timestamp.ok_or("message without timestamp")?;
         let (direction, psid) = if message.is_echo {
-            (Direction::Outbound, recipient.ok_or("echo without recipient")?)
+            (
+                Direction::Outbound,
+                recipient.ok_or("echo without recipient")?,
+            )
         } else {
             (Direction::Inbound, sender.ok_or("message without sender")?)
         };
@@ -147,7 +150,10 @@ fn parse_event(page_id: &str, raw: &str) -> Result<Option<Event>, String> {
             .into_iter()
             .map(|a| Attachment {
                 kind: a.kind.to_lowercase(),
-                url: a.payload.and_then(|p| p.url).filter(|u| u.len() <= 8 * MAX_ID_LEN),
+                url: a
+                    .payload
+                    .and_then(|p| p.url)
+                    .filter(|u| u.len() <= 8 * MAX_ID_LEN),
                 title: a.title,
             })
             .collect();
@@ -341,7 +347,9 @@ mod tests {
         let body = br#"{"object":"page","entry":[{"id":"1","messaging":[
             {"sender":{"id":"9"},"recipient":{"id":"1"},"timestamp":5,"message":{"mid":"a","text":"\u00e4\u00f6\u00e5 \ud83d\ude00"}}]}]}"#;
         let parsed = parse(body).unwrap();
-        let Event::Message(m) = &parsed.events[0] else { panic!("not a message") };
+        let Event::Message(m) = &parsed.events[0] else {
+            panic!("not a message")
+        };
         assert_eq!(m.text.as_deref(), Some("äöå 😀"));
     }
 

@@ -65,13 +65,28 @@ mod tests {
     fn tampering_missing_and_malformed_headers_are_refused() {
         let body = b"{}";
         let header = sign(b"k", body);
-        assert_eq!(verify(b"k", b"{ }", Some(header.as_bytes())), Err(SignatureError::Mismatch));
-        assert_eq!(verify(b"other", body, Some(header.as_bytes())), Err(SignatureError::Mismatch));
+        assert_eq!(
+            verify(b"k", b"{ }", Some(header.as_bytes())),
+            Err(SignatureError::Mismatch)
+        );
+        assert_eq!(
+            verify(b"other", body, Some(header.as_bytes())),
+            Err(SignatureError::Mismatch)
+        );
         assert_eq!(verify(b"k", body, None), Err(SignatureError::Missing));
         let sha1 = header.replace("sha256=", "sha1=");
-        assert_eq!(verify(b"k", body, Some(sha1.as_bytes())), Err(SignatureError::Malformed));
-        assert_eq!(verify(b"k", body, Some(b"sha256=zz")), Err(SignatureError::Malformed));
+        assert_eq!(
+            verify(b"k", body, Some(sha1.as_bytes())),
+            Err(SignatureError::Malformed)
+        );
+        assert_eq!(
+            verify(b"k", body, Some(b"sha256=zz")),
+            Err(SignatureError::Malformed)
+        );
         let short = &header[..header.len() - 2];
-        assert_eq!(verify(b"k", body, Some(short.as_bytes())), Err(SignatureError::Malformed));
+        assert_eq!(
+            verify(b"k", body, Some(short.as_bytes())),
+            Err(SignatureError::Malformed)
+        );
     }
 }

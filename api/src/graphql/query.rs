@@ -2,7 +2,9 @@
 use async_graphql::{Context, ID, Object, Result};
 
 use super::parse_id;
-use super::types::{Conversation, ConversationConnection, ConversationStatus, MessageConnection, Page};
+use super::types::{
+    Conversation, ConversationConnection, ConversationStatus, MessageConnection, Page,
+};
 use crate::error::ApiError;
 use crate::service::inbox::{self, Cursor};
 use crate::state::AppState;
@@ -23,7 +25,7 @@ impl QueryRoot {
         &self,
         ctx: &Context<'_>,
         page_id: ID,
-        #[graphql(default = 5)] first: i32,
+        #[graphql(default = 5)] first: Option<i32>,
         after: Option<String>,
         status: Option<ConversationStatus>,
     ) -> Result<ConversationConnection> {
@@ -32,7 +34,7 @@ impl QueryRoot {
         let slice = inbox::conversations(
             &state.db,
             &page_id,
-            first,
+            first.unwrap_or(5),
             after,
             status.map(ConversationStatus::as_str),
         )
@@ -52,7 +54,7 @@ impl QueryRoot {
         &self,
         ctx: &Context<'_>,
         conversation_id: ID,
-        #[graphql(default = 50)] last: i32,
+        #[graphql(default = 50)] last: Option<i32>,
         before: Option<String>,
     ) -> Result<MessageConnection> {
         let state = ctx.data::<AppState>()?;
@@ -61,7 +63,7 @@ impl QueryRoot {
         if inbox::conversation(&state.db, id).await?.is_none() {
             return Err(ApiError::NotFound("conversation").into());
         }
-        let slice = inbox::messages(&state.db, id, last, before).await?;
+        let slice = inbox::messages(&state.db, id, last.unwrap_or(50), before).await?;
         Ok(MessageConnection::new(slice, before.is_some()))
     }
 }

@@ -273,7 +273,11 @@ impl ConversationConnection {
             .items
             .into_iter()
             .map(|c| ConversationEdge {
-                cursor: Cursor { time: c.last_timestamp, id: c.id }.encode(),
+                cursor: Cursor {
+                    time: c.last_timestamp,
+                    id: c.id,
+                }
+                .encode(),
                 node: Conversation(c),
             })
             .collect();
@@ -293,7 +297,11 @@ impl MessageConnection {
             .items
             .into_iter()
             .map(|m| MessageEdge {
-                cursor: Cursor { time: m.timestamp, id: m.id }.encode(),
+                cursor: Cursor {
+                    time: m.timestamp,
+                    id: m.id,
+                }
+                .encode(),
                 node: Message(m),
             })
             .collect();

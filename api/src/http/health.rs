@@ -29,6 +29,13 @@ async fn health(State(state): State<AppState>) -> (StatusCode, Json<Value>) {
     };
     let healthy = database == "ok" && bus == "ok";
     let status = if healthy { "ok" } else { "unavailable" };
-    let code = if healthy { StatusCode::OK } else { StatusCode::SERVICE_UNAVAILABLE };
-    (code, Json(json!({ "status": status, "database": database, "bus": bus })))
+    let code = if healthy {
+        StatusCode::OK
+    } else {
+        StatusCode::SERVICE_UNAVAILABLE
+    };
+    (
+        code,
+        Json(json!({ "status": status, "database": database, "bus": bus })),
+    )
 }

@@ -1,10 +1,10 @@
 //! `/webhook`: Facebook's verification handshake and signed event deliveries.
+use axum::Router;
 use axum::body::Bytes;
 use axum::extract::{DefaultBodyLimit, Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
-use axum::Router;
 use serde::Deserialize;
 
 use crate::facebook::{events, signature};
@@ -62,7 +62,11 @@ async fn receive(State(state): State<AppState>, headers: HeaderMap, body: Bytes)
         tracing::error!(
             "webhook delivery refused: FB_APP_SECRET is not set, so its signature cannot be checked"
         );
-        return (StatusCode::UNAUTHORIZED, "webhook signature cannot be checked").into_response();
+        return (
+            StatusCode::UNAUTHORIZED,
+            "webhook signature cannot be checked",
+        )
+            .into_response();
     };
     let header = headers.get("x-hub-signature-256").map(|v| v.as_bytes());
     if let Err(err) = signature::verify(secret.expose().as_bytes(), &body, header) {
@@ -73,7 +77,11 @@ async fn receive(State(state): State<AppState>, headers: HeaderMap, body: Bytes)
         Ok(parsed) => parsed,
         Err(err) => {
             tracing::warn!(error = %err, "webhook delivery refused");
-            return (StatusCode::BAD_REQUEST, "body is not a webhook event envelope").into_response();
+            return (
+                StatusCode::BAD_REQUEST,
+                "body is not a webhook event envelope",
+            )
+                .into_response();
         }
     };
     let (skipped, ignored, count) = (parsed.skipped, parsed.ignored, parsed.events.len());
@@ -96,7 +104,11 @@ async fn receive(State(state): State<AppState>, headers: HeaderMap, body: Bytes)
         }
         Err(err @ (IngestError::Database(_) | IngestError::Stopped)) => {
             tracing::error!(error = %err, "webhook delivery not stored; Facebook will retry");
-            (StatusCode::SERVICE_UNAVAILABLE, "delivery not stored, retry later").into_response()
+            (
+                StatusCode::SERVICE_UNAVAILABLE,
+                "delivery not stored, retry later",
+            )
+                .into_response()
         }
     }
 }

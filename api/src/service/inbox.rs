@@ -3,7 +3,9 @@
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use sea_orm::sea_query::{Condition, Expr, ExprTrait};
-use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, Order, QueryFilter, QueryOrder, QuerySelect};
+use sea_orm::{
+    ColumnTrait, ConnectionTrait, EntityTrait, Order, QueryFilter, QueryOrder, QuerySelect,
+};
 
 use entity::{conversation, message, page};
 
@@ -148,7 +150,10 @@ mod tests {
 
     #[test]
     fn cursors_round_trip_and_garbage_is_refused() {
-        let cursor = Cursor { time: 1_764_163_526_123, id: 42 };
+        let cursor = Cursor {
+            time: 1_764_163_526_123,
+            id: 42,
+        };
         assert_eq!(Cursor::decode(&cursor.encode()).unwrap(), cursor);
         for bad in ["", "!!", "bm9wZQ", "MTox:"] {
             assert!(Cursor::decode(bad).is_err(), "{bad}");

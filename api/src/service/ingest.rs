@@ -8,11 +8,11 @@
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
-use sea_orm::sea_query::{Expr, ExprTrait};
+use sea_orm::sea_query::{Expr, ExprTrait, OnConflict};
 use sea_orm::{
     ActiveValue::{NotSet, Set},
-    ColumnTrait, ConnectionTrait, DatabaseConnection, DbErr, EntityTrait, QueryFilter,
-    QuerySelect, TransactionTrait, TryInsertResult,
+    ColumnTrait, ConnectionTrait, DatabaseConnection, DbErr, EntityTrait, FromQueryResult,
+    QueryFilter, QuerySelect, QueryTrait, TransactionTrait,
 };
 use tokio::sync::{mpsc, oneshot};
 
@@ -136,10 +136,10 @@ impl Writer {
             self.conversations.clear();
         }
         self.conversations.extend(outcome.new_conversations);
-        if !outcome.events.is_empty() {
-            if let Err(err) = self.bus.publish(outcome.events).await {
-                tracing::error!(error = %err, "publishing committed events failed");
-            }
+        if !outcome.events.is_empty()
+            && let Err(err) = self.bus.publish(outcome.events).await
+        {
+            tracing::error!(error = %err, "publishing committed events failed");
         }
     }
 
@@ -214,12 +214,19 @@ impl<'w> Batch<'w> {
     ) -> Result<(), DbErr> {
         match event {
             Event::Message(message) => {
-                let conversation_id = self.conversation(db, &message.page_id, &message.psid).await?;
-                if let Some(stored) = insert_message(db, conversation_id, message, self.now).await? {
+                let conversation_id = self
+                    .conversation(db, &message.page_id, &message.psid)
+                    .await?;
+                if let Some(stored) = insert_message(db, conversation_id, message, self.now).await?
+                {
                     report.stored += 1;
                     let touched = self.touched.entry(conversation_id).or_default();
                     let preview = preview(message);
-                    if touched.newest.as_ref().is_none_or(|(ts, _)| message.timestamp >= *ts) {
+                    if touched
+                        .newest
+                        .as_ref()
+                        .is_none_or(|(ts, _)| message.timestamp >= *ts)
+                    {
                         touched.newest = Some((message.timestamp, preview));
                     }
                     match message.direction {
@@ -235,13 +242,21 @@ impl<'w> Batch<'w> {
                     report.duplicates += 1;
                 }
             }
-            Event::Delivery { page_id, psid, watermark } => {
+            Event::Delivery {
+                page_id,
+                psid,
+                watermark,
+            } => {
                 let conversation_id = self.conversation(db, page_id, psid).await?;
                 let touched = self.touched.entry(conversation_id).or_default();
                 touched.delivered = std::cmp::max(touched.delivered, *watermark);
                 report.watermarks += 1;
             }
-            Event::Read { page_id, psid, watermark } => {
+            Event::Read {
+                page_id,
+                psid,
+                watermark,
+            } => {
                 let conversation_id = self.conversation(db, page_id, psid).await?;
                 let touched = self.touched.entry(conversation_id).or_default();
                 touched.read = std::cmp::max(touched.read, *watermark);
@@ -259,7 +274,12 @@ impl<'w> Batch<'w> {
         psid: &str,
     ) -> Result<i64, DbErr> {
         let key = (page_id.to_owned(), psid.to_owned());
-        if let Some(id) = self.writer.conversations.get(&key).or(self.conversations.get(&key)) {
+        if let Some(id) = self
+            .writer
+            .conversations
+            .get(&key)
+            .or(self.conversations.get(&key))
+        {
             return Ok(*id);
         }
         if !self.writer.known_pages.contains(page_id) && !self.pages.contains(page_id) {
@@ -316,7 +336,9 @@ impl<'w> Batch<'w> {
             if watermarks_moved || touched.new_outbound {
                 updated_messages.extend(apply_watermarks(db, &conversation).await?);
             }
-            self.outcome.events.push(BusEvent::ConversationUpdated(conversation));
+            self.outcome
+                .events
+                .push(BusEvent::ConversationUpdated(conversation));
         }
         // A message added and then marked by a watermark in the same transaction is
         // announced once, as added, with its final status.
@@ -356,7 +378,7 @@ async fn insert_message(
     } else {
         serde_json::to_string(&message.attachments).ok()
     };
-    let inserted = message::Entity::insert(message::ActiveModel {
+    let insert = message::Entity::insert(message::ActiveModel {
         id: NotSet,
         page_id: Set(message.page_id.clone()),
         conversation_id: Set(conversation_id),
@@ -372,13 +394,20 @@ async fn insert_message(
         error_code: Set(None),
         created_at: Set(now),
     })
-    .on_conflict_do_nothing_on([message::Column::PageId, message::Column::Mid])
-    .exec_with_returning(db)
-    .await?;
-    Ok(match inserted {
-        TryInsertResult::Inserted(model) => Some(model),
-        TryInsertResult::Conflicted | TryInsertResult::Empty => None,
-    })
+    .on_conflict(
+        OnConflict::columns([message::Column::PageId, message::Column::Mid])
+            .do_nothing()
+            .to_owned(),
+    )
+    .into_query()
+    .returning_all()
+    .to_owned();
+    // ON CONFLICT DO NOTHING RETURNING: a row when stored now, none when already stored.
+    let statement = db.get_database_backend().build(&insert);
+    match db.query_one_raw(statement).await? {
+        Some(row) => Ok(Some(message::Model::from_query_result(&row, "")?)),
+        None => Ok(None),
+    }
 }
 
 /// `value` if it is greater than the column, else the column: portable `GREATEST`.
@@ -398,17 +427,26 @@ async fn update_conversation(
 ) -> Result<conversation::Model, DbErr> {
     use conversation::Column as C;
     let mut update = conversation::Entity::update_many()
-        .col_expr(C::UnreadCount, Expr::col(C::UnreadCount).add(touched.new_inbound))
-        .col_expr(C::DeliveredWatermark, forward(C::DeliveredWatermark, touched.delivered))
+        .col_expr(
+            C::UnreadCount,
+            Expr::col(C::UnreadCount).add(touched.new_inbound),
+        )
+        .col_expr(
+            C::DeliveredWatermark,
+            forward(C::DeliveredWatermark, touched.delivered),
+        )
         .col_expr(C::ReadWatermark, forward(C::ReadWatermark, touched.read))
-        .col_expr(C::UpdatedAt, Expr::val(now).into());
+        .col_expr(C::UpdatedAt, Expr::val(now));
     if let Some((ts, text)) = &touched.newest {
         update = update
             .col_expr(
                 C::LastMessageText,
-                Expr::case(Expr::col(C::LastTimestamp).lte(*ts), Expr::val(text.clone()))
-                    .finally(Expr::col(C::LastMessageText))
-                    .into(),
+                Expr::case(
+                    Expr::col(C::LastTimestamp).lte(*ts),
+                    Expr::val(text.clone()),
+                )
+                .finally(Expr::col(C::LastMessageText))
+                .into(),
             )
             .col_expr(C::LastTimestamp, forward(C::LastTimestamp, *ts));
     }
@@ -443,7 +481,11 @@ async fn apply_watermarks(
     use message::Column as M;
     let mut changed = Vec::new();
     let steps = [
-        (conversation.read_watermark, "READ", &["SENT", "DELIVERED"][..]),
+        (
+            conversation.read_watermark,
+            "READ",
+            &["SENT", "DELIVERED"][..],
+        ),
         (conversation.delivered_watermark, "DELIVERED", &["SENT"][..]),
     ];
     for (watermark, status, from) in steps {
@@ -452,7 +494,7 @@ async fn apply_watermarks(
         }
         changed.extend(
             message::Entity::update_many()
-                .col_expr(M::Status, Expr::val(status).into())
+                .col_expr(M::Status, Expr::val(status))
                 .filter(M::ConversationId.eq(conversation.id))
                 .filter(M::Direction.eq("OUTBOUND"))
                 .filter(M::Timestamp.lte(watermark))

@@ -1,0 +1,282 @@
+//! `loadgen`: the measurements behind BENCHMARKS.md.
+//!
+//! It starts the real `api` binary (built next to this one) as its own process on a
+//! loopback port with a fresh durable SQLite database, or targets a running server with
+//! `--url`, and drives it over HTTP and `graphql-transport-ws` WebSockets:
+//!
+//! - `loadgen latency`: webhook-to-subscriber latency at a steady rate, many subscribers.
+//! - `loadgen ingest`: durable ingest throughput with N-event POSTs.
+#![forbid(unsafe_code)]
+
+mod server;
+mod stats;
+mod ws;
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, bail};
+use clap::{Parser, Subcommand};
+use futures::StreamExt;
+use serde_json::json;
+
+use server::Target;
+use stats::Summary;
+
+#[derive(Parser)]
+#[command(about = "Measure MessengerFlow over loopback")]
+struct Cli {
+    /// A running server's base URL (`http://127.0.0.1:3000`); by default one is started.
+    #[arg(long, global = true)]
+    url: Option<String>,
+    /// The app secret that server checks signatures with.
+    #[arg(long, global = true, default_value = "loadgen-app-secret")]
+    secret: String,
+    /// The database for a started server (default: a fresh SQLite file under ./target).
+    #[arg(long, global = true)]
+    database_url: Option<String>,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Webhook-to-subscriber latency: single-event POSTs at `rate`/s, `subscribers`
+    /// WebSocket clients subscribed to the Page's `conversationUpdated`.
+    Latency {
+        #[arg(long, default_value_t = 200)]
+        rate: u32,
+        #[arg(long, default_value_t = 100)]
+        subscribers: usize,
+        #[arg(long, default_value_t = 10)]
+        seconds: u64,
+    },
+    /// Ingest throughput: `posts` POSTs of `batch` events each, `concurrency` at a time.
+    Ingest {
+        #[arg(long, default_value_t = 1)]
+        batch: usize,
+        #[arg(long, default_value_t = 64)]
+        concurrency: usize,
+        #[arg(long, default_value_t = 20_000)]
+        posts: usize,
+    },
+}
+
+const PAGE: &str = "100000000000001";
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let cli = Cli::parse();
+    let target = match &cli.url {
+        Some(url) => Target::external(url, &cli.secret),
+        None => Target::start(&cli.secret, cli.database_url.as_deref()).await?,
+    };
+    match cli.command {
+        Command::Latency {
+            rate,
+            subscribers,
+            seconds,
+        } => latency(&target, rate, subscribers, seconds).await?,
+        Command::Ingest {
+            batch,
+            concurrency,
+            posts,
+        } => ingest(&target, batch, concurrency, posts).await?,
+    }
+    Ok(())
+}
+
+/// One messaging event from customer `psid`, carrying `text`.
+fn message_event(psid: usize, mid: &str, text: &str, timestamp: i64) -> serde_json::Value {
+    json!({
+        "sender": {"id": format!("{}", 7_000_000 + psid)},
+        "recipient": {"id": PAGE},
+        "timestamp": timestamp,
+        "message": {"mid": mid, "text": text}
+    })
+}
+
+fn envelope(events: Vec<serde_json::Value>) -> Vec<u8> {
+    json!({"object": "page", "entry": [{"id": PAGE, "time": api::time::now_ms(), "messaging": events}]})
+        .to_string()
+        .into_bytes()
+}
+
+async fn latency(
+    target: &Target,
+    rate: u32,
+    subscribers: usize,
+    seconds: u64,
+) -> anyhow::Result<()> {
+    let origin = Instant::now();
+    // The Page exists before anyone subscribes.
+    target
+        .post_webhook(envelope(vec![message_event(
+            0,
+            "warmup",
+            "warmup",
+            api::time::now_ms(),
+        )]))
+        .await?;
+
+    let query = format!(
+        r#"subscription {{ conversationUpdated(pageId: "{PAGE}") {{ lastMessageText }} }}"#
+    );
+    let mut clients = Vec::with_capacity(subscribers);
+    for _ in 0..subscribers {
+        clients.push(ws::Subscriber::connect(&target.ws_url(), &query).await?);
+    }
+    let total = rate as usize * seconds as usize;
+    let collectors: Vec<_> = clients
+        .into_iter()
+        .map(|client| {
+            tokio::spawn(async move {
+                let mut samples = Vec::with_capacity(total);
+                let mut stream = client.into_stream();
+                let deadline = tokio::time::sleep(Duration::from_secs(seconds + 10));
+                tokio::pin!(deadline);
+                while samples.len() < total {
+                    tokio::select! {
+                        item = stream.next() => match item {
+                            Some(Ok(payload)) => {
+                                let text = payload["conversationUpdated"]["lastMessageText"].as_str().unwrap_or("");
+                                if let Some(sent) = text.strip_prefix("t:").and_then(|n| n.parse::<u64>().ok()) {
+                                    let now = origin.elapsed().as_nanos() as u64;
+                                    samples.push(now.saturating_sub(sent));
+                                }
+                            }
+                            _ => break,
+                        },
+                        () = &mut deadline => break,
+                    }
+                }
+                samples
+            })
+        })
+        .collect();
+
+    let period = Duration::from_secs_f64(1.0 / f64::from(rate));
+    let mut ticker = tokio::time::interval(period);
+    ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Burst);
+    let failures = Arc::new(AtomicUsize::new(0));
+    let mut posts = Vec::with_capacity(total);
+    let started = Instant::now();
+    for i in 0..total {
+        ticker.tick().await;
+        let sent = origin.elapsed().as_nanos() as u64;
+        let body = envelope(vec![message_event(
+            1 + i % 50,
+            &format!("lat-{i}"),
+            &format!("t:{sent}"),
+            api::time::now_ms(),
+        )]);
+        let target = target.clone();
+        let failures = failures.clone();
+        posts.push(tokio::spawn(async move {
+            if target.post_webhook(body).await.is_err() {
+                failures.fetch_add(1, Ordering::Relaxed);
+            }
+        }));
+    }
+    for post in posts {
+        post.await?;
+    }
+    let send_secs = started.elapsed().as_secs_f64();
+    let mut samples = Vec::with_capacity(total * subscribers);
+    for collector in collectors {
+        samples.extend(collector.await?);
+    }
+    let expected = total * subscribers;
+    let summary = Summary::of(&mut samples);
+    println!(
+        "latency: {total} events at {rate}/s (sent in {send_secs:.2} s), {subscribers} subscribers, \
+         {} of {expected} deliveries received, {} failed POSTs",
+        samples.len(),
+        failures.load(Ordering::Relaxed)
+    );
+    println!("webhook-to-subscriber {summary}");
+    if samples.len() < expected {
+        bail!("{} deliveries missing", expected - samples.len());
+    }
+    Ok(())
+}
+
+async fn ingest(
+    target: &Target,
+    batch: usize,
+    concurrency: usize,
+    posts: usize,
+) -> anyhow::Result<()> {
+    let batch = batch.max(1);
+    let next = Arc::new(AtomicUsize::new(0));
+    let run = api::time::now_ms();
+    // Warm up: the Page and the customers' conversations exist, as in a live inbox.
+    for chunk in 0..10 {
+        let events = (0..100)
+            .map(|c| {
+                message_event(
+                    chunk * 100 + c,
+                    &format!("warm-{run}-{chunk}-{c}"),
+                    "hello",
+                    run,
+                )
+            })
+            .collect();
+        target.post_webhook(envelope(events)).await?;
+    }
+    let started = Instant::now();
+    let workers: Vec<_> = (0..concurrency)
+        .map(|_| {
+            let target = target.clone();
+            let next = next.clone();
+            tokio::spawn(async move {
+                let mut latencies = Vec::new();
+                loop {
+                    let n = next.fetch_add(1, Ordering::Relaxed);
+                    if n >= posts {
+                        break;
+                    }
+                    let events = (0..batch)
+                        .map(|j| {
+                            let k = n * batch + j;
+                            message_event(
+                                k % 1000,
+                                &format!("ing-{run}-{k}"),
+                                "How do I reset my password?",
+                                run + k as i64,
+                            )
+                        })
+                        .collect();
+                    let body = envelope(events);
+                    let sent = Instant::now();
+                    target.post_webhook(body).await?;
+                    latencies.push(sent.elapsed().as_nanos() as u64);
+                }
+                anyhow::Ok(latencies)
+            })
+        })
+        .collect();
+    let mut latencies = Vec::with_capacity(posts);
+    for worker in workers {
+        latencies.extend(worker.await.context("worker panicked")??);
+    }
+    let secs = started.elapsed().as_secs_f64();
+    let events = posts * batch;
+    let summary = Summary::of(&mut latencies);
+    println!(
+        "ingest: {posts} POSTs of {batch} event(s), {concurrency} concurrent: {:.2} s, {:.0} POSTs/s, {:.0} events/s",
+        secs,
+        posts as f64 / secs,
+        events as f64 / secs
+    );
+    println!("POST round trip {summary}");
+    if let Some(stored) = target.count_messages().await? {
+        let expected = events + 1000;
+        println!("stored messages: {stored} (expected {expected})");
+        if stored != expected as u64 {
+            bail!("stored {stored} messages, expected {expected}");
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,150 @@
+//! The server under test: the real `api` binary as a child process, or a running one.
+use std::process::Stdio;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, bail};
+use sea_orm::{ConnectionTrait, Statement};
+use tokio::process::{Child, Command};
+
+/// A server to drive. Clones share the child process, which is killed with the last one.
+#[derive(Clone)]
+pub struct Target {
+    base: String,
+    secret: String,
+    http: reqwest::Client,
+    owned: Option<Arc<Owned>>,
+}
+
+struct Owned {
+    _child: Child,
+    database_url: String,
+    _dir: Option<tempfile::TempDir>,
+}
+
+impl Target {
+    pub fn external(url: &str, secret: &str) -> Self {
+        Self {
+            base: url.trim_end_matches('/').to_owned(),
+            secret: secret.to_owned(),
+            http: client(),
+            owned: None,
+        }
+    }
+
+    /// Starts `api` from the same build directory as this binary.
+    pub async fn start(secret: &str, database_url: Option<&str>) -> anyhow::Result<Self> {
+        let exe = std::env::current_exe().context("locating loadgen")?;
+        let api = exe.with_file_name("api");
+        if !api.exists() {
+            bail!(
+                "{} not found: build it with `cargo build --release -p api -p loadgen`",
+                api.display()
+            );
+        }
+        // Under ./target, not /tmp: /tmp may be a RAM disk, where fsync costs nothing.
+        let (dir, database_url) = match database_url {
+            Some(url) => (None, url.to_owned()),
+            None => {
+                std::fs::create_dir_all("target").context("creating ./target")?;
+                let dir = tempfile::Builder::new()
+                    .prefix("loadgen-")
+                    .tempdir_in("target")
+                    .context("creating a database directory")?;
+                let url = format!(
+                    "sqlite://{}/bench.db?mode=rwc",
+                    dir.path().canonicalize()?.display()
+                );
+                (Some(dir), url)
+            }
+        };
+        let port = free_port()?;
+        let child = Command::new(&api)
+            .env("HOST", "127.0.0.1")
+            .env("PORT", port.to_string())
+            .env("DATABASE_URL", &database_url)
+            .env("FB_APP_SECRET", secret)
+            .env("FB_VERIFY_TOKEN", "loadgen")
+            .env("RUST_LOG", "warn")
+            .stdout(Stdio::null())
+            .kill_on_drop(true)
+            .spawn()
+            .with_context(|| format!("starting {}", api.display()))?;
+        let target = Self {
+            base: format!("http://127.0.0.1:{port}"),
+            secret: secret.to_owned(),
+            http: client(),
+            owned: Some(Arc::new(Owned {
+                _child: child,
+                database_url,
+                _dir: dir,
+            })),
+        };
+        target.wait_healthy().await?;
+        Ok(target)
+    }
+
+    async fn wait_healthy(&self) -> anyhow::Result<()> {
+        let started = Instant::now();
+        loop {
+            let health = self.http.get(format!("{}/health", self.base)).send().await;
+            if health.is_ok_and(|response| response.status().is_success()) {
+                return Ok(());
+            }
+            if started.elapsed() > Duration::from_secs(30) {
+                bail!("the server did not become healthy within 30 s");
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    pub fn ws_url(&self) -> String {
+        format!("{}/graphql/ws", self.base.replacen("http", "ws", 1))
+    }
+
+    /// Posts a signed delivery; an answer other than 200 is an error.
+    pub async fn post_webhook(&self, body: Vec<u8>) -> anyhow::Result<()> {
+        let signature = api::facebook::signature::sign(self.secret.as_bytes(), &body);
+        let response = self
+            .http
+            .post(format!("{}/webhook", self.base))
+            .header("content-type", "application/json")
+            .header("x-hub-signature-256", signature)
+            .body(body)
+            .send()
+            .await?;
+        if !response.status().is_success() {
+            bail!("webhook answered {}", response.status());
+        }
+        Ok(())
+    }
+
+    /// How many messages the started server's database holds (None for `--url`).
+    pub async fn count_messages(&self) -> anyhow::Result<Option<u64>> {
+        let Some(owned) = &self.owned else {
+            return Ok(None);
+        };
+        let db = api::db::connect(&owned.database_url).await?;
+        let row = db
+            .query_one_raw(Statement::from_string(
+                db.get_database_backend(),
+                "SELECT COUNT(*) AS n FROM messages",
+            ))
+            .await?
+            .context("no count")?;
+        let n: i64 = row.try_get("", "n")?;
+        Ok(Some(n as u64))
+    }
+}
+
+fn client() -> reqwest::Client {
+    reqwest::Client::builder()
+        .pool_max_idle_per_host(1024)
+        .build()
+        .unwrap_or_default()
+}
+
+fn free_port() -> anyhow::Result<u16> {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0")?;
+    Ok(listener.local_addr()?.port())
+}

@@ -1,0 +1,82 @@
+//! A minimal `graphql-transport-ws` subscriber.
+use anyhow::{Context, bail};
+use futures::stream::BoxStream;
+use futures::{SinkExt, StreamExt};
+use serde_json::{Value, json};
+use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+
+type Socket =
+    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+
+pub struct Subscriber {
+    socket: Socket,
+}
+
+impl Subscriber {
+    /// Connects, is acknowledged, subscribes, and returns once the server has the
+    /// subscription (a ping answered after the subscribe proves it was processed).
+    pub async fn connect(url: &str, query: &str) -> anyhow::Result<Self> {
+        let mut request = url.into_client_request()?;
+        request
+            .headers_mut()
+            .insert("sec-websocket-protocol", "graphql-transport-ws".parse()?);
+        let (mut socket, _) = tokio_tungstenite::connect_async(request).await?;
+        send(
+            &mut socket,
+            json!({"type": "connection_init", "payload": {}}),
+        )
+        .await?;
+        expect(&mut socket, "connection_ack").await?;
+        send(
+            &mut socket,
+            json!({"id": "1", "type": "subscribe", "payload": {"query": query}}),
+        )
+        .await?;
+        send(&mut socket, json!({"type": "ping"})).await?;
+        expect(&mut socket, "pong").await?;
+        Ok(Self { socket })
+    }
+
+    /// The `data` of each `next` message.
+    pub fn into_stream(self) -> BoxStream<'static, anyhow::Result<Value>> {
+        self.socket
+            .filter_map(|frame| async move {
+                let text = match frame {
+                    Ok(Message::Text(text)) => text,
+                    Ok(_) => return None,
+                    Err(err) => return Some(Err(err.into())),
+                };
+                let value: Value = match serde_json::from_str(&text) {
+                    Ok(value) => value,
+                    Err(err) => return Some(Err(err.into())),
+                };
+                match value["type"].as_str() {
+                    Some("next") => Some(Ok(value["payload"]["data"].clone())),
+                    Some("error") => Some(Err(anyhow::anyhow!("subscription error: {value}"))),
+                    _ => None,
+                }
+            })
+            .boxed()
+    }
+}
+
+async fn send(socket: &mut Socket, value: Value) -> anyhow::Result<()> {
+    socket.send(Message::text(value.to_string())).await?;
+    Ok(())
+}
+
+async fn expect(socket: &mut Socket, kind: &str) -> anyhow::Result<()> {
+    while let Some(frame) = socket.next().await {
+        if let Message::Text(text) = frame? {
+            let value: Value = serde_json::from_str(&text).context("a frame that is not JSON")?;
+            if value["type"] == kind {
+                return Ok(());
+            }
+            if value["type"] == "ping" {
+                send(socket, json!({"type": "pong"})).await?;
+            }
+        }
+    }
+    bail!("the socket closed while waiting for {kind}")
+}
