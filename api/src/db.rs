@@ -10,9 +10,19 @@ use sea_orm::{ConnectOptions, Database, DatabaseConnection};
 /// transaction survives a power cut: an acknowledged webhook is never sent again by
 /// Facebook, so it must not be lost. PostgreSQL keeps its default `synchronous_commit=on`.
 pub async fn connect(url: &str) -> anyhow::Result<DatabaseConnection> {
+    connect_pool(url, 16).await
+}
+
+/// One connection for the ingest writer alone: its page cache stays warm from one
+/// transaction to the next, and it never waits for a reader's connection.
+pub async fn connect_writer(url: &str) -> anyhow::Result<DatabaseConnection> {
+    connect_pool(url, 1).await
+}
+
+async fn connect_pool(url: &str, size: u32) -> anyhow::Result<DatabaseConnection> {
     let mut options = ConnectOptions::new(url.to_owned());
     options
-        .max_connections(16)
+        .max_connections(size)
         .min_connections(1)
         .connect_timeout(Duration::from_secs(10))
         .acquire_timeout(Duration::from_secs(10))
@@ -22,6 +32,11 @@ pub async fn connect(url: &str) -> anyhow::Result<DatabaseConnection> {
             .synchronous(SqliteSynchronous::Full)
             .busy_timeout(Duration::from_secs(10))
             .foreign_keys(true)
+            // A group commit can dirty many pages: keep them in memory (64 MiB) rather
+            // than spill to the WAL mid-transaction, and keep statement journals in RAM.
+            .pragma("cache_size", "-65536")
+            .pragma("temp_store", "memory")
+            .pragma("wal_autocheckpoint", "10000")
     });
     options.map_sqlx_postgres_opts(|opts| opts.options([("synchronous_commit", "on")]));
     Database::connect(options)

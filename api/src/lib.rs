@@ -53,7 +53,8 @@ impl Server {
                  because its signature cannot be checked"
             );
         }
-        let state = AppState::new(config, db, bus);
+        let writer = db::connect_writer(&config.database_url).await?;
+        let state = AppState::new(config, db, writer, bus);
         Ok(Self {
             listener,
             state,

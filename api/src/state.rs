@@ -18,8 +18,14 @@ pub struct AppState {
 }
 
 impl AppState {
-    pub fn new(config: Config, db: DatabaseConnection, bus: Arc<dyn EventBus>) -> Self {
-        let ingest = Ingest::start(db.clone(), bus.clone(), config.ingest_group_max);
+    /// `writer` is the ingest writer's own connection (see `db::connect_writer`).
+    pub fn new(
+        config: Config,
+        db: DatabaseConnection,
+        writer: DatabaseConnection,
+        bus: Arc<dyn EventBus>,
+    ) -> Self {
+        let ingest = Ingest::start(writer, bus.clone(), config.ingest_group_max);
         Self {
             config: Arc::new(config),
             db,

@@ -102,9 +102,20 @@ impl Target {
         format!("{}/graphql/ws", self.base.replacen("http", "ws", 1))
     }
 
-    /// Posts a signed delivery; an answer other than 200 is an error.
-    pub async fn post_webhook(&self, body: Vec<u8>) -> anyhow::Result<()> {
+    /// The body with the `X-Hub-Signature-256` value Facebook would send with it.
+    pub fn signed(&self, body: Vec<u8>) -> (Vec<u8>, String) {
         let signature = api::facebook::signature::sign(self.secret.as_bytes(), &body);
+        (body, signature)
+    }
+
+    /// Signs and posts a delivery; an answer other than 200 is an error.
+    pub async fn post_webhook(&self, body: Vec<u8>) -> anyhow::Result<()> {
+        let (body, signature) = self.signed(body);
+        self.post_signed(body, &signature).await
+    }
+
+    /// Posts a delivery signed beforehand.
+    pub async fn post_signed(&self, body: Vec<u8>, signature: &str) -> anyhow::Result<()> {
         let response = self
             .http
             .post(format!("{}/webhook", self.base))

@@ -5,6 +5,7 @@ use futures::{SinkExt, StreamExt};
 use serde_json::{Value, json};
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
 
 type Socket =
     tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
@@ -21,7 +22,10 @@ impl Subscriber {
         request
             .headers_mut()
             .insert("sec-websocket-protocol", "graphql-transport-ws".parse()?);
-        let (mut socket, _) = tokio_tungstenite::connect_async(request).await?;
+        // A small read buffer: tungstenite zero-fills it on every read (see api's http::graphql).
+        let config = WebSocketConfig::default().read_buffer_size(4096);
+        let (mut socket, _) =
+            tokio_tungstenite::connect_async_with_config(request, Some(config), false).await?;
         send(
             &mut socket,
             json!({"type": "connection_init", "payload": {}}),

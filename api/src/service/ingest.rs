@@ -8,18 +8,18 @@
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
-use sea_orm::sea_query::{Expr, ExprTrait, OnConflict};
+use sea_orm::sea_query::{Condition, Expr, OnConflict, Query};
 use sea_orm::{
     ActiveValue::{NotSet, Set},
-    ColumnTrait, ConnectionTrait, DatabaseConnection, DbErr, EntityTrait, FromQueryResult,
-    QueryFilter, QuerySelect, QueryTrait, TransactionTrait,
+    ColumnTrait, ConnectionTrait, DatabaseConnection, DbBackend, DbErr, EntityTrait,
+    FromQueryResult, QueryFilter, QuerySelect, Statement, TransactionTrait,
 };
 use tokio::sync::{mpsc, oneshot};
 
 use entity::{conversation, message, page};
 
 use crate::bus::{BusEvent, EventBus};
-use crate::facebook::events::{Direction, Event, IncomingMessage};
+use crate::facebook::events::{Attachment, Direction, Event, IncomingMessage};
 use crate::time::now_ms;
 
 /// Deliveries waiting for the writer; senders wait (back-pressure) when it is full.
@@ -146,19 +146,240 @@ impl Writer {
     /// One transaction for the whole group.
     async fn commit(&self, group: &[Job]) -> Result<Outcome, DbErr> {
         let txn = self.db.begin().await?;
-        let mut batch = Batch::new(self);
-        for job in group {
-            let mut report = IngestReport::default();
-            for event in &job.events {
-                batch.apply(&txn, event, &mut report).await?;
-            }
-            batch.outcome.reports.push(report);
-        }
-        batch.flush(&txn).await?;
+        let outcome = self.apply(&txn, group).await?;
         txn.commit().await?;
-        Ok(batch.outcome)
+        Ok(outcome)
+    }
+
+    /// Stores a group with a handful of set-based statements, whatever its size: the
+    /// conversations it needs, its new messages, then one update of every touched
+    /// conversation and the watermarks.
+    async fn apply(&self, db: &impl ConnectionTrait, group: &[Job]) -> Result<Outcome, DbErr> {
+        let now = now_ms();
+        let mut outcome = Outcome {
+            reports: vec![IngestReport::default(); group.len()],
+            ..Outcome::default()
+        };
+        let conversations = self.conversations(db, group, now, &mut outcome).await?;
+        let conversation_of = |page_id: &str, psid: &str| -> Result<i64, DbErr> {
+            conversations
+                .get(&(page_id.to_owned(), psid.to_owned()))
+                .copied()
+                .ok_or_else(|| DbErr::RecordNotFound(format!("conversation of {psid}")))
+        };
+
+        // Each (page, mid) once per group; the unique index takes care of earlier groups.
+        let mut seen: HashSet<(&str, &str)> = HashSet::new();
+        let mut rows: Vec<(usize, i64, &IncomingMessage)> = Vec::new();
+        let mut touched: HashMap<i64, Touched> = HashMap::new();
+        for (index, job) in group.iter().enumerate() {
+            for event in &job.events {
+                match event {
+                    Event::Message(m) => {
+                        if seen.insert((&m.page_id, &m.mid)) {
+                            rows.push((index, conversation_of(&m.page_id, &m.psid)?, m));
+                        } else {
+                            outcome.reports[index].duplicates += 1;
+                        }
+                    }
+                    Event::Delivery {
+                        page_id,
+                        psid,
+                        watermark,
+                    } => {
+                        let entry = touched.entry(conversation_of(page_id, psid)?).or_default();
+                        entry.delivered = std::cmp::max(entry.delivered, *watermark);
+                        outcome.reports[index].watermarks += 1;
+                    }
+                    Event::Read {
+                        page_id,
+                        psid,
+                        watermark,
+                    } => {
+                        let entry = touched.entry(conversation_of(page_id, psid)?).or_default();
+                        entry.read = std::cmp::max(entry.read, *watermark);
+                        outcome.reports[index].watermarks += 1;
+                    }
+                }
+            }
+        }
+
+        let mut added = Vec::new();
+        for chunk in rows.chunks(INSERT_CHUNK) {
+            added.extend(insert_messages(db, chunk, now).await?);
+        }
+        let job_of: HashMap<(&str, &str), usize> = rows
+            .iter()
+            .map(|(job, _, m)| ((m.page_id.as_str(), m.mid.as_str()), *job))
+            .collect();
+        for (job, _, _) in &rows {
+            outcome.reports[*job].duplicates += 1;
+        }
+        for message in &added {
+            if let Some(job) = job_of.get(&(message.page_id.as_str(), message.mid.as_str())) {
+                outcome.reports[*job].stored += 1;
+                outcome.reports[*job].duplicates -= 1;
+            }
+            let entry = touched.entry(message.conversation_id).or_default();
+            if entry
+                .newest
+                .as_ref()
+                .is_none_or(|(ts, _)| message.timestamp >= *ts)
+            {
+                entry.newest = Some((message.timestamp, preview(message)));
+            }
+            if message.direction == Direction::Inbound.as_str() {
+                entry.new_inbound += 1;
+                entry.newest_inbound = std::cmp::max(entry.newest_inbound, Some(message.timestamp));
+            } else {
+                entry.new_outbound = true;
+            }
+        }
+
+        let mut touched: Vec<(i64, Touched)> = touched.into_iter().collect();
+        touched.sort_unstable_by_key(|(id, _)| *id);
+        let mut updated_conversations = Vec::with_capacity(touched.len());
+        for chunk in touched.chunks(UPDATE_CHUNK) {
+            updated_conversations.extend(update_conversations(db, chunk, now).await?);
+        }
+        let mut updated_messages: Vec<message::Model> = Vec::new();
+        for (id, change) in &touched {
+            let marks = change.delivered > 0 || change.read > 0 || change.new_outbound;
+            if marks && let Some(conversation) = updated_conversations.iter().find(|c| c.id == *id)
+            {
+                updated_messages.extend(apply_watermarks(db, conversation).await?);
+            }
+        }
+
+        // A message added and marked by a watermark in the same group is announced once,
+        // as added, with its final status. Messages go first, so a client that sees a
+        // conversation move can already fetch them.
+        let mut changed: HashMap<i64, message::Model> =
+            updated_messages.into_iter().map(|m| (m.id, m)).collect();
+        for message in added {
+            let latest = changed.remove(&message.id).unwrap_or(message);
+            outcome.events.push(BusEvent::MessageAdded(latest));
+        }
+        outcome
+            .events
+            .extend(changed.into_values().map(BusEvent::MessageUpdated));
+        outcome.events.extend(
+            updated_conversations
+                .into_iter()
+                .map(BusEvent::ConversationUpdated),
+        );
+        Ok(outcome)
+    }
+
+    /// The conversation id of every (page, customer) in the group, creating Pages and
+    /// conversations seen for the first time.
+    async fn conversations(
+        &self,
+        db: &impl ConnectionTrait,
+        group: &[Job],
+        now: i64,
+        outcome: &mut Outcome,
+    ) -> Result<HashMap<(String, String), i64>, DbErr> {
+        let mut found = HashMap::new();
+        let mut missing: Vec<(String, String)> = Vec::new();
+        let mut missing_set: HashSet<(String, String)> = HashSet::new();
+        for event in group.iter().flat_map(|job| &job.events) {
+            let key = match event {
+                Event::Message(m) => (m.page_id.clone(), m.psid.clone()),
+                Event::Delivery { page_id, psid, .. } | Event::Read { page_id, psid, .. } => {
+                    (page_id.clone(), psid.clone())
+                }
+            };
+            if found.contains_key(&key) || missing_set.contains(&key) {
+                continue;
+            }
+            match self.conversations.get(&key) {
+                Some(id) => {
+                    found.insert(key, *id);
+                }
+                None => {
+                    missing_set.insert(key.clone());
+                    missing.push(key);
+                }
+            }
+        }
+        if missing.is_empty() {
+            return Ok(found);
+        }
+
+        let mut new_pages: Vec<String> = missing
+            .iter()
+            .map(|(page, _)| page.clone())
+            .filter(|page| !self.known_pages.contains(page))
+            .collect();
+        new_pages.sort_unstable();
+        new_pages.dedup();
+        if !new_pages.is_empty() {
+            page::Entity::insert_many(new_pages.iter().map(|id| page::ActiveModel {
+                id: Set(id.clone()),
+                name: Set(None),
+                created_at: Set(now),
+            }))
+            .on_conflict_do_nothing_on([page::Column::Id])
+            .exec_without_returning(db)
+            .await?;
+            outcome.new_pages = new_pages;
+        }
+
+        for chunk in missing.chunks(INSERT_CHUNK) {
+            conversation::Entity::insert_many(chunk.iter().map(|(page_id, psid)| {
+                conversation::ActiveModel {
+                    id: NotSet,
+                    page_id: Set(page_id.clone()),
+                    psid: Set(psid.clone()),
+                    customer_name: Set(None),
+                    last_message_text: Set(None),
+                    last_timestamp: Set(0),
+                    unread_count: Set(0),
+                    status: Set("OPEN".to_owned()),
+                    last_inbound_timestamp: Set(None),
+                    delivered_watermark: Set(0),
+                    read_watermark: Set(0),
+                    created_at: Set(now),
+                    updated_at: Set(now),
+                }
+            }))
+            .on_conflict_do_nothing_on([conversation::Column::PageId, conversation::Column::Psid])
+            .exec_without_returning(db)
+            .await?;
+            let mut matches = Condition::any();
+            for (page_id, psid) in chunk {
+                matches = matches.add(
+                    Condition::all()
+                        .add(conversation::Column::PageId.eq(page_id.as_str()))
+                        .add(conversation::Column::Psid.eq(psid.as_str())),
+                );
+            }
+            let rows: Vec<(i64, String, String)> = conversation::Entity::find()
+                .select_only()
+                .column(conversation::Column::Id)
+                .column(conversation::Column::PageId)
+                .column(conversation::Column::Psid)
+                .filter(matches)
+                .into_tuple()
+                .all(db)
+                .await?;
+            for (id, page_id, psid) in rows {
+                outcome
+                    .new_conversations
+                    .push(((page_id.clone(), psid.clone()), id));
+                found.insert((page_id, psid), id);
+            }
+        }
+        Ok(found)
     }
 }
+
+/// Rows per multi-row INSERT: 14 columns each stays far below SQLite's 32,766 and
+/// PostgreSQL's 65,535 bound parameters.
+const INSERT_CHUNK: usize = 500;
+/// Conversations per batched UPDATE (8 parameters each).
+const UPDATE_CHUNK: usize = 500;
 
 /// What a committed group changed.
 #[derive(Default)]
@@ -169,7 +390,7 @@ struct Outcome {
     new_conversations: Vec<((String, String), i64)>,
 }
 
-/// The changes to one conversation within a transaction, applied in one UPDATE at the end.
+/// The changes to one conversation within a group, applied in one UPDATE at the end.
 #[derive(Default)]
 struct Touched {
     new_inbound: i32,
@@ -181,295 +402,187 @@ struct Touched {
     new_outbound: bool,
 }
 
-struct Batch<'w> {
-    writer: &'w Writer,
-    now: i64,
-    pages: HashSet<String>,
-    conversations: HashMap<(String, String), i64>,
-    touched: HashMap<i64, Touched>,
-    /// Messages added in this transaction, by id, so a watermark in the same
-    /// transaction updates the event instead of announcing a second change.
-    added: Vec<message::Model>,
-    outcome: Outcome,
-}
-
-impl<'w> Batch<'w> {
-    fn new(writer: &'w Writer) -> Self {
-        Self {
-            writer,
-            now: now_ms(),
-            pages: HashSet::new(),
-            conversations: HashMap::new(),
-            touched: HashMap::new(),
-            added: Vec::new(),
-            outcome: Outcome::default(),
-        }
-    }
-
-    async fn apply(
-        &mut self,
-        db: &impl ConnectionTrait,
-        event: &Event,
-        report: &mut IngestReport,
-    ) -> Result<(), DbErr> {
-        match event {
-            Event::Message(message) => {
-                let conversation_id = self
-                    .conversation(db, &message.page_id, &message.psid)
-                    .await?;
-                if let Some(stored) = insert_message(db, conversation_id, message, self.now).await?
-                {
-                    report.stored += 1;
-                    let touched = self.touched.entry(conversation_id).or_default();
-                    let preview = preview(message);
-                    if touched
-                        .newest
-                        .as_ref()
-                        .is_none_or(|(ts, _)| message.timestamp >= *ts)
-                    {
-                        touched.newest = Some((message.timestamp, preview));
-                    }
-                    match message.direction {
-                        Direction::Inbound => {
-                            touched.new_inbound += 1;
-                            touched.newest_inbound =
-                                std::cmp::max(touched.newest_inbound, Some(message.timestamp));
-                        }
-                        Direction::Outbound => touched.new_outbound = true,
-                    }
-                    self.added.push(stored);
-                } else {
-                    report.duplicates += 1;
-                }
-            }
-            Event::Delivery {
-                page_id,
-                psid,
-                watermark,
-            } => {
-                let conversation_id = self.conversation(db, page_id, psid).await?;
-                let touched = self.touched.entry(conversation_id).or_default();
-                touched.delivered = std::cmp::max(touched.delivered, *watermark);
-                report.watermarks += 1;
-            }
-            Event::Read {
-                page_id,
-                psid,
-                watermark,
-            } => {
-                let conversation_id = self.conversation(db, page_id, psid).await?;
-                let touched = self.touched.entry(conversation_id).or_default();
-                touched.read = std::cmp::max(touched.read, *watermark);
-                report.watermarks += 1;
-            }
-        }
-        Ok(())
-    }
-
-    /// The conversation of (page, customer), created with its Page on first sight.
-    async fn conversation(
-        &mut self,
-        db: &impl ConnectionTrait,
-        page_id: &str,
-        psid: &str,
-    ) -> Result<i64, DbErr> {
-        let key = (page_id.to_owned(), psid.to_owned());
-        if let Some(id) = self
-            .writer
-            .conversations
-            .get(&key)
-            .or(self.conversations.get(&key))
-        {
-            return Ok(*id);
-        }
-        if !self.writer.known_pages.contains(page_id) && !self.pages.contains(page_id) {
-            page::Entity::insert(page::ActiveModel {
-                id: Set(page_id.to_owned()),
-                name: Set(None),
-                created_at: Set(self.now),
-            })
-            .on_conflict_do_nothing_on([page::Column::Id])
-            .exec_without_returning(db)
-            .await?;
-            self.pages.insert(page_id.to_owned());
-            self.outcome.new_pages.push(page_id.to_owned());
-        }
-        conversation::Entity::insert(conversation::ActiveModel {
-            id: NotSet,
-            page_id: Set(page_id.to_owned()),
-            psid: Set(psid.to_owned()),
-            customer_name: Set(None),
-            last_message_text: Set(None),
-            last_timestamp: Set(0),
-            unread_count: Set(0),
-            status: Set("OPEN".to_owned()),
-            last_inbound_timestamp: Set(None),
-            delivered_watermark: Set(0),
-            read_watermark: Set(0),
-            created_at: Set(self.now),
-            updated_at: Set(self.now),
-        })
-        .on_conflict_do_nothing_on([conversation::Column::PageId, conversation::Column::Psid])
-        .exec_without_returning(db)
-        .await?;
-        let id: i64 = conversation::Entity::find()
-            .select_only()
-            .column(conversation::Column::Id)
-            .filter(conversation::Column::PageId.eq(page_id))
-            .filter(conversation::Column::Psid.eq(psid))
-            .into_tuple()
-            .one(db)
-            .await?
-            .ok_or_else(|| DbErr::RecordNotFound("conversation just upserted".to_owned()))?;
-        self.conversations.insert(key.clone(), id);
-        self.outcome.new_conversations.push((key, id));
-        Ok(id)
-    }
-
-    /// Applies each touched conversation's changes, then the watermarks to its messages,
-    /// and turns everything into events for the bus.
-    async fn flush(&mut self, db: &impl ConnectionTrait) -> Result<(), DbErr> {
-        let mut updated_messages: Vec<message::Model> = Vec::new();
-        for (id, touched) in std::mem::take(&mut self.touched) {
-            let conversation = update_conversation(db, id, &touched, self.now).await?;
-            let watermarks_moved = touched.delivered > 0 || touched.read > 0;
-            if watermarks_moved || touched.new_outbound {
-                updated_messages.extend(apply_watermarks(db, &conversation).await?);
-            }
-            self.outcome
-                .events
-                .push(BusEvent::ConversationUpdated(conversation));
-        }
-        // A message added and then marked by a watermark in the same transaction is
-        // announced once, as added, with its final status.
-        let mut changed: HashMap<i64, message::Model> =
-            updated_messages.into_iter().map(|m| (m.id, m)).collect();
-        let mut events = Vec::with_capacity(self.added.len() + changed.len());
-        for added in std::mem::take(&mut self.added) {
-            let latest = changed.remove(&added.id).unwrap_or(added);
-            events.push(BusEvent::MessageAdded(latest));
-        }
-        events.extend(changed.into_values().map(BusEvent::MessageUpdated));
-        // Messages first, so a client that sees the conversation move can already fetch them.
-        events.append(&mut self.outcome.events);
-        self.outcome.events = events;
-        Ok(())
-    }
-}
-
 /// What the inbox shows as a conversation's last message.
-fn preview(message: &IncomingMessage) -> String {
-    match (&message.text, message.attachments.first()) {
-        (Some(text), _) => text.clone(),
-        (None, Some(attachment)) => format!("[{}]", attachment.kind),
-        (None, None) => String::new(),
+fn preview(message: &message::Model) -> String {
+    if let Some(text) = &message.text {
+        return text.clone();
     }
+    let first_kind = message
+        .attachments
+        .as_deref()
+        .and_then(|json| serde_json::from_str::<Vec<Attachment>>(json).ok())
+        .and_then(|list| list.into_iter().next())
+        .map(|a| a.kind);
+    first_kind
+        .map(|kind| format!("[{kind}]"))
+        .unwrap_or_default()
 }
 
-/// Inserts the message unless its `(page_id, mid)` is already stored.
-async fn insert_message(
+/// Inserts the messages whose `(page_id, mid)` is not stored yet, in one statement,
+/// and returns those it stored (ON CONFLICT DO NOTHING RETURNING: none for duplicates).
+async fn insert_messages(
     db: &impl ConnectionTrait,
-    conversation_id: i64,
-    message: &IncomingMessage,
+    rows: &[(usize, i64, &IncomingMessage)],
     now: i64,
-) -> Result<Option<message::Model>, DbErr> {
-    let attachments = if message.attachments.is_empty() {
+) -> Result<Vec<message::Model>, DbErr> {
+    use message::Column as M;
+    let mut insert = Query::insert();
+    insert.into_table(message::Entity).columns([
+        M::PageId,
+        M::ConversationId,
+        M::Mid,
+        M::Direction,
+        M::Text,
+        M::Attachments,
+        M::QuickReplyPayload,
+        M::ReplyToMid,
+        M::AppId,
+        M::Timestamp,
+        M::Status,
+        M::CreatedAt,
+    ]);
+    for (_, conversation_id, m) in rows {
+        let attachments = attachments_json(m);
+        insert
+            .values([
+                m.page_id.clone().into(),
+                (*conversation_id).into(),
+                m.mid.clone().into(),
+                m.direction.as_str().into(),
+                m.text.clone().into(),
+                attachments.into(),
+                m.quick_reply_payload.clone().into(),
+                m.reply_to_mid.clone().into(),
+                m.app_id.clone().into(),
+                m.timestamp.into(),
+                "SENT".into(),
+                now.into(),
+            ])
+            .map_err(|err| DbErr::Custom(err.to_string()))?;
+    }
+    insert
+        .on_conflict(
+            OnConflict::columns([M::PageId, M::Mid])
+                .do_nothing()
+                .to_owned(),
+        )
+        .returning(Query::returning().columns([M::Id, M::PageId, M::Mid]));
+    let statement = db.get_database_backend().build(&insert);
+    let stored = db.query_all_raw(statement).await?;
+    // Only the keys come back; the rest of each stored row is what was just inserted.
+    let by_key: HashMap<(&str, &str), (i64, &IncomingMessage)> = rows
+        .iter()
+        .map(|(_, conversation_id, m)| {
+            ((m.page_id.as_str(), m.mid.as_str()), (*conversation_id, *m))
+        })
+        .collect();
+    let mut models = Vec::with_capacity(stored.len());
+    for row in &stored {
+        let id: i64 = row.try_get("", "id")?;
+        let page_id: String = row.try_get("", "page_id")?;
+        let mid: String = row.try_get("", "mid")?;
+        let Some(&(conversation_id, m)) = by_key.get(&(page_id.as_str(), mid.as_str())) else {
+            return Err(DbErr::RecordNotFound(format!("inserted message {mid}")));
+        };
+        models.push(message::Model {
+            id,
+            page_id,
+            conversation_id,
+            mid,
+            direction: m.direction.as_str().to_owned(),
+            text: m.text.clone(),
+            attachments: attachments_json(m),
+            quick_reply_payload: m.quick_reply_payload.clone(),
+            reply_to_mid: m.reply_to_mid.clone(),
+            app_id: m.app_id.clone(),
+            timestamp: m.timestamp,
+            status: "SENT".to_owned(),
+            error_code: None,
+            created_at: now,
+        });
+    }
+    Ok(models)
+}
+
+fn attachments_json(message: &IncomingMessage) -> Option<String> {
+    if message.attachments.is_empty() {
         None
     } else {
         serde_json::to_string(&message.attachments).ok()
-    };
-    let insert = message::Entity::insert(message::ActiveModel {
-        id: NotSet,
-        page_id: Set(message.page_id.clone()),
-        conversation_id: Set(conversation_id),
-        mid: Set(message.mid.clone()),
-        direction: Set(message.direction.as_str().to_owned()),
-        text: Set(message.text.clone()),
-        attachments: Set(attachments),
-        quick_reply_payload: Set(message.quick_reply_payload.clone()),
-        reply_to_mid: Set(message.reply_to_mid.clone()),
-        app_id: Set(message.app_id.clone()),
-        timestamp: Set(message.timestamp),
-        status: Set("SENT".to_owned()),
-        error_code: Set(None),
-        created_at: Set(now),
-    })
-    .on_conflict(
-        OnConflict::columns([message::Column::PageId, message::Column::Mid])
-            .do_nothing()
-            .to_owned(),
-    )
-    .into_query()
-    .returning_all()
-    .to_owned();
-    // ON CONFLICT DO NOTHING RETURNING: a row when stored now, none when already stored.
-    let statement = db.get_database_backend().build(&insert);
-    match db.query_one_raw(statement).await? {
-        Some(row) => Ok(Some(message::Model::from_query_result(&row, "")?)),
-        None => Ok(None),
     }
 }
 
-/// `value` if it is greater than the column, else the column: portable `GREATEST`.
-fn forward(column: conversation::Column, value: i64) -> sea_orm::sea_query::SimpleExpr {
-    Expr::case(Expr::col(column).lt(value), Expr::val(value))
-        .finally(Expr::col(column))
-        .into()
-}
-
-/// One UPDATE per touched conversation. Times only move forward: a late, older message
-/// does not become the conversation's last one.
-async fn update_conversation(
+/// One UPDATE ... FROM (VALUES ...) for many conversations. Times only move forward:
+/// a late, older message does not become the conversation's last one. Absent values
+/// are -1 (times are positive), which keeps every VALUES column typed on PostgreSQL.
+async fn update_conversations(
     db: &impl ConnectionTrait,
-    id: i64,
-    touched: &Touched,
+    chunk: &[(i64, Touched)],
     now: i64,
-) -> Result<conversation::Model, DbErr> {
-    use conversation::Column as C;
-    let mut update = conversation::Entity::update_many()
-        .col_expr(
-            C::UnreadCount,
-            Expr::col(C::UnreadCount).add(touched.new_inbound),
-        )
-        .col_expr(
-            C::DeliveredWatermark,
-            forward(C::DeliveredWatermark, touched.delivered),
-        )
-        .col_expr(C::ReadWatermark, forward(C::ReadWatermark, touched.read))
-        .col_expr(C::UpdatedAt, Expr::val(now));
-    if let Some((ts, text)) = &touched.newest {
-        update = update
-            .col_expr(
-                C::LastMessageText,
-                Expr::case(
-                    Expr::col(C::LastTimestamp).lte(*ts),
-                    Expr::val(text.clone()),
-                )
-                .finally(Expr::col(C::LastMessageText))
-                .into(),
-            )
-            .col_expr(C::LastTimestamp, forward(C::LastTimestamp, *ts));
+) -> Result<Vec<conversation::Model>, DbErr> {
+    let backend = db.get_database_backend();
+    let mut values: Vec<sea_orm::Value> = Vec::with_capacity(chunk.len() * 8);
+    let mut tuples = Vec::with_capacity(chunk.len());
+    for (id, change) in chunk {
+        let (newest_ts, newest_text) = match &change.newest {
+            Some((ts, text)) => (*ts, text.clone()),
+            None => (-1, String::new()),
+        };
+        let start = values.len();
+        values.extend([
+            (*id).into(),
+            i64::from(change.new_inbound).into(),
+            newest_ts.into(),
+            newest_text.into(),
+            change.newest_inbound.unwrap_or(-1).into(),
+            change.delivered.into(),
+            change.read.into(),
+            now.into(),
+        ]);
+        let params: Vec<String> = (start + 1..=values.len())
+            .map(|n| placeholder(backend, n))
+            .collect();
+        tuples.push(format!("({})", params.join(", ")));
     }
-    if let Some(ts) = touched.newest_inbound {
-        update = update.col_expr(
-            C::LastInboundTimestamp,
-            Expr::case(
-                Expr::col(C::LastInboundTimestamp)
-                    .is_null()
-                    .or(Expr::col(C::LastInboundTimestamp).lt(ts)),
-                Expr::val(ts),
-            )
-            .finally(Expr::col(C::LastInboundTimestamp))
-            .into(),
-        );
+    let sql = format!(
+        "UPDATE conversations SET \
+           unread_count = conversations.unread_count + v.column2, \
+           last_message_text = CASE WHEN v.column3 >= 0 AND v.column3 >= conversations.last_timestamp \
+             THEN v.column4 ELSE conversations.last_message_text END, \
+           last_timestamp = CASE WHEN v.column3 > conversations.last_timestamp \
+             THEN v.column3 ELSE conversations.last_timestamp END, \
+           last_inbound_timestamp = CASE WHEN v.column5 >= 0 AND (conversations.last_inbound_timestamp IS NULL \
+             OR v.column5 > conversations.last_inbound_timestamp) THEN v.column5 \
+             ELSE conversations.last_inbound_timestamp END, \
+           delivered_watermark = CASE WHEN v.column6 > conversations.delivered_watermark \
+             THEN v.column6 ELSE conversations.delivered_watermark END, \
+           read_watermark = CASE WHEN v.column7 > conversations.read_watermark \
+             THEN v.column7 ELSE conversations.read_watermark END, \
+           updated_at = v.column8 \
+         FROM (VALUES {}) AS v \
+         WHERE conversations.id = v.column1 \
+         RETURNING {}",
+        tuples.join(", "),
+        CONVERSATION_COLUMNS
+    );
+    let rows = db
+        .query_all_raw(Statement::from_sql_and_values(backend, sql, values))
+        .await?;
+    rows.iter()
+        .map(|row| conversation::Model::from_query_result(row, ""))
+        .collect()
+}
+
+const CONVERSATION_COLUMNS: &str = "id, page_id, psid, customer_name, last_message_text, \
+    last_timestamp, unread_count, status, last_inbound_timestamp, delivered_watermark, \
+    read_watermark, created_at, updated_at";
+
+/// The n-th (1-based) bound parameter in the backend's syntax.
+fn placeholder(backend: DbBackend, n: usize) -> String {
+    match backend {
+        DbBackend::Postgres => format!("${n}"),
+        _ => "?".to_owned(),
     }
-    update
-        .filter(C::Id.eq(id))
-        .exec_with_returning(db)
-        .await?
-        .into_iter()
-        .next()
-        .ok_or_else(|| DbErr::RecordNotFound(format!("conversation {id}")))
 }
 
 /// Outbound messages at or before the conversation's watermarks become DELIVERED / READ.
