@@ -61,7 +61,37 @@ pub fn redact_url(url: &str) -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::redact_url;
+    use super::{connect, connect_writer, redact_url};
+    use sea_orm::{ConnectionTrait, Statement};
+
+    async fn pragma(db: &sea_orm::DatabaseConnection, name: &str) -> String {
+        let row = db
+            .query_one_raw(Statement::from_string(
+                db.get_database_backend(),
+                format!("PRAGMA {name}"),
+            ))
+            .await
+            .unwrap()
+            .unwrap();
+        row.try_get_by_index::<i64>(0)
+            .map(|n| n.to_string())
+            .or_else(|_| row.try_get_by_index::<String>(0))
+            .unwrap()
+    }
+
+    #[tokio::test]
+    async fn sqlite_connections_are_durable_wal_with_full_sync() {
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite://{}/d.db?mode=rwc", dir.path().display());
+        for db in [
+            connect(&url).await.unwrap(),
+            connect_writer(&url).await.unwrap(),
+        ] {
+            assert_eq!(pragma(&db, "journal_mode").await, "wal");
+            // 2 = FULL: the WAL is fsync'd at every commit.
+            assert_eq!(pragma(&db, "synchronous").await, "2");
+        }
+    }
 
     #[test]
     fn credentials_are_hidden_in_database_urls() {
