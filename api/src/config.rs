@@ -75,6 +75,15 @@ pub struct Config {
     /// Graph API base URL, version included.
     #[arg(long, env = "FB_GRAPH_URL", default_value = DEFAULT_GRAPH_URL)]
     pub fb_graph_url: String,
+    /// First administrator, created at start when no agent exists.
+    #[arg(long, env = "MF_ADMIN_EMAIL")]
+    pub admin_email: Option<String>,
+    /// The first administrator's password (10 to 200 characters).
+    #[arg(long, env = "MF_ADMIN_PASSWORD", hide_env_values = true)]
+    pub admin_password: Option<Secret>,
+    /// Comma-separated origins allowed by CORS; unset means same origin only.
+    #[arg(long, env = "CORS_ORIGINS")]
+    pub cors_origins: Option<String>,
     /// Log format: `text` or `json`.
     #[arg(long, env = "LOG_FORMAT", default_value = "text")]
     pub log_format: String,
@@ -103,6 +112,9 @@ impl Config {
             fb_verify_token: None,
             fb_app_id: None,
             fb_graph_url: DEFAULT_GRAPH_URL.to_owned(),
+            admin_email: None,
+            admin_password: None,
+            cors_origins: None,
             log_format: "text".to_owned(),
             ingest_group_max: DEFAULT_INGEST_GROUP_MAX,
         }

@@ -12,6 +12,10 @@ use axum::response::{IntoResponse, Response};
 pub enum ApiError {
     BadUserInput(String),
     NotFound(&'static str),
+    Unauthenticated(&'static str),
+    Forbidden(&'static str),
+    /// Too many attempts; retry after this many seconds.
+    RateLimited(u64),
     Internal(anyhow::Error),
 }
 
@@ -25,6 +29,8 @@ impl ApiError {
         match self {
             Self::BadUserInput(message) => message.clone(),
             Self::NotFound(what) => format!("{what} not found"),
+            Self::Unauthenticated(why) | Self::Forbidden(why) => (*why).to_owned(),
+            Self::RateLimited(seconds) => format!("too many requests; retry in {seconds} s"),
             Self::Internal(_) => "internal error".to_owned(),
         }
     }
@@ -34,6 +40,9 @@ impl ApiError {
         match self {
             Self::BadUserInput(_) => "BAD_USER_INPUT",
             Self::NotFound(_) => "NOT_FOUND",
+            Self::Unauthenticated(_) => "UNAUTHENTICATED",
+            Self::Forbidden(_) => "FORBIDDEN",
+            Self::RateLimited(_) => "RATE_LIMITED",
             Self::Internal(_) => "INTERNAL",
         }
     }
@@ -42,6 +51,9 @@ impl ApiError {
         match self {
             Self::BadUserInput(_) => StatusCode::BAD_REQUEST,
             Self::NotFound(_) => StatusCode::NOT_FOUND,
+            Self::Unauthenticated(_) => StatusCode::UNAUTHORIZED,
+            Self::Forbidden(_) => StatusCode::FORBIDDEN,
+            Self::RateLimited(_) => StatusCode::TOO_MANY_REQUESTS,
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -68,7 +80,12 @@ impl From<anyhow::Error> for ApiError {
 impl ErrorExtensions for ApiError {
     fn extend(&self) -> async_graphql::Error {
         self.log_if_internal();
-        async_graphql::Error::new(self.message()).extend_with(|_, e| e.set("code", self.code()))
+        async_graphql::Error::new(self.message()).extend_with(|_, e| {
+            e.set("code", self.code());
+            if let Self::RateLimited(seconds) = self {
+                e.set("retryAfter", *seconds);
+            }
+        })
     }
 }
 

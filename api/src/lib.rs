@@ -53,6 +53,13 @@ impl Server {
                  because its signature cannot be checked"
             );
         }
+        if let (Some(email), Some(password)) = (&config.admin_email, &config.admin_password) {
+            service::auth::ensure_first_admin(&db, email, password)
+                .await
+                .map_err(|err| {
+                    anyhow::anyhow!("creating the first administrator: {}", err.message())
+                })?;
+        }
         let writer = db::connect_writer(&config.database_url).await?;
         let state = AppState::new(config, db, writer, bus);
         Ok(Self {

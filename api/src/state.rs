@@ -6,6 +6,7 @@ use sea_orm::DatabaseConnection;
 use crate::bus::EventBus;
 use crate::config::Config;
 use crate::service::ingest::Ingest;
+use crate::service::limits::Limits;
 
 /// Cheap to clone: everything inside is shared.
 #[derive(Clone)]
@@ -15,6 +16,7 @@ pub struct AppState {
     pub bus: Arc<dyn EventBus>,
     /// The group-commit writer that stores webhook deliveries.
     pub ingest: Ingest,
+    pub limits: Arc<Limits>,
 }
 
 impl AppState {
@@ -31,6 +33,7 @@ impl AppState {
             db,
             bus,
             ingest,
+            limits: Arc::new(Limits::new()),
         }
     }
 }

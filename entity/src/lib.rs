@@ -3,10 +3,13 @@
 #![forbid(unsafe_code)]
 
 pub mod agent;
+pub mod api_token;
+pub mod api_token_page;
 pub mod conversation;
 pub mod message;
 pub mod page;
 pub mod page_member;
+pub mod session;
 
 pub mod prelude {
     pub use super::agent::Entity as Agent;

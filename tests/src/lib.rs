@@ -18,6 +18,10 @@ use tokio::sync::oneshot;
 
 pub use ws::Subscription;
 
+/// The administrator every test server starts with (`MF_ADMIN_EMAIL`/`MF_ADMIN_PASSWORD`).
+pub const ADMIN_EMAIL: &str = "admin@example.com";
+pub const ADMIN_PASSWORD: &str = "correct horse battery staple";
+
 /// The app secret every test server checks webhook signatures with.
 pub const APP_SECRET: &str = "test-app-secret";
 /// The verify token every test server answers the verification GET with.
@@ -49,6 +53,8 @@ pub struct TestApp {
     pub addr: SocketAddr,
     /// The secret webhook bodies are signed with (`None` when the server has none either).
     pub app_secret: Option<String>,
+    /// The administrator's session token, which `gql` and `subscribe` use.
+    pub admin_token: String,
     http: reqwest::Client,
     shutdown: Option<oneshot::Sender<()>>,
     // Declared last so the database outlives the shutdown signal.
@@ -71,6 +77,8 @@ pub async fn spawn_app_with(configure: impl FnOnce(&mut api::Config)) -> TestApp
         api::Config::with_database(format!("sqlite://{}?mode=rwc", database_path.display()));
     config.fb_app_secret = Some(api::Secret::new(APP_SECRET));
     config.fb_verify_token = Some(api::Secret::new(VERIFY_TOKEN));
+    config.admin_email = Some(ADMIN_EMAIL.to_owned());
+    config.admin_password = Some(api::Secret::new(ADMIN_PASSWORD));
     configure(&mut config);
     let app_secret = config
         .fb_app_secret
@@ -95,16 +103,19 @@ pub async fn spawn_app_with(configure: impl FnOnce(&mut api::Config)) -> TestApp
         }
     });
 
-    TestApp {
+    let mut app = TestApp {
         addr,
         app_secret,
+        admin_token: String::new(),
         http: reqwest::Client::builder()
             .timeout(Duration::from_secs(30))
             .build()
             .expect("building the HTTP client"),
         shutdown: Some(shutdown),
         _database_dir: database_dir,
-    }
+    };
+    app.admin_token = app.login(ADMIN_EMAIL, ADMIN_PASSWORD).await;
+    app
 }
 
 impl Drop for TestApp {
@@ -273,17 +284,48 @@ impl TestApp {
         );
     }
 
-    /// Runs a GraphQL operation and returns the whole response (`data`, `errors`).
+    /// Runs a GraphQL operation as the administrator; the whole response (`data`, `errors`).
     pub async fn gql(&self, query: &str, variables: Value) -> Value {
-        let response = self
+        self.gql_as(Some(&self.admin_token), query, variables).await
+    }
+
+    /// Runs a GraphQL operation with `token` (or none); the whole response.
+    pub async fn gql_as(&self, token: Option<&str>, query: &str, variables: Value) -> Value {
+        self.gql_http(token, query, variables).await.json()
+    }
+
+    /// Runs a GraphQL operation with `token` (or none); the HTTP exchange itself.
+    pub async fn gql_http(
+        &self,
+        token: Option<&str>,
+        query: &str,
+        variables: Value,
+    ) -> HttpResponse {
+        let mut request = self
             .http
             .post(self.url("/graphql"))
             .header(reqwest::header::ACCEPT, "application/json")
-            .json(&json!({ "query": query, "variables": variables }))
-            .send()
-            .await
-            .expect("POST /graphql failed");
-        HttpResponse::read(response).await.json()
+            .json(&json!({ "query": query, "variables": variables }));
+        if let Some(token) = token {
+            request = request.bearer_auth(token);
+        }
+        let response = request.send().await.expect("POST /graphql failed");
+        HttpResponse::read(response).await
+    }
+
+    /// Signs in and returns the session token.
+    pub async fn login(&self, email: &str, password: &str) -> String {
+        let response = self
+            .gql_as(
+                None,
+                "mutation($e: String!, $p: String!) { login(email: $e, password: $p) { token } }",
+                json!({ "e": email, "p": password }),
+            )
+            .await;
+        response["data"]["login"]["token"]
+            .as_str()
+            .unwrap_or_else(|| panic!("signing in as {email} failed: {response:#}"))
+            .to_owned()
     }
 
     /// Runs a GraphQL operation that must succeed and returns its `data`.
@@ -349,12 +391,28 @@ impl TestApp {
         ids
     }
 
-    /// Opens a WebSocket, starts the subscription and returns once the server has it.
+    /// Opens a WebSocket as the administrator, starts the subscription and returns once
+    /// the server has it.
     pub async fn subscribe(&self, query: &str, variables: Value) -> Subscription {
-        let url = format!("ws://{}/graphql/ws", self.addr);
-        Subscription::start(&url, query, variables)
+        self.subscribe_as(&self.admin_token, query, variables).await
+    }
+
+    /// Like `subscribe`, signed in with `token`.
+    pub async fn subscribe_as(&self, token: &str, query: &str, variables: Value) -> Subscription {
+        self.try_subscribe_as(Some(token), query, variables)
             .await
             .unwrap_or_else(|error| panic!("subscribing failed: {error:#}\nquery: {query}"))
+    }
+
+    /// Tries to subscribe with `token` (or none); the error says why it did not start.
+    pub async fn try_subscribe_as(
+        &self,
+        token: Option<&str>,
+        query: &str,
+        variables: Value,
+    ) -> anyhow::Result<Subscription> {
+        let url = format!("ws://{}/graphql/ws", self.addr);
+        Subscription::start(&url, token, query, variables).await
     }
 }
 

@@ -26,7 +26,7 @@ pub struct Subscription {
 
 /// Opens a WebSocket to `url` with the `graphql-transport-ws` subprotocol and waits for
 /// the server's `connection_ack`.
-pub async fn connect_ws(url: &str) -> anyhow::Result<Socket> {
+pub async fn connect_ws(url: &str, token: Option<&str>) -> anyhow::Result<Socket> {
     let mut request = url.into_client_request().context("building the request")?;
     request
         .headers_mut()
@@ -43,7 +43,10 @@ pub async fn connect_ws(url: &str) -> anyhow::Result<Socket> {
     }
     send(
         &mut socket,
-        json!({ "type": "connection_init", "payload": {} }),
+        json!({
+            "type": "connection_init",
+            "payload": token.map_or(json!({}), |t| json!({ "authorization": format!("Bearer {t}") })),
+        }),
     )
     .await?;
     let ack = tokio::time::timeout(HANDSHAKE_TIMEOUT, receive(&mut socket))
@@ -63,8 +66,13 @@ impl Subscription {
     /// new subscription (which is when it starts listening) before it reads the next
     /// message, so once the second `pong` is back the subscription is live and an event
     /// committed from now on reaches it.
-    pub async fn start(url: &str, query: &str, variables: Value) -> anyhow::Result<Self> {
-        let mut socket = connect_ws(url).await?;
+    pub async fn start(
+        url: &str,
+        token: Option<&str>,
+        query: &str,
+        variables: Value,
+    ) -> anyhow::Result<Self> {
+        let mut socket = connect_ws(url, token).await?;
         send(
             &mut socket,
             json!({

@@ -18,14 +18,26 @@ pub enum BusEvent {
     MessageUpdated(message::Model),
     /// A conversation changed (new message, unread count, status, watermarks).
     ConversationUpdated(conversation::Model),
+    /// Access was withdrawn: subscriptions that used it end at once.
+    AccessRevoked(Revocation),
+}
+
+/// What a revocation covers; any field that is set matches.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Revocation {
+    /// Every credential of this agent (membership removed, agent disabled).
+    pub agent_id: Option<i64>,
+    pub session_id: Option<i64>,
+    pub api_token_id: Option<i64>,
 }
 
 impl BusEvent {
     /// The Page the event belongs to: subscribers filter on it.
-    pub fn page_id(&self) -> &str {
+    pub fn page_id(&self) -> Option<&str> {
         match self {
-            Self::MessageAdded(m) | Self::MessageUpdated(m) => &m.page_id,
-            Self::ConversationUpdated(c) => &c.page_id,
+            Self::MessageAdded(m) | Self::MessageUpdated(m) => Some(&m.page_id),
+            Self::ConversationUpdated(c) => Some(&c.page_id),
+            Self::AccessRevoked(_) => None,
         }
     }
 }

@@ -1,24 +1,28 @@
 //! The GraphQL schema, free of the web framework: `build_schema` serves HTTP, WebSocket,
 //! tests and the SDL export alike.
+mod auth;
+mod mutation;
 mod query;
 mod subscription;
 pub mod types;
 
-use async_graphql::{EmptyMutation, Schema};
+use async_graphql::{Context, Schema};
 
 use crate::error::ApiError;
+use crate::service::auth::Principal;
 use crate::state::AppState;
 
+pub use mutation::{ClientIp, MutationRoot};
 pub use query::QueryRoot;
 pub use subscription::SubscriptionRoot;
 
-pub type AppSchema = Schema<QueryRoot, EmptyMutation, SubscriptionRoot>;
+pub type AppSchema = Schema<QueryRoot, MutationRoot, SubscriptionRoot>;
 
 /// Query depth past which a request is refused before it runs.
 const MAX_DEPTH: usize = 16;
 
-fn builder() -> async_graphql::SchemaBuilder<QueryRoot, EmptyMutation, SubscriptionRoot> {
-    Schema::build(QueryRoot, EmptyMutation, SubscriptionRoot).limit_depth(MAX_DEPTH)
+fn builder() -> async_graphql::SchemaBuilder<QueryRoot, MutationRoot, SubscriptionRoot> {
+    Schema::build(QueryRoot, MutationRoot, SubscriptionRoot).limit_depth(MAX_DEPTH)
 }
 
 /// The schema with the app's state, as served.
@@ -29,6 +33,13 @@ pub fn build_schema(state: AppState) -> AppSchema {
 /// The schema's SDL: what `schema.graphql` must contain (`api print-schema`).
 pub fn schema_sdl() -> String {
     builder().finish().sdl()
+}
+
+/// The authenticated caller, or UNAUTHENTICATED.
+pub(crate) fn principal<'a>(ctx: &Context<'a>) -> Result<&'a Principal, ApiError> {
+    ctx.data_opt::<Principal>().ok_or(ApiError::Unauthenticated(
+        "sign in first: missing, invalid or expired token",
+    ))
 }
 
 /// Parses one of our numeric ids (`ID` scalars carry them as strings).

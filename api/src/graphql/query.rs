@@ -1,23 +1,36 @@
-//! Queries: thin resolvers over `service::inbox`.
+//! Queries: thin resolvers over `service::inbox`, each checking what the caller may see.
+//! What is not the caller's answers exactly as if it did not exist.
 use async_graphql::{Context, ID, Object, Result};
 
-use super::parse_id;
+use super::auth::Agent;
 use super::types::{
     Conversation, ConversationConnection, ConversationStatus, MessageConnection, Page,
 };
+use super::{parse_id, principal};
 use crate::error::ApiError;
-use crate::service::inbox::{self, Cursor};
+use crate::service::auth::validate_page_id;
+use crate::service::inbox::{self, Cursor, Slice};
 use crate::state::AppState;
 
 pub struct QueryRoot;
 
 #[Object]
 impl QueryRoot {
-    /// The Pages MessengerFlow knows.
+    /// The signed-in agent (for an API token: the agent who created it).
+    async fn me(&self, ctx: &Context<'_>) -> Result<Agent> {
+        Ok(Agent(principal(ctx)?.agent.clone()))
+    }
+
+    /// The Pages the caller may see.
     async fn pages(&self, ctx: &Context<'_>) -> Result<Vec<Page>> {
         let state = ctx.data::<AppState>()?;
+        let me = principal(ctx)?;
         let pages = inbox::pages(&state.db).await?;
-        Ok(pages.into_iter().map(Page::from_model).collect())
+        Ok(pages
+            .into_iter()
+            .filter(|p| me.can_see(&p.id))
+            .map(Page::from_model)
+            .collect())
     }
 
     /// A Page's conversations, newest message first (a Relay connection).
@@ -30,23 +43,33 @@ impl QueryRoot {
         status: Option<ConversationStatus>,
     ) -> Result<ConversationConnection> {
         let state = ctx.data::<AppState>()?;
+        let me = principal(ctx)?;
+        validate_page_id(&page_id)?;
+        let first = first.unwrap_or(5);
         let after = after.as_deref().map(Cursor::decode).transpose()?;
-        let slice = inbox::conversations(
-            &state.db,
-            &page_id,
-            first.unwrap_or(5),
-            after,
-            status.map(ConversationStatus::as_str),
-        )
-        .await?;
+        let slice = if me.can_see(&page_id) {
+            let status = status.map(ConversationStatus::as_str);
+            inbox::conversations(&state.db, &page_id, first, after, status).await?
+        } else {
+            // The same answer as for a Page with no conversations, after the same checks.
+            inbox::check_page_size(first, "first")?;
+            Slice {
+                items: Vec::new(),
+                more: false,
+            }
+        };
         Ok(ConversationConnection::new(slice, after.is_some()))
     }
 
-    /// One conversation, or null when there is none with this id.
+    /// One conversation, or null when there is none the caller may see.
     async fn conversation(&self, ctx: &Context<'_>, id: ID) -> Result<Option<Conversation>> {
         let state = ctx.data::<AppState>()?;
+        let me = principal(ctx)?;
         let id = parse_id(&id, "id")?;
-        Ok(inbox::conversation(&state.db, id).await?.map(Conversation))
+        Ok(inbox::conversation(&state.db, id)
+            .await?
+            .filter(|c| me.can_see(&c.page_id))
+            .map(Conversation))
     }
 
     /// A conversation's messages: the `last` ones before `before`, oldest first.
@@ -58,9 +81,13 @@ impl QueryRoot {
         before: Option<String>,
     ) -> Result<MessageConnection> {
         let state = ctx.data::<AppState>()?;
+        let me = principal(ctx)?;
         let id = parse_id(&conversation_id, "conversationId")?;
         let before = before.as_deref().map(Cursor::decode).transpose()?;
-        if inbox::conversation(&state.db, id).await?.is_none() {
+        let visible = inbox::conversation(&state.db, id)
+            .await?
+            .is_some_and(|c| me.can_see(&c.page_id));
+        if !visible {
             return Err(ApiError::NotFound("conversation").into());
         }
         let slice = inbox::messages(&state.db, id, last.unwrap_or(50), before).await?;

@@ -1,13 +1,100 @@
-//! Live updates: each subscriber's stream is the bus filtered to what it asked for.
-use async_graphql::{Context, ID, Result, Subscription};
+//! Live updates: each subscriber's stream is the bus filtered to what it asked for and
+//! may see. A stream ends with UNAUTHENTICATED when its credential is revoked or expires.
+use std::sync::Arc;
+
+use async_graphql::{Context, ErrorExtensions, ID, Result, Subscription};
+use futures::stream::{self, BoxStream};
 use futures::{Stream, StreamExt};
 
-use super::parse_id;
 use super::types::{Conversation, Message};
-use crate::bus::BusEvent;
+use super::{parse_id, principal};
+use crate::bus::{BusEvent, Revocation};
+use crate::error::ApiError;
+use crate::service::auth::{Credential, Principal, validate_page_id};
+use crate::service::inbox;
 use crate::state::AppState;
 
 pub struct SubscriptionRoot;
+
+enum Step<T> {
+    Skip,
+    Item(T),
+    Ended(&'static str),
+}
+
+fn revokes(revocation: &Revocation, principal: &Principal) -> bool {
+    let credential = match principal.credential {
+        Credential::Session { id, .. } => revocation.session_id == Some(id),
+        Credential::ApiToken { id } => revocation.api_token_id == Some(id),
+    };
+    credential || revocation.agent_id == Some(principal.agent.id)
+}
+
+/// The bus, limited to `principal`'s Pages, mapped by `select`, ended on revocation or expiry.
+fn guarded<T: Send + 'static>(
+    events: BoxStream<'static, Arc<BusEvent>>,
+    principal: &Principal,
+    select: impl Fn(&BusEvent) -> Option<T> + Send + 'static,
+) -> BoxStream<'static, Result<T>> {
+    let principal = Arc::new(principal.clone());
+    let who = principal.clone();
+    let events = events.map(move |event| match &*event {
+        BusEvent::AccessRevoked(revocation) if revokes(revocation, &who) => {
+            Step::Ended("access was revoked; sign in again")
+        }
+        event if event.page_id().is_some_and(|page| who.can_see(page)) => {
+            select(event).map_or(Step::Skip, Step::Item)
+        }
+        _ => Step::Skip,
+    });
+    let expiry: BoxStream<'static, Step<T>> = match principal.credential {
+        Credential::Session { expires_at, .. } => {
+            let left = expires_at.saturating_sub(crate::time::now_ms()).max(0) as u64;
+            stream::once(async move {
+                tokio::time::sleep(std::time::Duration::from_millis(left)).await;
+                Step::Ended("the session expired; sign in again")
+            })
+            .boxed()
+        }
+        Credential::ApiToken { .. } => stream::pending().boxed(),
+    };
+    stream::select(events, expiry)
+        .scan(false, |ended, step| {
+            let out = match step {
+                _ if *ended => None,
+                Step::Skip => Some(None),
+                Step::Item(item) => Some(Some(Ok(item))),
+                Step::Ended(why) => {
+                    *ended = true;
+                    Some(Some(Err(ApiError::Unauthenticated(why).extend())))
+                }
+            };
+            futures::future::ready(out)
+        })
+        .filter_map(futures::future::ready)
+        .boxed()
+}
+
+/// Starts listening before any check awaits, so that nothing committed after the
+/// subscription's first poll is missed.
+fn listen(ctx: &Context<'_>) -> Result<BoxStream<'static, Arc<BusEvent>>> {
+    Ok(ctx.data::<AppState>()?.bus.subscribe())
+}
+
+/// The conversation, if the caller may see it; NOT_FOUND otherwise, as for none at all.
+async fn visible_conversation(ctx: &Context<'_>, id: &ID) -> Result<i64> {
+    let state = ctx.data::<AppState>()?;
+    let me = principal(ctx)?;
+    let id = parse_id(id, "conversationId")?;
+    let visible = inbox::conversation(&state.db, id)
+        .await?
+        .is_some_and(|c| me.can_see(&c.page_id));
+    if visible {
+        Ok(id)
+    } else {
+        Err(ApiError::NotFound("conversation").into())
+    }
+}
 
 #[Subscription]
 impl SubscriptionRoot {
@@ -16,15 +103,12 @@ impl SubscriptionRoot {
         &self,
         ctx: &Context<'_>,
         conversation_id: ID,
-    ) -> Result<impl Stream<Item = Message> + use<>> {
-        let id = parse_id(&conversation_id, "conversationId")?;
-        let state = ctx.data::<AppState>()?;
-        Ok(state.bus.subscribe().filter_map(move |event| {
-            let found = match &*event {
-                BusEvent::MessageAdded(m) if m.conversation_id == id => Some(Message(m.clone())),
-                _ => None,
-            };
-            futures::future::ready(found)
+    ) -> Result<impl Stream<Item = Result<Message>> + use<>> {
+        let events = listen(ctx)?;
+        let id = visible_conversation(ctx, &conversation_id).await?;
+        Ok(guarded(events, principal(ctx)?, move |event| match event {
+            BusEvent::MessageAdded(m) if m.conversation_id == id => Some(Message(m.clone())),
+            _ => None,
         }))
     }
 
@@ -33,15 +117,12 @@ impl SubscriptionRoot {
         &self,
         ctx: &Context<'_>,
         conversation_id: ID,
-    ) -> Result<impl Stream<Item = Message> + use<>> {
-        let id = parse_id(&conversation_id, "conversationId")?;
-        let state = ctx.data::<AppState>()?;
-        Ok(state.bus.subscribe().filter_map(move |event| {
-            let found = match &*event {
-                BusEvent::MessageUpdated(m) if m.conversation_id == id => Some(Message(m.clone())),
-                _ => None,
-            };
-            futures::future::ready(found)
+    ) -> Result<impl Stream<Item = Result<Message>> + use<>> {
+        let events = listen(ctx)?;
+        let id = visible_conversation(ctx, &conversation_id).await?;
+        Ok(guarded(events, principal(ctx)?, move |event| match event {
+            BusEvent::MessageUpdated(m) if m.conversation_id == id => Some(Message(m.clone())),
+            _ => None,
         }))
     }
 
@@ -50,17 +131,19 @@ impl SubscriptionRoot {
         &self,
         ctx: &Context<'_>,
         page_id: ID,
-    ) -> Result<impl Stream<Item = Conversation> + use<>> {
-        let state = ctx.data::<AppState>()?;
+    ) -> Result<impl Stream<Item = Result<Conversation>> + use<>> {
+        let events = listen(ctx)?;
+        let me = principal(ctx)?;
+        validate_page_id(&page_id)?;
+        if !me.can_see(&page_id) {
+            return Err(ApiError::NotFound("page").into());
+        }
         let page_id = page_id.0;
-        Ok(state.bus.subscribe().filter_map(move |event| {
-            let found = match &*event {
-                BusEvent::ConversationUpdated(c) if c.page_id == page_id => {
-                    Some(Conversation(c.clone()))
-                }
-                _ => None,
-            };
-            futures::future::ready(found)
+        Ok(guarded(events, me, move |event| match event {
+            BusEvent::ConversationUpdated(c) if c.page_id == page_id => {
+                Some(Conversation(c.clone()))
+            }
+            _ => None,
         }))
     }
 }

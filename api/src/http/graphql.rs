@@ -7,12 +7,17 @@ use async_graphql_axum::{GraphQLProtocol, GraphQLWebSocket};
 use axum::Router;
 use axum::body::Bytes;
 use axum::extract::ws::WebSocketUpgrade;
-use axum::extract::{DefaultBodyLimit, Extension, RawQuery};
+use std::net::{IpAddr, SocketAddr};
+
+use async_graphql::{BatchRequest, Data, ErrorExtensions};
+use axum::extract::{ConnectInfo, DefaultBodyLimit, Extension, RawQuery, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::get;
 
-use crate::graphql::{AppSchema, build_schema};
+use crate::error::ApiError;
+use crate::graphql::{AppSchema, ClientIp, build_schema};
+use crate::service::auth::{self, Credential, Principal};
 use crate::state::AppState;
 
 /// Bytes read from a WebSocket at a time. Small on purpose: tungstenite zero-fills this
@@ -35,19 +40,102 @@ pub fn router(state: &AppState) -> Router<AppState> {
 }
 
 /// `graphql-transport-ws` (and legacy `graphql-ws`) subscriptions.
+/// `graphql-transport-ws` (and legacy `graphql-ws`) subscriptions. The token comes in
+/// the `connection_init` payload: `{"authorization": "Bearer <token>"}`; without a valid
+/// one the connection is refused (close code 4403).
 async fn websocket(
+    State(state): State<AppState>,
     Extension(schema): Extension<AppSchema>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
     protocol: GraphQLProtocol,
     upgrade: WebSocketUpgrade,
 ) -> Response {
     upgrade
         .read_buffer_size(WS_READ_BUFFER)
         .protocols(ALL_WEBSOCKET_PROTOCOLS)
-        .on_upgrade(move |socket| GraphQLWebSocket::new(socket, schema, protocol).serve())
+        .on_upgrade(move |socket| {
+            GraphQLWebSocket::new(socket, schema, protocol)
+                .on_connection_init(move |payload| connection_init(state, peer, payload))
+                .serve()
+        })
+}
+
+async fn connection_init(
+    state: AppState,
+    peer: SocketAddr,
+    payload: serde_json::Value,
+) -> async_graphql::Result<Data> {
+    let header = payload
+        .as_object()
+        .and_then(|o| {
+            o.iter()
+                .find(|(k, _)| k.eq_ignore_ascii_case("authorization"))
+        })
+        .and_then(|(_, v)| v.as_str());
+    let principal = match header.and_then(bearer) {
+        Some(token) => auth::authenticate(&state.db, token).await?,
+        None => None,
+    };
+    let Some(principal) = principal else {
+        return Err(async_graphql::Error::new(
+            "missing, invalid or expired token",
+        ));
+    };
+    let mut data = Data::default();
+    data.insert(principal);
+    data.insert(ClientIp(peer.ip()));
+    Ok(data)
+}
+
+/// `Bearer <token>` -> the token.
+fn bearer(value: &str) -> Option<&str> {
+    let (scheme, token) = value.trim().split_once(' ')?;
+    scheme
+        .eq_ignore_ascii_case("bearer")
+        .then_some(token.trim())
+}
+
+/// The caller of an HTTP request, or an error response (a rate-limited API token).
+async fn caller(state: &AppState, headers: &HeaderMap) -> Result<Option<Principal>, Response> {
+    let Some(token) = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(bearer)
+    else {
+        return Ok(None);
+    };
+    let principal = match auth::authenticate(&state.db, token).await {
+        Ok(principal) => principal,
+        Err(err) => return Err(error_response(headers, err)),
+    };
+    if let Some(Principal {
+        credential: Credential::ApiToken { id },
+        ..
+    }) = &principal
+    {
+        if let Err(err) = state.limits.api_call(*id) {
+            return Err(error_response(headers, err));
+        }
+    }
+    Ok(principal)
+}
+
+fn with_caller(
+    request: async_graphql::Request,
+    principal: &Option<Principal>,
+    ip: IpAddr,
+) -> async_graphql::Request {
+    let request = request.data(ClientIp(ip));
+    match principal {
+        Some(principal) => request.data(principal.clone()),
+        None => request,
+    }
 }
 
 async fn post_graphql(
+    State(state): State<AppState>,
     Extension(schema): Extension<AppSchema>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
@@ -55,12 +143,26 @@ async fn post_graphql(
         Ok(request) => request,
         Err(err) => return bad_request(&headers, &format!("invalid GraphQL request: {err}")),
     };
+    let principal = match caller(&state, &headers).await {
+        Ok(principal) => principal,
+        Err(response) => return response,
+    };
+    let request = match request {
+        BatchRequest::Single(one) => BatchRequest::Single(with_caller(one, &principal, peer.ip())),
+        BatchRequest::Batch(many) => BatchRequest::Batch(
+            many.into_iter()
+                .map(|one| with_caller(one, &principal, peer.ip()))
+                .collect(),
+        ),
+    };
     respond(&headers, schema.execute_batch(request).await)
 }
 
 /// GraphiQL for a browser; otherwise a query in the URL (never a mutation).
 async fn get_graphql(
+    State(state): State<AppState>,
     Extension(schema): Extension<AppSchema>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
     headers: HeaderMap,
     RawQuery(query): RawQuery,
 ) -> Response {
@@ -86,6 +188,11 @@ async fn get_graphql(
         )
             .into_response();
     }
+    let principal = match caller(&state, &headers).await {
+        Ok(principal) => principal,
+        Err(response) => return response,
+    };
+    let request = with_caller(request, &principal, peer.ip());
     respond(&headers, schema.execute(request).await.into())
 }
 
@@ -126,6 +233,29 @@ fn respond(headers: &HeaderMap, response: async_graphql::BatchResponse) -> Respo
             StatusCode::INTERNAL_SERVER_ERROR.into_response()
         }
     }
+}
+
+/// An error before execution, in GraphQL's shape, with `Retry-After` when rate limited.
+fn error_response(headers: &HeaderMap, err: ApiError) -> Response {
+    let status = match err {
+        ApiError::RateLimited(_) => StatusCode::TOO_MANY_REQUESTS,
+        _ => StatusCode::INTERNAL_SERVER_ERROR,
+    };
+    let retry_after = match err {
+        ApiError::RateLimited(seconds) => Some(seconds.to_string()),
+        _ => None,
+    };
+    let body = serde_json::json!({ "errors": [err.extend()] });
+    let mut response = (
+        status,
+        [(header::CONTENT_TYPE, content_type(headers))],
+        body.to_string(),
+    )
+        .into_response();
+    if let Some(value) = retry_after.and_then(|v| v.parse().ok()) {
+        response.headers_mut().insert(header::RETRY_AFTER, value);
+    }
+    response
 }
 
 fn bad_request(headers: &HeaderMap, message: &str) -> Response {

@@ -46,7 +46,8 @@ pub struct Slice<T> {
     pub more: bool,
 }
 
-fn page_size(requested: i32, name: &str) -> Result<u64, ApiError> {
+/// Refuses a page size outside 1..=100.
+pub fn check_page_size(requested: i32, name: &str) -> Result<u64, ApiError> {
     if (1..=MAX_PAGE_SIZE).contains(&requested) {
         Ok(requested as u64)
     } else {
@@ -77,7 +78,7 @@ pub async fn conversations(
     status: Option<&str>,
 ) -> Result<Slice<conversation::Model>, ApiError> {
     use conversation::Column as C;
-    let limit = page_size(first, "first")?;
+    let limit = check_page_size(first, "first")?;
     let mut query = conversation::Entity::find().filter(C::PageId.eq(page_id));
     if let Some(status) = status {
         query = query.filter(C::Status.eq(status));
@@ -119,7 +120,7 @@ pub async fn messages(
     before: Option<Cursor>,
 ) -> Result<Slice<message::Model>, ApiError> {
     use message::Column as M;
-    let limit = page_size(last, "last")?;
+    let limit = check_page_size(last, "last")?;
     let mut query = message::Entity::find().filter(M::ConversationId.eq(conversation_id));
     if let Some(cursor) = before {
         query = query.filter(

@@ -1,4 +1,6 @@
 //! The domain: functions over a database connection (or transaction) and the bus.
 //! Resolvers and HTTP handlers call these; they never write SQL themselves.
+pub mod auth;
 pub mod inbox;
 pub mod ingest;
+pub mod limits;

@@ -1,0 +1,100 @@
+//! Agents, sign-in and tokens as GraphQL types.
+use async_graphql::{Enum, ID, Object, SimpleObject};
+
+use entity::{agent, api_token};
+
+use crate::service::auth::Role;
+use crate::time::rfc3339;
+
+#[derive(Enum, Copy, Clone, Debug, PartialEq, Eq)]
+pub enum AgentRole {
+    /// Sees and administers every Page.
+    Admin,
+    /// Sees the Pages it is a member of.
+    Agent,
+}
+
+impl From<Role> for AgentRole {
+    fn from(role: Role) -> Self {
+        match role {
+            Role::Admin => Self::Admin,
+            Role::Agent => Self::Agent,
+        }
+    }
+}
+
+impl From<AgentRole> for Role {
+    fn from(role: AgentRole) -> Self {
+        match role {
+            AgentRole::Admin => Self::Admin,
+            AgentRole::Agent => Self::Agent,
+        }
+    }
+}
+
+/// A person working in the inbox.
+pub struct Agent(pub agent::Model);
+
+#[Object]
+impl Agent {
+    async fn id(&self) -> ID {
+        ID(self.0.id.to_string())
+    }
+
+    async fn email(&self) -> &str {
+        &self.0.email
+    }
+
+    async fn name(&self) -> &str {
+        &self.0.name
+    }
+
+    async fn role(&self) -> AgentRole {
+        Role::parse(&self.0.role).into()
+    }
+}
+
+/// A new session: send `token` as `Authorization: Bearer <token>`.
+#[derive(SimpleObject)]
+pub struct AuthPayload {
+    /// Shown once; only its hash is stored.
+    pub token: String,
+    pub agent: Agent,
+    pub expires_at: String,
+}
+
+/// An integration's token (without the secret itself).
+pub struct ApiToken {
+    pub model: api_token::Model,
+    pub page_ids: Vec<String>,
+}
+
+#[Object]
+impl ApiToken {
+    async fn id(&self) -> ID {
+        ID(self.model.id.to_string())
+    }
+
+    async fn name(&self) -> &str {
+        &self.model.name
+    }
+
+    async fn page_ids(&self) -> Vec<ID> {
+        self.page_ids.iter().cloned().map(ID).collect()
+    }
+
+    async fn created_at(&self) -> String {
+        rfc3339(self.model.created_at)
+    }
+
+    async fn revoked(&self) -> bool {
+        self.model.revoked_at.is_some()
+    }
+}
+
+/// A new API token: `token` is shown once.
+#[derive(SimpleObject)]
+pub struct ApiTokenPayload {
+    pub token: String,
+    pub api_token: ApiToken,
+}

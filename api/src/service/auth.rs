@@ -1,0 +1,485 @@
+//! Who is asking: agents, sign-in sessions, integration tokens, and what each may see.
+//!
+//! Tokens are 32 random bytes, shown once and stored only as their SHA-256, so a leaked
+//! database does not hand out sessions. Passwords are argon2id PHC strings.
+use std::collections::HashSet;
+
+use argon2::Argon2;
+use argon2::password_hash::phc::PasswordHash;
+use argon2::password_hash::{PasswordHasher, PasswordVerifier};
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use sea_orm::ActiveValue::{NotSet, Set};
+use sea_orm::sea_query::Expr;
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait,
+    PaginatorTrait, QueryFilter, QuerySelect, TransactionTrait,
+};
+use sha2::{Digest, Sha256};
+
+use entity::{agent, api_token, api_token_page, page, page_member, session};
+
+use crate::config::Secret;
+use crate::error::ApiError;
+use crate::time::now_ms;
+
+/// How long a sign-in lasts.
+pub const SESSION_TTL_MS: i64 = 14 * 24 * 3600 * 1000;
+const SESSION_PREFIX: &str = "mfs_";
+const API_TOKEN_PREFIX: &str = "mfa_";
+
+/// ADMIN sees every Page; AGENT the Pages it is a member of.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Role {
+    Admin,
+    Agent,
+}
+
+impl Role {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Admin => "ADMIN",
+            Self::Agent => "AGENT",
+        }
+    }
+
+    pub fn parse(stored: &str) -> Self {
+        if stored == "ADMIN" {
+            Self::Admin
+        } else {
+            Self::Agent
+        }
+    }
+}
+
+/// How the caller proved who it is.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Credential {
+    Session { id: i64, expires_at: i64 },
+    ApiToken { id: i64 },
+}
+
+/// The Pages a caller may see.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Scope {
+    All,
+    Pages(HashSet<String>),
+}
+
+/// An authenticated caller: an agent, through a session or an API token.
+#[derive(Clone, Debug)]
+pub struct Principal {
+    pub agent: agent::Model,
+    pub role: Role,
+    pub credential: Credential,
+    pub scope: Scope,
+}
+
+impl Principal {
+    /// Whether this caller may see anything of `page_id`.
+    pub fn can_see(&self, page_id: &str) -> bool {
+        match &self.scope {
+            Scope::All => true,
+            Scope::Pages(pages) => pages.contains(page_id),
+        }
+    }
+
+    pub fn is_admin(&self) -> bool {
+        self.role == Role::Admin && matches!(self.credential, Credential::Session { .. })
+    }
+
+    /// Fails unless the caller is an administrator signed in with a session.
+    pub fn require_admin(&self) -> Result<(), ApiError> {
+        if self.is_admin() {
+            Ok(())
+        } else {
+            Err(ApiError::Forbidden("only an administrator may do this"))
+        }
+    }
+}
+
+fn sha256_hex(token: &str) -> String {
+    hex::encode(Sha256::digest(token.as_bytes()))
+}
+
+fn new_token(prefix: &str) -> Result<Secret, ApiError> {
+    let mut bytes = [0u8; 32];
+    getrandom::fill(&mut bytes)
+        .map_err(|err| ApiError::Internal(anyhow::anyhow!("no randomness: {err}")))?;
+    Ok(Secret::new(format!(
+        "{prefix}{}",
+        URL_SAFE_NO_PAD.encode(bytes)
+    )))
+}
+
+/// argon2id with the crate's defaults (19 MiB, 2 passes), off the async threads.
+pub async fn hash_password(password: Secret) -> Result<String, ApiError> {
+    tokio::task::spawn_blocking(move || {
+        Argon2::default()
+            .hash_password(password.expose().as_bytes())
+            .map(|hash| hash.to_string())
+            .map_err(|err| ApiError::Internal(anyhow::anyhow!("hashing a password: {err}")))
+    })
+    .await
+    .map_err(|err| ApiError::Internal(err.into()))?
+}
+
+/// Checks a password against a PHC string; `None` still spends the same effort, so an
+/// unknown email takes as long to refuse as a wrong password.
+async fn verify_password(password: Secret, hash: Option<String>) -> bool {
+    const DUMMY: &str = "$argon2id$v=19$m=19456,t=2,p=1$c29tZXNhbHRzb21lc2FsdA$yMOAKGuoOYePU3Zmm+xYrhqrLApDsWvUjdxN/vBhW2U";
+    let known = hash.is_some();
+    let hash = hash.unwrap_or_else(|| DUMMY.to_owned());
+    tokio::task::spawn_blocking(move || {
+        let Ok(parsed) = PasswordHash::new(&hash) else {
+            return false;
+        };
+        let ok = Argon2::default()
+            .verify_password(password.expose().as_bytes(), &parsed)
+            .is_ok();
+        ok && known
+    })
+    .await
+    .unwrap_or(false)
+}
+
+/// Creates the first administrator from configuration when there is no agent at all.
+pub async fn ensure_first_admin(
+    db: &impl ConnectionTrait,
+    email: &str,
+    password: &Secret,
+) -> Result<bool, ApiError> {
+    if agent::Entity::find().count(db).await? > 0 {
+        return Ok(false);
+    }
+    create_agent(db, email, "Administrator", Role::Admin, password.clone()).await?;
+    tracing::info!(%email, "created the first administrator");
+    Ok(true)
+}
+
+/// Validates and stores a new agent.
+pub async fn create_agent(
+    db: &impl ConnectionTrait,
+    email: &str,
+    name: &str,
+    role: Role,
+    password: Secret,
+) -> Result<agent::Model, ApiError> {
+    let email = normalize_email(email)?;
+    let name = name.trim();
+    if name.is_empty() || name.chars().count() > 100 || name.chars().any(char::is_control) {
+        return Err(ApiError::bad_input(
+            "`name` must be 1 to 100 printable characters",
+        ));
+    }
+    let length = password.expose().chars().count();
+    if !(10..=200).contains(&length) {
+        return Err(ApiError::bad_input(
+            "`password` must be 10 to 200 characters",
+        ));
+    }
+    if agent::Entity::find()
+        .filter(agent::Column::Email.eq(email.as_str()))
+        .count(db)
+        .await?
+        > 0
+    {
+        return Err(ApiError::bad_input("an agent with this email exists"));
+    }
+    let hash = hash_password(password).await?;
+    Ok(agent::ActiveModel {
+        id: NotSet,
+        email: Set(email),
+        name: Set(name.to_owned()),
+        role: Set(role.as_str().to_owned()),
+        password_hash: Set(Some(hash)),
+        created_at: Set(now_ms()),
+    }
+    .insert(db)
+    .await?)
+}
+
+/// Lower-cased, trimmed, and shaped like an address.
+pub fn normalize_email(email: &str) -> Result<String, ApiError> {
+    let email = email.trim().to_lowercase();
+    let valid = email.len() <= 254
+        && email.split_once('@').is_some_and(|(local, domain)| {
+            !local.is_empty()
+                && domain.contains('.')
+                && !domain.starts_with('.')
+                && !domain.ends_with('.')
+        })
+        && !email.chars().any(|c| c.is_whitespace() || c.is_control());
+    if valid {
+        Ok(email)
+    } else {
+        Err(ApiError::bad_input("`email` is not a valid address"))
+    }
+}
+
+/// Signs in: a new session token (shown once) and the agent.
+pub async fn login(
+    db: &impl ConnectionTrait,
+    email: &str,
+    password: Secret,
+) -> Result<(Secret, agent::Model), ApiError> {
+    let invalid = || ApiError::Unauthenticated("invalid email or password");
+    let email = normalize_email(email).map_err(|_| invalid())?;
+    let found = agent::Entity::find()
+        .filter(agent::Column::Email.eq(email.as_str()))
+        .one(db)
+        .await?;
+    let hash = found.as_ref().and_then(|a| a.password_hash.clone());
+    if !verify_password(password, hash).await {
+        return Err(invalid());
+    }
+    let agent = found.ok_or_else(invalid)?;
+    let token = new_token(SESSION_PREFIX)?;
+    let now = now_ms();
+    session::ActiveModel {
+        id: NotSet,
+        agent_id: Set(agent.id),
+        token_hash: Set(sha256_hex(token.expose())),
+        expires_at: Set(now + SESSION_TTL_MS),
+        revoked_at: Set(None),
+        created_at: Set(now),
+    }
+    .insert(db)
+    .await?;
+    Ok((token, agent))
+}
+
+/// Ends the caller's session (an API token is revoked with `revoke_api_token`).
+pub async fn logout(db: &impl ConnectionTrait, principal: &Principal) -> Result<(), ApiError> {
+    if let Credential::Session { id, .. } = principal.credential {
+        session::Entity::update_many()
+            .col_expr(session::Column::RevokedAt, Expr::val(now_ms()))
+            .filter(session::Column::Id.eq(id))
+            .exec(db)
+            .await?;
+    }
+    Ok(())
+}
+
+/// Resolves a bearer token to its principal; `None` when unknown, revoked or expired.
+pub async fn authenticate(
+    db: &impl ConnectionTrait,
+    token: &str,
+) -> Result<Option<Principal>, ApiError> {
+    let token = token.trim();
+    if token.len() > 200 {
+        return Ok(None);
+    }
+    let hash = sha256_hex(token);
+    let now = now_ms();
+    if token.starts_with(SESSION_PREFIX) {
+        let Some(session) = session::Entity::find()
+            .filter(session::Column::TokenHash.eq(hash))
+            .one(db)
+            .await?
+        else {
+            return Ok(None);
+        };
+        if session.revoked_at.is_some() || session.expires_at <= now {
+            return Ok(None);
+        }
+        let Some(agent) = agent::Entity::find_by_id(session.agent_id).one(db).await? else {
+            return Ok(None);
+        };
+        let role = Role::parse(&agent.role);
+        let scope = agent_scope(db, &agent, role).await?;
+        return Ok(Some(Principal {
+            agent,
+            role,
+            credential: Credential::Session {
+                id: session.id,
+                expires_at: session.expires_at,
+            },
+            scope,
+        }));
+    }
+    if token.starts_with(API_TOKEN_PREFIX) {
+        let Some(api) = api_token::Entity::find()
+            .filter(api_token::Column::TokenHash.eq(hash))
+            .one(db)
+            .await?
+        else {
+            return Ok(None);
+        };
+        if api.revoked_at.is_some() {
+            return Ok(None);
+        }
+        let Some(agent) = agent::Entity::find_by_id(api.agent_id).one(db).await? else {
+            return Ok(None);
+        };
+        let role = Role::parse(&agent.role);
+        let granted: HashSet<String> = api_token_page::Entity::find()
+            .filter(api_token_page::Column::TokenId.eq(api.id))
+            .all(db)
+            .await?
+            .into_iter()
+            .map(|p| p.page_id)
+            .collect();
+        // Never more than its creator may see now.
+        let pages = match agent_scope(db, &agent, role).await? {
+            Scope::All => granted,
+            Scope::Pages(mine) => granted.intersection(&mine).cloned().collect(),
+        };
+        return Ok(Some(Principal {
+            agent,
+            role,
+            credential: Credential::ApiToken { id: api.id },
+            scope: Scope::Pages(pages),
+        }));
+    }
+    Ok(None)
+}
+
+async fn agent_scope(
+    db: &impl ConnectionTrait,
+    agent: &agent::Model,
+    role: Role,
+) -> Result<Scope, ApiError> {
+    if role == Role::Admin {
+        return Ok(Scope::All);
+    }
+    let pages = page_member::Entity::find()
+        .select_only()
+        .column(page_member::Column::PageId)
+        .filter(page_member::Column::AgentId.eq(agent.id))
+        .into_tuple::<String>()
+        .all(db)
+        .await?;
+    Ok(Scope::Pages(pages.into_iter().collect()))
+}
+
+/// A token for an integration, limited to `page_ids` (all of which the caller must see).
+pub async fn create_api_token(
+    db: &DatabaseConnection,
+    principal: &Principal,
+    name: &str,
+    page_ids: &[String],
+) -> Result<(Secret, api_token::Model), ApiError> {
+    if !matches!(principal.credential, Credential::Session { .. }) {
+        return Err(ApiError::Forbidden(
+            "API tokens are created by a signed-in agent",
+        ));
+    }
+    let name = name.trim();
+    if name.is_empty() || name.chars().count() > 100 || name.chars().any(char::is_control) {
+        return Err(ApiError::bad_input(
+            "`name` must be 1 to 100 printable characters",
+        ));
+    }
+    if page_ids.is_empty() || page_ids.len() > 100 {
+        return Err(ApiError::bad_input("`pageIds` must name 1 to 100 Pages"));
+    }
+    for page_id in page_ids {
+        validate_page_id(page_id)?;
+        let exists = page::Entity::find_by_id(page_id.clone()).count(db).await? > 0;
+        if !exists || !principal.can_see(page_id) {
+            return Err(ApiError::NotFound("page"));
+        }
+    }
+    let token = new_token(API_TOKEN_PREFIX)?;
+    let txn = db.begin().await?;
+    let model = api_token::ActiveModel {
+        id: NotSet,
+        agent_id: Set(principal.agent.id),
+        name: Set(name.to_owned()),
+        token_hash: Set(sha256_hex(token.expose())),
+        revoked_at: Set(None),
+        created_at: Set(now_ms()),
+    }
+    .insert(&txn)
+    .await?;
+    let unique: HashSet<&String> = page_ids.iter().collect();
+    api_token_page::Entity::insert_many(unique.into_iter().map(|page_id| {
+        api_token_page::ActiveModel {
+            token_id: Set(model.id),
+            page_id: Set(page_id.clone()),
+        }
+    }))
+    .exec_without_returning(&txn)
+    .await?;
+    txn.commit().await?;
+    Ok((token, model))
+}
+
+/// Revokes an API token of the caller's (any, for an administrator).
+pub async fn revoke_api_token(
+    db: &impl ConnectionTrait,
+    principal: &Principal,
+    id: i64,
+) -> Result<api_token::Model, ApiError> {
+    let found = api_token::Entity::find_by_id(id).one(db).await?;
+    let Some(token) = found.filter(|t| principal.is_admin() || t.agent_id == principal.agent.id)
+    else {
+        return Err(ApiError::NotFound("API token"));
+    };
+    let mut active: api_token::ActiveModel = token.into();
+    active.revoked_at = Set(Some(now_ms()));
+    Ok(active.update(db).await?)
+}
+
+/// Facebook Page ids are digits; ours in tests too. Anything else is refused early.
+pub fn validate_page_id(page_id: &str) -> Result<(), ApiError> {
+    let ok = !page_id.is_empty()
+        && page_id.len() <= 64
+        && page_id
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-');
+    if ok {
+        Ok(())
+    } else {
+        Err(ApiError::bad_input("`pageId` is not a valid Page id"))
+    }
+}
+
+/// Adds an agent to a Page (administrators only).
+pub async fn add_page_member(
+    db: &impl ConnectionTrait,
+    page_id: &str,
+    agent_id: i64,
+) -> Result<(), ApiError> {
+    validate_page_id(page_id)?;
+    if page::Entity::find_by_id(page_id.to_owned())
+        .count(db)
+        .await?
+        == 0
+    {
+        return Err(ApiError::NotFound("page"));
+    }
+    if agent::Entity::find_by_id(agent_id).count(db).await? == 0 {
+        return Err(ApiError::NotFound("agent"));
+    }
+    page_member::Entity::insert(page_member::ActiveModel {
+        page_id: Set(page_id.to_owned()),
+        agent_id: Set(agent_id),
+        created_at: Set(now_ms()),
+    })
+    .on_conflict_do_nothing_on([page_member::Column::PageId, page_member::Column::AgentId])
+    .exec_without_returning(db)
+    .await?;
+    Ok(())
+}
+
+/// Removes an agent from a Page (administrators only). True when it was a member.
+pub async fn remove_page_member(
+    db: &impl ConnectionTrait,
+    page_id: &str,
+    agent_id: i64,
+) -> Result<bool, ApiError> {
+    validate_page_id(page_id)?;
+    let result = page_member::Entity::delete_many()
+        .filter(page_member::Column::PageId.eq(page_id))
+        .filter(page_member::Column::AgentId.eq(agent_id))
+        .exec(db)
+        .await?;
+    Ok(result.rows_affected > 0)
+}
+
+/// Every agent (administrators), or the agents of one Page.
+pub async fn agents(db: &impl ConnectionTrait) -> Result<Vec<agent::Model>, ApiError> {
+    Ok(agent::Entity::find().all(db).await?)
+}
