@@ -7,6 +7,7 @@ use crate::bus::EventBus;
 use crate::config::Config;
 use crate::service::ingest::Ingest;
 use crate::service::limits::Limits;
+use crate::service::presence::Presence;
 
 /// Cheap to clone: everything inside is shared.
 #[derive(Clone)]
@@ -17,6 +18,7 @@ pub struct AppState {
     /// The group-commit writer that stores webhook deliveries.
     pub ingest: Ingest,
     pub limits: Arc<Limits>,
+    pub presence: Arc<Presence>,
 }
 
 impl AppState {
@@ -34,6 +36,7 @@ impl AppState {
             bus,
             ingest,
             limits: Arc::new(Limits::new()),
+            presence: Arc::new(Presence::default()),
         }
     }
 }

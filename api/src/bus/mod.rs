@@ -20,6 +20,11 @@ pub enum BusEvent {
     ConversationUpdated(conversation::Model),
     /// Access was withdrawn: subscriptions that used it end at once.
     AccessRevoked(Revocation),
+    /// An agent's presence changed.
+    PresenceChanged {
+        agent_id: i64,
+        status: crate::service::presence::Status,
+    },
 }
 
 /// What a revocation covers; any field that is set matches.
@@ -37,7 +42,7 @@ impl BusEvent {
         match self {
             Self::MessageAdded(m) | Self::MessageUpdated(m) => Some(&m.page_id),
             Self::ConversationUpdated(c) => Some(&c.page_id),
-            Self::AccessRevoked(_) => None,
+            Self::AccessRevoked(_) | Self::PresenceChanged { .. } => None,
         }
     }
 }

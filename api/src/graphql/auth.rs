@@ -4,6 +4,7 @@ use async_graphql::{Enum, ID, Object, SimpleObject};
 use entity::{agent, api_token};
 
 use crate::service::auth::Role;
+use crate::service::presence::Status;
 use crate::time::rfc3339;
 
 #[derive(Enum, Copy, Clone, Debug, PartialEq, Eq)]
@@ -97,4 +98,41 @@ impl ApiToken {
 pub struct ApiTokenPayload {
     pub token: String,
     pub api_token: ApiToken,
+}
+
+#[derive(Enum, Copy, Clone, Debug, PartialEq, Eq)]
+pub enum PresenceStatus {
+    /// Holding a live connection to the inbox.
+    Online,
+    /// Connected, but chose to appear away.
+    Away,
+    /// Not connected, or chose to appear offline.
+    Offline,
+}
+
+impl From<Status> for PresenceStatus {
+    fn from(status: Status) -> Self {
+        match status {
+            Status::Online => Self::Online,
+            Status::Away => Self::Away,
+            Status::Offline => Self::Offline,
+        }
+    }
+}
+
+impl From<PresenceStatus> for Status {
+    fn from(status: PresenceStatus) -> Self {
+        match status {
+            PresenceStatus::Online => Self::Online,
+            PresenceStatus::Away => Self::Away,
+            PresenceStatus::Offline => Self::Offline,
+        }
+    }
+}
+
+/// An agent and whether it is at its desk.
+#[derive(SimpleObject)]
+pub struct AgentPresence {
+    pub agent: Agent,
+    pub status: PresenceStatus,
 }

@@ -12,17 +12,28 @@ use crate::error::ApiError;
 use crate::service::auth::Principal;
 use crate::state::AppState;
 
-pub use mutation::{ClientIp, MutationRoot};
+pub use mutation::{ClientIp, MutationRoot, publish_presence};
 pub use query::QueryRoot;
 pub use subscription::SubscriptionRoot;
 
 pub type AppSchema = Schema<QueryRoot, MutationRoot, SubscriptionRoot>;
 
 /// Query depth past which a request is refused before it runs.
-const MAX_DEPTH: usize = 16;
+const MAX_DEPTH: usize = 12;
+/// Fields (each counting 1) a single request may select; the web client's largest
+/// query selects about 40.
+const MAX_COMPLEXITY: usize = 500;
+/// Nesting of input values (lists in lists, objects in objects).
+const MAX_RECURSIVE_DEPTH: usize = 16;
+/// Directives on one field.
+const MAX_DIRECTIVES: usize = 8;
 
 fn builder() -> async_graphql::SchemaBuilder<QueryRoot, MutationRoot, SubscriptionRoot> {
-    Schema::build(QueryRoot, MutationRoot, SubscriptionRoot).limit_depth(MAX_DEPTH)
+    Schema::build(QueryRoot, MutationRoot, SubscriptionRoot)
+        .limit_depth(MAX_DEPTH)
+        .limit_complexity(MAX_COMPLEXITY)
+        .limit_recursive_depth(MAX_RECURSIVE_DEPTH)
+        .limit_directives(MAX_DIRECTIVES)
 }
 
 /// The schema with the app's state, as served.

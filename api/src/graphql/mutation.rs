@@ -3,11 +3,14 @@ use std::net::IpAddr;
 
 use async_graphql::{Context, ID, InputObject, Object, Result};
 
-use super::auth::{Agent, AgentRole, ApiToken, ApiTokenPayload, AuthPayload};
+use super::auth::{
+    Agent, AgentPresence, AgentRole, ApiToken, ApiTokenPayload, AuthPayload, PresenceStatus,
+};
 use super::{parse_id, principal};
 use crate::bus::{BusEvent, Revocation};
 use crate::config::Secret;
 use crate::service::auth::{self, Credential};
+use crate::service::presence;
 use crate::state::AppState;
 use crate::time::rfc3339;
 
@@ -25,6 +28,14 @@ pub struct CreateAgentInput {
     /// 10 to 200 characters.
     #[graphql(secret)]
     pub password: String,
+}
+
+/// Tells the Pages' agents that an agent's presence changed.
+pub async fn publish_presence(state: &AppState, agent_id: i64, status: presence::Status) {
+    let event = BusEvent::PresenceChanged { agent_id, status };
+    if let Err(err) = state.bus.publish(vec![event]).await {
+        tracing::error!(error = %err, "publishing a presence change failed");
+    }
 }
 
 async fn revoke(state: &AppState, revocation: Revocation) {
@@ -140,6 +151,23 @@ impl MutationRoot {
         Ok(ApiTokenPayload {
             token: token.expose().to_owned(),
             api_token: ApiToken { model, page_ids },
+        })
+    }
+
+    /// Appear AWAY or OFFLINE by choice; ONLINE follows the connection again.
+    async fn set_presence(
+        &self,
+        ctx: &Context<'_>,
+        status: PresenceStatus,
+    ) -> Result<AgentPresence> {
+        let state = ctx.data::<AppState>()?;
+        let me = principal(ctx)?;
+        if let Some(changed) = state.presence.choose(me.agent.id, status.into()) {
+            publish_presence(state, me.agent.id, changed).await;
+        }
+        Ok(AgentPresence {
+            agent: Agent(me.agent.clone()),
+            status: state.presence.status(me.agent.id).into(),
         })
     }
 

@@ -2,13 +2,13 @@
 //! What is not the caller's answers exactly as if it did not exist.
 use async_graphql::{Context, ID, Object, Result};
 
-use super::auth::Agent;
+use super::auth::{Agent, AgentPresence};
 use super::types::{
     Conversation, ConversationConnection, ConversationStatus, MessageConnection, Page,
 };
 use super::{parse_id, principal};
 use crate::error::ApiError;
-use crate::service::auth::validate_page_id;
+use crate::service::auth::{self, validate_page_id};
 use crate::service::inbox::{self, Cursor, Slice};
 use crate::state::AppState;
 
@@ -19,6 +19,24 @@ impl QueryRoot {
     /// The signed-in agent (for an API token: the agent who created it).
     async fn me(&self, ctx: &Context<'_>) -> Result<Agent> {
         Ok(Agent(principal(ctx)?.agent.clone()))
+    }
+
+    /// The agents who work on a Page, with their presence now.
+    async fn page_agents(&self, ctx: &Context<'_>, page_id: ID) -> Result<Vec<AgentPresence>> {
+        let state = ctx.data::<AppState>()?;
+        let me = principal(ctx)?;
+        validate_page_id(&page_id)?;
+        if !me.can_see(&page_id) {
+            return Ok(Vec::new());
+        }
+        Ok(auth::page_agents(&state.db, &page_id)
+            .await?
+            .into_iter()
+            .map(|agent| AgentPresence {
+                status: state.presence.status(agent.id).into(),
+                agent: Agent(agent),
+            })
+            .collect())
     }
 
     /// The Pages the caller may see.

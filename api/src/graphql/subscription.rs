@@ -6,11 +6,14 @@ use async_graphql::{Context, ErrorExtensions, ID, Result, Subscription};
 use futures::stream::{self, BoxStream};
 use futures::{Stream, StreamExt};
 
+use std::collections::HashMap;
+
+use super::auth::{Agent, AgentPresence};
 use super::types::{Conversation, Message};
 use super::{parse_id, principal};
 use crate::bus::{BusEvent, Revocation};
 use crate::error::ApiError;
-use crate::service::auth::{Credential, Principal, validate_page_id};
+use crate::service::auth::{self, Credential, Principal, validate_page_id};
 use crate::service::inbox;
 use crate::state::AppState;
 
@@ -42,7 +45,8 @@ fn guarded<T: Send + 'static>(
         BusEvent::AccessRevoked(revocation) if revokes(revocation, &who) => {
             Step::Ended("access was revoked; sign in again")
         }
-        event if event.page_id().is_some_and(|page| who.can_see(page)) => {
+        // Page events only of the caller's Pages; the others (presence) are `select`'s to judge.
+        event if event.page_id().is_none_or(|page| who.can_see(page)) => {
             select(event).map_or(Step::Skip, Step::Item)
         }
         _ => Step::Skip,
@@ -122,6 +126,35 @@ impl SubscriptionRoot {
         let id = visible_conversation(ctx, &conversation_id).await?;
         Ok(guarded(events, principal(ctx)?, move |event| match event {
             BusEvent::MessageUpdated(m) if m.conversation_id == id => Some(Message(m.clone())),
+            _ => None,
+        }))
+    }
+
+    /// Presence changes of the agents who work on a Page (its members and administrators).
+    async fn agent_presence(
+        &self,
+        ctx: &Context<'_>,
+        page_id: ID,
+    ) -> Result<impl Stream<Item = Result<AgentPresence>> + use<>> {
+        let events = listen(ctx)?;
+        let state = ctx.data::<AppState>()?;
+        let me = principal(ctx)?;
+        validate_page_id(&page_id)?;
+        if !me.can_see(&page_id) {
+            return Err(ApiError::NotFound("page").into());
+        }
+        let agents: HashMap<i64, entity::agent::Model> = auth::page_agents(&state.db, &page_id)
+            .await?
+            .into_iter()
+            .map(|a| (a.id, a))
+            .collect();
+        Ok(guarded(events, me, move |event| match event {
+            BusEvent::PresenceChanged { agent_id, status } => {
+                agents.get(agent_id).map(|agent| AgentPresence {
+                    agent: Agent(agent.clone()),
+                    status: (*status).into(),
+                })
+            }
             _ => None,
         }))
     }

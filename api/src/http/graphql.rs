@@ -8,6 +8,8 @@ use axum::Router;
 use axum::body::Bytes;
 use axum::extract::ws::WebSocketUpgrade;
 use std::net::{IpAddr, SocketAddr};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use async_graphql::{BatchRequest, Data, ErrorExtensions};
 use axum::extract::{ConnectInfo, DefaultBodyLimit, Extension, RawQuery, State};
@@ -16,7 +18,7 @@ use axum::response::{Html, IntoResponse, Response};
 use axum::routing::get;
 
 use crate::error::ApiError;
-use crate::graphql::{AppSchema, ClientIp, build_schema};
+use crate::graphql::{AppSchema, ClientIp, build_schema, publish_presence};
 use crate::service::auth::{self, Credential, Principal};
 use crate::state::AppState;
 
@@ -25,6 +27,10 @@ use crate::state::AppState;
 /// event pushed. At the default (128 KiB) that memset was a third of the server's CPU
 /// with 100 subscribers at 200 events/s.
 const WS_READ_BUFFER: usize = 4 * 1024;
+
+/// A subscription connection with no message from the client (its `ping`s included)
+/// for this long is closed: a vanished browser turns OFFLINE within a minute.
+const WS_IDLE_TIMEOUT: Duration = Duration::from_secs(50);
 
 /// Largest GraphQL request body.
 const MAX_BODY: usize = 256 * 1024;
@@ -53,10 +59,24 @@ async fn websocket(
     upgrade
         .read_buffer_size(WS_READ_BUFFER)
         .protocols(ALL_WEBSOCKET_PROTOCOLS)
-        .on_upgrade(move |socket| {
+        .on_upgrade(move |socket| async move {
+            // The agent whose session opened this connection, once it is initialised.
+            let online: Arc<Mutex<Option<i64>>> = Arc::default();
+            let init_state = state.clone();
+            let init_online = online.clone();
             GraphQLWebSocket::new(socket, schema, protocol)
-                .on_connection_init(move |payload| connection_init(state, peer, payload))
+                .on_connection_init(move |payload| {
+                    connection_init(init_state, peer, payload, init_online)
+                })
+                .keepalive_timeout(WS_IDLE_TIMEOUT)
                 .serve()
+                .await;
+            let agent = online.lock().ok().and_then(|mut slot| slot.take());
+            if let Some(agent_id) = agent
+                && let Some(status) = state.presence.disconnected(agent_id)
+            {
+                publish_presence(&state, agent_id, status).await;
+            }
         })
 }
 
@@ -64,6 +84,7 @@ async fn connection_init(
     state: AppState,
     peer: SocketAddr,
     payload: serde_json::Value,
+    online: Arc<Mutex<Option<i64>>>,
 ) -> async_graphql::Result<Data> {
     let header = payload
         .as_object()
@@ -81,6 +102,16 @@ async fn connection_init(
             "missing, invalid or expired token",
         ));
     };
+    // An agent's own session counts towards presence; an integration's token does not.
+    if matches!(principal.credential, Credential::Session { .. }) {
+        let agent_id = principal.agent.id;
+        if let Ok(mut slot) = online.lock() {
+            *slot = Some(agent_id);
+        }
+        if let Some(status) = state.presence.connected(agent_id) {
+            publish_presence(&state, agent_id, status).await;
+        }
+    }
     let mut data = Data::default();
     data.insert(principal);
     data.insert(ClientIp(peer.ip()));
@@ -112,10 +143,9 @@ async fn caller(state: &AppState, headers: &HeaderMap) -> Result<Option<Principa
         credential: Credential::ApiToken { id },
         ..
     }) = &principal
+        && let Err(err) = state.limits.api_call(*id)
     {
-        if let Err(err) = state.limits.api_call(*id) {
-            return Err(error_response(headers, err));
-        }
+        return Err(error_response(headers, err));
     }
     Ok(principal)
 }
@@ -168,13 +198,20 @@ async fn get_graphql(
 ) -> Response {
     let wants_html = accepts(&headers, "text/html");
     if wants_html && query.is_none() {
-        return Html(
-            GraphiQLSource::build()
-                .endpoint("/graphql")
-                .subscription_endpoint("/graphql/ws")
-                .finish(),
+        // GraphiQL loads its scripts and styles from a CDN.
+        let csp = "default-src 'self'; script-src 'self' 'unsafe-inline' https://unpkg.com; \
+                   style-src 'self' 'unsafe-inline' https://unpkg.com; img-src 'self' data: https:; \
+                   connect-src 'self' ws: wss:; frame-ancestors 'none'";
+        return (
+            [(header::CONTENT_SECURITY_POLICY, csp)],
+            Html(
+                GraphiQLSource::build()
+                    .endpoint("/graphql")
+                    .subscription_endpoint("/graphql/ws")
+                    .finish(),
+            ),
         )
-        .into_response();
+            .into_response();
     }
     let request = match async_graphql::http::parse_query_string(query.as_deref().unwrap_or("")) {
         Ok(request) => request,

@@ -1,6 +1,7 @@
 //! Small routers, one per concern, merged here.
 mod graphql;
 mod health;
+mod security;
 mod webhook;
 
 use axum::Router;
@@ -8,9 +9,11 @@ use axum::Router;
 use crate::state::AppState;
 
 pub fn router(state: AppState) -> Router {
-    Router::new()
+    let cors = security::cors(state.config.cors_origins.as_deref());
+    let app = Router::new()
         .merge(health::router())
         .merge(webhook::router())
         .merge(graphql::router(&state))
-        .with_state(state)
+        .with_state(state);
+    security::headers(app, cors)
 }

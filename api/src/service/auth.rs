@@ -479,7 +479,24 @@ pub async fn remove_page_member(
     Ok(result.rows_affected > 0)
 }
 
-/// Every agent (administrators), or the agents of one Page.
-pub async fn agents(db: &impl ConnectionTrait) -> Result<Vec<agent::Model>, ApiError> {
-    Ok(agent::Entity::find().all(db).await?)
+/// The agents who work on a Page: its members and every administrator.
+pub async fn page_agents(
+    db: &impl ConnectionTrait,
+    page_id: &str,
+) -> Result<Vec<agent::Model>, ApiError> {
+    let members: HashSet<i64> = page_member::Entity::find()
+        .select_only()
+        .column(page_member::Column::AgentId)
+        .filter(page_member::Column::PageId.eq(page_id))
+        .into_tuple::<i64>()
+        .all(db)
+        .await?
+        .into_iter()
+        .collect();
+    Ok(agent::Entity::find()
+        .all(db)
+        .await?
+        .into_iter()
+        .filter(|a| members.contains(&a.id) || Role::parse(&a.role) == Role::Admin)
+        .collect())
 }

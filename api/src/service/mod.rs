@@ -4,3 +4,4 @@ pub mod auth;
 pub mod inbox;
 pub mod ingest;
 pub mod limits;
+pub mod presence;
