@@ -42,6 +42,7 @@ impl std::str::FromStr for Secret {
 
 const DEFAULT_GRAPH_URL: &str = "https://graph.facebook.com/v25.0";
 const DEFAULT_INGEST_GROUP_MAX: usize = 256;
+const DEFAULT_REDIS_CHANNEL: &str = "messengerflow:events";
 
 /// Server settings. Names are fixed by the API contract; `.env.example` documents each.
 #[derive(Clone, Debug, Parser)]
@@ -63,6 +64,9 @@ pub struct Config {
     /// Redis for pub/sub between instances; unset means the in-process bus.
     #[arg(long, env = "REDIS_URL")]
     pub redis_url: Option<String>,
+    /// The Redis pub/sub channel; instances sharing a database must share it.
+    #[arg(long, env = "MF_REDIS_CHANNEL", default_value = DEFAULT_REDIS_CHANNEL)]
+    pub redis_channel: String,
     /// Signs webhook bodies (X-Hub-Signature-256). Without it every delivery is refused.
     #[arg(long, env = "FB_APP_SECRET", hide_env_values = true)]
     pub fb_app_secret: Option<Secret>,
@@ -108,6 +112,7 @@ impl Config {
             port: 0,
             database_url: database_url.into(),
             redis_url: None,
+            redis_channel: DEFAULT_REDIS_CHANNEL.to_owned(),
             fb_app_secret: None,
             fb_verify_token: None,
             fb_app_id: None,

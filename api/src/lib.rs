@@ -46,7 +46,14 @@ impl Server {
             .context("reading the listener's address")?;
         let db = db::connect(&config.database_url).await?;
         db::migrate(&db).await?;
-        let bus: Arc<dyn bus::EventBus> = Arc::new(bus::memory::MemoryBus::new());
+        let bus: Arc<dyn bus::EventBus> = match &config.redis_url {
+            Some(url) => Arc::new(
+                bus::redis::RedisBus::connect(url, &config.redis_channel)
+                    .await
+                    .with_context(|| format!("connecting to Redis ({})", db::redact_url(url)))?,
+            ),
+            None => Arc::new(bus::memory::MemoryBus::new()),
+        };
         if config.fb_app_secret.is_none() {
             tracing::warn!(
                 "FB_APP_SECRET is not set: every webhook delivery will be refused (401) \

@@ -1,6 +1,7 @@
 //! The event bus: what changed, published after the database commit, to every
 //! subscriber of this instance (in-process) or of all instances (Redis, later).
 pub mod memory;
+pub mod redis;
 
 use std::sync::Arc;
 

@@ -1,0 +1,208 @@
+//! Graph's error body, `{"error":{"message","type","code","error_subcode","fbtrace_id"}}`,
+//! and the errors the simulator answers, worded as Graph words them.
+
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde_json::json;
+
+use crate::ids;
+
+/// One Graph API error. Graph answers HTTP 400 for nearly all of them, token errors included.
+#[derive(Debug, Clone)]
+pub struct GraphError {
+    /// HTTP status.
+    pub status: StatusCode,
+    /// Human-readable message.
+    pub message: String,
+    /// `OAuthException`, `GraphMethodException`...
+    pub kind: &'static str,
+    /// Graph error code.
+    pub code: u32,
+    /// Graph error subcode.
+    pub subcode: Option<u32>,
+    /// Extra headers, such as usage headers on throttling errors.
+    pub headers: Vec<(&'static str, String)>,
+}
+
+impl GraphError {
+    fn new(
+        code: u32,
+        subcode: Option<u32>,
+        kind: &'static str,
+        message: impl Into<String>,
+    ) -> Self {
+        Self {
+            status: StatusCode::BAD_REQUEST,
+            message: message.into(),
+            kind,
+            code,
+            subcode,
+            headers: Vec::new(),
+        }
+    }
+
+    /// Adds a response header.
+    pub fn with_header(mut self, name: &'static str, value: String) -> Self {
+        self.headers.push((name, value));
+        self
+    }
+
+    /// An object that does not exist, or that this token may not see.
+    pub fn unsupported(method: &str, id: &str) -> Self {
+        Self::new(
+            100,
+            Some(33),
+            "GraphMethodException",
+            format!(
+                "Unsupported {} request. Object with ID '{id}' does not exist, cannot be loaded due to missing permissions, or does not support this operation. Please read the Graph API documentation at https://developers.facebook.com/docs/graph-api",
+                method.to_ascii_lowercase()
+            ),
+        )
+    }
+
+    /// A known object with an edge it does not have.
+    pub fn unknown_path(components: &str) -> Self {
+        Self::new(
+            2500,
+            None,
+            "OAuthException",
+            format!("Unknown path components: {components}"),
+        )
+    }
+
+    /// Code 100, invalid parameter.
+    pub fn invalid_param(message: impl AsRef<str>) -> Self {
+        Self::new(
+            100,
+            None,
+            "OAuthException",
+            format!("(#100) {}", message.as_ref()),
+        )
+    }
+
+    /// A field the node type does not have.
+    pub fn nonexisting_field(field: &str, node_type: &str) -> Self {
+        Self::invalid_param(format!(
+            "Tried accessing nonexisting field ({field}) on node type ({node_type})"
+        ))
+    }
+
+    /// No token at all.
+    pub fn token_required() -> Self {
+        Self::new(
+            104,
+            None,
+            "OAuthException",
+            "An access token is required to request this resource.",
+        )
+    }
+
+    /// A token that was never issued.
+    pub fn invalid_token() -> Self {
+        Self::new(
+            190,
+            None,
+            "OAuthException",
+            "Invalid OAuth access token - Cannot parse access token",
+        )
+    }
+
+    /// A token that was revoked or replaced.
+    pub fn revoked_token() -> Self {
+        Self::new(
+            190,
+            Some(460),
+            "OAuthException",
+            "Error validating access token: The session has been invalidated because the user changed their password or Facebook has changed the session for security reasons.",
+        )
+    }
+
+    /// The Send API outside the 24-hour window (or the 7-day HUMAN_AGENT window).
+    pub fn outside_window() -> Self {
+        Self::new(
+            10,
+            Some(2_018_278),
+            "OAuthException",
+            "(#10) This message is sent outside of allowed window. Learn more about the new policy here: https://developers.facebook.com/docs/messenger-platform/policy-overview",
+        )
+    }
+
+    /// The Send API with a recipient the Page does not know.
+    pub fn no_matching_user() -> Self {
+        Self::new(
+            100,
+            Some(2_018_001),
+            "OAuthException",
+            "(#100) No matching user found",
+        )
+    }
+
+    /// The User Profile API for an account without a profile.
+    pub fn no_profile() -> Self {
+        Self::new(
+            100,
+            Some(2_018_218),
+            "OAuthException",
+            "(#100) No profile available for this user.",
+        )
+    }
+
+    /// Send API throttling.
+    pub fn send_throttled() -> Self {
+        Self::new(
+            613,
+            None,
+            "OAuthException",
+            "(#613) Calls to this api have exceeded the rate limit.",
+        )
+    }
+
+    /// Page-level throttling (the Conversations API's 2 calls/s per Page).
+    pub fn page_throttled() -> Self {
+        Self::new(
+            32,
+            None,
+            "OAuthException",
+            "(#32) Page request limit reached",
+        )
+    }
+
+    /// The body Graph sends for this error.
+    pub fn body(&self) -> serde_json::Value {
+        let mut error = json!({
+            "message": self.message,
+            "type": self.kind,
+            "code": self.code,
+            "fbtrace_id": ids::fbtrace_id(),
+        });
+        if let (Some(subcode), Some(map)) = (self.subcode, error.as_object_mut()) {
+            map.insert("error_subcode".into(), subcode.into());
+        }
+        json!({ "error": error })
+    }
+}
+
+impl IntoResponse for GraphError {
+    fn into_response(self) -> Response {
+        let mut response = (self.status, axum::Json(self.body())).into_response();
+        let headers = response.headers_mut();
+        if self.code == 190 || self.code == 104 {
+            let value = format!(
+                "OAuth \"Facebook Platform\" \"invalid_token\" \"{}\"",
+                self.message
+            );
+            if let Ok(value) = HeaderValue::from_str(&value) {
+                headers.insert(header::WWW_AUTHENTICATE, value);
+            }
+        }
+        for (name, value) in &self.headers {
+            if let Ok(value) = HeaderValue::from_str(value) {
+                headers.insert(*name, value);
+            }
+        }
+        response
+    }
+}
+
+/// What Graph handlers return.
+pub type GraphResult<T> = Result<T, GraphError>;

@@ -1,0 +1,133 @@
+//! The Graph API: every path outside `/_sim/` lands here, with or without a `/vN.M` prefix.
+//! Order of checks, as Graph does: token, then the object, then the edge and its parameters.
+
+mod attachments;
+pub mod error;
+pub mod fields;
+mod nodes;
+
+pub use nodes::WEBHOOK_FIELDS;
+pub mod paging;
+pub mod request;
+mod send;
+mod threads;
+
+use std::sync::Arc;
+
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::{HeaderMap, HeaderValue, Method, Uri};
+use axum::response::{IntoResponse, Response};
+
+use error::{GraphError, GraphResult};
+use request::GraphRequest;
+
+use crate::model::Page;
+use crate::sim::Sim;
+use crate::store::TokenProblem;
+
+/// What a path's first component names, as seen by one Page's token.
+enum Node {
+    Page,
+    Thread(String),
+    Person(String),
+    Message(String),
+    Missing,
+}
+
+/// The axum fallback that answers every Graph call.
+pub async fn handle(
+    State(sim): State<Arc<Sim>>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let version = uri
+        .path()
+        .split('/')
+        .find(|p| !p.is_empty())
+        .filter(|p| p.starts_with('v') && p.contains('.'))
+        .unwrap_or("v25.0")
+        .to_owned();
+    let mut response = match route(&sim, method, &uri, &headers, &body) {
+        Ok(response) => response,
+        Err(error) => error.into_response(),
+    };
+    if let Ok(value) = HeaderValue::from_str(&version) {
+        response.headers_mut().insert("facebook-api-version", value);
+    }
+    response
+}
+
+fn route(
+    sim: &Arc<Sim>,
+    method: Method,
+    uri: &Uri,
+    headers: &HeaderMap,
+    body: &[u8],
+) -> GraphResult<Response> {
+    let req = GraphRequest::parse(method, uri, headers, body)?;
+    let token = req.token.clone().ok_or_else(GraphError::token_required)?;
+    let page = sim
+        .store()
+        .page_for_token(&token)
+        .cloned()
+        .map_err(|problem| match problem {
+            TokenProblem::Unknown => GraphError::invalid_token(),
+            TokenProblem::Revoked => GraphError::revoked_token(),
+        })?;
+    let node = resolve(sim, &page, &req.node);
+    let ctx = threads::Ctx {
+        page: &page,
+        req: &req,
+        token: &token,
+    };
+    let method = &req.method;
+    let unsupported = || GraphError::unsupported(method.as_str(), &req.node);
+    match (node, req.edge.as_deref()) {
+        (Node::Missing, _) => Err(unsupported()),
+        (Node::Page, None) if method == Method::GET => nodes::page(&page, &req.params),
+        (Node::Page, Some("messages")) if method == Method::POST => {
+            send::send(sim, &page, &req.params)
+        }
+        (Node::Page, Some("conversations")) if method == Method::GET => threads::list(sim, &ctx),
+        (Node::Page, Some("subscribed_apps")) => {
+            nodes::subscribed_apps(sim, &page, method, &req.params)
+        }
+        (Node::Thread(id), None) if method == Method::GET => threads::thread_node(sim, &ctx, &id),
+        (Node::Thread(id), Some("messages")) if method == Method::GET => {
+            threads::thread_messages(sim, &ctx, &id)
+        }
+        (Node::Person(psid), None) if method == Method::GET => {
+            nodes::profile(sim, &psid, &req.params)
+        }
+        (Node::Message(mid), None) if method == Method::GET => {
+            threads::message_node(sim, &ctx, &mid)
+        }
+        (_, Some(edge)) if !is_known_edge(edge) => {
+            Err(GraphError::unknown_path(&format!("/{edge}")))
+        }
+        _ => Err(unsupported()),
+    }
+}
+
+fn is_known_edge(edge: &str) -> bool {
+    matches!(edge, "messages" | "conversations" | "subscribed_apps")
+}
+
+fn resolve(sim: &Sim, page: &Page, id: &str) -> Node {
+    if id == "me" || id == page.id {
+        return Node::Page;
+    }
+    let store = sim.store();
+    if store.conversation(id).is_some_and(|t| t.page_id == page.id) {
+        Node::Thread(id.to_owned())
+    } else if store.customer(id).is_some_and(|c| c.page_id == page.id) {
+        Node::Person(id.to_owned())
+    } else if store.message(id).is_some_and(|m| m.page_id == page.id) {
+        Node::Message(id.to_owned())
+    } else {
+        Node::Missing
+    }
+}
