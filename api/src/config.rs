@@ -45,7 +45,7 @@ const DEFAULT_INGEST_GROUP_MAX: usize = 256;
 const DEFAULT_REDIS_CHANNEL: &str = "messengerflow:events";
 
 /// Server settings. Names are fixed by the API contract; `.env.example` documents each.
-#[derive(Clone, Debug, Parser)]
+#[derive(Clone, Parser)]
 #[command(name = "api", version, about = "MessengerFlow server")]
 pub struct Config {
     /// Address to listen on.
@@ -123,5 +123,28 @@ impl Config {
             log_format: "text".to_owned(),
             ingest_group_max: DEFAULT_INGEST_GROUP_MAX,
         }
+    }
+}
+
+/// Hand-written: URLs may hold passwords, and secrets print as `[redacted]`.
+impl fmt::Debug for Config {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let redact = |url: &str| crate::db::redact_url(url);
+        f.debug_struct("Config")
+            .field("host", &self.host)
+            .field("port", &self.port)
+            .field("database_url", &redact(&self.database_url))
+            .field("redis_url", &self.redis_url.as_deref().map(redact))
+            .field("redis_channel", &self.redis_channel)
+            .field("fb_app_secret", &self.fb_app_secret)
+            .field("fb_verify_token", &self.fb_verify_token)
+            .field("fb_app_id", &self.fb_app_id)
+            .field("fb_graph_url", &self.fb_graph_url)
+            .field("admin_email", &self.admin_email)
+            .field("admin_password", &self.admin_password)
+            .field("cors_origins", &self.cors_origins)
+            .field("log_format", &self.log_format)
+            .field("ingest_group_max", &self.ingest_group_max)
+            .finish()
     }
 }

@@ -16,6 +16,10 @@ pub enum ApiError {
     Forbidden(&'static str),
     /// Too many attempts; retry after this many seconds.
     RateLimited(u64),
+    /// The customer's last message is older than the 24-hour (or 7-day human agent) window.
+    OutsideWindow,
+    /// Facebook refused a call.
+    GraphApi(String),
     Internal(anyhow::Error),
 }
 
@@ -31,6 +35,10 @@ impl ApiError {
             Self::NotFound(what) => format!("{what} not found"),
             Self::Unauthenticated(why) | Self::Forbidden(why) => (*why).to_owned(),
             Self::RateLimited(seconds) => format!("too many requests; retry in {seconds} s"),
+            Self::OutsideWindow => "outside the messaging window: the customer's last message \
+                is more than 7 days old (24 hours without the human agent tag)"
+                .to_owned(),
+            Self::GraphApi(message) => format!("Facebook refused the request: {message}"),
             Self::Internal(_) => "internal error".to_owned(),
         }
     }
@@ -43,6 +51,8 @@ impl ApiError {
             Self::Unauthenticated(_) => "UNAUTHENTICATED",
             Self::Forbidden(_) => "FORBIDDEN",
             Self::RateLimited(_) => "RATE_LIMITED",
+            Self::OutsideWindow => "OUTSIDE_MESSAGING_WINDOW",
+            Self::GraphApi(_) => "GRAPH_API_ERROR",
             Self::Internal(_) => "INTERNAL",
         }
     }
@@ -54,6 +64,8 @@ impl ApiError {
             Self::Unauthenticated(_) => StatusCode::UNAUTHORIZED,
             Self::Forbidden(_) => StatusCode::FORBIDDEN,
             Self::RateLimited(_) => StatusCode::TOO_MANY_REQUESTS,
+            Self::OutsideWindow => StatusCode::UNPROCESSABLE_ENTITY,
+            Self::GraphApi(_) => StatusCode::BAD_GATEWAY,
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }

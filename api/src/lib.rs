@@ -68,7 +68,8 @@ impl Server {
                 })?;
         }
         let writer = db::connect_writer(&config.database_url).await?;
-        let state = AppState::new(config, db, writer, bus);
+        let graph = facebook::graph::GraphClient::new(&config.fb_graph_url)?;
+        let state = AppState::new(config, db, writer, bus, graph);
         Ok(Self {
             listener,
             state,

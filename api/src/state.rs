@@ -5,6 +5,7 @@ use sea_orm::DatabaseConnection;
 
 use crate::bus::EventBus;
 use crate::config::Config;
+use crate::facebook::graph::GraphClient;
 use crate::service::ingest::Ingest;
 use crate::service::limits::Limits;
 use crate::service::presence::Presence;
@@ -19,6 +20,8 @@ pub struct AppState {
     pub ingest: Ingest,
     pub limits: Arc<Limits>,
     pub presence: Arc<Presence>,
+    /// Facebook's Graph API (or the simulator).
+    pub graph: GraphClient,
 }
 
 impl AppState {
@@ -28,6 +31,7 @@ impl AppState {
         db: DatabaseConnection,
         writer: DatabaseConnection,
         bus: Arc<dyn EventBus>,
+        graph: GraphClient,
     ) -> Self {
         let ingest = Ingest::start(writer, bus.clone(), config.ingest_group_max);
         Self {
@@ -37,6 +41,7 @@ impl AppState {
             ingest,
             limits: Arc::new(Limits::new()),
             presence: Arc::new(Presence::default()),
+            graph,
         }
     }
 }

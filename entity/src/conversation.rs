@@ -24,6 +24,9 @@ pub struct Model {
     pub read_watermark: i64,
     pub created_at: i64,
     pub updated_at: i64,
+    pub customer_picture: Option<String>,
+    /// The agent working on it.
+    pub assignee_id: Option<i64>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

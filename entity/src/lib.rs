@@ -10,6 +10,7 @@ pub mod message;
 pub mod page;
 pub mod page_member;
 pub mod session;
+pub mod sync_job;
 
 pub mod prelude {
     pub use super::agent::Entity as Agent;

@@ -25,6 +25,10 @@ pub struct Model {
     pub status: String,
     pub error_code: Option<String>,
     pub created_at: i64,
+    /// The sender's idempotency key, for messages sent from MessengerFlow.
+    pub client_mutation_id: Option<String>,
+    /// The agent who sent it from MessengerFlow.
+    pub agent_id: Option<i64>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -2,7 +2,7 @@
 //! until an administrator connects it.
 use sea_orm::entity::prelude::*;
 
-#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel, serde::Serialize, serde::Deserialize)]
+#[derive(Clone, PartialEq, Eq, DeriveEntityModel, serde::Serialize, serde::Deserialize)]
 #[sea_orm(table_name = "pages")]
 pub struct Model {
     /// Facebook's Page id.
@@ -10,6 +10,12 @@ pub struct Model {
     pub id: String,
     pub name: Option<String>,
     pub created_at: i64,
+    /// The Page access token; never readable through the API, never logged.
+    #[serde(skip_serializing)]
+    pub access_token: Option<String>,
+    /// Facebook refused the token (expired or revoked): an administrator must reconnect.
+    pub needs_reconnect: bool,
+    pub connected_at: Option<i64>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
@@ -25,3 +31,18 @@ impl Related<super::conversation::Entity> for Entity {
 }
 
 impl ActiveModelBehavior for ActiveModel {}
+
+/// Hand-written so that the access token never reaches a log.
+impl std::fmt::Debug for Model {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Page")
+            .field("id", &self.id)
+            .field("name", &self.name)
+            .field(
+                "access_token",
+                &self.access_token.as_ref().map(|_| "[redacted]"),
+            )
+            .field("needs_reconnect", &self.needs_reconnect)
+            .finish()
+    }
+}

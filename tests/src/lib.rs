@@ -5,6 +5,9 @@
 //! Helpers panic with a message saying what went wrong: a panic is how a test fails.
 #![forbid(unsafe_code)]
 
+pub mod accounts;
+pub mod backend;
+pub mod counts;
 pub mod webhook;
 pub mod ws;
 
@@ -16,6 +19,8 @@ use serde_json::{Value, json};
 use tempfile::TempDir;
 use tokio::sync::oneshot;
 
+pub use accounts::{AGENT_PASSWORD, Agent, ApiToken};
+pub use counts::Counts;
 pub use ws::Subscription;
 
 /// The administrator every test server starts with (`MF_ADMIN_EMAIL`/`MF_ADMIN_PASSWORD`).
@@ -56,6 +61,8 @@ pub struct TestApp {
     /// The administrator's session token, which `gql` and `subscribe` use.
     pub admin_token: String,
     http: reqwest::Client,
+    /// The server's own database pool, for what no query shows (agents, API tokens).
+    db: sea_orm::DatabaseConnection,
     shutdown: Option<oneshot::Sender<()>>,
     // Declared last so the database outlives the shutdown signal.
     _database_dir: TempDir,
@@ -72,9 +79,16 @@ pub async fn spawn_app() -> TestApp {
 pub async fn spawn_app_with(configure: impl FnOnce(&mut api::Config)) -> TestApp {
     init_once();
     let database_dir = tempfile::tempdir().expect("creating the database directory");
-    let database_path = database_dir.path().join("messengerflow.sqlite");
-    let mut config =
-        api::Config::with_database(format!("sqlite://{}?mode=rwc", database_path.display()));
+    let mut config = api::Config::with_database(backend::database_url(database_dir.path()).await);
+    if let Some(redis) = backend::redis_url() {
+        // Each app its own channel: tests share the Redis server, not their events.
+        let unique = database_dir
+            .path()
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned());
+        config.redis_url = Some(redis);
+        config.redis_channel = format!("mf-test-{}", unique.unwrap_or_default());
+    }
     config.fb_app_secret = Some(api::Secret::new(APP_SECRET));
     config.fb_verify_token = Some(api::Secret::new(VERIFY_TOKEN));
     config.admin_email = Some(ADMIN_EMAIL.to_owned());
@@ -92,6 +106,7 @@ pub async fn spawn_app_with(configure: impl FnOnce(&mut api::Config)) -> TestApp
         .await
         .expect("building the server");
     let addr = server.local_addr();
+    let db = server.state().db.clone();
     let (shutdown, stopped) = oneshot::channel::<()>();
     tokio::spawn(async move {
         let shutdown = async move {
@@ -111,11 +126,19 @@ pub async fn spawn_app_with(configure: impl FnOnce(&mut api::Config)) -> TestApp
             .timeout(Duration::from_secs(30))
             .build()
             .expect("building the HTTP client"),
+        db,
         shutdown: Some(shutdown),
         _database_dir: database_dir,
     };
     app.admin_token = app.login(ADMIN_EMAIL, ADMIN_PASSWORD).await;
     app
+}
+
+impl TestApp {
+    /// The server's own database, for arranging what no API can (and for counting).
+    pub fn db(&self) -> &sea_orm::DatabaseConnection {
+        &self.db
+    }
 }
 
 impl Drop for TestApp {
@@ -180,6 +203,7 @@ impl WebhookBody for Vec<u8> {
 pub struct HttpResponse {
     pub status: u16,
     pub content_type: Option<String>,
+    pub headers: reqwest::header::HeaderMap,
     pub body: String,
 }
 
@@ -191,12 +215,19 @@ impl HttpResponse {
             .get(reqwest::header::CONTENT_TYPE)
             .and_then(|value| value.to_str().ok())
             .map(str::to_owned);
+        let headers = response.headers().clone();
         let body = response.text().await.expect("reading the response body");
         Self {
             status,
             content_type,
+            headers,
             body,
         }
+    }
+
+    /// A response header as text, if present (and valid text).
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name).and_then(|value| value.to_str().ok())
     }
 
     /// The body as JSON.
@@ -210,6 +241,20 @@ impl TestApp {
     /// `http://ADDR` + `path`.
     pub fn url(&self, path: &str) -> String {
         format!("http://{}{path}", self.addr)
+    }
+
+    /// A request to `path` to build on (headers, body), then hand to [`TestApp::send`].
+    pub fn request(&self, method: reqwest::Method, path: &str) -> reqwest::RequestBuilder {
+        self.http.request(method, self.url(path))
+    }
+
+    /// Sends a request built with [`TestApp::request`] and reads the whole response.
+    pub async fn send(&self, request: reqwest::RequestBuilder) -> HttpResponse {
+        let response = request
+            .send()
+            .await
+            .unwrap_or_else(|error| panic!("the request failed: {error}"));
+        HttpResponse::read(response).await
     }
 
     /// A plain GET.
@@ -330,7 +375,12 @@ impl TestApp {
 
     /// Runs a GraphQL operation that must succeed and returns its `data`.
     pub async fn gql_data(&self, query: &str, variables: Value) -> Value {
-        let response = self.gql(query, variables).await;
+        self.gql_data_as(&self.admin_token, query, variables).await
+    }
+
+    /// Runs a GraphQL operation with `token` that must succeed and returns its `data`.
+    pub async fn gql_data_as(&self, token: &str, query: &str, variables: Value) -> Value {
+        let response = self.gql_as(Some(token), query, variables).await;
         assert!(
             response.get("errors").is_none(),
             "the GraphQL operation failed: {response:#}\nquery: {query}"
@@ -411,8 +461,37 @@ impl TestApp {
         query: &str,
         variables: Value,
     ) -> anyhow::Result<Subscription> {
-        let url = format!("ws://{}/graphql/ws", self.addr);
-        Subscription::start(&url, token, query, variables).await
+        Subscription::start(&self.ws_url(), token, query, variables).await
+    }
+
+    /// `ws://ADDR/graphql/ws`.
+    pub fn ws_url(&self) -> String {
+        format!("ws://{}/graphql/ws", self.addr)
+    }
+
+    /// Subscribes with `token` (or none) and returns the errors the server refused the
+    /// subscription with (`{"errors": [...]}`); `Err` when it started instead.
+    pub async fn subscription_refusal(
+        &self,
+        token: Option<&str>,
+        query: &str,
+        variables: Value,
+    ) -> anyhow::Result<Value> {
+        Subscription::refusal(&self.ws_url(), token, query, variables).await
+    }
+
+    /// Opens a WebSocket with `token` and no subscription, as an idle inbox tab does.
+    pub async fn connect_as(&self, token: &str) -> ws::Connection {
+        ws::Connection::open(&self.ws_url(), Some(token))
+            .await
+            .unwrap_or_else(|error| panic!("connecting the WebSocket failed: {error:#}"))
+    }
+
+    /// Sends `connection_init` with exactly `payload` and reports the server's answer.
+    pub async fn ws_init_answer(&self, payload: Value) -> ws::InitAnswer {
+        ws::init_answer(&self.ws_url(), payload)
+            .await
+            .unwrap_or_else(|error| panic!("the WebSocket handshake failed: {error:#}"))
     }
 }
 
@@ -436,4 +515,9 @@ pub fn id_of(node: &Value) -> &str {
 /// The `extensions.code` of a response's first error, if it has one.
 pub fn error_code(response: &Value) -> Option<&str> {
     response["errors"][0]["extensions"]["code"].as_str()
+}
+
+/// The `message` of a response's first error, if it has one.
+pub fn error_message(response: &Value) -> Option<&str> {
+    response["errors"][0]["message"].as_str()
 }

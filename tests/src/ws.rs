@@ -27,11 +27,36 @@ pub struct Subscription {
 /// Opens a WebSocket to `url` with the `graphql-transport-ws` subprotocol and waits for
 /// the server's `connection_ack`.
 pub async fn connect_ws(url: &str, token: Option<&str>) -> anyhow::Result<Socket> {
+    let mut socket = open(url).await?;
+    send(&mut socket, connection_init(init_payload(token))).await?;
+    let ack = tokio::time::timeout(HANDSHAKE_TIMEOUT, receive(&mut socket))
+        .await
+        .context("no connection_ack in time")??;
+    if ack["type"] != "connection_ack" {
+        bail!("expected connection_ack, got {ack}");
+    }
+    Ok(socket)
+}
+
+/// The `connection_init` payload that carries `token`, as the inbox sends it.
+pub fn init_payload(token: Option<&str>) -> Value {
+    token.map_or(
+        json!({}),
+        |t| json!({ "authorization": format!("Bearer {t}") }),
+    )
+}
+
+fn connection_init(payload: Value) -> Value {
+    json!({ "type": "connection_init", "payload": payload })
+}
+
+/// Opens a WebSocket to `url` with the `graphql-transport-ws` subprotocol.
+async fn open(url: &str) -> anyhow::Result<Socket> {
     let mut request = url.into_client_request().context("building the request")?;
     request
         .headers_mut()
         .insert("Sec-WebSocket-Protocol", HeaderValue::from_static(PROTOCOL));
-    let (mut socket, response) = tokio_tungstenite::connect_async(request)
+    let (socket, response) = tokio_tungstenite::connect_async(request)
         .await
         .context("opening the WebSocket")?;
     let accepted = response
@@ -41,21 +66,96 @@ pub async fn connect_ws(url: &str, token: Option<&str>) -> anyhow::Result<Socket
     if accepted != Some(PROTOCOL) {
         bail!("the server accepted subprotocol {accepted:?}, not {PROTOCOL}");
     }
-    send(
-        &mut socket,
-        json!({
-            "type": "connection_init",
-            "payload": token.map_or(json!({}), |t| json!({ "authorization": format!("Bearer {t}") })),
-        }),
-    )
-    .await?;
-    let ack = tokio::time::timeout(HANDSHAKE_TIMEOUT, receive(&mut socket))
-        .await
-        .context("no connection_ack in time")??;
-    if ack["type"] != "connection_ack" {
-        bail!("expected connection_ack, got {ack}");
-    }
     Ok(socket)
+}
+
+/// How the server answered a `connection_init`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum InitAnswer {
+    /// `connection_ack`: the connection is open.
+    Acknowledged,
+    /// The server closed the WebSocket without acknowledging it; `code` is the close
+    /// frame's code (`None` when it dropped the connection without one).
+    Closed { code: Option<u16>, reason: String },
+    /// Another protocol message instead of `connection_ack`.
+    Message(Value),
+}
+
+/// Opens a WebSocket, sends `connection_init` with exactly `payload` and reports how the
+/// server answered (within the handshake timeout).
+pub async fn init_answer(url: &str, payload: Value) -> anyhow::Result<InitAnswer> {
+    let mut socket = open(url).await?;
+    send(&mut socket, connection_init(payload)).await?;
+    tokio::time::timeout(HANDSHAKE_TIMEOUT, async {
+        loop {
+            let frame = match socket.next().await {
+                None => {
+                    return InitAnswer::Closed {
+                        code: None,
+                        reason: "the connection ended".to_owned(),
+                    };
+                }
+                Some(Err(error)) => {
+                    return InitAnswer::Closed {
+                        code: None,
+                        reason: error.to_string(),
+                    };
+                }
+                Some(Ok(frame)) => frame,
+            };
+            match frame {
+                Message::Text(text) => {
+                    let message: Value = serde_json::from_str(text.as_str())
+                        .unwrap_or_else(|_| Value::String(text.as_str().to_owned()));
+                    match message["type"].as_str() {
+                        Some("connection_ack") => return InitAnswer::Acknowledged,
+                        Some("ping" | "pong") => {}
+                        _ => return InitAnswer::Message(message),
+                    }
+                }
+                Message::Close(close) => {
+                    return InitAnswer::Closed {
+                        code: close.as_ref().map(|frame| u16::from(frame.code)),
+                        reason: close
+                            .map(|frame| frame.reason.to_string())
+                            .unwrap_or_default(),
+                    };
+                }
+                _ => {}
+            }
+        }
+    })
+    .await
+    .map_err(|_| anyhow!("no answer to connection_init within {HANDSHAKE_TIMEOUT:?}"))
+}
+
+/// An acknowledged connection with no subscription: what an open inbox tab holds, and
+/// what makes its agent ONLINE.
+pub struct Connection {
+    socket: Socket,
+}
+
+impl Connection {
+    /// Connects to `url` and waits for `connection_ack`.
+    pub async fn open(url: &str, token: Option<&str>) -> anyhow::Result<Self> {
+        Ok(Self {
+            socket: connect_ws(url, token).await?,
+        })
+    }
+
+    /// Closes the WebSocket (close code 1000) and waits until the server has closed its
+    /// side too.
+    pub async fn close(mut self) -> anyhow::Result<()> {
+        self.socket
+            .close(None)
+            .await
+            .context("closing the WebSocket")?;
+        tokio::time::timeout(HANDSHAKE_TIMEOUT, async {
+            while let Some(Ok(_)) = self.socket.next().await {}
+        })
+        .await
+        .map_err(|_| anyhow!("the server did not close the WebSocket in time"))
+    }
 }
 
 impl Subscription {
@@ -87,6 +187,68 @@ impl Subscription {
             subscription.round_trip().await?;
         }
         Ok(subscription)
+    }
+
+    /// Connects, subscribes and returns the errors the server refused the subscription
+    /// with, shaped like a response (`{"errors": [...]}`): from an `error` message, or
+    /// from a `next` carrying errors (how async-graphql reports a resolver's refusal).
+    /// A subscription that starts instead is an `Err`.
+    pub async fn refusal(
+        url: &str,
+        token: Option<&str>,
+        query: &str,
+        variables: Value,
+    ) -> anyhow::Result<Value> {
+        let mut socket = connect_ws(url, token).await?;
+        send(
+            &mut socket,
+            json!({
+                "id": SUBSCRIPTION_ID,
+                "type": "subscribe",
+                "payload": { "query": query, "variables": variables },
+            }),
+        )
+        .await?;
+        let mut subscription = Self { socket };
+        subscription
+            .next_errors(HANDSHAKE_TIMEOUT)
+            .await
+            .context("the subscription was not refused")
+    }
+
+    /// The next protocol message (`next`, `error` or `complete`), whole. Pings are
+    /// answered and pongs skipped; a closed socket or nothing within `timeout` is an `Err`.
+    pub async fn next_message(&mut self, timeout: Duration) -> anyhow::Result<Value> {
+        tokio::time::timeout(timeout, async {
+            loop {
+                let message = receive(&mut self.socket).await?;
+                match message["type"].as_str() {
+                    Some("ping") => self.pong().await?,
+                    Some("pong") => {}
+                    _ => return Ok(message),
+                }
+            }
+        })
+        .await
+        .map_err(|_| anyhow!("no message within {timeout:?}"))?
+    }
+
+    /// The errors the subscription answers next, shaped like a response
+    /// (`{"errors": [...]}`): an `error` message, or a `next` carrying errors. Data,
+    /// `complete`, a closed socket or nothing within `timeout` is an `Err`.
+    pub async fn next_errors(&mut self, timeout: Duration) -> anyhow::Result<Value> {
+        let message = self.next_message(timeout).await?;
+        match message["type"].as_str() {
+            Some("error") => Ok(json!({ "errors": message["payload"] })),
+            Some("next")
+                if message["payload"]["errors"]
+                    .as_array()
+                    .is_some_and(|errors| !errors.is_empty()) =>
+            {
+                Ok(message["payload"].clone())
+            }
+            _ => bail!("expected errors, got {message}"),
+        }
     }
 
     async fn round_trip(&mut self) -> anyhow::Result<()> {

@@ -21,6 +21,8 @@ pub enum BusEvent {
     ConversationUpdated(conversation::Model),
     /// Access was withdrawn: subscriptions that used it end at once.
     AccessRevoked(Revocation),
+    /// A history sync advanced or ended.
+    SyncProgress(entity::sync_job::Model),
     /// An agent's presence changed.
     PresenceChanged {
         agent_id: i64,
@@ -43,6 +45,7 @@ impl BusEvent {
         match self {
             Self::MessageAdded(m) | Self::MessageUpdated(m) => Some(&m.page_id),
             Self::ConversationUpdated(c) => Some(&c.page_id),
+            Self::SyncProgress(job) => Some(&job.page_id),
             Self::AccessRevoked(_) | Self::PresenceChanged { .. } => None,
         }
     }

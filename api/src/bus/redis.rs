@@ -13,10 +13,26 @@ use redis::aio::ConnectionManager;
 use super::memory::MemoryBus;
 use super::{BusError, BusEvent, EventBus};
 
+/// What goes over the channel: whose, which of its publishes, and the events.
+#[derive(serde::Serialize, serde::Deserialize)]
+struct Envelope {
+    origin: u64,
+    seq: u64,
+    events: Vec<BusEvent>,
+}
+
+/// How long a publish waits to read its own message back.
+const ECHO_TIMEOUT: Duration = Duration::from_secs(2);
+
 pub struct RedisBus {
     /// The channel all instances of one deployment share.
     channel: String,
     publisher: ConnectionManager,
+    /// This instance, to recognise its own messages coming back.
+    origin: u64,
+    next_seq: std::sync::atomic::AtomicU64,
+    /// The highest of this instance's publishes read back from the channel.
+    echoed: tokio::sync::watch::Receiver<u64>,
     /// This instance's subscribers, fed by the channel reader.
     local: Arc<MemoryBus>,
     /// Whether the channel reader is subscribed right now.
@@ -35,11 +51,19 @@ impl RedisBus {
         let local = Arc::new(MemoryBus::new());
         let listening = Arc::new(AtomicBool::new(false));
         let (ready_tx, ready_rx) = tokio::sync::oneshot::channel();
+        let mut origin = [0u8; 8];
+        getrandom::fill(&mut origin).map_err(|e| BusError::Unavailable(e.to_string()))?;
+        let origin = u64::from_le_bytes(origin);
+        let (echo_tx, echoed) = tokio::sync::watch::channel(0);
         let reader = tokio::spawn(read_channel(
             client,
             channel.to_owned(),
-            local.clone(),
-            listening.clone(),
+            Reader {
+                local: local.clone(),
+                listening: listening.clone(),
+                origin,
+                echoed: echo_tx,
+            },
             Some(ready_tx),
         ));
         // Subscribed before the first publish, so this instance misses nothing of its own.
@@ -47,6 +71,9 @@ impl RedisBus {
         Ok(Self {
             channel: channel.to_owned(),
             publisher,
+            origin,
+            next_seq: std::sync::atomic::AtomicU64::new(1),
+            echoed,
             local,
             listening,
             _reader: reader,
@@ -54,14 +81,27 @@ impl RedisBus {
     }
 }
 
+/// What the channel reader feeds.
+struct Reader {
+    local: Arc<MemoryBus>,
+    listening: Arc<AtomicBool>,
+    origin: u64,
+    echoed: tokio::sync::watch::Sender<u64>,
+}
+
 /// Reads the channel forever, resubscribing after any failure with a capped backoff.
 async fn read_channel(
     client: redis::Client,
     channel: String,
-    local: Arc<MemoryBus>,
-    listening: Arc<AtomicBool>,
+    reader: Reader,
     mut ready: Option<tokio::sync::oneshot::Sender<()>>,
 ) {
+    let Reader {
+        local,
+        listening,
+        origin,
+        echoed,
+    } = reader;
     let mut backoff = Duration::from_millis(100);
     loop {
         match client.get_async_pubsub().await {
@@ -75,9 +115,18 @@ async fn read_channel(
                     tracing::info!("event bus: subscribed to Redis");
                     let mut messages = pubsub.into_on_message();
                     while let Some(message) = messages.next().await {
-                        match serde_json::from_slice::<Vec<BusEvent>>(message.get_payload_bytes()) {
-                            Ok(events) => {
-                                let _ = local.publish(events).await;
+                        match serde_json::from_slice::<Envelope>(message.get_payload_bytes()) {
+                            Ok(envelope) => {
+                                let _ = local.publish(envelope.events).await;
+                                if envelope.origin == origin {
+                                    echoed.send_if_modified(|seen| {
+                                        let newer = envelope.seq > *seen;
+                                        if newer {
+                                            *seen = envelope.seq;
+                                        }
+                                        newer
+                                    });
+                                }
                             }
                             Err(err) => {
                                 tracing::warn!(error = %err, "event bus: unreadable message")
@@ -103,13 +152,27 @@ impl EventBus for RedisBus {
         if events.is_empty() {
             return Ok(());
         }
+        let seq = self.next_seq.fetch_add(1, Ordering::SeqCst);
+        let envelope = Envelope {
+            origin: self.origin,
+            seq,
+            events,
+        };
         let payload =
-            serde_json::to_vec(&events).map_err(|e| BusError::Unavailable(e.to_string()))?;
+            serde_json::to_vec(&envelope).map_err(|e| BusError::Unavailable(e.to_string()))?;
         let mut connection = self.publisher.clone();
         connection
             .publish::<_, _, ()>(&self.channel, payload)
             .await
-            .map_err(|e| BusError::Unavailable(e.to_string()))
+            .map_err(|e| BusError::Unavailable(e.to_string()))?;
+        // Returns once this instance's own subscribers have the events, as the in-process
+        // bus does: what a caller published before subscribing never arrives after.
+        let mut echoed = self.echoed.clone();
+        let wait = echoed.wait_for(|seen| *seen >= seq);
+        if tokio::time::timeout(ECHO_TIMEOUT, wait).await.is_err() {
+            tracing::warn!("event bus: a publish was not read back from Redis in time");
+        }
+        Ok(())
     }
 
     fn subscribe(&self) -> BoxStream<'static, Arc<BusEvent>> {

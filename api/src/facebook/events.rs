@@ -44,6 +44,10 @@ pub struct IncomingMessage {
     pub app_id: Option<String>,
     /// ms since the epoch, Facebook's time.
     pub timestamp: i64,
+    /// For echoes: the `metadata` the sender attached (ours: `mf:<message id>`).
+    pub metadata: Option<String>,
+    /// Imported by a history sync rather than delivered live: not counted as unread.
+    pub historical: bool,
 }
 
 /// One event we act on.
@@ -168,6 +172,8 @@ fn parse_event(page_id: &str, raw: &str) -> Result<Option<Event>, String> {
             reply_to_mid: message.reply_to.and_then(|r| r.mid),
             app_id: message.app_id.map(|id| id.0),
             timestamp,
+            metadata: message.metadata,
+            historical: false,
         })));
     }
     if let Some(postback) = event.postback {
@@ -176,7 +182,8 @@ fn parse_event(page_id: &str, raw: &str) -> Result<Option<Event>, String> {
         // Older postbacks carry no mid; derive a stable one so a retry is still one message.
         let mid = match postback.mid.and_then(valid_id) {
             Some(mid) => mid,
-            None => format!("postback:{psid}:{timestamp}"),
+            None => valid_id(format!("postback:{psid}:{timestamp}"))
+                .ok_or("postback without mid, and too long an id to make one")?,
         };
         return Ok(Some(Event::Message(IncomingMessage {
             page_id: page_id.to_owned(),
@@ -189,6 +196,8 @@ fn parse_event(page_id: &str, raw: &str) -> Result<Option<Event>, String> {
             reply_to_mid: None,
             app_id: None,
             timestamp,
+            metadata: None,
+            historical: false,
         })));
     }
     if let Some(delivery) = event.delivery {
@@ -283,6 +292,7 @@ struct RawMessage {
     #[serde(default)]
     is_echo: bool,
     app_id: Option<FbId>,
+    metadata: Option<String>,
     quick_reply: Option<RawQuickReply>,
     reply_to: Option<RawReplyTo>,
     #[serde(default)]

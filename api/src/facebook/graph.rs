@@ -139,6 +139,8 @@ pub struct GraphConversation {
     pub id: String,
     pub updated_time: Option<String>,
     pub participants: Option<Participants>,
+    /// The newest messages, when asked for by field expansion.
+    pub messages: Option<GraphPage<GraphMessage>>,
 }
 
 #[derive(Clone, Debug, Deserialize)]
@@ -272,13 +274,17 @@ impl GraphClient {
         psid: &str,
         message: &Outgoing,
         human_agent: bool,
+        metadata: Option<&str>,
     ) -> Result<SendResult, GraphError> {
-        let message = match message {
+        let mut message = match message {
             Outgoing::Text(text) => json!({ "text": text }),
             Outgoing::Attachment { kind, url } => {
                 json!({ "attachment": { "type": kind, "payload": { "url": url, "is_reusable": false } } })
             }
         };
+        if let Some(metadata) = metadata {
+            message["metadata"] = json!(metadata);
+        }
         let mut body = json!({ "recipient": { "id": psid }, "message": message });
         if human_agent {
             body["messaging_type"] = json!("MESSAGE_TAG");
@@ -330,22 +336,28 @@ impl GraphClient {
             .await;
     }
 
-    /// The newest conversations of a Page, `limit` per Graph page, from `next` when given.
+    /// The newest conversations of a Page, `limit` per Graph page, each with its
+    /// `messages` newest messages inlined (field expansion: one call, not one per
+    /// conversation), from `next` when given.
     pub async fn conversations(
         &self,
         page_id: &str,
         token: &Secret,
         limit: u32,
+        messages: u32,
         next: Option<&str>,
     ) -> Result<GraphPage<GraphConversation>, GraphError> {
         self.pace(page_id).await;
         let url = self.url(&format!("{page_id}/conversations"));
         let limit = limit.to_string();
+        let fields = format!(
+            "id,updated_time,participants,messages.limit({messages}){{id,created_time,from,to,message,attachments}}"
+        );
         self.call(token, |http| match next {
             Some(next) => http.get(next),
             None => http.get(&url).query(&[
                 ("platform", "messenger"),
-                ("fields", "id,updated_time,participants"),
+                ("fields", fields.as_str()),
                 ("limit", limit.as_str()),
             ]),
         })

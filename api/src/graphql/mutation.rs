@@ -1,16 +1,20 @@
 //! Mutations: thin resolvers over `service::auth` (sending and sync come with the Graph API).
 use std::net::IpAddr;
 
-use async_graphql::{Context, ID, InputObject, Object, Result};
+use async_graphql::{Context, ID, InputObject, MaybeUndefined, Object, Result};
 
 use super::auth::{
     Agent, AgentPresence, AgentRole, ApiToken, ApiTokenPayload, AuthPayload, PresenceStatus,
 };
+use super::types::{Conversation, ConversationStatus, Message, Page, SyncJob, SyncResult};
 use super::{parse_id, principal};
 use crate::bus::{BusEvent, Revocation};
 use crate::config::Secret;
+use crate::error::ApiError;
+use crate::service::auth::validate_page_id;
 use crate::service::auth::{self, Credential};
 use crate::service::presence;
+use crate::service::{conversations, pages, send, sync};
 use crate::state::AppState;
 use crate::time::rfc3339;
 
@@ -19,6 +23,24 @@ use crate::time::rfc3339;
 pub struct ClientIp(pub IpAddr);
 
 pub struct MutationRoot;
+
+#[derive(InputObject)]
+pub struct SendMessageInput {
+    pub conversation_id: ID,
+    /// 1 to 2000 characters; no control characters but newlines.
+    pub text: String,
+    /// Idempotency key: the same key returns the same message and sends nothing twice.
+    pub client_mutation_id: Option<String>,
+}
+
+#[derive(InputObject)]
+pub struct UpdateConversationInput {
+    pub status: Option<ConversationStatus>,
+    /// An agent of the Page; null unassigns.
+    pub assignee_id: MaybeUndefined<ID>,
+    /// Resets `unreadCount` and sends `mark_seen` to Facebook.
+    pub mark_read: Option<bool>,
+}
 
 #[derive(InputObject)]
 pub struct CreateAgentInput {
@@ -169,6 +191,104 @@ impl MutationRoot {
             agent: Agent(me.agent.clone()),
             status: state.presence.status(me.agent.id).into(),
         })
+    }
+
+    /// Replies in a conversation. Stored PENDING and pushed at once, then SENT with
+    /// Facebook's mid, or FAILED with `errorCode`. Outside the messaging window it is
+    /// refused before anything is stored (OUTSIDE_MESSAGING_WINDOW). Repeating a
+    /// `clientMutationId` returns the first message and sends nothing.
+    async fn send_message(&self, ctx: &Context<'_>, input: SendMessageInput) -> Result<Message> {
+        let state = ctx.data::<AppState>()?;
+        let me = principal(ctx)?;
+        let conversation_id = parse_id(&input.conversation_id, "conversationId")?;
+        let message = send::send_message(
+            state,
+            me,
+            send::SendRequest {
+                conversation_id,
+                text: input.text,
+                client_mutation_id: input.client_mutation_id,
+            },
+        )
+        .await?;
+        Ok(Message(message))
+    }
+
+    /// Changes a conversation's status or assignee, or marks it read (which resets
+    /// `unreadCount` and tells Facebook the Page has seen it).
+    async fn update_conversation(
+        &self,
+        ctx: &Context<'_>,
+        id: ID,
+        input: UpdateConversationInput,
+    ) -> Result<Conversation> {
+        let state = ctx.data::<AppState>()?;
+        let me = principal(ctx)?;
+        let id = parse_id(&id, "id")?;
+        let assignee = match input.assignee_id {
+            MaybeUndefined::Undefined => None,
+            MaybeUndefined::Null => Some(None),
+            MaybeUndefined::Value(agent) => Some(Some(parse_id(&agent, "assigneeId")?)),
+        };
+        let change = conversations::Change {
+            status: input.status.map(ConversationStatus::as_str),
+            assignee,
+            mark_read: input.mark_read.unwrap_or(false),
+        };
+        Ok(Conversation(
+            conversations::update(state, me, id, change).await?,
+        ))
+    }
+
+    /// Connects a Facebook Page (administrators only): checks the token with Facebook,
+    /// subscribes the app to the Page's events, and stores the token, which is never
+    /// readable back.
+    async fn connect_page(
+        &self,
+        ctx: &Context<'_>,
+        page_id: ID,
+        #[graphql(secret)] access_token: String,
+    ) -> Result<Page> {
+        let state = ctx.data::<AppState>()?;
+        principal(ctx)?.require_admin()?;
+        let page =
+            pages::connect(&state.db, &state.graph, &page_id, Secret::new(access_token)).await?;
+        Ok(Page::from_model(page))
+    }
+
+    /// Imports the Page's `limit` newest conversations with their recent messages and
+    /// customer names.
+    async fn sync_conversations(
+        &self,
+        ctx: &Context<'_>,
+        page_id: ID,
+        #[graphql(default = 5)] limit: Option<i32>,
+    ) -> Result<SyncResult> {
+        let state = ctx.data::<AppState>()?;
+        let me = principal(ctx)?;
+        validate_page_id(&page_id)?;
+        if !me.can_see(&page_id) {
+            return Err(ApiError::NotFound("page").into());
+        }
+        let limit = u32::try_from(limit.unwrap_or(5)).unwrap_or(0);
+        let imported = sync::sync_conversations(state, &page_id, limit).await?;
+        Ok(SyncResult {
+            conversations: imported.conversations as i32,
+            messages: imported.messages as i32,
+            new_messages: imported.stored as i32,
+        })
+    }
+
+    /// Starts importing the Page's whole history in the background; follow it with
+    /// `syncJob(id)` or the `syncProgress(jobId)` subscription.
+    async fn sync_full_history(&self, ctx: &Context<'_>, page_id: ID) -> Result<SyncJob> {
+        let state = ctx.data::<AppState>()?;
+        let me = principal(ctx)?;
+        validate_page_id(&page_id)?;
+        if !me.can_see(&page_id) {
+            return Err(ApiError::NotFound("page").into());
+        }
+        Ok(SyncJob(sync::start_full_sync(state, &page_id).await?))
     }
 
     /// Revokes an API token; requests and subscriptions using it stop at once.

@@ -4,12 +4,13 @@ use async_graphql::{Context, ID, Object, Result};
 
 use super::auth::{Agent, AgentPresence};
 use super::types::{
-    Conversation, ConversationConnection, ConversationStatus, MessageConnection, Page,
+    Conversation, ConversationConnection, ConversationStatus, MessageConnection, Page, SyncJob,
 };
 use super::{parse_id, principal};
 use crate::error::ApiError;
 use crate::service::auth::{self, validate_page_id};
 use crate::service::inbox::{self, Cursor, Slice};
+use crate::service::sync;
 use crate::state::AppState;
 
 pub struct QueryRoot;
@@ -37,6 +38,17 @@ impl QueryRoot {
                 agent: Agent(agent),
             })
             .collect())
+    }
+
+    /// A history sync job, or null when there is none the caller may see.
+    async fn sync_job(&self, ctx: &Context<'_>, id: ID) -> Result<Option<SyncJob>> {
+        let state = ctx.data::<AppState>()?;
+        let me = principal(ctx)?;
+        let id = parse_id(&id, "id")?;
+        Ok(sync::job(&state.db, id)
+            .await?
+            .filter(|job| me.can_see(&job.page_id))
+            .map(SyncJob))
     }
 
     /// The Pages the caller may see.

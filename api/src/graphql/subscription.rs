@@ -9,12 +9,12 @@ use futures::{Stream, StreamExt};
 use std::collections::HashMap;
 
 use super::auth::{Agent, AgentPresence};
-use super::types::{Conversation, Message};
+use super::types::{Conversation, Message, SyncJob};
 use super::{parse_id, principal};
 use crate::bus::{BusEvent, Revocation};
 use crate::error::ApiError;
 use crate::service::auth::{self, Credential, Principal, validate_page_id};
-use crate::service::inbox;
+use crate::service::{inbox, sync};
 use crate::state::AppState;
 
 pub struct SubscriptionRoot;
@@ -62,21 +62,20 @@ fn guarded<T: Send + 'static>(
         }
         Credential::ApiToken { .. } => stream::pending().boxed(),
     };
-    stream::select(events, expiry)
-        .scan(false, |ended, step| {
-            let out = match step {
-                _ if *ended => None,
-                Step::Skip => Some(None),
-                Step::Item(item) => Some(Some(Ok(item))),
+    // Ends right after the error, without waiting for another event.
+    stream::unfold(Some(stream::select(events, expiry)), |state| async move {
+        let mut steps = state?;
+        loop {
+            match steps.next().await? {
+                Step::Skip => continue,
+                Step::Item(item) => return Some((Ok(item), Some(steps))),
                 Step::Ended(why) => {
-                    *ended = true;
-                    Some(Some(Err(ApiError::Unauthenticated(why).extend())))
+                    return Some((Err(ApiError::Unauthenticated(why).extend()), None));
                 }
-            };
-            futures::future::ready(out)
-        })
-        .filter_map(futures::future::ready)
-        .boxed()
+            }
+        }
+    })
+    .boxed()
 }
 
 /// Starts listening before any check awaits, so that nothing committed after the
@@ -126,6 +125,28 @@ impl SubscriptionRoot {
         let id = visible_conversation(ctx, &conversation_id).await?;
         Ok(guarded(events, principal(ctx)?, move |event| match event {
             BusEvent::MessageUpdated(m) if m.conversation_id == id => Some(Message(m.clone())),
+            _ => None,
+        }))
+    }
+
+    /// Progress of a history sync job, until it is DONE or FAILED.
+    async fn sync_progress(
+        &self,
+        ctx: &Context<'_>,
+        job_id: ID,
+    ) -> Result<impl Stream<Item = Result<SyncJob>> + use<>> {
+        let events = listen(ctx)?;
+        let state = ctx.data::<AppState>()?;
+        let me = principal(ctx)?;
+        let id = parse_id(&job_id, "jobId")?;
+        let visible = sync::job(&state.db, id)
+            .await?
+            .is_some_and(|job| me.can_see(&job.page_id));
+        if !visible {
+            return Err(ApiError::NotFound("sync job").into());
+        }
+        Ok(guarded(events, me, move |event| match event {
+            BusEvent::SyncProgress(job) if job.id == id => Some(SyncJob(job.clone())),
             _ => None,
         }))
     }

@@ -4,7 +4,11 @@ use async_graphql::{Context, Enum, ID, Object, SimpleObject};
 use entity::{conversation, message, page};
 
 use crate::facebook::events::Attachment as StoredAttachment;
+use sea_orm::EntityTrait;
+
+use super::auth::Agent;
 use crate::service::inbox::{self, Cursor};
+use crate::service::send;
 use crate::state::AppState;
 use crate::time::rfc3339;
 
@@ -26,6 +30,14 @@ impl Page {
     pub fn by_id(id: String) -> Self {
         Self { id, loaded: None }
     }
+
+    async fn model(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<page::Model>> {
+        if let Some(model) = &self.loaded {
+            return Ok(Some(model.clone()));
+        }
+        let state = ctx.data::<AppState>()?;
+        Ok(inbox::page(&state.db, &self.id).await?)
+    }
 }
 
 #[Object]
@@ -35,13 +47,25 @@ impl Page {
         ID(self.id.clone())
     }
 
+    /// Whether an access token is stored (replies and sync need one).
+    async fn connected(&self, ctx: &Context<'_>) -> async_graphql::Result<bool> {
+        Ok(self
+            .model(ctx)
+            .await?
+            .is_some_and(|p| p.access_token.is_some()))
+    }
+
+    /// Facebook refused the token (expired or revoked): an administrator must reconnect.
+    async fn needs_reconnect(&self, ctx: &Context<'_>) -> async_graphql::Result<bool> {
+        Ok(self.model(ctx).await?.is_some_and(|p| p.needs_reconnect))
+    }
+
     /// The Page's name, once known (from connecting it or a sync).
     async fn name(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<String>> {
         if let Some(model) = &self.loaded {
             return Ok(model.name.clone());
         }
-        let state = ctx.data::<AppState>()?;
-        Ok(inbox::page(&state.db, &self.id).await?.and_then(|p| p.name))
+        Ok(self.model(ctx).await?.and_then(|p| p.name))
     }
 }
 
@@ -51,6 +75,8 @@ pub struct Customer {
     /// The page-scoped id Facebook gives the customer.
     pub psid: ID,
     pub name: Option<String>,
+    /// Profile picture URL (Facebook's URLs expire).
+    pub picture_url: Option<String>,
 }
 
 #[derive(Enum, Copy, Clone, Debug, PartialEq, Eq)]
@@ -127,6 +153,7 @@ impl Conversation {
         Customer {
             psid: ID(self.0.psid.clone()),
             name: self.0.customer_name.clone(),
+            picture_url: self.0.customer_picture.clone(),
         }
     }
 
@@ -147,6 +174,32 @@ impl Conversation {
 
     async fn status(&self) -> ConversationStatus {
         ConversationStatus::parse(&self.0.status)
+    }
+
+    /// The agent working on it.
+    async fn assignee(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Agent>> {
+        let Some(id) = self.0.assignee_id else {
+            return Ok(None);
+        };
+        let state = ctx.data::<AppState>()?;
+        Ok(entity::agent::Entity::find_by_id(id)
+            .one(&state.db)
+            .await?
+            .map(Agent))
+    }
+
+    /// Until when a standard reply is allowed (24 hours after the customer's last message).
+    async fn window_expires_at(&self) -> Option<String> {
+        self.0
+            .last_inbound_timestamp
+            .map(|t| rfc3339(t + send::STANDARD_WINDOW_MS))
+    }
+
+    /// Until when a human agent may still reply (7 days, HUMAN_AGENT tag).
+    async fn human_agent_window_expires_at(&self) -> Option<String> {
+        self.0
+            .last_inbound_timestamp
+            .map(|t| rfc3339(t + send::HUMAN_AGENT_WINDOW_MS))
     }
 }
 
@@ -224,6 +277,17 @@ impl Message {
     /// The `mid` this message replies to.
     async fn reply_to_mid(&self) -> Option<&str> {
         self.0.reply_to_mid.as_deref()
+    }
+
+    /// Why it failed (FAILED only): OUTSIDE_MESSAGING_WINDOW, PAGE_NEEDS_RECONNECT,
+    /// RATE_LIMITED or GRAPH_API_ERROR.
+    async fn error_code(&self) -> Option<&str> {
+        self.0.error_code.as_deref()
+    }
+
+    /// The sender's idempotency key, for messages sent from MessengerFlow.
+    async fn client_mutation_id(&self) -> Option<&str> {
+        self.0.client_mutation_id.as_deref()
     }
 
     /// For outbound messages: the app that sent it (Meta's Page Inbox is 263902037430900).
@@ -313,4 +377,65 @@ impl MessageConnection {
         };
         Self { edges, page_info }
     }
+}
+
+/// A history sync job.
+pub struct SyncJob(pub entity::sync_job::Model);
+
+#[derive(Enum, Copy, Clone, Debug, PartialEq, Eq)]
+pub enum SyncStatus {
+    Running,
+    Done,
+    Failed,
+}
+
+#[Object]
+impl SyncJob {
+    async fn id(&self) -> ID {
+        ID(self.0.id.to_string())
+    }
+
+    async fn page_id(&self) -> ID {
+        ID(self.0.page_id.clone())
+    }
+
+    async fn status(&self) -> SyncStatus {
+        match self.0.status.as_str() {
+            "DONE" => SyncStatus::Done,
+            "FAILED" => SyncStatus::Failed,
+            _ => SyncStatus::Running,
+        }
+    }
+
+    /// Conversations imported so far.
+    async fn conversations(&self) -> i32 {
+        self.0.conversations
+    }
+
+    /// Messages imported so far (new or already stored).
+    async fn messages(&self) -> i32 {
+        self.0.messages
+    }
+
+    async fn error(&self) -> Option<&str> {
+        self.0.error.as_deref()
+    }
+
+    async fn started_at(&self) -> String {
+        rfc3339(self.0.started_at)
+    }
+
+    async fn finished_at(&self) -> Option<String> {
+        self.0.finished_at.map(rfc3339)
+    }
+}
+
+/// What `syncConversations` imported.
+#[derive(SimpleObject)]
+pub struct SyncResult {
+    pub conversations: i32,
+    /// Messages seen (new or already stored).
+    pub messages: i32,
+    /// Messages stored for the first time.
+    pub new_messages: i32,
 }

@@ -6,7 +6,8 @@ use async_graphql::parser::types::OperationType;
 use async_graphql_axum::{GraphQLProtocol, GraphQLWebSocket};
 use axum::Router;
 use axum::body::Bytes;
-use axum::extract::ws::WebSocketUpgrade;
+use axum::extract::ws::{CloseFrame, Message as WsMessage, WebSocketUpgrade};
+use futures::{SinkExt, StreamExt};
 use std::net::{IpAddr, SocketAddr};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -21,6 +22,9 @@ use crate::error::ApiError;
 use crate::graphql::{AppSchema, ClientIp, build_schema, publish_presence};
 use crate::service::auth::{self, Credential, Principal};
 use crate::state::AppState;
+
+/// Why a `connection_init` was refused (closed with 4403).
+const AUTH_REFUSED: &str = "missing, invalid or expired token";
 
 /// Bytes read from a WebSocket at a time. Small on purpose: tungstenite zero-fills this
 /// much on every poll of the read side, and a subscription connection is polled once per
@@ -64,7 +68,23 @@ async fn websocket(
             let online: Arc<Mutex<Option<i64>>> = Arc::default();
             let init_state = state.clone();
             let init_online = online.clone();
-            GraphQLWebSocket::new(socket, schema, protocol)
+            let (sink, stream) = socket.split();
+            // async-graphql closes a refused connection_init with 1002; the protocol's
+            // code for "unauthorized" is 4403.
+            let sink = sink.with(|message: WsMessage| async move {
+                Ok::<_, axum::Error>(match message {
+                    WsMessage::Close(Some(frame))
+                        if frame.code == 1002 && frame.reason.as_str() == AUTH_REFUSED =>
+                    {
+                        WsMessage::Close(Some(CloseFrame {
+                            code: 4403,
+                            reason: "Forbidden".into(),
+                        }))
+                    }
+                    other => other,
+                })
+            });
+            GraphQLWebSocket::new_with_pair(sink, stream, schema, protocol)
                 .on_connection_init(move |payload| {
                     connection_init(init_state, peer, payload, init_online)
                 })
@@ -262,7 +282,34 @@ fn content_type(headers: &HeaderMap) -> &'static str {
     }
 }
 
+/// Errors async-graphql raises itself (parse, validation, depth and complexity limits)
+/// carry no code; they are the client's: BAD_USER_INPUT.
+fn with_codes(response: async_graphql::Response) -> async_graphql::Response {
+    let mut response = response;
+    for error in &mut response.errors {
+        let has_code = error
+            .extensions
+            .as_ref()
+            .is_some_and(|e| e.get("code").is_some());
+        if !has_code {
+            error
+                .extensions
+                .get_or_insert_with(Default::default)
+                .set("code", "BAD_USER_INPUT");
+        }
+    }
+    response
+}
+
 fn respond(headers: &HeaderMap, response: async_graphql::BatchResponse) -> Response {
+    let response = match response {
+        async_graphql::BatchResponse::Single(one) => {
+            async_graphql::BatchResponse::Single(with_codes(one))
+        }
+        async_graphql::BatchResponse::Batch(many) => {
+            async_graphql::BatchResponse::Batch(many.into_iter().map(with_codes).collect())
+        }
+    };
     match serde_json::to_vec(&response) {
         Ok(body) => ([(header::CONTENT_TYPE, content_type(headers))], body).into_response(),
         Err(err) => {

@@ -16,8 +16,12 @@ pub fn headers(app: Router, cors: Option<CorsLayer>) -> Router {
     let set = |name: HeaderName, value: &'static str| {
         SetResponseHeaderLayer::if_not_present(name, HeaderValue::from_static(value))
     };
-    let app = app
-        .layer(set(header::X_CONTENT_TYPE_OPTIONS, "nosniff"))
+    // CORS inside, so that the preflight answers it makes carry the headers too.
+    let app = match cors {
+        Some(cors) => app.layer(cors),
+        None => app,
+    };
+    app.layer(set(header::X_CONTENT_TYPE_OPTIONS, "nosniff"))
         .layer(set(header::X_FRAME_OPTIONS, "DENY"))
         .layer(set(header::REFERRER_POLICY, "no-referrer"))
         .layer(set(
@@ -27,11 +31,7 @@ pub fn headers(app: Router, cors: Option<CorsLayer>) -> Router {
         .layer(set(
             HeaderName::from_static("cross-origin-opener-policy"),
             "same-origin",
-        ));
-    match cors {
-        Some(cors) => app.layer(cors),
-        None => app,
-    }
+        ))
 }
 
 /// CORS for a comma-separated list of origins; `None` (same origin only) when unset.

@@ -8,7 +8,7 @@
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
-use sea_orm::sea_query::{Condition, Expr, OnConflict, Query};
+use sea_orm::sea_query::{Condition, Expr, ExprTrait, OnConflict, Query};
 use sea_orm::{
     ActiveValue::{NotSet, Set},
     ColumnTrait, ConnectionTrait, DatabaseConnection, DbBackend, DbErr, EntityTrait,
@@ -171,15 +171,19 @@ impl Writer {
         // Each (page, mid) once per group; the unique index takes care of earlier groups.
         let mut seen: HashSet<(&str, &str)> = HashSet::new();
         let mut rows: Vec<(usize, i64, &IncomingMessage)> = Vec::new();
+        // Echoes of messages sent from MessengerFlow: they complete the stored message.
+        let mut adopt: Vec<(usize, i64, i64, &IncomingMessage)> = Vec::new();
         let mut touched: HashMap<i64, Touched> = HashMap::new();
         for (index, job) in group.iter().enumerate() {
             for event in &job.events {
                 match event {
                     Event::Message(m) => {
-                        if seen.insert((&m.page_id, &m.mid)) {
-                            rows.push((index, conversation_of(&m.page_id, &m.psid)?, m));
-                        } else {
+                        if !seen.insert((&m.page_id, &m.mid)) {
                             outcome.reports[index].duplicates += 1;
+                        } else if let Some(own) = own_send(m) {
+                            adopt.push((index, conversation_of(&m.page_id, &m.psid)?, own, m));
+                        } else {
+                            rows.push((index, conversation_of(&m.page_id, &m.psid)?, m));
                         }
                     }
                     Event::Delivery {
@@ -204,6 +208,18 @@ impl Writer {
             }
         }
 
+        let mut adopted: Vec<message::Model> = Vec::new();
+        for (index, conversation_id, own_id, m) in adopt {
+            match adopt_echo(db, own_id, m).await? {
+                Some(model) => {
+                    outcome.reports[index].duplicates += 1;
+                    touched.entry(conversation_id).or_default().new_outbound = true;
+                    adopted.push(model);
+                }
+                None => rows.push((index, conversation_id, m)),
+            }
+        }
+
         let mut added = Vec::new();
         for chunk in rows.chunks(INSERT_CHUNK) {
             added.extend(insert_messages(db, chunk, now).await?);
@@ -215,6 +231,16 @@ impl Writer {
         for (job, _, _) in &rows {
             outcome.reports[*job].duplicates += 1;
         }
+        let historical_keys: HashSet<(&str, &str)> = rows
+            .iter()
+            .filter(|(_, _, m)| m.historical)
+            .map(|(_, _, m)| (m.page_id.as_str(), m.mid.as_str()))
+            .collect();
+        let historical: HashSet<i64> = added
+            .iter()
+            .filter(|m| historical_keys.contains(&(m.page_id.as_str(), m.mid.as_str())))
+            .map(|m| m.id)
+            .collect();
         for message in &added {
             if let Some(job) = job_of.get(&(message.page_id.as_str(), message.mid.as_str())) {
                 outcome.reports[*job].stored += 1;
@@ -229,7 +255,9 @@ impl Writer {
                 entry.newest = Some((message.timestamp, preview(message)));
             }
             if message.direction == Direction::Inbound.as_str() {
-                entry.new_inbound += 1;
+                if !historical.contains(&message.id) {
+                    entry.new_inbound += 1;
+                }
                 entry.newest_inbound = std::cmp::max(entry.newest_inbound, Some(message.timestamp));
             } else {
                 entry.new_outbound = true;
@@ -254,8 +282,11 @@ impl Writer {
         // A message added and marked by a watermark in the same group is announced once,
         // as added, with its final status. Messages go first, so a client that sees a
         // conversation move can already fetch them.
-        let mut changed: HashMap<i64, message::Model> =
-            updated_messages.into_iter().map(|m| (m.id, m)).collect();
+        let mut changed: HashMap<i64, message::Model> = adopted
+            .into_iter()
+            .chain(updated_messages)
+            .map(|m| (m.id, m))
+            .collect();
         for message in added {
             let latest = changed.remove(&message.id).unwrap_or(message);
             outcome.events.push(BusEvent::MessageAdded(latest));
@@ -319,6 +350,7 @@ impl Writer {
                 id: Set(id.clone()),
                 name: Set(None),
                 created_at: Set(now),
+                ..Default::default()
             }))
             .on_conflict_do_nothing_on([page::Column::Id])
             .exec_without_returning(db)
@@ -342,6 +374,7 @@ impl Writer {
                     read_watermark: Set(0),
                     created_at: Set(now),
                     updated_at: Set(now),
+                    ..Default::default()
                 }
             }))
             .on_conflict_do_nothing_on([conversation::Column::PageId, conversation::Column::Psid])
@@ -400,6 +433,51 @@ struct Touched {
     delivered: i64,
     read: i64,
     new_outbound: bool,
+}
+
+/// The id of our own stored message that an echo reports on (`metadata: "mf:<id>"`).
+fn own_send(message: &IncomingMessage) -> Option<i64> {
+    if message.direction != Direction::Outbound {
+        return None;
+    }
+    message
+        .metadata
+        .as_deref()?
+        .strip_prefix(OWN_METADATA_PREFIX)?
+        .parse()
+        .ok()
+}
+
+/// Tags our sends so their echoes can be matched (`metadata` is echoed back).
+pub const OWN_METADATA_PREFIX: &str = "mf:";
+/// The `mid` of a message not yet accepted by Facebook.
+pub const PENDING_MID_PREFIX: &str = "pending:";
+
+/// An echo of our own send: gives the stored message Facebook's mid and SENT, whether the
+/// Send API's answer or the echo arrived first. `None` when no such message is ours.
+async fn adopt_echo(
+    db: &impl ConnectionTrait,
+    own_id: i64,
+    echo: &IncomingMessage,
+) -> Result<Option<message::Model>, DbErr> {
+    use message::Column as M;
+    let was_unsent = ExprTrait::is_in(Expr::col(M::Status), ["PENDING", "FAILED"]);
+    let status = Expr::case(was_unsent, Expr::val("SENT")).finally(Expr::col(M::Status));
+    let updated = message::Entity::update_many()
+        .col_expr(M::Mid, Expr::val(echo.mid.clone()))
+        .col_expr(M::Status, status.into())
+        .col_expr(M::ErrorCode, Expr::val(Option::<String>::None))
+        .filter(M::Id.eq(own_id))
+        .filter(M::PageId.eq(echo.page_id.as_str()))
+        .filter(M::Direction.eq("OUTBOUND"))
+        .filter(
+            Condition::any()
+                .add(M::Mid.eq(echo.mid.as_str()))
+                .add(M::Mid.starts_with(PENDING_MID_PREFIX)),
+        )
+        .exec_with_returning(db)
+        .await?;
+    Ok(updated.into_iter().next())
 }
 
 /// What the inbox shows as a conversation's last message.
@@ -499,6 +577,8 @@ async fn insert_messages(
             status: "SENT".to_owned(),
             error_code: None,
             created_at: now,
+            client_mutation_id: None,
+            agent_id: None,
         });
     }
     Ok(models)
@@ -575,7 +655,7 @@ async fn update_conversations(
 
 const CONVERSATION_COLUMNS: &str = "id, page_id, psid, customer_name, last_message_text, \
     last_timestamp, unread_count, status, last_inbound_timestamp, delivered_watermark, \
-    read_watermark, created_at, updated_at";
+    read_watermark, created_at, updated_at, customer_picture, assignee_id";
 
 /// The n-th (1-based) bound parameter in the backend's syntax.
 fn placeholder(backend: DbBackend, n: usize) -> String {

@@ -1,7 +1,11 @@
 //! The domain: functions over a database connection (or transaction) and the bus.
 //! Resolvers and HTTP handlers call these; they never write SQL themselves.
 pub mod auth;
+pub mod conversations;
 pub mod inbox;
 pub mod ingest;
 pub mod limits;
+pub mod pages;
 pub mod presence;
+pub mod send;
+pub mod sync;

@@ -1,0 +1,97 @@
+//! Changing a conversation: status, assignee, and marking it read.
+use sea_orm::sea_query::Expr;
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+
+use entity::{agent, conversation};
+
+use crate::bus::BusEvent;
+use crate::error::ApiError;
+use crate::service::auth::{self, Principal};
+use crate::service::pages;
+use crate::state::AppState;
+use crate::time::now_ms;
+
+/// What to change; `None` leaves a field as it is.
+#[derive(Default)]
+pub struct Change {
+    /// OPEN, PENDING, RESOLVED or SNOOZED.
+    pub status: Option<&'static str>,
+    /// `Some(None)` unassigns.
+    pub assignee: Option<Option<i64>>,
+    pub mark_read: bool,
+}
+
+pub async fn update(
+    state: &AppState,
+    principal: &Principal,
+    id: i64,
+    change: Change,
+) -> Result<conversation::Model, ApiError> {
+    let current = conversation::Entity::find_by_id(id)
+        .one(&state.db)
+        .await?
+        .filter(|c| principal.can_see(&c.page_id))
+        .ok_or(ApiError::NotFound("conversation"))?;
+    if let Some(Some(agent_id)) = change.assignee {
+        let works_here = auth::page_agents(&state.db, &current.page_id)
+            .await?
+            .iter()
+            .any(|a: &agent::Model| a.id == agent_id);
+        if !works_here {
+            return Err(ApiError::bad_input(
+                "`assigneeId` is not an agent of this Page",
+            ));
+        }
+    }
+    let mut update = conversation::Entity::update_many()
+        .col_expr(conversation::Column::UpdatedAt, Expr::val(now_ms()))
+        .filter(conversation::Column::Id.eq(id));
+    if let Some(status) = change.status {
+        update = update.col_expr(conversation::Column::Status, Expr::val(status));
+    }
+    if let Some(assignee) = change.assignee {
+        update = update.col_expr(conversation::Column::AssigneeId, Expr::val(assignee));
+    }
+    if change.mark_read {
+        update = update.col_expr(conversation::Column::UnreadCount, Expr::val(0));
+    }
+    let updated = update
+        .exec_with_returning(&state.db)
+        .await?
+        .into_iter()
+        .next()
+        .ok_or(ApiError::NotFound("conversation"))?;
+    if let Err(err) = state
+        .bus
+        .publish(vec![BusEvent::ConversationUpdated(updated.clone())])
+        .await
+    {
+        tracing::error!(error = %err, "publishing a conversation change failed");
+    }
+    if change.mark_read {
+        mark_seen(state, &updated);
+    }
+    Ok(updated)
+}
+
+/// Tells Facebook the Page has seen the thread; best effort, in the background.
+fn mark_seen(state: &AppState, conversation: &conversation::Model) {
+    let state = state.clone();
+    let page_id = conversation.page_id.clone();
+    let psid = conversation.psid.clone();
+    tokio::spawn(async move {
+        let Ok(token) = pages::token(&state.db, &page_id).await else {
+            return;
+        };
+        if let Err(err) = state
+            .graph
+            .sender_action(&page_id, &token, &psid, "mark_seen")
+            .await
+        {
+            tracing::warn!(error = %err, %page_id, "mark_seen failed");
+            if err.is_invalid_token() {
+                let _ = crate::service::send::mark_needs_reconnect(&state.db, &page_id).await;
+            }
+        }
+    });
+}

@@ -1,0 +1,305 @@
+//! Replying from the inbox: validate, check the messaging window, store PENDING and
+//! publish, call the Send API, then SENT with Facebook's mid or FAILED with our code.
+//! Facebook's echo of the send carries `metadata: "mf:<id>"` and completes the same row
+//! (see `ingest::adopt_echo`), so a reply is one message whichever arrives first.
+use sea_orm::ActiveValue::{NotSet, Set};
+use sea_orm::sea_query::Expr;
+use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, SqlErr};
+
+use entity::{conversation, message, page};
+
+use crate::bus::BusEvent;
+use crate::config::Secret;
+use crate::error::ApiError;
+use crate::facebook::graph::{GraphError, Outgoing};
+use crate::service::auth::Principal;
+use crate::service::ingest::{OWN_METADATA_PREFIX, PENDING_MID_PREFIX};
+use crate::state::AppState;
+use crate::time::now_ms;
+
+/// Facebook's limit on a text message.
+pub const MAX_TEXT_CHARS: usize = 2000;
+const HOUR_MS: i64 = 3600 * 1000;
+/// Free messaging after the customer's last message.
+pub const STANDARD_WINDOW_MS: i64 = 24 * HOUR_MS;
+/// With the HUMAN_AGENT tag.
+pub const HUMAN_AGENT_WINDOW_MS: i64 = 7 * 24 * HOUR_MS;
+
+/// What an agent asked to send.
+pub struct SendRequest {
+    pub conversation_id: i64,
+    pub text: String,
+    pub client_mutation_id: Option<String>,
+}
+
+/// Refuses what Facebook would refuse, before anything is stored or sent.
+pub fn validate_text(text: &str) -> Result<(), ApiError> {
+    let chars = text.chars().count();
+    if text.trim().is_empty() {
+        return Err(ApiError::bad_input("`text` must not be empty"));
+    }
+    if chars > MAX_TEXT_CHARS {
+        return Err(ApiError::bad_input(format!(
+            "`text` has {chars} characters; Messenger allows at most {MAX_TEXT_CHARS}"
+        )));
+    }
+    if text.chars().any(|c| c.is_control() && c != '\n') {
+        return Err(ApiError::bad_input(
+            "`text` must not contain control characters",
+        ));
+    }
+    Ok(())
+}
+
+fn validate_key(key: &str) -> Result<(), ApiError> {
+    let ok = !key.is_empty() && key.len() <= 128 && key.chars().all(|c| c.is_ascii_graphic());
+    if ok {
+        Ok(())
+    } else {
+        Err(ApiError::bad_input(
+            "`clientMutationId` must be 1 to 128 visible ASCII characters",
+        ))
+    }
+}
+
+/// Which window a reply falls in, from the customer's last message.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Window {
+    Standard,
+    HumanAgent,
+    Closed,
+}
+
+pub fn window(last_inbound: Option<i64>, now: i64) -> Window {
+    match last_inbound.map(|t| now - t) {
+        Some(age) if age <= STANDARD_WINDOW_MS => Window::Standard,
+        Some(age) if age <= HUMAN_AGENT_WINDOW_MS => Window::HumanAgent,
+        _ => Window::Closed,
+    }
+}
+
+async fn publish(state: &AppState, events: Vec<BusEvent>) {
+    if let Err(err) = state.bus.publish(events).await {
+        tracing::error!(error = %err, "publishing a sent message failed");
+    }
+}
+
+/// Sends `request` as `principal`; returns the stored message (SENT, or FAILED with
+/// `error_code`). Repeating a `client_mutation_id` returns the first message unchanged.
+pub async fn send_message(
+    state: &AppState,
+    principal: &Principal,
+    request: SendRequest,
+) -> Result<message::Model, ApiError> {
+    validate_text(&request.text)?;
+    if let Some(key) = &request.client_mutation_id {
+        validate_key(key)?;
+    }
+    let db = &state.db;
+    let conversation = conversation::Entity::find_by_id(request.conversation_id)
+        .one(db)
+        .await?
+        .filter(|c| principal.can_see(&c.page_id))
+        .ok_or(ApiError::NotFound("conversation"))?;
+    if let Some(key) = &request.client_mutation_id
+        && let Some(existing) = by_key(db, &conversation.page_id, key).await?
+    {
+        return Ok(existing);
+    }
+    let page = page::Entity::find_by_id(conversation.page_id.clone())
+        .one(db)
+        .await?
+        .ok_or(ApiError::NotFound("page"))?;
+    let token = match (&page.access_token, page.needs_reconnect) {
+        (Some(token), false) => Secret::new(token.clone()),
+        (_, true) => {
+            return Err(ApiError::Forbidden(
+                "the Page must be reconnected: Facebook refused its token",
+            ));
+        }
+        (None, false) => return Err(ApiError::Forbidden("the Page is not connected yet")),
+    };
+    let now = now_ms();
+    let human_agent = match window(conversation.last_inbound_timestamp, now) {
+        Window::Standard => false,
+        Window::HumanAgent => true,
+        Window::Closed => return Err(ApiError::OutsideWindow),
+    };
+
+    // Stored first, so the agent sees it at once and a crash leaves a trace.
+    let mut placeholder = [0u8; 12];
+    getrandom::fill(&mut placeholder).map_err(|e| ApiError::Internal(anyhow::anyhow!("{e}")))?;
+    let pending = message::ActiveModel {
+        id: NotSet,
+        page_id: Set(conversation.page_id.clone()),
+        conversation_id: Set(conversation.id),
+        mid: Set(format!("{PENDING_MID_PREFIX}{}", hex::encode(placeholder))),
+        direction: Set("OUTBOUND".to_owned()),
+        text: Set(Some(request.text.clone())),
+        timestamp: Set(now),
+        status: Set("PENDING".to_owned()),
+        created_at: Set(now),
+        client_mutation_id: Set(request.client_mutation_id.clone()),
+        agent_id: Set(Some(principal.agent.id)),
+        ..Default::default()
+    };
+    let stored = match pending.insert(db).await {
+        Ok(stored) => stored,
+        // The same key raced in from another request: that one is the message.
+        Err(err) if matches!(err.sql_err(), Some(SqlErr::UniqueConstraintViolation(_))) => {
+            if let Some(key) = &request.client_mutation_id
+                && let Some(existing) = by_key(db, &conversation.page_id, key).await?
+            {
+                return Ok(existing);
+            }
+            return Err(err.into());
+        }
+        Err(err) => return Err(err.into()),
+    };
+    let updated_conversation = conversation::Entity::update_many()
+        .col_expr(
+            conversation::Column::LastMessageText,
+            Expr::val(request.text.clone()),
+        )
+        .col_expr(conversation::Column::LastTimestamp, Expr::val(now))
+        .col_expr(conversation::Column::UpdatedAt, Expr::val(now))
+        .filter(conversation::Column::Id.eq(conversation.id))
+        .filter(conversation::Column::LastTimestamp.lte(now))
+        .exec_with_returning(db)
+        .await?;
+    let mut events = vec![BusEvent::MessageAdded(stored.clone())];
+    events.extend(
+        updated_conversation
+            .into_iter()
+            .map(BusEvent::ConversationUpdated),
+    );
+    publish(state, events).await;
+
+    let metadata = format!("{OWN_METADATA_PREFIX}{}", stored.id);
+    let result = state
+        .graph
+        .send(
+            &page.id,
+            &token,
+            &conversation.psid,
+            &Outgoing::Text(request.text),
+            human_agent,
+            Some(&metadata),
+        )
+        .await;
+    let finished = match result {
+        Ok(sent) => finish(db, stored.id, Ok(sent.message_id)).await?,
+        Err(err) => {
+            tracing::warn!(error = %err, page_id = %page.id, "Send API refused a message");
+            if err.is_invalid_token() {
+                mark_needs_reconnect(db, &page.id).await?;
+            }
+            finish(db, stored.id, Err(error_code(&err))).await?
+        }
+    };
+    if let Some(finished) = &finished {
+        publish(state, vec![BusEvent::MessageUpdated(finished.clone())]).await;
+    }
+    match finished {
+        Some(model) => Ok(model),
+        None => message::Entity::find_by_id(stored.id)
+            .one(db)
+            .await?
+            .ok_or(ApiError::NotFound("message")),
+    }
+}
+
+/// Our code for a Graph error, stored on the FAILED message.
+pub fn error_code(err: &GraphError) -> &'static str {
+    if err.is_outside_window() {
+        "OUTSIDE_MESSAGING_WINDOW"
+    } else if err.is_invalid_token() {
+        "PAGE_NEEDS_RECONNECT"
+    } else if err.is_rate_limited() {
+        "RATE_LIMITED"
+    } else {
+        "GRAPH_API_ERROR"
+    }
+}
+
+/// PENDING -> SENT (with the mid) or FAILED (with the code). `None` when the echo got
+/// there first and already completed the row.
+async fn finish(
+    db: &impl ConnectionTrait,
+    id: i64,
+    outcome: Result<String, &'static str>,
+) -> Result<Option<message::Model>, ApiError> {
+    use message::Column as M;
+    let update = message::Entity::update_many()
+        .filter(M::Id.eq(id))
+        .filter(M::Status.eq("PENDING"));
+    let update = match outcome {
+        Ok(mid) => update
+            .col_expr(M::Mid, Expr::val(mid))
+            .col_expr(M::Status, Expr::val("SENT")),
+        Err(code) => update
+            .col_expr(M::Status, Expr::val("FAILED"))
+            .col_expr(M::ErrorCode, Expr::val(code)),
+    };
+    match update.exec_with_returning(db).await {
+        Ok(rows) => Ok(rows.into_iter().next()),
+        // The echo already stored this mid on the row: nothing left to do.
+        Err(err) if matches!(err.sql_err(), Some(SqlErr::UniqueConstraintViolation(_))) => Ok(None),
+        Err(err) => Err(err.into()),
+    }
+}
+
+async fn by_key(
+    db: &impl ConnectionTrait,
+    page_id: &str,
+    key: &str,
+) -> Result<Option<message::Model>, ApiError> {
+    Ok(message::Entity::find()
+        .filter(message::Column::PageId.eq(page_id))
+        .filter(message::Column::ClientMutationId.eq(key))
+        .one(db)
+        .await?)
+}
+
+/// Facebook refused the Page's token: agents see that it must be reconnected.
+pub async fn mark_needs_reconnect(
+    db: &impl ConnectionTrait,
+    page_id: &str,
+) -> Result<(), ApiError> {
+    page::Entity::update_many()
+        .col_expr(page::Column::NeedsReconnect, Expr::val(true))
+        .filter(page::Column::Id.eq(page_id))
+        .exec(db)
+        .await?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn texts_are_checked_before_anything_is_sent() {
+        assert!(validate_text("hello\nworld").is_ok());
+        assert!(validate_text(&"é".repeat(2000)).is_ok());
+        assert!(validate_text(&"é".repeat(2001)).is_err());
+        assert!(validate_text("").is_err());
+        assert!(validate_text("   ").is_err());
+        assert!(validate_text("bell\u{7}").is_err());
+    }
+
+    #[test]
+    fn windows_follow_the_last_inbound_message() {
+        let now = 10 * HUMAN_AGENT_WINDOW_MS;
+        assert_eq!(window(Some(now - HOUR_MS), now), Window::Standard);
+        assert_eq!(
+            window(Some(now - 2 * STANDARD_WINDOW_MS), now),
+            Window::HumanAgent
+        );
+        assert_eq!(
+            window(Some(now - HUMAN_AGENT_WINDOW_MS - 1), now),
+            Window::Closed
+        );
+        assert_eq!(window(None, now), Window::Closed);
+    }
+}

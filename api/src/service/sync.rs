@@ -1,0 +1,332 @@
+//! Importing history from the Conversations API: the newest conversations on demand,
+//! or everything in a background job that reports progress. Messages go through the
+//! ingest writer like webhooks, so one seen by both is stored once.
+use chrono::DateTime;
+use sea_orm::ActiveValue::{NotSet, Set};
+use sea_orm::sea_query::{Expr, ExprTrait};
+use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter};
+
+use entity::{conversation, sync_job};
+
+use crate::bus::BusEvent;
+use crate::config::Secret;
+use crate::error::ApiError;
+use crate::facebook::events::{Attachment, Direction, Event, IncomingMessage};
+use crate::facebook::graph::{GraphConversation, GraphError, GraphMessage};
+use crate::service::pages;
+use crate::state::AppState;
+use crate::time::now_ms;
+
+/// Conversations per Graph page in a full sync (Graph's maximum is 100; 25 keeps each
+/// answer, messages inlined, small).
+const FULL_SYNC_PAGE: u32 = 25;
+/// Messages inlined per conversation.
+const INLINE_MESSAGES: u32 = 25;
+
+/// What a sync imported.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Imported {
+    pub conversations: usize,
+    /// Messages seen (new or already stored).
+    pub messages: usize,
+    /// Messages stored for the first time.
+    pub stored: usize,
+}
+
+/// Graph's `2026-11-26T13:25:26+0000` as ms.
+fn parse_time(text: &str) -> Option<i64> {
+    DateTime::parse_from_str(text, "%Y-%m-%dT%H:%M:%S%z")
+        .or_else(|_| DateTime::parse_from_rfc3339(text))
+        .ok()
+        .map(|t| t.timestamp_millis())
+}
+
+fn attachments(message: &GraphMessage) -> Vec<Attachment> {
+    let Some(list) = &message.attachments else {
+        return Vec::new();
+    };
+    list.data
+        .iter()
+        .map(|a| {
+            let pick = |key: &str| {
+                a.get(key)
+                    .and_then(|v| v.get("url"))
+                    .and_then(|u| u.as_str())
+            };
+            let (kind, url) = if let Some(url) = pick("image_data") {
+                ("image", Some(url))
+            } else if let Some(url) = pick("video_data") {
+                ("video", Some(url))
+            } else {
+                ("file", a.get("file_url").and_then(|u| u.as_str()))
+            };
+            Attachment {
+                kind: kind.to_owned(),
+                url: url.map(str::to_owned),
+                title: a.get("name").and_then(|n| n.as_str()).map(str::to_owned),
+            }
+        })
+        .collect()
+}
+
+/// The customer of a Graph conversation: the participant that is not the Page.
+fn customer(page_id: &str, conversation: &GraphConversation) -> Option<(String, Option<String>)> {
+    conversation
+        .participants
+        .as_ref()?
+        .data
+        .iter()
+        .find(|p| p.id != page_id)
+        .map(|p| (p.id.clone(), p.name.clone()))
+}
+
+fn to_event(page_id: &str, psid: &str, message: &GraphMessage) -> Option<Event> {
+    let timestamp = parse_time(&message.created_time)?;
+    let from_page = message.from.as_ref().is_some_and(|f| f.id == page_id);
+    Some(Event::Message(IncomingMessage {
+        page_id: page_id.to_owned(),
+        psid: psid.to_owned(),
+        mid: message.id.clone(),
+        direction: if from_page {
+            Direction::Outbound
+        } else {
+            Direction::Inbound
+        },
+        text: message.message.clone().filter(|t| !t.is_empty()),
+        attachments: attachments(message),
+        quick_reply_payload: None,
+        reply_to_mid: None,
+        app_id: None,
+        timestamp,
+        metadata: None,
+        historical: true,
+    }))
+}
+
+fn graph_error(err: GraphError) -> ApiError {
+    ApiError::GraphApi(err.to_string())
+}
+
+/// Stores one Graph page of conversations (following each one's messages to the end
+/// when `all_messages`), names its customers, and returns what it imported.
+async fn import(
+    state: &AppState,
+    page_id: &str,
+    token: &Secret,
+    conversations: &[GraphConversation],
+    all_messages: bool,
+) -> Result<Imported, ApiError> {
+    let mut imported = Imported::default();
+    for conversation in conversations {
+        let Some((psid, name)) = customer(page_id, conversation) else {
+            continue;
+        };
+        let mut events: Vec<Event> = Vec::new();
+        let mut next: Option<String>;
+        if let Some(inline) = &conversation.messages {
+            events.extend(
+                inline
+                    .data
+                    .iter()
+                    .filter_map(|m| to_event(page_id, &psid, m)),
+            );
+            next = inline.paging.as_ref().and_then(|p| p.next.clone());
+        } else {
+            let first = state
+                .graph
+                .messages(page_id, &conversation.id, token, INLINE_MESSAGES, None)
+                .await
+                .map_err(graph_error)?;
+            events.extend(
+                first
+                    .data
+                    .iter()
+                    .filter_map(|m| to_event(page_id, &psid, m)),
+            );
+            next = first.paging.and_then(|p| p.next);
+        }
+        while all_messages && let Some(url) = next.take() {
+            let more = state
+                .graph
+                .messages(
+                    page_id,
+                    &conversation.id,
+                    token,
+                    INLINE_MESSAGES,
+                    Some(&url),
+                )
+                .await
+                .map_err(graph_error)?;
+            events.extend(more.data.iter().filter_map(|m| to_event(page_id, &psid, m)));
+            next = more.paging.and_then(|p| p.next);
+        }
+        imported.conversations += 1;
+        imported.messages += events.len();
+        if !events.is_empty() {
+            let report = state
+                .ingest
+                .submit(events)
+                .await
+                .map_err(|err| ApiError::Internal(err.into()))?;
+            imported.stored += report.stored;
+        }
+        if let Some(name) = name {
+            name_customer(&state.db, page_id, &psid, &name).await?;
+        }
+    }
+    Ok(imported)
+}
+
+async fn name_customer(
+    db: &impl ConnectionTrait,
+    page_id: &str,
+    psid: &str,
+    name: &str,
+) -> Result<(), ApiError> {
+    conversation::Entity::update_many()
+        .col_expr(conversation::Column::CustomerName, Expr::val(name))
+        .filter(conversation::Column::PageId.eq(page_id))
+        .filter(conversation::Column::Psid.eq(psid))
+        .exec(db)
+        .await?;
+    Ok(())
+}
+
+/// Imports the Page's `limit` newest conversations with their recent messages.
+pub async fn sync_conversations(
+    state: &AppState,
+    page_id: &str,
+    limit: u32,
+) -> Result<Imported, ApiError> {
+    if !(1..=100).contains(&limit) {
+        return Err(ApiError::bad_input("`limit` must be between 1 and 100"));
+    }
+    let token = pages::token(&state.db, page_id).await?;
+    let first = match state
+        .graph
+        .conversations(page_id, &token, limit, INLINE_MESSAGES, None)
+        .await
+    {
+        Ok(first) => first,
+        Err(err) => return Err(graph_failure(state, page_id, err).await),
+    };
+    import(state, page_id, &token, &first.data, false).await
+}
+
+/// Marks the Page for reconnection when Facebook refused its token; the error to answer.
+async fn graph_failure(state: &AppState, page_id: &str, err: GraphError) -> ApiError {
+    if err.is_invalid_token()
+        && let Err(db_err) = crate::service::send::mark_needs_reconnect(&state.db, page_id).await
+    {
+        return db_err;
+    }
+    graph_error(err)
+}
+
+async fn publish_job(state: &AppState, job: &sync_job::Model) {
+    if let Err(err) = state
+        .bus
+        .publish(vec![BusEvent::SyncProgress(job.clone())])
+        .await
+    {
+        tracing::warn!(error = %err, "publishing sync progress failed");
+    }
+}
+
+/// Starts a background job that pages through all of the Page's conversations and
+/// messages; progress is stored on the job and published.
+pub async fn start_full_sync(state: &AppState, page_id: &str) -> Result<sync_job::Model, ApiError> {
+    let token = pages::token(&state.db, page_id).await?;
+    let job = sync_job::ActiveModel {
+        id: NotSet,
+        page_id: Set(page_id.to_owned()),
+        status: Set("RUNNING".to_owned()),
+        conversations: Set(0),
+        messages: Set(0),
+        error: Set(None),
+        started_at: Set(now_ms()),
+        finished_at: Set(None),
+    }
+    .insert(&state.db)
+    .await?;
+    let task_state = state.clone();
+    let task_job = job.clone();
+    tokio::spawn(async move {
+        let state = task_state;
+        let result = run_full_sync(&state, task_job.clone(), &token).await;
+        let (status, error) = match result {
+            Ok(()) => ("DONE", None),
+            Err(err) => {
+                tracing::warn!(error = %err.message(), job = task_job.id, "history sync failed");
+                ("FAILED", Some(err.message()))
+            }
+        };
+        let finished = sync_job::Entity::update_many()
+            .col_expr(sync_job::Column::Status, Expr::val(status))
+            .col_expr(sync_job::Column::Error, Expr::val(error))
+            .col_expr(sync_job::Column::FinishedAt, Expr::val(now_ms()))
+            .filter(sync_job::Column::Id.eq(task_job.id))
+            .exec_with_returning(&state.db)
+            .await;
+        match finished {
+            Ok(rows) => {
+                for job in rows {
+                    publish_job(&state, &job).await;
+                }
+            }
+            Err(err) => tracing::error!(error = %err, "recording the end of a sync failed"),
+        }
+    });
+    publish_job(state, &job).await;
+    Ok(job)
+}
+
+async fn run_full_sync(
+    state: &AppState,
+    job: sync_job::Model,
+    token: &Secret,
+) -> Result<(), ApiError> {
+    let page_id = job.page_id.clone();
+    let mut next: Option<String> = None;
+    let mut first = true;
+    while first || next.is_some() {
+        first = false;
+        let listing = match state
+            .graph
+            .conversations(
+                &page_id,
+                token,
+                FULL_SYNC_PAGE,
+                INLINE_MESSAGES,
+                next.as_deref(),
+            )
+            .await
+        {
+            Ok(listing) => listing,
+            Err(err) => return Err(graph_failure(state, &page_id, err).await),
+        };
+        let imported = import(state, &page_id, token, &listing.data, true).await?;
+        next = listing.paging.and_then(|p| p.next);
+        let progressed = sync_job::Entity::update_many()
+            .col_expr(
+                sync_job::Column::Conversations,
+                Expr::col(sync_job::Column::Conversations).add(imported.conversations as i32),
+            )
+            .col_expr(
+                sync_job::Column::Messages,
+                Expr::col(sync_job::Column::Messages).add(imported.messages as i32),
+            )
+            .filter(sync_job::Column::Id.eq(job.id))
+            .exec_with_returning(&state.db)
+            .await?;
+        for job in progressed {
+            publish_job(state, &job).await;
+        }
+    }
+    Ok(())
+}
+
+/// A job, if it is one of a Page the caller may see (checked by the caller).
+pub async fn job(db: &impl ConnectionTrait, id: i64) -> Result<Option<sync_job::Model>, ApiError> {
+    Ok(sync_job::Entity::find_by_id(id).one(db).await?)
+}

@@ -1,0 +1,24 @@
+//! A full history sync of a Page, running in the background.
+use sea_orm::entity::prelude::*;
+
+#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel, serde::Serialize, serde::Deserialize)]
+#[sea_orm(table_name = "sync_jobs")]
+pub struct Model {
+    #[sea_orm(primary_key)]
+    pub id: i64,
+    pub page_id: String,
+    /// RUNNING, DONE or FAILED.
+    pub status: String,
+    /// Conversations imported so far.
+    pub conversations: i32,
+    /// Messages imported so far (new or already known).
+    pub messages: i32,
+    pub error: Option<String>,
+    pub started_at: i64,
+    pub finished_at: Option<i64>,
+}
+
+#[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+pub enum Relation {}
+
+impl ActiveModelBehavior for ActiveModel {}

@@ -1,0 +1,212 @@
+//! No secret reaches the logs: this binary captures every log line of our crates at TRACE
+//! (it is its own process, so it may set the global subscriber), runs a whole session and
+//! searches the capture for each secret the session handled.
+use std::io;
+use std::sync::{Arc, Mutex, Once, OnceLock};
+
+use mf_tests::webhook::{self, batch, message};
+use mf_tests::{ADMIN_EMAIL, ADMIN_PASSWORD, CUSTOMER, PAGE, T0, TIMEOUT, id_of, spawn_app_with};
+use serde_json::json;
+
+/// Distinctive values, so that a match in the logs can only be a leak.
+const APP_SECRET: &str = "app-secret-7f3a9c1e5b";
+const VERIFY_TOKEN: &str = "verify-token-2d8e4b6a0c";
+const WRONG_PASSWORD: &str = "wrong password 4c1f8e2a9d";
+
+/// Everything logged since the capture was installed.
+fn captured() -> &'static Arc<Mutex<Vec<u8>>> {
+    static BUFFER: OnceLock<Arc<Mutex<Vec<u8>>>> = OnceLock::new();
+    BUFFER.get_or_init(Arc::default)
+}
+
+/// Appends to the shared buffer.
+struct Capture(Arc<Mutex<Vec<u8>>>);
+
+impl io::Write for Capture {
+    fn write(&mut self, bytes: &[u8]) -> io::Result<usize> {
+        self.0
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .extend_from_slice(bytes);
+        Ok(bytes.len())
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+}
+
+/// Sends TRACE and up from our crates to the capture, as plain text.
+fn capture_logs() {
+    static INSTALL: Once = Once::new();
+    INSTALL.call_once(|| {
+        let buffer = captured().clone();
+        tracing_subscriber::fmt()
+            .with_env_filter(tracing_subscriber::EnvFilter::new(
+                "api=trace,entity=trace,migration=trace,mf_tests=trace",
+            ))
+            .with_ansi(false)
+            .with_writer(move || Capture(buffer.clone()))
+            .init();
+    });
+}
+
+fn logs() -> String {
+    let bytes = captured()
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+        .clone();
+    String::from_utf8_lossy(&bytes).into_owned()
+}
+
+/// The secrets that appear in `text`, by name.
+fn leaked<'a>(text: &str, secrets: &'a [(&'a str, String)]) -> Vec<&'a str> {
+    secrets
+        .iter()
+        .filter(|(_, secret)| text.contains(secret.as_str()))
+        .map(|(name, _)| *name)
+        .collect()
+}
+
+#[tokio::test]
+async fn a_whole_session_logs_no_secret() {
+    // Arrange
+    capture_logs();
+    let app = spawn_app_with(|config| {
+        config.fb_app_secret = Some(api::Secret::new(APP_SECRET));
+        config.fb_verify_token = Some(api::Secret::new(VERIFY_TOKEN));
+    })
+    .await;
+    let delivery = serde_json::to_vec(&batch(PAGE, [message(PAGE, CUSTOMER, "m1", "hello", T0)]))
+        .expect("serialising");
+    let signature = webhook::sign(APP_SECRET, &delivery);
+
+    // Act: verification, sign-in, deliveries, an API token over HTTP and WebSocket,
+    // a wrong password and a forged delivery.
+    let verification = app
+        .verify_webhook(&[
+            ("hub.mode", "subscribe"),
+            ("hub.verify_token", VERIFY_TOKEN),
+            ("hub.challenge", "1158201444"),
+        ])
+        .await;
+    assert_eq!(verification.status, 200, "{verification:?}");
+    let session = app.login(ADMIN_EMAIL, ADMIN_PASSWORD).await;
+    let delivered = app
+        .post_webhook_signed_with(delivery.clone(), Some(&signature))
+        .await;
+    assert_eq!(delivered.status, 200, "{delivered:?}");
+    let api_token = app.create_api_token(&session, "integration", &[PAGE]).await;
+    let conversation = app
+        .gql_data_as(
+            &api_token.token,
+            "query($p: ID!) { conversations(pageId: $p) { edges { node { id } } } }",
+            json!({ "p": PAGE }),
+        )
+        .await;
+    let conversation_id = id_of(&mf_tests::nodes(&conversation["conversations"])[0]).to_owned();
+    let mut subscription = app
+        .subscribe_as(
+            &api_token.token,
+            "subscription($id: ID!) { messageAdded(conversationId: $id) { mid } }",
+            json!({ "id": conversation_id }),
+        )
+        .await;
+    app.ingest(&batch(
+        PAGE,
+        [message(PAGE, CUSTOMER, "m2", "again", T0 + 1000)],
+    ))
+    .await;
+    let event = subscription
+        .next(TIMEOUT)
+        .await
+        .expect("a messageAdded event");
+    assert_eq!(event["messageAdded"]["mid"], "m2");
+    let wrong = app
+        .gql_as(
+            None,
+            "mutation($e: String!, $p: String!) { login(email: $e, password: $p) { token } }",
+            json!({ "e": ADMIN_EMAIL, "p": WRONG_PASSWORD }),
+        )
+        .await;
+    assert_eq!(mf_tests::error_code(&wrong), Some("UNAUTHENTICATED"));
+    let forged = app
+        .post_webhook_signed_with(
+            b"{\"object\":\"page\",\"entry\":[]}".to_vec(),
+            Some(&signature),
+        )
+        .await;
+    assert_eq!(forged.status, 401, "{forged:?}");
+    app.logout(&session).await;
+    drop(subscription);
+
+    // Assert
+    let logs = logs();
+    assert!(
+        logs.contains("webhook delivery refused"),
+        "the capture did not record the server's logs:\n{logs}"
+    );
+    let secrets = [
+        ("the app secret", APP_SECRET.to_owned()),
+        ("the verify token", VERIFY_TOKEN.to_owned()),
+        ("the admin password", ADMIN_PASSWORD.to_owned()),
+        ("the wrong password", WRONG_PASSWORD.to_owned()),
+        ("the harness's session token", app.admin_token.clone()),
+        ("the session token", session.clone()),
+        ("the API token", api_token.token.clone()),
+        (
+            "the webhook signature",
+            signature
+                .strip_prefix("sha256=")
+                .expect("sha256= prefix")
+                .to_owned(),
+        ),
+    ];
+    let found = leaked(&logs, &secrets);
+    assert!(found.is_empty(), "the logs hold {found:?}:\n{logs}");
+}
+
+#[test]
+fn config_debug_shows_none_of_its_secrets() {
+    // Arrange
+    let mut config = api::Config::with_database("sqlite://messengerflow.db?mode=rwc");
+    config.fb_app_secret = Some(api::Secret::new(APP_SECRET));
+    config.fb_verify_token = Some(api::Secret::new(VERIFY_TOKEN));
+    config.admin_email = Some(ADMIN_EMAIL.to_owned());
+    config.admin_password = Some(api::Secret::new(ADMIN_PASSWORD));
+
+    // Act
+    let debug = format!("{config:?}");
+
+    // Assert
+    let secrets = [
+        ("the app secret", APP_SECRET.to_owned()),
+        ("the verify token", VERIFY_TOKEN.to_owned()),
+        ("the admin password", ADMIN_PASSWORD.to_owned()),
+    ];
+    let found = leaked(&debug, &secrets);
+    assert!(found.is_empty(), "Config's Debug shows {found:?}: {debug}");
+    assert!(
+        debug.contains(ADMIN_EMAIL),
+        "not a Debug of the config: {debug}"
+    );
+}
+
+#[test]
+fn config_debug_shows_no_database_or_redis_password() {
+    // Arrange
+    let mut config =
+        api::Config::with_database("postgres://messengerflow:db-password-9b7e@db.internal/mf");
+    config.redis_url = Some("redis://:redis-password-3a5c@cache.internal:6379".to_owned());
+
+    // Act
+    let debug = format!("{config:?}");
+
+    // Assert
+    let secrets = [
+        ("the database password", "db-password-9b7e".to_owned()),
+        ("the Redis password", "redis-password-3a5c".to_owned()),
+    ];
+    let found = leaked(&debug, &secrets);
+    assert!(found.is_empty(), "Config's Debug shows {found:?}: {debug}");
+}
