@@ -60,6 +60,10 @@ pub struct TestApp {
     pub app_secret: Option<String>,
     /// The administrator's session token, which `gql` and `subscribe` use.
     pub admin_token: String,
+    /// The database and the bus it was started with, for a second instance beside it.
+    pub database_url: String,
+    pub redis_url: Option<String>,
+    pub redis_channel: String,
     http: reqwest::Client,
     /// The server's own database pool, for what no query shows (agents, API tokens).
     db: sea_orm::DatabaseConnection,
@@ -98,6 +102,11 @@ pub async fn spawn_app_with(configure: impl FnOnce(&mut api::Config)) -> TestApp
         .fb_app_secret
         .as_ref()
         .map(|secret| secret.expose().to_owned());
+    let (database_url, redis_url, redis_channel) = (
+        config.database_url.clone(),
+        config.redis_url.clone(),
+        config.redis_channel.clone(),
+    );
 
     let listener = tokio::net::TcpListener::bind((config.host, config.port))
         .await
@@ -122,6 +131,9 @@ pub async fn spawn_app_with(configure: impl FnOnce(&mut api::Config)) -> TestApp
         addr,
         app_secret,
         admin_token: String::new(),
+        database_url,
+        redis_url,
+        redis_channel,
         http: reqwest::Client::builder()
             .timeout(Duration::from_secs(30))
             .build()
