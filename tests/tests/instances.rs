@@ -57,13 +57,22 @@ async fn a_webhook_posted_to_one_instance_reaches_subscribers_of_the_other() {
         .await;
 
     // Act: the webhook goes to instance one.
-    one.ingest(&batch(PAGE, [message(PAGE, CUSTOMER, "m-2", "second", T0 + 1)]))
-        .await;
+    one.ingest(&batch(
+        PAGE,
+        [message(PAGE, CUSTOMER, "m-2", "second", T0 + 1)],
+    ))
+    .await;
 
     // Assert
-    let event = added.next(WAIT).await.expect("messageAdded on instance two");
+    let event = added
+        .next(WAIT)
+        .await
+        .expect("messageAdded on instance two");
     assert_eq!(event["messageAdded"]["mid"], "m-2");
-    let event = updated.next(WAIT).await.expect("conversationUpdated on instance two");
+    let event = updated
+        .next(WAIT)
+        .await
+        .expect("conversationUpdated on instance two");
     assert_eq!(event["conversationUpdated"]["lastMessageText"], "second");
 }
 
