@@ -8,6 +8,7 @@
 //! - `loadgen ingest`: durable ingest throughput with N-event POSTs.
 #![forbid(unsafe_code)]
 
+mod graph;
 mod server;
 mod stats;
 mod ws;
@@ -52,6 +53,20 @@ enum Command {
         #[arg(long, default_value_t = 10)]
         seconds: u64,
     },
+    /// A full history sync from the Graph API simulator (2 calls/s per Page on).
+    Sync {
+        #[arg(long, default_value_t = 50)]
+        conversations: u32,
+        #[arg(long, default_value_t = 20)]
+        messages: u32,
+    },
+    /// The send round trip through the Graph API simulator: `sendMessage` to SENT.
+    Send {
+        #[arg(long, default_value_t = 500)]
+        count: usize,
+        #[arg(long, default_value_t = 1)]
+        concurrency: usize,
+    },
     /// Ingest throughput: `posts` POSTs of `batch` events each, `concurrency` at a time.
     Ingest {
         #[arg(long, default_value_t = 1)]
@@ -68,6 +83,24 @@ const PAGE: &str = "100000000000001";
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
+    match cli.command {
+        Command::Sync {
+            conversations,
+            messages,
+        } => {
+            return graph::sync(
+                &cli.secret,
+                cli.database_url.as_deref(),
+                conversations,
+                messages,
+            )
+            .await;
+        }
+        Command::Send { count, concurrency } => {
+            return graph::send(&cli.secret, cli.database_url.as_deref(), count, concurrency).await;
+        }
+        _ => {}
+    }
     let target = match &cli.url {
         Some(url) => Target::external(url, &cli.secret),
         None => Target::start(&cli.secret, cli.database_url.as_deref()).await?,
@@ -83,6 +116,7 @@ async fn main() -> anyhow::Result<()> {
             concurrency,
             posts,
         } => ingest(&target, batch, concurrency, posts).await?,
+        Command::Sync { .. } | Command::Send { .. } => {}
     }
     Ok(())
 }

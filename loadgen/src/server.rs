@@ -34,6 +34,15 @@ impl Target {
 
     /// Starts `api` from the same build directory as this binary.
     pub async fn start(secret: &str, database_url: Option<&str>) -> anyhow::Result<Self> {
+        Self::start_with(secret, database_url, &[]).await
+    }
+
+    /// Like `start`, with more environment for the server.
+    pub async fn start_with(
+        secret: &str,
+        database_url: Option<&str>,
+        env: &[(&str, String)],
+    ) -> anyhow::Result<Self> {
         let exe = std::env::current_exe().context("locating loadgen")?;
         let api = exe.with_file_name("api");
         if !api.exists() {
@@ -60,6 +69,7 @@ impl Target {
         };
         let port = free_port()?;
         let child = Command::new(&api)
+            .envs(env.iter().map(|(k, v)| (*k, v.as_str())))
             .env("HOST", "127.0.0.1")
             .env("PORT", port.to_string())
             .env("DATABASE_URL", &database_url)
@@ -96,6 +106,14 @@ impl Target {
             }
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
+    }
+
+    pub fn base(&self) -> &str {
+        &self.base
+    }
+
+    pub fn http(&self) -> &reqwest::Client {
+        &self.http
     }
 
     pub fn ws_url(&self) -> String {

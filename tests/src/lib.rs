@@ -8,6 +8,7 @@
 pub mod accounts;
 pub mod backend;
 pub mod counts;
+pub mod sim;
 pub mod webhook;
 pub mod ws;
 

@@ -1,6 +1,8 @@
 //! Importing history from the Conversations API: the newest conversations on demand,
 //! or everything in a background job that reports progress. Messages go through the
 //! ingest writer like webhooks, so one seen by both is stored once.
+use std::collections::HashSet;
+
 use chrono::DateTime;
 use sea_orm::ActiveValue::{NotSet, Set};
 use sea_orm::sea_query::{Expr, ExprTrait};
@@ -287,41 +289,95 @@ async fn run_full_sync(
     token: &Secret,
 ) -> Result<(), ApiError> {
     let page_id = job.page_id.clone();
-    let mut next: Option<String> = None;
-    let mut first = true;
-    while first || next.is_some() {
-        first = false;
-        let listing = match state
-            .graph
-            .conversations(
-                &page_id,
-                token,
-                FULL_SYNC_PAGE,
-                INLINE_MESSAGES,
-                next.as_deref(),
-            )
-            .await
-        {
-            Ok(listing) => listing,
-            Err(err) => return Err(graph_failure(state, &page_id, err).await),
-        };
-        let imported = import(state, &page_id, token, &listing.data, true).await?;
-        next = listing.paging.and_then(|p| p.next);
-        let progressed = sync_job::Entity::update_many()
-            .col_expr(
-                sync_job::Column::Conversations,
-                Expr::col(sync_job::Column::Conversations).add(imported.conversations as i32),
-            )
-            .col_expr(
-                sync_job::Column::Messages,
-                Expr::col(sync_job::Column::Messages).add(imported.messages as i32),
-            )
-            .filter(sync_job::Column::Id.eq(job.id))
-            .exec_with_returning(&state.db)
-            .await?;
-        for job in progressed {
-            publish_job(state, &job).await;
+    // A thread that gets a message while the sync runs jumps to the top of the
+    // newest-first list, in front of the cursor, and the first pass never sees it. So
+    // after the first pass, list again from the top for threads updated since the job
+    // started (a minute of margin for clock skew) until a pass finds none.
+    let since = job.started_at - 60_000;
+    let mut done: HashSet<(String, Option<String>)> = HashSet::new();
+    for round in 0..=CATCH_UP_ROUNDS {
+        let catching_up = round > 0;
+        let mut next: Option<String> = None;
+        let mut found = false;
+        loop {
+            let listing = match state
+                .graph
+                .conversations(
+                    &page_id,
+                    token,
+                    FULL_SYNC_PAGE,
+                    INLINE_MESSAGES,
+                    next.as_deref(),
+                )
+                .await
+            {
+                Ok(listing) => listing,
+                Err(err) => return Err(graph_failure(state, &page_id, err).await),
+            };
+            let updated = |c: &GraphConversation| {
+                c.updated_time
+                    .as_deref()
+                    .and_then(parse_time)
+                    .unwrap_or(i64::MAX)
+            };
+            let reached_older = catching_up && listing.data.iter().any(|c| updated(c) < since);
+            let todo: Vec<GraphConversation> = listing
+                .data
+                .iter()
+                .filter(|c| !catching_up || updated(c) >= since)
+                .filter(|c| done.insert((c.id.clone(), c.updated_time.clone())))
+                .cloned()
+                .collect();
+            found |= !todo.is_empty();
+            let imported = import(state, &page_id, token, &todo, true).await?;
+            record_progress(state, job.id, imported, catching_up).await?;
+            next = listing.paging.and_then(|p| p.next);
+            if next.is_none() || reached_older {
+                break;
+            }
         }
+        if catching_up && !found {
+            break;
+        }
+    }
+    Ok(())
+}
+
+/// Passes over the list after the first, for threads that moved up during the sync.
+const CATCH_UP_ROUNDS: usize = 5;
+
+/// Adds what a Graph page imported to the job and publishes it. A thread imported again
+/// in a catch-up pass counts its new messages, not itself a second time.
+async fn record_progress(
+    state: &AppState,
+    job_id: i64,
+    imported: Imported,
+    catching_up: bool,
+) -> Result<(), ApiError> {
+    let conversations = if catching_up {
+        0
+    } else {
+        imported.conversations as i32
+    };
+    let messages = if catching_up {
+        imported.stored as i32
+    } else {
+        imported.messages as i32
+    };
+    let progressed = sync_job::Entity::update_many()
+        .col_expr(
+            sync_job::Column::Conversations,
+            Expr::col(sync_job::Column::Conversations).add(conversations),
+        )
+        .col_expr(
+            sync_job::Column::Messages,
+            Expr::col(sync_job::Column::Messages).add(messages),
+        )
+        .filter(sync_job::Column::Id.eq(job_id))
+        .exec_with_returning(&state.db)
+        .await?;
+    for job in progressed {
+        publish_job(state, &job).await;
     }
     Ok(())
 }
