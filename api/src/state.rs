@@ -33,8 +33,14 @@ impl AppState {
         bus: Arc<dyn EventBus>,
         graph: GraphClient,
     ) -> Self {
-        let ingest = Ingest::start(writer, bus.clone(), config.ingest_group_max);
-        Self {
+        let (new_customers, customers) = tokio::sync::mpsc::unbounded_channel();
+        let ingest = Ingest::start(
+            writer,
+            bus.clone(),
+            config.ingest_group_max,
+            Some(new_customers),
+        );
+        let state = Self {
             config: Arc::new(config),
             db,
             bus,
@@ -42,6 +48,8 @@ impl AppState {
             limits: Arc::new(Limits::new()),
             presence: Arc::new(Presence::default()),
             graph,
-        }
+        };
+        tokio::spawn(crate::service::profiles::run(state.clone(), customers));
+        state
     }
 }

@@ -697,3 +697,45 @@ async fn mark_read_resets_unread_count_and_tells_facebook_the_page_has_seen_it()
     assert_eq!(action["recipient_id"], CUSTOMER, "{action:#}");
     assert_eq!(world.sim.sent(PAGE).await, Vec::<Value>::new());
 }
+
+#[tokio::test]
+async fn a_new_customer_from_a_webhook_gets_the_name_and_picture_of_their_profile() {
+    // Arrange: a customer with a profile, whom the inbox has never seen.
+    let world = page_with_customer("5550001").await;
+    let mut updates = world
+        .app
+        .subscribe(
+            "subscription($page: ID!) { conversationUpdated(pageId: $page) \
+             { customer { psid name pictureUrl } } }",
+            json!({ "page": PAGE }),
+        )
+        .await;
+
+    // Act
+    world
+        .sim
+        .customer_says(PAGE, "5550001", "Hello?", None)
+        .await;
+
+    // Assert: first the message without a name, then the profile's name and picture.
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        let left = deadline.saturating_duration_since(tokio::time::Instant::now());
+        let event = updates
+            .next(left)
+            .await
+            .expect("the customer's name in time");
+        let customer = &event["conversationUpdated"]["customer"];
+        assert_eq!(customer["psid"], "5550001");
+        if customer["name"] == "Ada Lovelace" {
+            assert!(
+                customer["pictureUrl"]
+                    .as_str()
+                    .is_some_and(|u| u.starts_with("http"))
+            );
+            break;
+        }
+    }
+    let stored = world.app.conversation_with(PAGE, "5550001").await;
+    assert_eq!(stored["customer"]["name"], "Ada Lovelace");
+}

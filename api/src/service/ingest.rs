@@ -58,9 +58,17 @@ pub struct Ingest {
     queue: mpsc::Sender<Job>,
 }
 
+/// Where the writer announces conversations it created (for their customers' profiles).
+pub type NewCustomers = mpsc::UnboundedSender<Vec<crate::service::profiles::NewCustomer>>;
+
 impl Ingest {
     /// Starts the writer; `group_max` bounds how many deliveries share a transaction.
-    pub fn start(db: DatabaseConnection, bus: Arc<dyn EventBus>, group_max: usize) -> Self {
+    pub fn start(
+        db: DatabaseConnection,
+        bus: Arc<dyn EventBus>,
+        group_max: usize,
+        new_customers: Option<NewCustomers>,
+    ) -> Self {
         let (queue, receiver) = mpsc::channel(QUEUE);
         let writer = Writer {
             db,
@@ -68,6 +76,7 @@ impl Ingest {
             group_max: group_max.max(1),
             known_pages: HashSet::new(),
             conversations: HashMap::new(),
+            new_customers,
         };
         tokio::spawn(writer.run(receiver));
         Self { queue }
@@ -92,6 +101,7 @@ struct Writer {
     known_pages: HashSet<String>,
     /// (page, psid) -> conversation id, for committed conversations only.
     conversations: HashMap<(String, String), i64>,
+    new_customers: Option<NewCustomers>,
 }
 
 impl Writer {
@@ -132,6 +142,22 @@ impl Writer {
             let _ = job.reply.send(Ok(report));
         }
         self.known_pages.extend(outcome.new_pages);
+        if let Some(announce) = &self.new_customers
+            && !outcome.new_conversations.is_empty()
+        {
+            let customers = outcome
+                .new_conversations
+                .iter()
+                .map(
+                    |((page_id, psid), id)| crate::service::profiles::NewCustomer {
+                        conversation_id: *id,
+                        page_id: page_id.clone(),
+                        psid: psid.clone(),
+                    },
+                )
+                .collect();
+            let _ = announce.send(customers);
+        }
         if self.conversations.len() + outcome.new_conversations.len() > MEMO_LIMIT {
             self.conversations.clear();
         }

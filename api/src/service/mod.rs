@@ -7,5 +7,6 @@ pub mod ingest;
 pub mod limits;
 pub mod pages;
 pub mod presence;
+pub mod profiles;
 pub mod send;
 pub mod sync;
