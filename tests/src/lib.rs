@@ -69,6 +69,8 @@ pub struct TestApp {
     /// The server's own database pool, for what no query shows (agents, API tokens).
     db: sea_orm::DatabaseConnection,
     shutdown: Option<oneshot::Sender<()>>,
+    /// The api process, for a server started with `spawn_app_process_with` (killed on drop).
+    _process: Option<tokio::process::Child>,
     // Declared last so the database outlives the shutdown signal.
     _database_dir: TempDir,
 }
@@ -84,21 +86,7 @@ pub async fn spawn_app() -> TestApp {
 pub async fn spawn_app_with(configure: impl FnOnce(&mut api::Config)) -> TestApp {
     init_once();
     let database_dir = tempfile::tempdir().expect("creating the database directory");
-    let mut config = api::Config::with_database(backend::database_url(database_dir.path()).await);
-    if let Some(redis) = backend::redis_url() {
-        // Each app its own channel: tests share the Redis server, not their events.
-        let unique = database_dir
-            .path()
-            .file_name()
-            .map(|n| n.to_string_lossy().into_owned());
-        config.redis_url = Some(redis);
-        config.redis_channel = format!("mf-test-{}", unique.unwrap_or_default());
-    }
-    config.fb_app_secret = Some(api::Secret::new(APP_SECRET));
-    config.fb_verify_token = Some(api::Secret::new(VERIFY_TOKEN));
-    config.admin_email = Some(ADMIN_EMAIL.to_owned());
-    config.admin_password = Some(api::Secret::new(ADMIN_PASSWORD));
-    configure(&mut config);
+    let config = test_config(&database_dir, configure).await;
     let app_secret = config
         .fb_app_secret
         .as_ref()
@@ -135,16 +123,141 @@ pub async fn spawn_app_with(configure: impl FnOnce(&mut api::Config)) -> TestApp
         database_url,
         redis_url,
         redis_channel,
-        http: reqwest::Client::builder()
-            .timeout(Duration::from_secs(30))
-            .build()
-            .expect("building the HTTP client"),
+        http: client(),
         db,
         shutdown: Some(shutdown),
+        _process: None,
         _database_dir: database_dir,
     };
     app.admin_token = app.login(ADMIN_EMAIL, ADMIN_PASSWORD).await;
     app
+}
+
+fn client() -> reqwest::Client {
+    reqwest::Client::builder()
+        .timeout(Duration::from_secs(30))
+        .build()
+        .expect("building the HTTP client")
+}
+
+/// Like [`spawn_app_with`], but the server is the real `api` binary in a process of its
+/// own, configured through its environment as in production.
+pub async fn spawn_app_process_with(configure: impl FnOnce(&mut api::Config)) -> TestApp {
+    init_once();
+    let database_dir = tempfile::tempdir().expect("creating the database directory");
+    let config = test_config(&database_dir, configure).await;
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("a free port")
+        .port();
+    let secret = |s: &Option<api::Secret>| {
+        s.as_ref()
+            .map(|s| s.expose().to_owned())
+            .unwrap_or_default()
+    };
+    let mut command = tokio::process::Command::new(binary("api", "api"));
+    command
+        .current_dir(database_dir.path())
+        .env("HOST", "127.0.0.1")
+        .env("PORT", port.to_string())
+        .env("DATABASE_URL", &config.database_url)
+        .env("MF_REDIS_CHANNEL", &config.redis_channel)
+        .env("FB_APP_SECRET", secret(&config.fb_app_secret))
+        .env("FB_VERIFY_TOKEN", secret(&config.fb_verify_token))
+        .env("FB_GRAPH_URL", &config.fb_graph_url)
+        .env(
+            "MF_ADMIN_EMAIL",
+            config.admin_email.clone().unwrap_or_default(),
+        )
+        .env("MF_ADMIN_PASSWORD", secret(&config.admin_password))
+        .env(
+            "RUST_LOG",
+            std::env::var("TEST_LOG").unwrap_or_else(|_| "warn".to_owned()),
+        )
+        .env_remove("REDIS_URL")
+        .kill_on_drop(true);
+    if let Some(redis) = &config.redis_url {
+        command.env("REDIS_URL", redis);
+    }
+    let process = command.spawn().expect("starting the api binary");
+    let addr: SocketAddr = ([127, 0, 0, 1], port).into();
+    let http = client();
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    loop {
+        let healthy = http.get(format!("http://{addr}/health")).send().await;
+        if healthy.is_ok_and(|r| r.status().is_success()) {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the api process did not become healthy"
+        );
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+    let db = api::db::connect(&config.database_url)
+        .await
+        .expect("connecting to the api's database");
+    let mut app = TestApp {
+        addr,
+        app_secret: config.fb_app_secret.as_ref().map(|s| s.expose().to_owned()),
+        admin_token: String::new(),
+        database_url: config.database_url.clone(),
+        redis_url: config.redis_url.clone(),
+        redis_channel: config.redis_channel.clone(),
+        http,
+        db,
+        shutdown: None,
+        _process: Some(process),
+        _database_dir: database_dir,
+    };
+    app.admin_token = app.login(ADMIN_EMAIL, ADMIN_PASSWORD).await;
+    app
+}
+
+/// A workspace binary from the same build as this test (`target/debug/<name>`). `scripts/test`
+/// builds every binary before the tests (`cargo build --workspace --bins`); when one is
+/// missing it is built here. (Running `cargo test -p mf-tests` alone after changing `api`
+/// or `simulator`: build the binaries first, or the tests run the old ones.)
+pub fn binary(package: &str, name: &str) -> std::path::PathBuf {
+    let exe = std::env::current_exe().expect("the test's path");
+    let dir = exe
+        .parent()
+        .and_then(|deps| deps.parent())
+        .expect("target/<profile>")
+        .to_path_buf();
+    let path = dir.join(name);
+    if !path.exists() {
+        let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned());
+        let status = std::process::Command::new(cargo)
+            .args(["build", "--quiet", "-p", package, "--bin", name])
+            .status()
+            .expect("running cargo build");
+        assert!(status.success(), "building {name} failed");
+    }
+    path
+}
+
+/// The test defaults: a fresh database, the test secrets and administrator.
+async fn test_config(
+    database_dir: &TempDir,
+    configure: impl FnOnce(&mut api::Config),
+) -> api::Config {
+    let mut config = api::Config::with_database(backend::database_url(database_dir.path()).await);
+    if let Some(redis) = backend::redis_url() {
+        // Each app its own channel: tests share the Redis server, not their events.
+        let unique = database_dir
+            .path()
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned());
+        config.redis_url = Some(redis);
+        config.redis_channel = format!("mf-test-{}", unique.unwrap_or_default());
+    }
+    config.fb_app_secret = Some(api::Secret::new(APP_SECRET));
+    config.fb_verify_token = Some(api::Secret::new(VERIFY_TOKEN));
+    config.admin_email = Some(ADMIN_EMAIL.to_owned());
+    config.admin_password = Some(api::Secret::new(ADMIN_PASSWORD));
+    configure(&mut config);
+    config
 }
 
 impl TestApp {

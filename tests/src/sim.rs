@@ -17,9 +17,8 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::process::{Child, Command};
-use tokio::sync::OnceCell;
 
-use crate::{TestApp, spawn_app_with};
+use crate::{TestApp, spawn_app_process_with};
 
 /// The app secret the tests' simulators sign webhooks with.
 pub const SIM_SECRET: &str = "sim-test-app-secret";
@@ -61,44 +60,11 @@ pub struct Simulator {
     _child: Child,
 }
 
-/// The binary next to the test executable (`target/debug/graph-simulator`), built first
-/// when it is missing. Built at most once per test process.
+/// `target/debug/graph-simulator`, brought up to date once per test process.
 async fn binary() -> PathBuf {
-    static BINARY_PATH: OnceCell<Result<PathBuf, String>> = OnceCell::const_new();
-    BINARY_PATH
-        .get_or_init(|| async { locate_or_build().await })
+    tokio::task::spawn_blocking(|| crate::binary("simulator", BINARY))
         .await
-        .clone()
         .unwrap_or_else(|error| panic!("no {BINARY} binary: {error}"))
-}
-
-async fn locate_or_build() -> Result<PathBuf, String> {
-    let exe = std::env::current_exe().map_err(|e| format!("current_exe: {e}"))?;
-    // target/debug/deps/graph_api-HASH -> target/debug
-    let dir = exe
-        .parent()
-        .and_then(|deps| deps.parent())
-        .ok_or_else(|| format!("{} has no grandparent directory", exe.display()))?;
-    let path = dir.join(format!("{BINARY}{}", std::env::consts::EXE_SUFFIX));
-    if path.is_file() {
-        return Ok(path);
-    }
-    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned());
-    let status = Command::new(&cargo)
-        .args(["build", "-p", "simulator", "--bin", BINARY])
-        .status()
-        .await
-        .map_err(|e| format!("running `{cargo} build`: {e}"))?;
-    if !status.success() {
-        return Err(format!(
-            "`{cargo} build -p simulator --bin {BINARY}` failed: {status}"
-        ));
-    }
-    if path.is_file() {
-        Ok(path)
-    } else {
-        Err(format!("built, but {} does not exist", path.display()))
-    }
 }
 
 impl Simulator {
@@ -430,7 +396,7 @@ fn mid_of_node(message: &Value) -> String {
 /// and points the simulator's webhooks at the api.
 pub async fn spawn_app_on(sim: &Simulator) -> TestApp {
     let graph_url = sim.base_url();
-    let app = spawn_app_with(|config| {
+    let app = spawn_app_process_with(|config| {
         config.fb_graph_url = graph_url;
         config.fb_app_secret = Some(api::Secret::new(SIM_SECRET));
     })
