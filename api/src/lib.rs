@@ -11,6 +11,7 @@ pub mod error;
 pub mod facebook;
 pub mod graphql;
 pub mod http;
+pub mod metrics;
 pub mod service;
 pub mod state;
 pub mod time;
@@ -69,7 +70,8 @@ impl Server {
         }
         let writer = db::connect_writer(&config.database_url).await?;
         let graph = facebook::graph::GraphClient::new(&config.fb_graph_url)?;
-        let state = AppState::new(config, db, writer, bus, graph);
+        let metrics = metrics::Metrics::new().context("registering metrics")?;
+        let state = AppState::new(config, db, writer, bus, graph, metrics);
         Ok(Self {
             listener,
             state,

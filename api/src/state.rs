@@ -6,6 +6,7 @@ use sea_orm::DatabaseConnection;
 use crate::bus::EventBus;
 use crate::config::Config;
 use crate::facebook::graph::GraphClient;
+use crate::metrics::Metrics;
 use crate::service::ingest::Ingest;
 use crate::service::limits::Limits;
 use crate::service::presence::Presence;
@@ -22,6 +23,7 @@ pub struct AppState {
     pub presence: Arc<Presence>,
     /// Facebook's Graph API (or the simulator).
     pub graph: GraphClient,
+    pub metrics: Arc<Metrics>,
 }
 
 impl AppState {
@@ -32,13 +34,16 @@ impl AppState {
         writer: DatabaseConnection,
         bus: Arc<dyn EventBus>,
         graph: GraphClient,
+        metrics: Metrics,
     ) -> Self {
         let (new_customers, customers) = tokio::sync::mpsc::unbounded_channel();
+        let metrics = Arc::new(metrics);
         let ingest = Ingest::start(
             writer,
             bus.clone(),
             config.ingest_group_max,
             Some(new_customers),
+            metrics.clone(),
         );
         let state = Self {
             config: Arc::new(config),
@@ -48,6 +53,7 @@ impl AppState {
             limits: Arc::new(Limits::new()),
             presence: Arc::new(Presence::default()),
             graph,
+            metrics,
         };
         tokio::spawn(crate::service::profiles::run(state.clone(), customers));
         state

@@ -265,6 +265,8 @@ fn new_agent(email: &str, name: &str, password: &str) -> Value {
     json!({ "input": { "email": email, "name": name, "role": "ADMIN", "password": password } })
 }
 
+const SEND: &str = "mutation($c: ID!, $t: String!) { sendMessage(input: { conversationId: $c, text: $t }) { id } }";
+
 fn rows(f: &Fixture) -> Vec<Row> {
     let admin = || bearer(&f.app.admin_token);
     let forged = forged_delivery();
@@ -872,8 +874,62 @@ fn rows(f: &Fixture) -> Vec<Row> {
             },
             Expected::RateLimited,
         ),
-        // sendMessage does not exist yet: once it does, add rows for an overlong text and
-        // an empty text (BAD_USER_INPUT, nothing stored, nothing sent to the Graph API).
+        // Replies: refused before anything is stored or sent to the Graph API.
+        row(
+            "a reply of 2001 characters",
+            gql(
+                bearer(&f.alice.token),
+                SEND,
+                json!({ "c": f.conversation, "t": "é".repeat(2001) }),
+            ),
+            Expected::Code("BAD_USER_INPUT"),
+        ),
+        row(
+            "an empty reply",
+            gql(
+                bearer(&f.alice.token),
+                SEND,
+                json!({ "c": f.conversation, "t": "" }),
+            ),
+            Expected::Code("BAD_USER_INPUT"),
+        ),
+        row(
+            "a reply of blanks only",
+            gql(
+                bearer(&f.alice.token),
+                SEND,
+                json!({ "c": f.conversation, "t": " \n\n " }),
+            ),
+            Expected::Code("BAD_USER_INPUT"),
+        ),
+        row(
+            "a reply with a control character",
+            gql(
+                bearer(&f.alice.token),
+                SEND,
+                json!({ "c": f.conversation, "t": "bell\u{7}" }),
+            ),
+            Expected::Code("BAD_USER_INPUT"),
+        ),
+        row(
+            "a reply with an idempotency key of 200 characters",
+            gql(
+                bearer(&f.alice.token),
+                "mutation($c: ID!, $t: String!, $k: String) { sendMessage(input: \
+                 { conversationId: $c, text: $t, clientMutationId: $k }) { id } }",
+                json!({ "c": f.conversation, "t": "hello", "k": "k".repeat(200) }),
+            ),
+            Expected::Code("BAD_USER_INPUT"),
+        ),
+        row(
+            "a reply to conversation id `1 OR 1=1`",
+            gql(
+                bearer(&f.alice.token),
+                SEND,
+                json!({ "c": "1 OR 1=1", "t": "hello" }),
+            ),
+            Expected::Code("BAD_USER_INPUT"),
+        ),
     ]
 }
 

@@ -210,3 +210,74 @@ fn config_debug_shows_no_database_or_redis_password() {
     let found = leaked(&debug, &secrets);
     assert!(found.is_empty(), "Config's Debug shows {found:?}: {debug}");
 }
+
+#[tokio::test]
+async fn connecting_a_page_syncing_and_replying_log_no_page_token() {
+    use mf_tests::sim::{SIM_SECRET, Simulator};
+    // Arrange: the Graph API simulator as Facebook, and a Page with a customer.
+    capture_logs();
+    let sim = Simulator::start(SIM_SECRET).await;
+    let graph_url = sim.base_url();
+    let app = spawn_app_with(move |config| {
+        config.fb_graph_url = graph_url;
+        config.fb_app_secret = Some(api::Secret::new(SIM_SECRET));
+    })
+    .await;
+    sim.set_webhook(format!("http://{}/webhook", app.addr))
+        .await;
+    let page_token = sim.create_page("990001", "Secret Shop").await;
+    sim.create_customer("990001", "880001", "Ada", "Lovelace")
+        .await;
+
+    // Act: connect, receive, sync, reply; then revoke the token and reply again (an error).
+    app.connect_page("990001", &page_token).await;
+    sim.customer_says("990001", "880001", "hello", None).await;
+    let conversation = {
+        let deadline = tokio::time::Instant::now() + TIMEOUT;
+        loop {
+            let found = app
+                .gql_data(
+                    "{ conversations(pageId: \"990001\") { edges { node { id } } } }",
+                    json!({}),
+                )
+                .await;
+            if let Some(node) = mf_tests::nodes(&found["conversations"]).first() {
+                break id_of(node).to_owned();
+            }
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "the webhook never arrived"
+            );
+            tokio::time::sleep(std::time::Duration::from_millis(25)).await;
+        }
+    };
+    app.gql_data(
+        "mutation { syncConversations(pageId: \"990001\") { conversations } }",
+        json!({}),
+    )
+    .await;
+    let send = "mutation($c: ID!) { sendMessage(input: { conversationId: $c, text: \"hi!\" }) \
+                { status errorCode } }";
+    let sent = app.gql_data(send, json!({ "c": conversation })).await;
+    assert_eq!(sent["sendMessage"]["status"], "SENT", "{sent:#}");
+    sim.revoke("990001").await;
+    let failed = app.gql_data(send, json!({ "c": conversation })).await;
+    assert_eq!(
+        failed["sendMessage"]["errorCode"], "PAGE_NEEDS_RECONNECT",
+        "{failed:#}"
+    );
+
+    // Assert
+    let logs = logs();
+    assert!(
+        logs.contains("Send API refused a message"),
+        "the capture did not record the failed send:\n{logs}"
+    );
+    let secrets = [
+        ("the page token", page_token.clone()),
+        ("the app secret", SIM_SECRET.to_owned()),
+        ("the harness's session token", app.admin_token.clone()),
+    ];
+    let found = leaked(&logs, &secrets);
+    assert!(found.is_empty(), "the logs hold {found:?}:\n{logs}");
+}

@@ -84,6 +84,7 @@ async fn websocket(
                     other => other,
                 })
             });
+            state.metrics.ws_connections.inc();
             GraphQLWebSocket::new_with_pair(sink, stream, schema, protocol)
                 .on_connection_init(move |payload| {
                     connection_init(init_state, peer, payload, init_online)
@@ -91,6 +92,7 @@ async fn websocket(
                 .keepalive_timeout(WS_IDLE_TIMEOUT)
                 .serve()
                 .await;
+            state.metrics.ws_connections.dec();
             let agent = online.lock().ok().and_then(|mut slot| slot.take());
             if let Some(agent_id) = agent
                 && let Some(status) = state.presence.disconnected(agent_id)

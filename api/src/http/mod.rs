@@ -1,6 +1,7 @@
 //! Small routers, one per concern, merged here.
 mod graphql;
 mod health;
+mod metrics;
 mod security;
 mod webhook;
 
@@ -12,6 +13,7 @@ pub fn router(state: AppState) -> Router {
     let cors = security::cors(state.config.cors_origins.as_deref());
     let app = Router::new()
         .merge(health::router())
+        .merge(metrics::router())
         .merge(webhook::router())
         .merge(graphql::router(&state))
         .with_state(state);

@@ -52,6 +52,10 @@ async fn verify(State(state): State<AppState>, Query(query): Query<Verification>
     }
 }
 
+fn count(state: &AppState, result: &str) {
+    state.metrics.deliveries.with_label_values(&[result]).inc();
+}
+
 fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
     a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
@@ -62,6 +66,7 @@ async fn receive(State(state): State<AppState>, headers: HeaderMap, body: Bytes)
         tracing::error!(
             "webhook delivery refused: FB_APP_SECRET is not set, so its signature cannot be checked"
         );
+        count(&state, "unauthorized");
         return (
             StatusCode::UNAUTHORIZED,
             "webhook signature cannot be checked",
@@ -71,6 +76,7 @@ async fn receive(State(state): State<AppState>, headers: HeaderMap, body: Bytes)
     let header = headers.get("x-hub-signature-256").map(|v| v.as_bytes());
     if let Err(err) = signature::verify(secret.expose().as_bytes(), &body, header) {
         tracing::warn!(reason = %err, "webhook delivery refused");
+        count(&state, "unauthorized");
         return (StatusCode::UNAUTHORIZED, err.to_string()).into_response();
     }
     let parsed = match events::parse(&body) {
@@ -84,15 +90,23 @@ async fn receive(State(state): State<AppState>, headers: HeaderMap, body: Bytes)
                 .into_response();
         }
     };
-    let (skipped, ignored, count) = (parsed.skipped, parsed.ignored, parsed.events.len());
+    let (skipped, ignored, events) = (parsed.skipped, parsed.ignored, parsed.events.len());
+    let outcomes = &state.metrics.events;
+    outcomes
+        .with_label_values(&["skipped"])
+        .inc_by(skipped as u64);
+    outcomes
+        .with_label_values(&["ignored"])
+        .inc_by(ignored as u64);
     if parsed.events.is_empty() {
         tracing::debug!(skipped, ignored, "webhook delivery with nothing to store");
+        count(&state, "accepted");
         return StatusCode::OK.into_response();
     }
     match state.ingest.submit(parsed.events).await {
         Ok(report) => {
             tracing::debug!(
-                events = count,
+                events,
                 stored = report.stored,
                 duplicates = report.duplicates,
                 watermarks = report.watermarks,
@@ -100,10 +114,12 @@ async fn receive(State(state): State<AppState>, headers: HeaderMap, body: Bytes)
                 ignored,
                 "webhook delivery stored"
             );
+            count(&state, "accepted");
             StatusCode::OK.into_response()
         }
         Err(err @ (IngestError::Database(_) | IngestError::Stopped)) => {
             tracing::error!(error = %err, "webhook delivery not stored; Facebook will retry");
+            count(&state, "unavailable");
             (
                 StatusCode::SERVICE_UNAVAILABLE,
                 "delivery not stored, retry later",

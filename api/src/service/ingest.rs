@@ -68,6 +68,7 @@ impl Ingest {
         bus: Arc<dyn EventBus>,
         group_max: usize,
         new_customers: Option<NewCustomers>,
+        metrics: Arc<crate::metrics::Metrics>,
     ) -> Self {
         let (queue, receiver) = mpsc::channel(QUEUE);
         let writer = Writer {
@@ -77,6 +78,7 @@ impl Ingest {
             known_pages: HashSet::new(),
             conversations: HashMap::new(),
             new_customers,
+            metrics,
         };
         tokio::spawn(writer.run(receiver));
         Self { queue }
@@ -102,6 +104,7 @@ struct Writer {
     /// (page, psid) -> conversation id, for committed conversations only.
     conversations: HashMap<(String, String), i64>,
     new_customers: Option<NewCustomers>,
+    metrics: Arc<crate::metrics::Metrics>,
 }
 
 impl Writer {
@@ -171,9 +174,26 @@ impl Writer {
 
     /// One transaction for the whole group.
     async fn commit(&self, group: &[Job]) -> Result<Outcome, DbErr> {
+        let started = std::time::Instant::now();
         let txn = self.db.begin().await?;
         let outcome = self.apply(&txn, group).await?;
         txn.commit().await?;
+        self.metrics
+            .commit_seconds
+            .observe(started.elapsed().as_secs_f64());
+        self.metrics.group_size.observe(group.len() as f64);
+        let events = &self.metrics.events;
+        for report in &outcome.reports {
+            events
+                .with_label_values(&["stored"])
+                .inc_by(report.stored as u64);
+            events
+                .with_label_values(&["duplicate"])
+                .inc_by(report.duplicates as u64);
+            events
+                .with_label_values(&["watermark"])
+                .inc_by(report.watermarks as u64);
+        }
         Ok(outcome)
     }
 

@@ -198,6 +198,12 @@ pub async fn send_message(
         }
     };
     if let Some(finished) = &finished {
+        let outcome = if finished.status == "FAILED" {
+            "failed"
+        } else {
+            "sent"
+        };
+        state.metrics.sends.with_label_values(&[outcome]).inc();
         publish(state, vec![BusEvent::MessageUpdated(finished.clone())]).await;
     }
     match finished {
