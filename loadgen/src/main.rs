@@ -37,6 +37,9 @@ struct Cli {
     /// The database for a started server (default: a fresh SQLite file under ./target).
     #[arg(long, global = true)]
     database_url: Option<String>,
+    /// Redis for a started server's event bus (default: the in-process bus).
+    #[arg(long, global = true)]
+    redis_url: Option<String>,
     #[command(subcommand)]
     command: Command,
 }
@@ -103,7 +106,11 @@ async fn main() -> anyhow::Result<()> {
     }
     let target = match &cli.url {
         Some(url) => Target::external(url, &cli.secret),
-        None => Target::start(&cli.secret, cli.database_url.as_deref()).await?,
+        None => {
+            let env: Vec<(&str, String)> =
+                cli.redis_url.iter().map(|url| ("REDIS_URL", url.clone())).collect();
+            Target::start_with(&cli.secret, cli.database_url.as_deref(), &env).await?
+        }
     };
     match cli.command {
         Command::Latency {
@@ -157,9 +164,10 @@ async fn latency(
     let query = format!(
         r#"subscription {{ conversationUpdated(pageId: "{PAGE}") {{ lastMessageText }} }}"#
     );
+    let token = target.login().await?;
     let mut clients = Vec::with_capacity(subscribers);
     for _ in 0..subscribers {
-        clients.push(ws::Subscriber::connect(&target.ws_url(), &query).await?);
+        clients.push(ws::Subscriber::connect(&target.ws_url(), &token, &query).await?);
     }
     let total = rate as usize * seconds as usize;
     let collectors: Vec<_> = clients

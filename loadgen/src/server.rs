@@ -7,6 +7,10 @@ use anyhow::{Context, bail};
 use sea_orm::{ConnectionTrait, Statement};
 use tokio::process::{Child, Command};
 
+/// The administrator a started server gets (`MF_ADMIN_EMAIL`), for subscriptions.
+pub const ADMIN_EMAIL: &str = "loadgen@example.com";
+pub const ADMIN_PASSWORD: &str = "loadgen-password-1";
+
 /// A server to drive. Clones share the child process, which is killed with the last one.
 #[derive(Clone)]
 pub struct Target {
@@ -32,12 +36,8 @@ impl Target {
         }
     }
 
-    /// Starts `api` from the same build directory as this binary.
-    pub async fn start(secret: &str, database_url: Option<&str>) -> anyhow::Result<Self> {
-        Self::start_with(secret, database_url, &[]).await
-    }
-
-    /// Like `start`, with more environment for the server.
+    /// Starts `api` from the same build directory as this binary, with `env` added to
+    /// its environment.
     pub async fn start_with(
         secret: &str,
         database_url: Option<&str>,
@@ -76,6 +76,8 @@ impl Target {
             .env("FB_APP_SECRET", secret)
             .env("FB_VERIFY_TOKEN", "loadgen")
             .env("RUST_LOG", "warn")
+            .env("MF_ADMIN_EMAIL", ADMIN_EMAIL)
+            .env("MF_ADMIN_PASSWORD", ADMIN_PASSWORD)
             .stdout(Stdio::null())
             .kill_on_drop(true)
             .spawn()
@@ -118,6 +120,25 @@ impl Target {
 
     pub fn ws_url(&self) -> String {
         format!("{}/graphql/ws", self.base.replacen("http", "ws", 1))
+    }
+
+    /// A session token for the administrator.
+    pub async fn login(&self) -> anyhow::Result<String> {
+        let response: serde_json::Value = self
+            .http
+            .post(format!("{}/graphql", self.base))
+            .json(&serde_json::json!({
+                "query": "mutation($e: String!, $p: String!) { login(email: $e, password: $p) { token } }",
+                "variables": { "e": ADMIN_EMAIL, "p": ADMIN_PASSWORD },
+            }))
+            .send()
+            .await?
+            .json()
+            .await?;
+        response["data"]["login"]["token"]
+            .as_str()
+            .map(str::to_owned)
+            .context("signing in failed (with --url, the server needs MF_ADMIN_EMAIL=loadgen@example.com)")
     }
 
     /// The body with the `X-Hub-Signature-256` value Facebook would send with it.

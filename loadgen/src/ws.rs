@@ -17,7 +17,7 @@ pub struct Subscriber {
 impl Subscriber {
     /// Connects, is acknowledged, subscribes, and returns once the server has the
     /// subscription (a ping answered after the subscribe proves it was processed).
-    pub async fn connect(url: &str, query: &str) -> anyhow::Result<Self> {
+    pub async fn connect(url: &str, token: &str, query: &str) -> anyhow::Result<Self> {
         let mut request = url.into_client_request()?;
         request
             .headers_mut()
@@ -28,7 +28,10 @@ impl Subscriber {
             tokio_tungstenite::connect_async_with_config(request, Some(config), false).await?;
         send(
             &mut socket,
-            json!({"type": "connection_init", "payload": {}}),
+            json!({
+                "type": "connection_init",
+                "payload": { "authorization": format!("Bearer {token}") },
+            }),
         )
         .await?;
         expect(&mut socket, "connection_ack").await?;
@@ -72,7 +75,11 @@ async fn send(socket: &mut Socket, value: Value) -> anyhow::Result<()> {
 
 async fn expect(socket: &mut Socket, kind: &str) -> anyhow::Result<()> {
     while let Some(frame) = socket.next().await {
-        if let Message::Text(text) = frame? {
+        let frame = frame?;
+        if let Message::Close(close) = &frame {
+            bail!("the socket closed while waiting for {kind}: {close:?}");
+        }
+        if let Message::Text(text) = frame {
             let value: Value = serde_json::from_str(&text).context("a frame that is not JSON")?;
             if value["type"] == kind {
                 return Ok(());
