@@ -43,6 +43,7 @@ impl std::str::FromStr for Secret {
 const DEFAULT_GRAPH_URL: &str = "https://graph.facebook.com/v25.0";
 const DEFAULT_INGEST_GROUP_MAX: usize = 256;
 const DEFAULT_REDIS_CHANNEL: &str = "messengerflow:events";
+const DEFAULT_WS_IDLE_SECS: u64 = 50;
 
 /// Server settings. Names are fixed by the API contract; `.env.example` documents each.
 #[derive(Clone, Parser)]
@@ -88,6 +89,10 @@ pub struct Config {
     /// Comma-separated origins allowed by CORS; unset means same origin only.
     #[arg(long, env = "CORS_ORIGINS")]
     pub cors_origins: Option<String>,
+    /// Seconds a subscription connection may stay silent (no message, no `ping`) before
+    /// it is closed and its agent counted OFFLINE.
+    #[arg(long, env = "MF_WS_IDLE_TIMEOUT_SECS", default_value_t = DEFAULT_WS_IDLE_SECS)]
+    pub ws_idle_timeout_secs: u64,
     /// Log format: `text` or `json`.
     #[arg(long, env = "LOG_FORMAT", default_value = "text")]
     pub log_format: String,
@@ -120,6 +125,7 @@ impl Config {
             admin_email: None,
             admin_password: None,
             cors_origins: None,
+            ws_idle_timeout_secs: DEFAULT_WS_IDLE_SECS,
             log_format: "text".to_owned(),
             ingest_group_max: DEFAULT_INGEST_GROUP_MAX,
         }
@@ -143,6 +149,7 @@ impl fmt::Debug for Config {
             .field("admin_email", &self.admin_email)
             .field("admin_password", &self.admin_password)
             .field("cors_origins", &self.cors_origins)
+            .field("ws_idle_timeout_secs", &self.ws_idle_timeout_secs)
             .field("log_format", &self.log_format)
             .field("ingest_group_max", &self.ingest_group_max)
             .finish()

@@ -163,3 +163,41 @@ async fn an_api_token_connection_makes_no_one_online() {
     assert_eq!(desk.status_of(&desk.alice.id).await, "OFFLINE");
     assert_eq!(desk.status_of(&admin).await, "ONLINE");
 }
+
+#[tokio::test]
+async fn a_silent_connection_is_closed_and_its_agent_turns_offline() {
+    // Arrange: connections may stay silent for one second (fifty by default).
+    let app = mf_tests::spawn_app_with(|config| config.ws_idle_timeout_secs = 1).await;
+    app.ingest(&batch(PAGE, [message(PAGE, CUSTOMER, "m1", "hi", T0)]))
+        .await;
+    let alice = app.agent_on("alice@example.com", "Alice", &[PAGE]).await;
+    let status = |data: &Value| {
+        data["pageAgents"]
+            .as_array()
+            .expect("pageAgents is a list")
+            .iter()
+            .find(|p| p["agent"]["id"] == alice.id.as_str())
+            .map(|p| p["status"].as_str().unwrap_or_default().to_owned())
+            .unwrap_or_default()
+    };
+
+    // Act: alice's browser connects, then vanishes without closing (it sends nothing).
+    let _vanished = app.connect_as(&alice.token).await;
+    let online = app.gql_data(PAGE_AGENTS, json!({ "pageId": PAGE })).await;
+
+    // Assert: ONLINE at first, OFFLINE once the server gave up on the silent socket.
+    assert_eq!(status(&online), "ONLINE");
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(10);
+    loop {
+        let now = app.gql_data(PAGE_AGENTS, json!({ "pageId": PAGE })).await;
+        if status(&now) == "OFFLINE" {
+            break;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "alice is still {} 10 s after her socket fell silent",
+            status(&now)
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+}

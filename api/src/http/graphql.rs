@@ -32,10 +32,6 @@ const AUTH_REFUSED: &str = "missing, invalid or expired token";
 /// with 100 subscribers at 200 events/s.
 const WS_READ_BUFFER: usize = 4 * 1024;
 
-/// A subscription connection with no message from the client (its `ping`s included)
-/// for this long is closed: a vanished browser turns OFFLINE within a minute.
-const WS_IDLE_TIMEOUT: Duration = Duration::from_secs(50);
-
 /// Largest GraphQL request body.
 const MAX_BODY: usize = 256 * 1024;
 const GRAPHQL_RESPONSE_JSON: &str = "application/graphql-response+json";
@@ -89,7 +85,11 @@ async fn websocket(
                 .on_connection_init(move |payload| {
                     connection_init(init_state, peer, payload, init_online)
                 })
-                .keepalive_timeout(WS_IDLE_TIMEOUT)
+                // A connection silent this long (no message, no `ping`) is closed: a
+                // vanished browser turns OFFLINE within a minute by default.
+                .keepalive_timeout(Duration::from_secs(
+                    state.config.ws_idle_timeout_secs.max(1),
+                ))
                 .serve()
                 .await;
             state.metrics.ws_connections.dec();
