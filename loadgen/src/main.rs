@@ -107,8 +107,11 @@ async fn main() -> anyhow::Result<()> {
     let target = match &cli.url {
         Some(url) => Target::external(url, &cli.secret),
         None => {
-            let env: Vec<(&str, String)> =
-                cli.redis_url.iter().map(|url| ("REDIS_URL", url.clone())).collect();
+            let env: Vec<(&str, String)> = cli
+                .redis_url
+                .iter()
+                .map(|url| ("REDIS_URL", url.clone()))
+                .collect();
             Target::start_with(&cli.secret, cli.database_url.as_deref(), &env).await?
         }
     };
