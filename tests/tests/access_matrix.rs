@@ -165,6 +165,13 @@ fn cases() -> Vec<Case> {
             expected_for_api_token: None,
         },
         Case {
+            operation: "sendTypingIndicator",
+            document: "mutation($id: ID!) { sendTypingIndicator(conversationId: $id, typing: true) }",
+            variables: |t| json!({ "id": t.conversation }),
+            expected: Expected::Error("NOT_FOUND"),
+            expected_for_api_token: None,
+        },
+        Case {
             operation: "updateConversation",
             document: "mutation($id: ID!) { updateConversation(id: $id, input: { status: RESOLVED, markRead: true }) { id status unreadCount } }",
             variables: |t| json!({ "id": t.conversation }),

@@ -739,3 +739,65 @@ async fn a_new_customer_from_a_webhook_gets_the_name_and_picture_of_their_profil
     let stored = world.app.conversation_with(PAGE, "5550001").await;
     assert_eq!(stored["customer"]["name"], "Ada Lovelace");
 }
+
+#[tokio::test]
+async fn an_image_by_url_is_sent_as_an_attachment_and_stored_with_it() {
+    // Arrange
+    let world = page_with_customer(CUSTOMER).await;
+    let conversation = customer_writes(&world, CUSTOMER, "Can you show me?", None).await;
+    let url = "https://cdn.example.com/catalogue/boot-42.jpg";
+
+    // Act
+    let data = world
+        .app
+        .gql_data(
+            "mutation($c: ID!, $u: String!) { sendMessage(input: { conversationId: $c, \
+             attachment: { type: IMAGE, url: $u } }) { status text attachments { type url } } }",
+            json!({ "c": conversation, "u": url }),
+        )
+        .await;
+
+    // Assert
+    let message = &data["sendMessage"];
+    assert_ne!(message["status"], "FAILED", "{message:#}");
+    assert_eq!(message["text"], Value::Null);
+    assert_eq!(
+        message["attachments"],
+        json!([{ "type": "image", "url": url }])
+    );
+    let sent = world.sim.sent(PAGE).await;
+    assert_eq!(sent.len(), 1, "{sent:#?}");
+    assert!(sent[0].to_string().contains(url), "{:#}", sent[0]);
+    let stored = world.app.conversation_with(PAGE, CUSTOMER).await;
+    assert_eq!(stored["lastMessageText"], "[image]");
+}
+
+#[tokio::test]
+async fn the_typing_indicator_reaches_facebook_as_sender_actions() {
+    // Arrange
+    let world = page_with_customer(CUSTOMER).await;
+    let conversation = customer_writes(&world, CUSTOMER, "Hello", None).await;
+    let typing =
+        "mutation($c: ID!, $on: Boolean!) { sendTypingIndicator(conversationId: $c, typing: $on) }";
+
+    // Act
+    world
+        .app
+        .gql_data(typing, json!({ "c": conversation, "on": true }))
+        .await;
+    world
+        .app
+        .gql_data(typing, json!({ "c": conversation, "on": false }))
+        .await;
+
+    // Assert
+    let actions: Vec<String> = world
+        .sim
+        .sender_actions(PAGE)
+        .await
+        .iter()
+        .filter_map(|a| a["sender_action"].as_str().map(str::to_owned))
+        .collect();
+    assert_eq!(actions, ["typing_on", "typing_off"]);
+    assert_eq!(world.sim.sent(PAGE).await, Vec::<Value>::new());
+}

@@ -922,6 +922,26 @@ fn rows(f: &Fixture) -> Vec<Row> {
             Expected::Code("BAD_USER_INPUT"),
         ),
         row(
+            "a reply with both a text and an attachment",
+            gql(
+                bearer(&f.alice.token),
+                "mutation($c: ID!) { sendMessage(input: { conversationId: $c, text: \"hi\", \
+                 attachment: { type: IMAGE, url: \"https://example.com/a.png\" } }) { id } }",
+                json!({ "c": f.conversation }),
+            ),
+            Expected::Code("BAD_USER_INPUT"),
+        ),
+        row(
+            "an attachment at a javascript: URL",
+            gql(
+                bearer(&f.alice.token),
+                "mutation($c: ID!) { sendMessage(input: { conversationId: $c, \
+                 attachment: { type: FILE, url: \"javascript:alert(1)\" } }) { id } }",
+                json!({ "c": f.conversation }),
+            ),
+            Expected::Code("BAD_USER_INPUT"),
+        ),
+        row(
             "a reply to conversation id `1 OR 1=1`",
             gql(
                 bearer(&f.alice.token),

@@ -1,7 +1,7 @@
 //! Mutations: thin resolvers over `service::auth` (sending and sync come with the Graph API).
 use std::net::IpAddr;
 
-use async_graphql::{Context, ID, InputObject, MaybeUndefined, Object, Result};
+use async_graphql::{Context, Enum, ID, InputObject, MaybeUndefined, Object, Result};
 
 use super::auth::{
     Agent, AgentPresence, AgentRole, ApiToken, ApiTokenPayload, AuthPayload, PresenceStatus,
@@ -11,6 +11,7 @@ use super::{parse_id, principal};
 use crate::bus::{BusEvent, Revocation};
 use crate::config::Secret;
 use crate::error::ApiError;
+use crate::facebook::graph::Outgoing;
 use crate::service::auth::validate_page_id;
 use crate::service::auth::{self, Credential};
 use crate::service::presence;
@@ -27,10 +28,29 @@ pub struct MutationRoot;
 #[derive(InputObject)]
 pub struct SendMessageInput {
     pub conversation_id: ID,
-    /// 1 to 2000 characters; no control characters but newlines.
-    pub text: String,
+    /// 1 to 2000 characters; no control characters but newlines. Give a text or an
+    /// attachment, not both.
+    pub text: Option<String>,
+    /// A file Facebook fetches by URL.
+    pub attachment: Option<AttachmentInput>,
     /// Idempotency key: the same key returns the same message and sends nothing twice.
     pub client_mutation_id: Option<String>,
+}
+
+#[derive(Enum, Copy, Clone, Debug, PartialEq, Eq)]
+pub enum AttachmentType {
+    Image,
+    Audio,
+    Video,
+    File,
+}
+
+#[derive(InputObject)]
+pub struct AttachmentInput {
+    #[graphql(name = "type")]
+    pub kind: AttachmentType,
+    /// http(s), at most 2000 characters.
+    pub url: String,
 }
 
 #[derive(InputObject)]
@@ -201,17 +221,49 @@ impl MutationRoot {
         let state = ctx.data::<AppState>()?;
         let me = principal(ctx)?;
         let conversation_id = parse_id(&input.conversation_id, "conversationId")?;
+        let content = match (input.text, input.attachment) {
+            (Some(text), None) => Outgoing::Text(text),
+            (None, Some(attachment)) => Outgoing::Attachment {
+                kind: match attachment.kind {
+                    AttachmentType::Image => "image",
+                    AttachmentType::Audio => "audio",
+                    AttachmentType::Video => "video",
+                    AttachmentType::File => "file",
+                }
+                .to_owned(),
+                url: attachment.url,
+            },
+            _ => {
+                return Err(
+                    ApiError::bad_input("give a `text` or an `attachment`, not both").into(),
+                );
+            }
+        };
         let message = send::send_message(
             state,
             me,
             send::SendRequest {
                 conversation_id,
-                text: input.text,
+                content,
                 client_mutation_id: input.client_mutation_id,
             },
         )
         .await?;
         Ok(Message(message))
+    }
+
+    /// Shows the customer that the Page is typing (`typing: true`), or stops it.
+    async fn send_typing_indicator(
+        &self,
+        ctx: &Context<'_>,
+        conversation_id: ID,
+        typing: bool,
+    ) -> Result<bool> {
+        let state = ctx.data::<AppState>()?;
+        let me = principal(ctx)?;
+        let id = parse_id(&conversation_id, "conversationId")?;
+        send::typing(state, me, id, typing).await?;
+        Ok(true)
     }
 
     /// Changes a conversation's status or assignee, or marks it read (which resets

@@ -11,6 +11,7 @@ use entity::{conversation, message, page};
 use crate::bus::BusEvent;
 use crate::config::Secret;
 use crate::error::ApiError;
+use crate::facebook::events::Attachment as StoredAttachment;
 use crate::facebook::graph::{GraphError, Outgoing};
 use crate::service::auth::Principal;
 use crate::service::ingest::{OWN_METADATA_PREFIX, PENDING_MID_PREFIX};
@@ -28,8 +29,32 @@ pub const HUMAN_AGENT_WINDOW_MS: i64 = 7 * 24 * HOUR_MS;
 /// What an agent asked to send.
 pub struct SendRequest {
     pub conversation_id: i64,
-    pub text: String,
+    /// A text, or an attachment by URL: one of the two.
+    pub content: Outgoing,
     pub client_mutation_id: Option<String>,
+}
+
+/// Attachment types the Send API takes by URL.
+pub const ATTACHMENT_KINDS: [&str; 4] = ["image", "audio", "video", "file"];
+
+/// Refuses an attachment Facebook could not fetch.
+pub fn validate_attachment(kind: &str, url: &str) -> Result<(), ApiError> {
+    if !ATTACHMENT_KINDS.contains(&kind) {
+        return Err(ApiError::bad_input(
+            "attachment type must be IMAGE, AUDIO, VIDEO or FILE",
+        ));
+    }
+    let ok = url.len() <= 2000
+        && (url.starts_with("https://") || url.starts_with("http://"))
+        && url.len() > "https://".len()
+        && !url.chars().any(|c| c.is_whitespace() || c.is_control());
+    if ok {
+        Ok(())
+    } else {
+        Err(ApiError::bad_input(
+            "attachment `url` must be an http(s) URL of at most 2000 characters",
+        ))
+    }
 }
 
 /// Refuses what Facebook would refuse, before anything is stored or sent.
@@ -91,7 +116,23 @@ pub async fn send_message(
     principal: &Principal,
     request: SendRequest,
 ) -> Result<message::Model, ApiError> {
-    validate_text(&request.text)?;
+    match &request.content {
+        Outgoing::Text(text) => validate_text(text)?,
+        Outgoing::Attachment { kind, url } => validate_attachment(kind, url)?,
+    }
+    let (text, attachments, preview) = match &request.content {
+        Outgoing::Text(text) => (Some(text.clone()), None, text.clone()),
+        Outgoing::Attachment { kind, url } => (
+            None,
+            serde_json::to_string(&[StoredAttachment {
+                kind: kind.clone(),
+                url: Some(url.clone()),
+                title: None,
+            }])
+            .ok(),
+            format!("[{kind}]"),
+        ),
+    };
     if let Some(key) = &request.client_mutation_id {
         validate_key(key)?;
     }
@@ -135,7 +176,8 @@ pub async fn send_message(
         conversation_id: Set(conversation.id),
         mid: Set(format!("{PENDING_MID_PREFIX}{}", hex::encode(placeholder))),
         direction: Set("OUTBOUND".to_owned()),
-        text: Set(Some(request.text.clone())),
+        text: Set(text),
+        attachments: Set(attachments),
         timestamp: Set(now),
         status: Set("PENDING".to_owned()),
         created_at: Set(now),
@@ -157,10 +199,7 @@ pub async fn send_message(
         Err(err) => return Err(err.into()),
     };
     let updated_conversation = conversation::Entity::update_many()
-        .col_expr(
-            conversation::Column::LastMessageText,
-            Expr::val(request.text.clone()),
-        )
+        .col_expr(conversation::Column::LastMessageText, Expr::val(preview))
         .col_expr(conversation::Column::LastTimestamp, Expr::val(now))
         .col_expr(conversation::Column::UpdatedAt, Expr::val(now))
         .filter(conversation::Column::Id.eq(conversation.id))
@@ -182,7 +221,7 @@ pub async fn send_message(
             &page.id,
             &token,
             &conversation.psid,
-            &Outgoing::Text(request.text),
+            &request.content,
             human_agent,
             Some(&metadata),
         )
@@ -212,6 +251,36 @@ pub async fn send_message(
             .one(db)
             .await?
             .ok_or(ApiError::NotFound("message")),
+    }
+}
+
+/// Shows the customer that an agent is typing (or stops showing it).
+pub async fn typing(
+    state: &AppState,
+    principal: &Principal,
+    conversation_id: i64,
+    on: bool,
+) -> Result<(), ApiError> {
+    let conversation = conversation::Entity::find_by_id(conversation_id)
+        .one(&state.db)
+        .await?
+        .filter(|c| principal.can_see(&c.page_id))
+        .ok_or(ApiError::NotFound("conversation"))?;
+    let token = crate::service::pages::token(&state.db, &conversation.page_id).await?;
+    let action = if on { "typing_on" } else { "typing_off" };
+    match state
+        .graph
+        .sender_action(&conversation.page_id, &token, &conversation.psid, action)
+        .await
+    {
+        Ok(()) => Ok(()),
+        Err(err) if err.is_outside_window() => Err(ApiError::OutsideWindow),
+        Err(err) => {
+            if err.is_invalid_token() {
+                mark_needs_reconnect(&state.db, &conversation.page_id).await?;
+            }
+            Err(ApiError::GraphApi(err.to_string()))
+        }
     }
 }
 
