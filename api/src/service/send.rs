@@ -9,7 +9,6 @@ use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, Query
 use entity::{conversation, message, page};
 
 use crate::bus::BusEvent;
-use crate::config::Secret;
 use crate::error::ApiError;
 use crate::facebook::events::Attachment as StoredAttachment;
 use crate::facebook::graph::{GraphError, Outgoing};
@@ -147,19 +146,7 @@ pub async fn send_message(
     {
         return Ok(existing);
     }
-    let page = page::Entity::find_by_id(conversation.page_id.clone())
-        .one(db)
-        .await?
-        .ok_or(ApiError::NotFound("page"))?;
-    let token = match (&page.access_token, page.needs_reconnect) {
-        (Some(token), false) => Secret::new(token.clone()),
-        (_, true) => {
-            return Err(ApiError::Forbidden(
-                "the Page must be reconnected: Facebook refused its token",
-            ));
-        }
-        (None, false) => return Err(ApiError::Forbidden("the Page is not connected yet")),
-    };
+    let token = crate::service::pages::token(db, &conversation.page_id).await?;
     let now = now_ms();
     let human_agent = match window(conversation.last_inbound_timestamp, now) {
         Window::Standard => false,
@@ -218,7 +205,7 @@ pub async fn send_message(
     let result = state
         .graph
         .send(
-            &page.id,
+            &conversation.page_id,
             &token,
             &conversation.psid,
             &request.content,
@@ -229,9 +216,9 @@ pub async fn send_message(
     let finished = match result {
         Ok(sent) => finish(db, stored.id, Ok(sent.message_id)).await?,
         Err(err) => {
-            tracing::warn!(error = %err, page_id = %page.id, "Send API refused a message");
+            tracing::warn!(error = %err, page_id = %conversation.page_id, "Send API refused a message");
             if err.is_invalid_token() {
-                mark_needs_reconnect(db, &page.id).await?;
+                mark_needs_reconnect(db, &conversation.page_id).await?;
             }
             finish(db, stored.id, Err(error_code(&err))).await?
         }
