@@ -22,6 +22,9 @@ type Socket = WebSocketStream<MaybeTlsStream<TcpStream>>;
 /// A started subscription: read its events with [`Subscription::next`].
 pub struct Subscription {
     socket: Socket,
+    /// Events that arrived while the subscription was being confirmed (an event published
+    /// just before it started can overtake the confirmation): handed out first.
+    early: std::collections::VecDeque<Value>,
 }
 
 /// Opens a WebSocket to `url` with the `graphql-transport-ws` subprotocol and waits for
@@ -182,7 +185,10 @@ impl Subscription {
             }),
         )
         .await?;
-        let mut subscription = Self { socket };
+        let mut subscription = Self {
+            socket,
+            early: Default::default(),
+        };
         for _ in 0..2 {
             subscription.round_trip().await?;
         }
@@ -209,7 +215,10 @@ impl Subscription {
             }),
         )
         .await?;
-        let mut subscription = Self { socket };
+        let mut subscription = Self {
+            socket,
+            early: Default::default(),
+        };
         subscription
             .next_errors(HANDSHAKE_TIMEOUT)
             .await
@@ -256,9 +265,13 @@ impl Subscription {
         tokio::time::timeout(HANDSHAKE_TIMEOUT, async {
             loop {
                 let message = receive(&mut self.socket).await?;
+                let has_errors = message["payload"]
+                    .get("errors")
+                    .is_some_and(|errors| !errors.is_null());
                 match message["type"].as_str() {
                     Some("pong") => return Ok(()),
                     Some("ping") => self.pong().await?,
+                    Some("next") if !has_errors => self.early.push_back(message),
                     // Anything else this early means the subscription was refused or ended.
                     _ => bail!("the subscription did not start: {message}"),
                 }
@@ -285,6 +298,9 @@ impl Subscription {
     }
 
     async fn next_event(&mut self) -> anyhow::Result<Value> {
+        if let Some(early) = self.early.pop_front() {
+            return Ok(early["payload"]["data"].clone());
+        }
         loop {
             let message = receive(&mut self.socket).await?;
             match message["type"].as_str() {
