@@ -175,6 +175,20 @@ impl Subscription {
         query: &str,
         variables: Value,
     ) -> anyhow::Result<Self> {
+        let mut subscription = Self::send_subscribe(url, token, query, variables).await?;
+        for _ in 0..2 {
+            subscription.round_trip().await?;
+        }
+        Ok(subscription)
+    }
+
+    /// Connects and sends `subscribe`, without waiting for anything.
+    async fn send_subscribe(
+        url: &str,
+        token: Option<&str>,
+        query: &str,
+        variables: Value,
+    ) -> anyhow::Result<Self> {
         let mut socket = connect_ws(url, token).await?;
         send(
             &mut socket,
@@ -185,14 +199,10 @@ impl Subscription {
             }),
         )
         .await?;
-        let mut subscription = Self {
+        Ok(Self {
             socket,
             early: Default::default(),
-        };
-        for _ in 0..2 {
-            subscription.round_trip().await?;
-        }
-        Ok(subscription)
+        })
     }
 
     /// Connects, subscribes and returns the errors the server refused the subscription
@@ -205,20 +215,7 @@ impl Subscription {
         query: &str,
         variables: Value,
     ) -> anyhow::Result<Value> {
-        let mut socket = connect_ws(url, token).await?;
-        send(
-            &mut socket,
-            json!({
-                "id": SUBSCRIPTION_ID,
-                "type": "subscribe",
-                "payload": { "query": query, "variables": variables },
-            }),
-        )
-        .await?;
-        let mut subscription = Self {
-            socket,
-            early: Default::default(),
-        };
+        let mut subscription = Self::send_subscribe(url, token, query, variables).await?;
         subscription
             .next_errors(HANDSHAKE_TIMEOUT)
             .await
