@@ -44,6 +44,7 @@ const DEFAULT_GRAPH_URL: &str = "https://graph.facebook.com/v25.0";
 const DEFAULT_INGEST_GROUP_MAX: usize = 256;
 const DEFAULT_REDIS_CHANNEL: &str = "messengerflow:events";
 const DEFAULT_WS_IDLE_SECS: u64 = 50;
+const DEFAULT_SHUTDOWN_GRACE_SECS: u64 = 20;
 
 /// Server settings. Names are fixed by the API contract; `.env.example` documents each.
 #[derive(Clone, Parser)]
@@ -99,6 +100,9 @@ pub struct Config {
     /// Largest number of webhook deliveries committed in one transaction (group commit).
     #[arg(long, env = "MF_INGEST_GROUP_MAX", default_value_t = DEFAULT_INGEST_GROUP_MAX)]
     pub ingest_group_max: usize,
+    /// Seconds in-flight requests get to finish after SIGTERM before the process exits anyway.
+    #[arg(long, env = "MF_SHUTDOWN_GRACE_SECS", default_value_t = DEFAULT_SHUTDOWN_GRACE_SECS)]
+    pub shutdown_grace_secs: u64,
 }
 
 impl Config {
@@ -128,6 +132,7 @@ impl Config {
             ws_idle_timeout_secs: DEFAULT_WS_IDLE_SECS,
             log_format: "text".to_owned(),
             ingest_group_max: DEFAULT_INGEST_GROUP_MAX,
+            shutdown_grace_secs: DEFAULT_SHUTDOWN_GRACE_SECS,
         }
     }
 }
@@ -152,6 +157,7 @@ impl fmt::Debug for Config {
             .field("ws_idle_timeout_secs", &self.ws_idle_timeout_secs)
             .field("log_format", &self.log_format)
             .field("ingest_group_max", &self.ingest_group_max)
+            .field("shutdown_grace_secs", &self.shutdown_grace_secs)
             .finish()
     }
 }

@@ -10,22 +10,28 @@ use sea_orm::{ConnectOptions, Database, DatabaseConnection};
 /// transaction survives a power cut: an acknowledged webhook is never sent again by
 /// Facebook, so it must not be lost. PostgreSQL keeps its default `synchronous_commit=on`.
 pub async fn connect(url: &str) -> anyhow::Result<DatabaseConnection> {
-    connect_pool(url, 16).await
+    connect_pool(url, 16, Duration::from_secs(10)).await
 }
 
 /// One connection for the ingest writer alone: its page cache stays warm from one
-/// transaction to the next, and it never waits for a reader's connection.
+/// transaction to the next, and it never waits for a reader's connection. Nothing else
+/// holds that connection, so a slow acquire means the database is down (refusing
+/// connections): give up after 3 s and answer 503, rather than keep Facebook waiting.
 pub async fn connect_writer(url: &str) -> anyhow::Result<DatabaseConnection> {
-    connect_pool(url, 1).await
+    connect_pool(url, 1, Duration::from_secs(3)).await
 }
 
-async fn connect_pool(url: &str, size: u32) -> anyhow::Result<DatabaseConnection> {
+async fn connect_pool(
+    url: &str,
+    size: u32,
+    acquire_timeout: Duration,
+) -> anyhow::Result<DatabaseConnection> {
     let mut options = ConnectOptions::new(url.to_owned());
     options
         .max_connections(size)
         .min_connections(1)
         .connect_timeout(Duration::from_secs(10))
-        .acquire_timeout(Duration::from_secs(10))
+        .acquire_timeout(acquire_timeout)
         .sqlx_logging(false);
     options.map_sqlx_sqlite_opts(|opts| {
         opts.journal_mode(SqliteJournalMode::Wal)

@@ -13,12 +13,14 @@ pub mod graphql;
 pub mod http;
 pub mod metrics;
 pub mod service;
+pub mod shutdown;
 pub mod state;
 pub mod time;
 
 use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::Arc;
+use std::time::Duration;
 
 use anyhow::Context;
 use axum::Router;
@@ -89,20 +91,44 @@ impl Server {
         &self.state
     }
 
-    /// Serves until `shutdown` completes, then lets in-flight requests finish.
+    /// Serves until `shutdown` completes. Then it stops accepting connections, triggers
+    /// `AppState::shutdown`, and lets in-flight requests (and every `Shutdown::hold`) finish,
+    /// for at most `MF_SHUTDOWN_GRACE_SECS`: after that it returns anyway.
     pub async fn run_until(
         self,
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> anyhow::Result<()> {
         tracing::info!(addr = %self.addr, "MessengerFlow listening");
+        let state = self.state.shutdown.clone();
+        let grace = Duration::from_secs(self.state.config.shutdown_grace_secs);
         let app = build_app(self.state.clone());
-        axum::serve(
+        let signal = {
+            let state = state.clone();
+            async move {
+                shutdown.await;
+                state.trigger();
+            }
+        };
+        let serve = axum::serve(
             self.listener,
             app.into_make_service_with_connect_info::<SocketAddr>(),
         )
-        .with_graceful_shutdown(shutdown)
-        .await
-        .context("serving HTTP")?;
-        Ok(())
+        .with_graceful_shutdown(signal);
+        let drained = async {
+            serve.await.context("serving HTTP")?;
+            state.released().await;
+            anyhow::Ok(())
+        };
+        let grace_over = async {
+            state.requested().await;
+            tokio::time::sleep(grace).await;
+        };
+        tokio::select! {
+            served = drained => served,
+            () = grace_over => {
+                tracing::warn!(?grace, "requests still running after the grace period; stopping anyway");
+                Ok(())
+            }
+        }
     }
 }

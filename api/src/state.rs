@@ -10,6 +10,7 @@ use crate::metrics::Metrics;
 use crate::service::ingest::Ingest;
 use crate::service::limits::Limits;
 use crate::service::presence::Presence;
+use crate::shutdown::Shutdown;
 
 /// Cheap to clone: everything inside is shared.
 #[derive(Clone)]
@@ -24,6 +25,8 @@ pub struct AppState {
     /// Facebook's Graph API (or the simulator).
     pub graph: GraphClient,
     pub metrics: Arc<Metrics>,
+    /// Set when the server starts shutting down; long-lived connections watch it.
+    pub shutdown: Shutdown,
 }
 
 impl AppState {
@@ -54,6 +57,7 @@ impl AppState {
             presence: Arc::new(Presence::default()),
             graph,
             metrics,
+            shutdown: Shutdown::default(),
         };
         tokio::spawn(crate::service::profiles::run(state.clone(), customers));
         state

@@ -4,7 +4,8 @@
 //! loopback port with a fresh durable SQLite database, or targets a running server with
 //! `--url`, and drives it over HTTP and `graphql-transport-ws` WebSockets:
 //!
-//! - `loadgen latency`: webhook-to-subscriber latency at a steady rate, many subscribers.
+//! - `loadgen latency`: webhook-to-subscriber latency at a steady rate, many subscribers;
+//!   with `--subscribe-url`, across two instances (webhooks to one, subscribers on the other).
 //! - `loadgen ingest`: durable ingest throughput with N-event POSTs.
 #![forbid(unsafe_code)]
 
@@ -31,6 +32,10 @@ struct Cli {
     /// A running server's base URL (`http://127.0.0.1:3000`); by default one is started.
     #[arg(long, global = true)]
     url: Option<String>,
+    /// For `latency`: another running server (on the same database and Redis) that the
+    /// subscribers connect to, while webhooks go to the first; by default the same one.
+    #[arg(long, global = true)]
+    subscribe_url: Option<String>,
     /// The app secret that server checks signatures with.
     #[arg(long, global = true, default_value = "loadgen-app-secret")]
     secret: String,
@@ -115,12 +120,16 @@ async fn main() -> anyhow::Result<()> {
             Target::start_with(&cli.secret, cli.database_url.as_deref(), &env).await?
         }
     };
+    let subscribe_to = match &cli.subscribe_url {
+        Some(url) => Target::external(url, &cli.secret),
+        None => target.clone(),
+    };
     match cli.command {
         Command::Latency {
             rate,
             subscribers,
             seconds,
-        } => latency(&target, rate, subscribers, seconds).await?,
+        } => latency(&target, &subscribe_to, rate, subscribers, seconds).await?,
         Command::Ingest {
             batch,
             concurrency,
@@ -147,8 +156,11 @@ fn envelope(events: Vec<serde_json::Value>) -> Vec<u8> {
         .into_bytes()
 }
 
+/// Webhooks go to `target`; the subscribers listen on `subscribe_to` (the same server, or
+/// another instance sharing its database and Redis).
 async fn latency(
     target: &Target,
+    subscribe_to: &Target,
     rate: u32,
     subscribers: usize,
     seconds: u64,
@@ -167,10 +179,10 @@ async fn latency(
     let query = format!(
         r#"subscription {{ conversationUpdated(pageId: "{PAGE}") {{ lastMessageText }} }}"#
     );
-    let token = target.login().await?;
+    let token = subscribe_to.login().await?;
     let mut clients = Vec::with_capacity(subscribers);
     for _ in 0..subscribers {
-        clients.push(ws::Subscriber::connect(&target.ws_url(), &token, &query).await?);
+        clients.push(ws::Subscriber::connect(&subscribe_to.ws_url(), &token, &query).await?);
     }
     let total = rate as usize * seconds as usize;
     let collectors: Vec<_> = clients

@@ -8,6 +8,7 @@
 pub mod accounts;
 pub mod backend;
 pub mod counts;
+pub mod proxy;
 pub mod sim;
 pub mod webhook;
 pub mod ws;
@@ -70,7 +71,7 @@ pub struct TestApp {
     db: sea_orm::DatabaseConnection,
     shutdown: Option<oneshot::Sender<()>>,
     /// The api process, for a server started with `spawn_app_process_with` (killed on drop).
-    _process: Option<tokio::process::Child>,
+    process: Option<tokio::process::Child>,
     // Declared last so the database outlives the shutdown signal.
     _database_dir: TempDir,
 }
@@ -126,7 +127,7 @@ pub async fn spawn_app_with(configure: impl FnOnce(&mut api::Config)) -> TestApp
         http: client(),
         db,
         shutdown: Some(shutdown),
-        _process: None,
+        process: None,
         _database_dir: database_dir,
     };
     app.admin_token = app.login(ADMIN_EMAIL, ADMIN_PASSWORD).await;
@@ -171,6 +172,10 @@ pub async fn spawn_app_process_with(configure: impl FnOnce(&mut api::Config)) ->
         )
         .env("MF_ADMIN_PASSWORD", secret(&config.admin_password))
         .env(
+            "MF_SHUTDOWN_GRACE_SECS",
+            config.shutdown_grace_secs.to_string(),
+        )
+        .env(
             "RUST_LOG",
             std::env::var("TEST_LOG").unwrap_or_else(|_| "warn".to_owned()),
         )
@@ -207,7 +212,7 @@ pub async fn spawn_app_process_with(configure: impl FnOnce(&mut api::Config)) ->
         http,
         db,
         shutdown: None,
-        _process: Some(process),
+        process: Some(process),
         _database_dir: database_dir,
     };
     app.admin_token = app.login(ADMIN_EMAIL, ADMIN_PASSWORD).await;
@@ -264,6 +269,38 @@ impl TestApp {
     /// The server's own database, for arranging what no API can (and for counting).
     pub fn db(&self) -> &sea_orm::DatabaseConnection {
         &self.db
+    }
+}
+
+/// Signals for a server started with [`spawn_app_process_with`].
+impl TestApp {
+    fn child(&mut self) -> &mut tokio::process::Child {
+        self.process
+            .as_mut()
+            .expect("the server runs as a process (spawn_app_process_with)")
+    }
+
+    /// SIGKILL: the process ends at once, whatever it was doing; returns once it is gone.
+    pub async fn kill_process(&mut self) {
+        self.child().kill().await.expect("killing the api process");
+    }
+
+    /// SIGTERM: asks the process to stop (it drains, then exits).
+    pub fn terminate_process(&mut self) {
+        let pid = self.child().id().expect("the api process is still running");
+        let status = std::process::Command::new("kill")
+            .args(["-TERM", &pid.to_string()])
+            .status()
+            .expect("running kill -TERM");
+        assert!(status.success(), "kill -TERM {pid} failed");
+    }
+
+    /// Waits up to `limit` for the process to exit; `None` if it is still running.
+    pub async fn process_exit(&mut self, limit: Duration) -> Option<std::process::ExitStatus> {
+        tokio::time::timeout(limit, self.child().wait())
+            .await
+            .ok()
+            .map(|status| status.expect("waiting for the api process"))
     }
 }
 

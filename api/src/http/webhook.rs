@@ -8,7 +8,6 @@ use axum::routing::get;
 use serde::Deserialize;
 
 use crate::facebook::{events, signature};
-use crate::service::ingest::IngestError;
 use crate::state::AppState;
 
 /// Largest delivery accepted; Facebook's batches are far smaller.
@@ -117,7 +116,8 @@ async fn receive(State(state): State<AppState>, headers: HeaderMap, body: Bytes)
             count(&state, "accepted");
             StatusCode::OK.into_response()
         }
-        Err(err @ (IngestError::Database(_) | IngestError::Stopped)) => {
+        // Not stored, or not known to be stored: never 200, so Facebook sends it again.
+        Err(err) => {
             tracing::error!(error = %err, "webhook delivery not stored; Facebook will retry");
             count(&state, "unavailable");
             (

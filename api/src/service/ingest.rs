@@ -26,6 +26,11 @@ use crate::time::now_ms;
 const QUEUE: usize = 4096;
 /// Conversation ids remembered by the writer before the memo is cleared.
 const MEMO_LIMIT: usize = 100_000;
+/// Longest a group's transaction may take, from taking a connection to COMMIT. Beyond it
+/// the database is taken to hang, and the group is refused (503) rather than left waiting.
+const COMMIT_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
+/// How long the writer waits for the database to answer a ping after a failed group.
+const PING_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(1);
 
 /// What one delivery changed.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -45,6 +50,24 @@ pub enum IngestError {
     Database(#[from] DbErr),
     #[error("the ingest writer has stopped")]
     Stopped,
+    /// The transaction did not finish in time: it may or may not have committed.
+    #[error("the database did not answer within {0:?}")]
+    TimedOut(std::time::Duration),
+    #[error("storing the delivery panicked")]
+    Panicked,
+}
+
+/// Refuses every delivery of `group` with (a copy of) `err`.
+fn fail(group: Vec<Job>, err: &IngestError) {
+    for job in group {
+        let copy = match err {
+            IngestError::Database(db) => IngestError::Database(db.clone()),
+            IngestError::Stopped => IngestError::Stopped,
+            IngestError::TimedOut(after) => IngestError::TimedOut(*after),
+            IngestError::Panicked => IngestError::Panicked,
+        };
+        let _ = job.reply.send(Err(copy));
+    }
 }
 
 struct Job {
@@ -112,31 +135,56 @@ impl Writer {
         let mut jobs = Vec::with_capacity(self.group_max);
         while receiver.recv_many(&mut jobs, self.group_max).await > 0 {
             let group: Vec<Job> = std::mem::take(&mut jobs);
-            match self.commit(&group).await {
+            match self.guarded_commit(&group).await {
                 Ok(outcome) => self.finish(group, outcome).await,
-                Err(err) if group.len() == 1 => {
-                    tracing::error!(error = %err, "storing a webhook delivery failed");
-                    for job in group {
-                        let _ = job.reply.send(Err(IngestError::Database(err.clone())));
-                    }
+                Err(err) if group.len() == 1 || !self.reachable().await => {
+                    tracing::error!(error = %err, size = group.len(), "storing webhook deliveries failed");
+                    fail(group, &err);
                 }
                 Err(err) => {
                     // One delivery must not fail its neighbours: retry each on its own.
                     tracing::warn!(error = %err, size = group.len(), "group commit failed; retrying one by one");
-                    for job in group {
+                    let mut rest = group.into_iter();
+                    while let Some(job) = rest.next() {
                         let single = [job];
-                        match self.commit(&single).await {
+                        match self.guarded_commit(&single).await {
                             Ok(outcome) => self.finish(Vec::from(single), outcome).await,
                             Err(err) => {
                                 tracing::error!(error = %err, "storing a webhook delivery failed");
-                                let [job] = single;
-                                let _ = job.reply.send(Err(IngestError::Database(err)));
+                                fail(Vec::from(single), &err);
+                                if !self.reachable().await {
+                                    fail(rest.by_ref().collect(), &err);
+                                }
                             }
                         }
                     }
                 }
             }
         }
+    }
+
+    /// `commit`, bounded in time and shielded from panics: whatever happens to one group,
+    /// the writer lives on and the next group gets a fresh attempt. A commit that timed out
+    /// may or may not have landed, so its deliveries are refused (Facebook sends them again,
+    /// and the unique `(page_id, mid)` keeps a second copy out).
+    async fn guarded_commit(&self, group: &[Job]) -> Result<Outcome, IngestError> {
+        use futures::FutureExt;
+        let attempt = std::panic::AssertUnwindSafe(self.commit(group)).catch_unwind();
+        match tokio::time::timeout(COMMIT_TIMEOUT, attempt).await {
+            Ok(Ok(Ok(outcome))) => Ok(outcome),
+            Ok(Ok(Err(err))) => Err(IngestError::Database(err)),
+            Ok(Err(_panic)) => Err(IngestError::Panicked),
+            Err(_elapsed) => Err(IngestError::TimedOut(COMMIT_TIMEOUT)),
+        }
+    }
+
+    /// Whether the database answers now: after a failed group, retrying its deliveries one
+    /// by one only helps when the database is up and one delivery was the problem.
+    async fn reachable(&self) -> bool {
+        matches!(
+            tokio::time::timeout(PING_TIMEOUT, self.db.ping()).await,
+            Ok(Ok(()))
+        )
     }
 
     /// Answers the deliveries, remembers what is now committed, and publishes.
