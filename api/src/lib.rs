@@ -13,7 +13,6 @@ pub mod graphql;
 pub mod http;
 pub mod metrics;
 pub mod service;
-pub mod shutdown;
 pub mod state;
 pub mod time;
 
@@ -91,44 +90,58 @@ impl Server {
         &self.state
     }
 
-    /// Serves until `shutdown` completes. Then it stops accepting connections, triggers
-    /// `AppState::shutdown`, and lets in-flight requests (and every `Shutdown::hold`) finish,
-    /// for at most `MF_SHUTDOWN_GRACE_SECS`: after that it returns anyway.
+    /// Serves until `shutdown` completes. Then it stops accepting connections, cancels
+    /// `AppState::shutdown`, lets in-flight requests finish (for at most
+    /// `MF_SHUTDOWN_GRACE_SECS`: one that never ends does not hold the process), closes the
+    /// WebSockets (1001, "going away": clients reconnect and resume) and returns.
     pub async fn run_until(
         self,
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> anyhow::Result<()> {
         tracing::info!(addr = %self.addr, "MessengerFlow listening");
-        let state = self.state.shutdown.clone();
-        let grace = Duration::from_secs(self.state.config.shutdown_grace_secs);
         let app = build_app(self.state.clone());
+        let token = self.state.shutdown.clone();
+        let grace = Duration::from_secs(self.state.config.shutdown_grace_secs);
         let signal = {
-            let state = state.clone();
+            let token = token.clone();
             async move {
                 shutdown.await;
-                state.trigger();
+                token.cancel();
             }
         };
-        let serve = axum::serve(
-            self.listener,
-            app.into_make_service_with_connect_info::<SocketAddr>(),
-        )
-        .with_graceful_shutdown(signal);
-        let drained = async {
-            serve.await.context("serving HTTP")?;
-            state.released().await;
-            anyhow::Ok(())
+        let listener = self.listener;
+        let serve = async move {
+            axum::serve(
+                listener,
+                app.into_make_service_with_connect_info::<SocketAddr>(),
+            )
+            .with_graceful_shutdown(signal)
+            .await
         };
         let grace_over = async {
-            state.requested().await;
+            token.cancelled().await;
             tokio::time::sleep(grace).await;
         };
         tokio::select! {
-            served = drained => served,
+            served = serve => served.context("serving HTTP")?,
             () = grace_over => {
                 tracing::warn!(?grace, "requests still running after the grace period; stopping anyway");
-                Ok(())
             }
         }
+        let connections = &self.state.connections;
+        connections.close();
+        if tokio::time::timeout(WEBSOCKET_GRACE, connections.wait())
+            .await
+            .is_err()
+        {
+            tracing::warn!(
+                open = connections.len(),
+                "WebSockets still open after the grace period; leaving them"
+            );
+        }
+        Ok(())
     }
 }
+
+/// How long shutdown waits for WebSockets to take their close frame.
+const WEBSOCKET_GRACE: std::time::Duration = std::time::Duration::from_secs(5);

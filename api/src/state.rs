@@ -2,6 +2,8 @@
 use std::sync::Arc;
 
 use sea_orm::DatabaseConnection;
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
 
 use crate::bus::EventBus;
 use crate::config::Config;
@@ -9,8 +11,8 @@ use crate::facebook::graph::GraphClient;
 use crate::metrics::Metrics;
 use crate::service::ingest::Ingest;
 use crate::service::limits::Limits;
+use crate::service::outbox::Outbox;
 use crate::service::presence::Presence;
-use crate::shutdown::Shutdown;
 
 /// Cheap to clone: everything inside is shared.
 #[derive(Clone)]
@@ -20,13 +22,17 @@ pub struct AppState {
     pub bus: Arc<dyn EventBus>,
     /// The group-commit writer that stores webhook deliveries.
     pub ingest: Ingest,
+    /// Publishes committed Page events, from the event log when the bus was down.
+    pub outbox: Outbox,
     pub limits: Arc<Limits>,
     pub presence: Arc<Presence>,
     /// Facebook's Graph API (or the simulator).
     pub graph: GraphClient,
     pub metrics: Arc<Metrics>,
-    /// Set when the server starts shutting down; long-lived connections watch it.
-    pub shutdown: Shutdown,
+    /// Cancelled when the server starts shutting down: open WebSockets close (1001).
+    pub shutdown: CancellationToken,
+    /// The WebSocket connections, which the shutdown waits for (briefly).
+    pub connections: TaskTracker,
 }
 
 impl AppState {
@@ -41,9 +47,10 @@ impl AppState {
     ) -> Self {
         let (new_customers, customers) = tokio::sync::mpsc::unbounded_channel();
         let metrics = Arc::new(metrics);
+        let outbox = Outbox::start(db.clone(), bus.clone());
         let ingest = Ingest::start(
             writer,
-            bus.clone(),
+            outbox.clone(),
             config.ingest_group_max,
             Some(new_customers),
             metrics.clone(),
@@ -53,13 +60,20 @@ impl AppState {
             db,
             bus,
             ingest,
+            outbox,
             limits: Arc::new(Limits::new()),
             presence: Arc::new(Presence::default()),
             graph,
             metrics,
-            shutdown: Shutdown::default(),
+            shutdown: CancellationToken::new(),
+            connections: TaskTracker::new(),
         };
         tokio::spawn(crate::service::profiles::run(state.clone(), customers));
+        tokio::spawn(crate::service::event_log::prune_forever(
+            state.db.clone(),
+            state.config.event_retention_secs,
+            Arc::downgrade(&state.config),
+        ));
         state
     }
 }
