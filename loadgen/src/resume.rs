@@ -64,7 +64,8 @@ pub async fn resume(target: &Target, missed: usize, runs: usize) -> anyhow::Resu
             let Some(item) = stream.next().await else {
                 bail!("the subscription ended after {messages} of {missed} messages");
             };
-            let item = item?;
+            let item = item
+                .map_err(|e| anyhow::anyhow!("after {items} items ({messages} messages): {e}"))?;
             items += 1;
             if item["pageEvents"]["kind"] == "MESSAGE_ADDED" {
                 messages += 1;
