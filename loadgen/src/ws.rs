@@ -12,6 +12,8 @@ type Socket =
 
 pub struct Subscriber {
     socket: Socket,
+    /// `next` payloads that came before the pong (a resumed subscription replays at once).
+    early: Vec<Value>,
 }
 
 impl Subscriber {
@@ -41,30 +43,35 @@ impl Subscriber {
         )
         .await?;
         send(&mut socket, json!({"type": "ping"})).await?;
-        expect(&mut socket, "pong").await?;
-        Ok(Self { socket })
+        let early = expect(&mut socket, "pong").await?;
+        Ok(Self { socket, early })
     }
 
     /// The `data` of each `next` message.
     pub fn into_stream(self) -> BoxStream<'static, anyhow::Result<Value>> {
-        self.socket
-            .filter_map(|frame| async move {
-                let text = match frame {
-                    Ok(Message::Text(text)) => text,
-                    Ok(_) => return None,
-                    Err(err) => return Some(Err(err.into())),
-                };
-                let value: Value = match serde_json::from_str(&text) {
-                    Ok(value) => value,
-                    Err(err) => return Some(Err(err.into())),
-                };
-                match value["type"].as_str() {
-                    Some("next") => Some(Ok(value["payload"]["data"].clone())),
-                    Some("error") => Some(Err(anyhow::anyhow!("subscription error: {value}"))),
-                    _ => None,
+        let early = futures::stream::iter(self.early.into_iter().map(Ok));
+        let rest = self.socket.filter_map(|frame| async move {
+            let text = match frame {
+                Ok(Message::Text(text)) => text,
+                Ok(Message::Close(frame)) => {
+                    return Some(Err(anyhow::anyhow!(
+                        "the server closed the WebSocket: {frame:?}"
+                    )));
                 }
-            })
-            .boxed()
+                Ok(_) => return None,
+                Err(err) => return Some(Err(err.into())),
+            };
+            let value: Value = match serde_json::from_str(&text) {
+                Ok(value) => value,
+                Err(err) => return Some(Err(err.into())),
+            };
+            match value["type"].as_str() {
+                Some("next") => Some(Ok(value["payload"]["data"].clone())),
+                Some("error") => Some(Err(anyhow::anyhow!("subscription error: {value}"))),
+                _ => None,
+            }
+        });
+        early.chain(rest).boxed()
     }
 }
 
@@ -73,7 +80,9 @@ async fn send(socket: &mut Socket, value: Value) -> anyhow::Result<()> {
     Ok(())
 }
 
-async fn expect(socket: &mut Socket, kind: &str) -> anyhow::Result<()> {
+/// Reads until a message of `kind`; returns the `data` of the `next` messages before it.
+async fn expect(socket: &mut Socket, kind: &str) -> anyhow::Result<Vec<Value>> {
+    let mut early = Vec::new();
     while let Some(frame) = socket.next().await {
         let frame = frame?;
         if let Message::Close(close) = &frame {
@@ -82,7 +91,10 @@ async fn expect(socket: &mut Socket, kind: &str) -> anyhow::Result<()> {
         if let Message::Text(text) = frame {
             let value: Value = serde_json::from_str(&text).context("a frame that is not JSON")?;
             if value["type"] == kind {
-                return Ok(());
+                return Ok(early);
+            }
+            if value["type"] == "next" {
+                early.push(value["payload"]["data"].clone());
             }
             if value["type"] == "ping" {
                 send(socket, json!({"type": "pong"})).await?;
