@@ -125,6 +125,8 @@ pub struct Page {
     pub name: Option<String>,
     pub connected: bool,
     pub needs_reconnect: bool,
+    /// The Page's latest event-log position: where a fresh live feed starts.
+    pub event_position: String,
 }
 
 impl Page {

@@ -52,9 +52,7 @@ operation!(UpdateConversation);
 operation!(UnassignConversation);
 operation!(ConnectPage);
 operation!(SyncFullHistory);
-operation!(ConversationUpdated);
-operation!(MessageAdded);
-operation!(MessageUpdated);
+operation!(PageEvents);
 operation!(AgentPresenceChanged);
 operation!(SyncProgress);
 
@@ -80,6 +78,7 @@ macro_rules! page_from {
                     name: p.name,
                     connected: p.connected,
                     needs_reconnect: p.needs_reconnect,
+                    event_position: p.event_position,
                 }
             }
         }
@@ -114,7 +113,7 @@ conversation_from!(
     conversation_by_id,
     update_conversation,
     unassign_conversation,
-    conversation_updated
+    page_events
 );
 
 macro_rules! message_from {
@@ -143,7 +142,7 @@ macro_rules! message_from {
         }
     )*};
 }
-message_from!(messages, send_message, message_added, message_updated);
+message_from!(messages, send_message, page_events);
 
 macro_rules! sync_job_from {
     ($($m:ident),*) => {$(

@@ -39,6 +39,28 @@ pub async fn load_session(mut state: AppState) -> Result<(), ApiError> {
     Ok(())
 }
 
+/// The Page's latest event-log position, where a fresh live feed starts (the Pages
+/// are reloaded on the way, so their state is current too).
+pub async fn event_position(mut state: AppState, page_id: &str) -> Result<String, ApiError> {
+    let pages: Vec<model::Page> = state
+        .gql::<Pages>(pages::Variables {})
+        .await?
+        .pages
+        .into_iter()
+        .map(Into::into)
+        .collect();
+    let position = pages
+        .iter()
+        .find(|p| p.id == page_id)
+        .map(|p| p.event_position.clone())
+        .ok_or_else(|| ApiError {
+            code: "NOT_FOUND".into(),
+            message: "the Page is gone".into(),
+        })?;
+    state.pages.set(pages);
+    Ok(position)
+}
+
 /// Reloads the Pages (after connecting one, or when a send reports a token problem).
 pub async fn reload_pages(mut state: AppState) -> Result<(), ApiError> {
     let pages = state.gql::<Pages>(pages::Variables {}).await?.pages;
@@ -80,15 +102,18 @@ pub async fn load_conversations(mut state: AppState) -> Result<(), ApiError> {
         return Ok(());
     };
     let filter = *state.status_filter.peek();
+    // Emptied now and merged into later, so live events that arrive meanwhile stay.
+    state.conversations.set(ConversationList::default());
     let (nodes, cursor, has_next) =
         fetch_conversations(state, &page_id, filter, PAGE_SIZE, None).await?;
     // The selection may have moved on while the answer travelled.
     if state.page_id.peek().as_deref() != Some(&page_id) || *state.status_filter.peek() != filter {
         return Ok(());
     }
-    let mut list = ConversationList::default();
-    list.merge_page(nodes, filter, Some((cursor, has_next)));
-    state.conversations.set(list);
+    state
+        .conversations
+        .write()
+        .merge_page(nodes, filter, Some((cursor, has_next)));
     Ok(())
 }
 

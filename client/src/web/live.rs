@@ -1,23 +1,23 @@
 //! The live connection: one `graphql-transport-ws` connection per signed-in session
-//! and Page, carrying the Page's conversation and presence events and the open
-//! conversation's message events.
+//! and Page, carrying the Page's whole change stream (`pageEvents`) and its agents'
+//! presence.
 //!
-//! When the connection drops, the indicator says `reconnecting` and the loop
-//! reconnects with a growing, jittered delay. Once subscribed again it fills the gap
-//! by fetching what may have changed meanwhile (the newest conversations and the
-//! open conversation's newest messages) and merging it by id, so nothing is lost or
-//! doubled and no reload is needed.
+//! The stream is resumable: the loop remembers the position of the last event it
+//! applied, and after a dropped connection it reconnects (the indicator says
+//! `reconnecting`, the delay grows with jitter) and subscribes again `after` that
+//! position, so the server replays exactly what was missed: no gap, no reload. A
+//! fresh start subscribes after the Page's `eventPosition` and then refetches the
+//! lists, which therefore cannot miss a change either. When the server no longer
+//! holds the position (`POSITION_EXPIRED`), the client starts fresh the same way.
 //!
-//! Every event goes through [`apply`], which upserts by id: the same event applied
-//! twice changes nothing. A page-wide, resumable event stream replaces the three
-//! per-topic subscriptions by changing [`subscribe`] and [`Event`] only.
+//! Every event goes through [`apply`], which upserts by id: an event applied twice
+//! changes nothing, so an overlap between a replay and a refetch is harmless.
 use std::future::IntoFuture;
 use std::time::Duration;
 
 use dioxus::prelude::*;
-use futures::channel::mpsc::UnboundedReceiver;
+use futures::StreamExt;
 use futures::stream::{LocalBoxStream, SelectAll};
-use futures::{FutureExt, StreamExt, select};
 use graphql_client::GraphQLQuery;
 use graphql_ws_client::Client;
 use graphql_ws_client::graphql::StreamingOperation;
@@ -31,8 +31,12 @@ use crate::ops::*;
 
 /// What a subscription delivered.
 enum Event {
-    Conversation(model::Conversation),
-    Message(Message),
+    /// A change of the Page at `position` in its event log.
+    Page {
+        position: String,
+        conversation: Option<Box<model::Conversation>>,
+        message: Option<Box<Message>>,
+    },
     Presence(Presence),
     Sync(model::SyncJob),
     /// The server ended a subscription with an error.
@@ -45,28 +49,28 @@ enum Ended {
     Lost { served: bool },
     /// The session is no longer valid: sign out, do not reconnect.
     Unauthenticated,
+    /// The position to resume from is older than the server keeps.
+    PositionExpired,
 }
 
 const MAX_BACKOFF_MS: u32 = 15_000;
 
-/// Keeps a connection for `page_id` until the component holding it goes away.
-/// `open` says which conversation the chat shows, as it changes.
-pub async fn run(
-    mut state: AppState,
-    token: String,
-    page_id: String,
-    mut open: UnboundedReceiver<Option<String>>,
-) {
+/// Keeps the live feed of `page_id` until the component holding it goes away.
+pub async fn run(mut state: AppState, token: String, page_id: String) {
     let mut backoff_ms = 500u32;
-    let mut resumed = false;
+    // The last position applied; `None` means start fresh (and refetch).
+    let mut position: Option<String> = None;
     loop {
-        match serve(state, &token, &page_id, &mut open, resumed).await {
+        match serve(state, &token, &page_id, &mut position).await {
             Ended::Unauthenticated => {
-                // The server closed with 4403 or an UNAUTHENTICATED error: confirm
-                // over HTTP (which signs out on UNAUTHENTICATED) before giving up.
+                // Confirm over HTTP, which signs out on UNAUTHENTICATED.
                 if actions::load_session(state).await.is_err() && state.token.peek().is_none() {
                     return;
                 }
+            }
+            Ended::PositionExpired => {
+                position = None;
+                continue;
             }
             Ended::Lost { served } => {
                 if served {
@@ -78,7 +82,6 @@ pub async fn run(
         let jitter = (js_sys::Math::random() * f64::from(backoff_ms) / 2.0) as u32;
         browser::sleep_ms(backoff_ms + jitter).await;
         backoff_ms = (backoff_ms * 2).min(MAX_BACKOFF_MS);
-        resumed = true;
     }
 }
 
@@ -134,21 +137,41 @@ where
         .boxed_local())
 }
 
-/// The Page's own streams: its conversations and its agents' presence.
-async fn subscribe(
-    client: &Client,
+/// One connection's life: connect, subscribe (resuming after `position`), apply
+/// events until it drops.
+async fn serve(
+    mut state: AppState,
+    token: &str,
     page_id: &str,
-) -> Result<SelectAll<LocalBoxStream<'static, Event>>, Ended> {
-    let conversations = subscribe_to::<ConversationUpdated, _>(
-        client,
-        conversation_updated::Variables {
+    position: &mut Option<String>,
+) -> Ended {
+    let fresh = position.is_none();
+    if fresh {
+        match actions::event_position(state, page_id).await {
+            Ok(p) => *position = Some(p),
+            Err(e) if e.is_unauthenticated() => return Ended::Unauthenticated,
+            Err(_) => return Ended::Lost { served: false },
+        }
+    }
+    let client = match connect(token).await {
+        Ok(client) => client,
+        Err(ended) => return ended,
+    };
+    let feed = subscribe_to::<PageEvents, _>(
+        &client,
+        page_events::Variables {
             page_id: page_id.to_string(),
+            after: position.clone(),
         },
-        |d| Event::Conversation(d.conversation_updated.into()),
+        |d| Event::Page {
+            position: d.page_events.position,
+            conversation: d.page_events.conversation.map(|c| Box::new(c.into())),
+            message: d.page_events.message.map(|m| Box::new(m.into())),
+        },
     )
-    .await?;
+    .await;
     let presence = subscribe_to::<AgentPresenceChanged, _>(
-        client,
+        &client,
         agent_presence_changed::Variables {
             page_id: page_id.to_string(),
         },
@@ -159,127 +182,74 @@ async fn subscribe(
             })
         },
     )
-    .await?;
-    Ok(futures::stream::select_all([conversations, presence]))
-}
-
-/// The open conversation's message streams.
-async fn subscribe_conversation(
-    client: &Client,
-    conversation_id: &str,
-) -> Result<SelectAll<LocalBoxStream<'static, Event>>, Ended> {
-    let added = subscribe_to::<MessageAdded, _>(
-        client,
-        message_added::Variables {
-            conversation_id: conversation_id.to_string(),
-        },
-        |d| Event::Message(d.message_added.into()),
-    )
-    .await?;
-    let updated = subscribe_to::<MessageUpdated, _>(
-        client,
-        message_updated::Variables {
-            conversation_id: conversation_id.to_string(),
-        },
-        |d| Event::Message(d.message_updated.into()),
-    )
-    .await?;
-    Ok(futures::stream::select_all([added, updated]))
-}
-
-/// One connection's life: connect, subscribe, fill the gap, apply events until it drops.
-async fn serve(
-    mut state: AppState,
-    token: &str,
-    page_id: &str,
-    open: &mut UnboundedReceiver<Option<String>>,
-    resumed: bool,
-) -> Ended {
-    let client = match connect(token).await {
-        Ok(client) => client,
-        Err(ended) => return ended,
-    };
-    let mut page_events = match subscribe(&client, page_id).await {
-        Ok(s) => s,
-        Err(ended) => return ended,
-    };
-    let mut open_id = state.open_conversation();
-    let mut chat_events = match &open_id {
-        Some(id) => match subscribe_conversation(&client, id).await {
-            Ok(s) => s,
-            Err(ended) => return ended,
-        },
-        None => SelectAll::new(),
+    .await;
+    let mut events: SelectAll<LocalBoxStream<'static, Event>> = match (feed, presence) {
+        (Ok(feed), Ok(presence)) => futures::stream::select_all([feed, presence]),
+        (Err(ended), _) | (_, Err(ended)) => return ended,
     };
     state.connection.set(Connection::Connected);
-    // Subscribed first, fetched second: whatever happened in between arrives by
-    // both ways and merges into one.
+    // Presence is not replayed: ask for it as it is now.
     let _ = actions::load_presence(state, page_id.to_string()).await;
-    if resumed {
+    if fresh {
+        // Subscribed first, fetched second: a change in between arrives both ways
+        // and merges into one.
         let _ = actions::refresh_conversations(state).await;
-    }
-    if let Some(id) = &open_id {
-        let _ = actions::load_latest_messages(state, id.clone()).await;
-    }
-    loop {
-        let next_chat = async {
-            if chat_events.is_empty() {
-                futures::future::pending::<Option<Event>>().await
-            } else {
-                chat_events.next().await
-            }
-        };
-        let event = select! {
-            e = page_events.next().fuse() => e,
-            e = next_chat.fuse() => e,
-            change = open.next().fuse() => {
-                let Some(change) = change else { return Ended::Lost { served: true } };
-                if change != open_id {
-                    open_id = change;
-                    chat_events = match &open_id {
-                        Some(id) => match subscribe_conversation(&client, id).await {
-                            Ok(s) => s,
-                            Err(_) => return Ended::Lost { served: true },
-                        },
-                        None => SelectAll::new(),
-                    };
-                    if let Some(id) = &open_id {
-                        let _ = actions::load_latest_messages(state, id.clone()).await;
-                    }
-                }
-                continue;
-            }
-        };
-        match event {
-            None => return Ended::Lost { served: true },
-            Some(Event::Failed(e)) if e.is_unauthenticated() => return Ended::Unauthenticated,
-            Some(Event::Failed(_)) => return Ended::Lost { served: true },
-            Some(event) => apply(state, page_id, event),
+        let open = state.messages.peek().conversation_id.clone();
+        if !open.is_empty() {
+            let _ = actions::load_latest_messages(state, open).await;
         }
     }
+    while let Some(event) = events.next().await {
+        match event {
+            Event::Failed(e) if e.is_unauthenticated() => return Ended::Unauthenticated,
+            Event::Failed(e) if e.code == "POSITION_EXPIRED" => return Ended::PositionExpired,
+            Event::Failed(_) => return Ended::Lost { served: true },
+            Event::Page {
+                position: at,
+                conversation,
+                message,
+            } => {
+                apply(
+                    state,
+                    page_id,
+                    conversation.map(|c| *c),
+                    message.map(|m| *m),
+                );
+                *position = Some(at);
+            }
+            Event::Presence(p) => model::upsert_presence(&mut state.presence.write(), p),
+            Event::Sync(_) => {}
+        }
+    }
+    Ended::Lost { served: true }
 }
 
-/// Applies one event. Idempotent: upserts by id.
-fn apply(mut state: AppState, page_id: &str, event: Event) {
-    match event {
-        Event::Conversation(c) if c.page_id == page_id => {
-            let filter = *state.status_filter.peek();
-            state.conversations.write().upsert(c, filter);
+/// Applies one change of the Page. Idempotent: upserts by id.
+fn apply(
+    mut state: AppState,
+    page_id: &str,
+    conversation: Option<model::Conversation>,
+    message: Option<Message>,
+) {
+    if let Some(c) = conversation.filter(|c| c.page_id == page_id) {
+        let filter = *state.status_filter.peek();
+        state.conversations.write().upsert(c, filter);
+    }
+    if let Some(m) = message {
+        let open = state.messages.peek().conversation_id == m.conversation_id;
+        if !open {
+            return;
         }
-        Event::Message(m) => {
-            let open = state.messages.peek().conversation_id == m.conversation_id;
-            let inbound = m.direction == MessageDirection::INBOUND;
-            let id = m.conversation_id.clone();
-            state.messages.write().upsert(m);
-            // The agent is looking at it: a new customer message is read at once.
-            if open && inbound && browser::visible() {
-                spawn(async move {
-                    let _ = actions::update_conversation(state, id, None, None, true).await;
-                });
-            }
+        let inbound = m.direction == MessageDirection::INBOUND;
+        let known = state.messages.peek().items.iter().any(|it| it.id == m.id);
+        let id = m.conversation_id.clone();
+        state.messages.write().upsert(m);
+        // The agent is looking at it: a new customer message is read at once.
+        if inbound && !known && browser::visible() {
+            spawn(async move {
+                let _ = actions::update_conversation(state, id, None, None, true).await;
+            });
         }
-        Event::Presence(p) => model::upsert_presence(&mut state.presence.write(), p),
-        Event::Conversation(_) | Event::Sync(_) | Event::Failed(_) => {}
     }
 }
 

@@ -1,6 +1,5 @@
 //! The browser side: the Dioxus app and everything it needs from the browser.
 use dioxus::prelude::*;
-use futures::channel::mpsc;
 
 mod actions;
 mod api;
@@ -99,28 +98,11 @@ fn Workspace(token: String) -> Element {
     }
 }
 
-/// Holds the live connection of one Page; remounted when the Page changes.
+/// Holds the live feed of one Page; remounted when the Page or the session changes.
 #[component]
 fn Live(token: String, page_id: String) -> Element {
     let mut state = use_context::<AppState>();
-    let (tx, rx) = use_hook(|| {
-        let (tx, rx) = mpsc::unbounded::<Option<String>>();
-        (tx, std::rc::Rc::new(std::cell::RefCell::new(Some(rx))))
-    });
-    use_effect(move || {
-        let open = state.open_conversation();
-        let _ = tx.unbounded_send(open);
-    });
-    use_future(move || {
-        let rx = rx.borrow_mut().take();
-        let token = token.clone();
-        let page_id = page_id.clone();
-        async move {
-            if let Some(rx) = rx {
-                live::run(state, token, page_id, rx).await;
-            }
-        }
-    });
+    use_future(move || live::run(state, token.clone(), page_id.clone()));
     use_drop(move || state.connection.set(Connection::Connecting));
     rsx! {}
 }
