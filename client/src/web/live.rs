@@ -54,6 +54,7 @@ enum Ended {
 }
 
 const MAX_BACKOFF_MS: u32 = 15_000;
+const CONNECT_TIMEOUT_MS: u32 = 10_000;
 
 /// Keeps the live feed of `page_id` until the component holding it goes away.
 pub async fn run(mut state: AppState, token: String, page_id: String) {
@@ -85,25 +86,34 @@ pub async fn run(mut state: AppState, token: String, page_id: String) {
     }
 }
 
+/// Opens the WebSocket and completes the `connection_init` handshake, giving up
+/// after [`CONNECT_TIMEOUT_MS`] (a blackholed network would otherwise hang it).
 async fn connect(token: &str) -> Result<Client, Ended> {
-    let lost = Ended::Lost { served: false };
-    let (meta, stream) =
-        ws_stream_wasm::WsMeta::connect(browser::ws_url(), Some(vec!["graphql-transport-ws"]))
-            .await
-            .map_err(|_| Ended::Lost { served: false })?;
-    let connection = graphql_ws_client::ws_stream_wasm::Connection::new((meta, stream)).await;
-    let payload = serde_json::json!({ "authorization": format!("Bearer {token}") });
-    let built = Client::build(connection)
-        .payload(payload)
-        .map_err(|_| Ended::Lost { served: false })?
-        // The server closes connections silent for 50 s; pings also find dead ones.
-        .keep_alive_interval(Duration::from_secs(20))
-        .keep_alive_retries(2)
-        .await;
-    let (client, actor) = match built {
-        Ok(pair) => pair,
-        Err(graphql_ws_client::Error::Close(4403, _)) => return Err(Ended::Unauthenticated),
-        Err(_) => return Err(lost),
+    let attempt = async {
+        let (meta, stream) =
+            ws_stream_wasm::WsMeta::connect(browser::ws_url(), Some(vec!["graphql-transport-ws"]))
+                .await
+                .map_err(|_| Ended::Lost { served: false })?;
+        let connection = graphql_ws_client::ws_stream_wasm::Connection::new((meta, stream)).await;
+        let payload = serde_json::json!({ "authorization": format!("Bearer {token}") });
+        let built = Client::build(connection)
+            .payload(payload)
+            .map_err(|_| Ended::Lost { served: false })?
+            // The server closes connections silent for 50 s; pings also find dead ones.
+            .keep_alive_interval(Duration::from_secs(20))
+            .keep_alive_retries(2)
+            .await;
+        match built {
+            Ok(pair) => Ok(pair),
+            Err(graphql_ws_client::Error::Close(4403, _)) => Err(Ended::Unauthenticated),
+            Err(_) => Err(Ended::Lost { served: false }),
+        }
+    };
+    let timeout = browser::sleep_ms(CONNECT_TIMEOUT_MS);
+    futures::pin_mut!(attempt, timeout);
+    let (client, actor) = match futures::future::select(attempt, timeout).await {
+        futures::future::Either::Left((result, _)) => result?,
+        futures::future::Either::Right(_) => return Err(Ended::Lost { served: false }),
     };
     wasm_bindgen_futures::spawn_local(actor.into_future());
     Ok(client)
