@@ -77,9 +77,10 @@ impl BusEvent {
         match self {
             Self::Page(event) => Some(&event.page_id),
             Self::SyncProgress(job) => Some(&job.page_id),
-            Self::AccessRevoked(_) | Self::PresenceChanged { .. } | Self::Resync | Self::Lagged => {
-                None
-            }
+            Self::AccessRevoked(_)
+            | Self::PresenceChanged { .. }
+            | Self::Resync
+            | Self::Lagged => None,
         }
     }
 }

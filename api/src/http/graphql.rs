@@ -9,11 +9,11 @@ use axum::body::Bytes;
 use axum::extract::ws::{CloseFrame, Message as WsMessage, WebSocket, WebSocketUpgrade};
 use futures::stream::SplitSink;
 use futures::{SinkExt, StreamExt};
+use tokio::sync::mpsc;
+use tokio_util::sync::CancellationToken;
 use std::net::{IpAddr, SocketAddr};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
-use tokio::sync::mpsc;
-use tokio_util::sync::CancellationToken;
 
 use async_graphql::{BatchRequest, Data, ErrorExtensions};
 use axum::extract::{ConnectInfo, DefaultBodyLimit, Extension, RawQuery, State};
@@ -117,13 +117,11 @@ async fn serve_socket(
                             });
                         }
                         stop.cancel();
-                        Err(axum::Error::new(std::io::Error::other(
-                            "subscriber too slow",
-                        )))
+                        Err(axum::Error::new(std::io::Error::other("subscriber too slow")))
                     }
-                    Err(mpsc::error::TrySendError::Closed(_)) => {
-                        Err(axum::Error::new(std::io::Error::other("connection closed")))
-                    }
+                    Err(mpsc::error::TrySendError::Closed(_)) => Err(axum::Error::new(
+                        std::io::Error::other("connection closed"),
+                    )),
                 }
             }
         })

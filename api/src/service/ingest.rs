@@ -20,8 +20,8 @@ use tokio::sync::{mpsc, oneshot};
 use entity::{conversation, message, page};
 
 use crate::bus::{Change, PageEvent};
-use crate::facebook::events::{Attachment, Direction, Event, IncomingMessage};
 use crate::service::{event_log, outbox::Outbox};
+use crate::facebook::events::{Attachment, Direction, Event, IncomingMessage};
 use crate::time::now_ms;
 
 /// Deliveries waiting for the writer; senders wait (back-pressure) when it is full.
