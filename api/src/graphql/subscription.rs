@@ -171,11 +171,11 @@ impl Sequencer {
                 return Some(Ok(event));
             }
             if let Some(until) = self.catch_up {
-                let chunk =
-                    match event_log::replay(&self.db, &self.page_id, self.last, until).await {
-                        Ok(chunk) => chunk,
-                        Err(err) => return Some(Err(err.into())),
-                    };
+                let chunk = match event_log::replay(&self.db, &self.page_id, self.last, until).await
+                {
+                    Ok(chunk) => chunk,
+                    Err(err) => return Some(Err(err.into())),
+                };
                 for event in chunk.events {
                     self.last = self.last.max(event.position);
                     self.ready.push_back(Arc::new(BusEvent::Page(event)));

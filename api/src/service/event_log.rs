@@ -11,7 +11,8 @@ use std::time::Duration;
 
 use sea_orm::sea_query::{Expr, ExprTrait, OnConflict, Query};
 use sea_orm::{
-    ColumnTrait, ConnectionTrait, DatabaseConnection, DbErr, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
+    ColumnTrait, ConnectionTrait, DatabaseConnection, DbErr, EntityTrait, QueryFilter, QueryOrder,
+    QuerySelect,
 };
 
 use entity::{conversation, message, page_event, page_event_head};
@@ -144,7 +145,11 @@ pub async fn oldest(db: &impl ConnectionTrait, page_id: &str) -> Result<Option<i
 
 /// Whether a subscriber that saw up to `after` can resume without a hole: every
 /// position after it is still in the log.
-pub async fn can_resume(db: &impl ConnectionTrait, page_id: &str, after: i64) -> Result<Resume, DbErr> {
+pub async fn can_resume(
+    db: &impl ConnectionTrait,
+    page_id: &str,
+    after: i64,
+) -> Result<Resume, DbErr> {
     let head = head(db, page_id).await?;
     if after > head {
         return Ok(Resume::Ahead { head });
@@ -165,7 +170,9 @@ pub enum Resume {
     /// Entries after the position were pruned: the subscriber must reload.
     Pruned,
     /// The position was never given out.
-    Ahead { head: i64 },
+    Ahead {
+        head: i64,
+    },
 }
 
 /// One chunk of a replay.
@@ -236,7 +243,10 @@ pub async fn replay(
     let mut events = Vec::with_capacity(entries.len());
     for entry in entries {
         let change = match entry.kind.as_str() {
-            MESSAGE_ADDED => messages.get(&entry.entity_id).cloned().map(Change::MessageAdded),
+            MESSAGE_ADDED => messages
+                .get(&entry.entity_id)
+                .cloned()
+                .map(Change::MessageAdded),
             MESSAGE_UPDATED => messages
                 .get(&entry.entity_id)
                 .cloned()

@@ -20,8 +20,8 @@ use tokio::sync::{mpsc, oneshot};
 use entity::{conversation, message, page};
 
 use crate::bus::{Change, PageEvent};
-use crate::service::{event_log, outbox::Outbox};
 use crate::facebook::events::{Attachment, Direction, Event, IncomingMessage};
+use crate::service::{event_log, outbox::Outbox};
 use crate::time::now_ms;
 
 /// Deliveries waiting for the writer; senders wait (back-pressure) when it is full.
@@ -167,7 +167,7 @@ impl Writer {
             self.conversations.clear();
         }
         self.conversations.extend(outcome.new_conversations);
-        self.outbox.publish(outcome.events).await;
+        self.outbox.publish(outcome.events);
     }
 
     /// One transaction for the whole group.
