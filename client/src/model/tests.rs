@@ -66,6 +66,7 @@ fn relative_times_are_short() {
     );
     assert_eq!(format_left(3 * 3_600_000 + 12 * 60_000), "3h 12m");
     assert_eq!(format_left(5 * 86_400_000 + 2 * 3_600_000), "5d 2h");
+    assert_eq!(format_left(86_400_000), "24h 0m");
     assert_eq!(clock(at("2026-11-26T15:04:00Z"), -60), "16:04");
 }
 

@@ -117,10 +117,10 @@ pub fn relative_time(ms: i64, now_ms: i64) -> String {
     }
 }
 
-/// A duration left, to the minute: `42m`, `3h 12m`, `5d 2h`.
+/// A duration left, to the minute: `42m`, `3h 12m`, `24h 0m`, then `5d 2h`.
 pub fn format_left(ms: i64) -> String {
     let ms = ms.max(0);
-    if ms >= DAY {
+    if ms >= 2 * DAY {
         format!("{}d {}h", ms / DAY, ms % DAY / HOUR)
     } else if ms >= HOUR {
         format!("{}h {}m", ms / HOUR, ms % HOUR / MINUTE)

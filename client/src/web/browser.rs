@@ -119,13 +119,6 @@ pub fn scroll_by(id: &str, by: i32) {
     }
 }
 
-/// Whether an element is scrolled (nearly) to its bottom.
-pub fn near_bottom(id: &str) -> bool {
-    element_by_id(id)
-        .map(|e| e.scroll_height() - e.scroll_top() - e.client_height() < 80)
-        .unwrap_or(true)
-}
-
 /// Whether the tab is in front (marking read only makes sense then).
 pub fn visible() -> bool {
     web_sys::window()

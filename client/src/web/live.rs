@@ -246,6 +246,11 @@ fn apply(
         state.conversations.write().upsert(c, filter);
     }
     if let Some(m) = message {
+        if m.error_code.as_deref() == Some("PAGE_NEEDS_RECONNECT") {
+            spawn(async move {
+                let _ = actions::reload_pages(state).await;
+            });
+        }
         let open = state.messages.peek().conversation_id == m.conversation_id;
         if !open {
             return;

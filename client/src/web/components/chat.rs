@@ -35,6 +35,8 @@ fn ChatView(id: String) -> Element {
     // Scroll height before an older page went in above, to keep the view still.
     let mut height_before_older = use_signal(|| None::<i32>);
     let mut last_seen = use_signal(|| None::<String>);
+    // Whether the agent is at the newest message (kept there as messages arrive).
+    let mut pinned = use_signal(|| true);
 
     let conv_id = id.clone();
     use_hook(move || {
@@ -58,7 +60,7 @@ fn ChatView(id: String) -> Element {
         let list = state.messages.read();
         let last = list.items.last().map(|m| (m.id.clone(), m.direction));
         let before = height_before_older.peek().to_owned();
-        let was_at_bottom = browser::near_bottom(LIST_ID);
+        let was_at_bottom = *pinned.peek();
         spawn(async move {
             browser::sleep_ms(0).await;
             if let Some(h) = before {
@@ -66,12 +68,14 @@ fn ChatView(id: String) -> Element {
                 height_before_older.set(None);
             }
             let last_id = last.as_ref().map(|(id, _)| id.clone());
-            if last_id != *last_seen.peek() {
-                let first_time = last_seen.peek().is_none();
-                let own = last.is_some_and(|(_, d)| d == MessageDirection::OUTBOUND);
-                if first_time || was_at_bottom || own {
-                    browser::scroll_to_bottom(LIST_ID);
-                }
+            let changed = last_id != *last_seen.peek();
+            let first_time = last_seen.peek().is_none();
+            let own = changed && last.is_some_and(|(_, d)| d == MessageDirection::OUTBOUND);
+            // At the bottom, it stays there, also when a status or failure line grows.
+            if before.is_none() && (first_time || was_at_bottom || own) {
+                browser::scroll_to_bottom(LIST_ID);
+            }
+            if changed {
                 last_seen.set(last_id);
             }
         });
@@ -187,6 +191,10 @@ fn ChatView(id: String) -> Element {
                 "aria-label": "Messages",
                 tabindex: "0",
                 onscroll: move |e| {
+                    let gap = f64::from(e.scroll_height()) - e.scroll_top() - f64::from(e.client_height());
+                    if (gap < 80.0) != *pinned.peek() {
+                        pinned.set(gap < 80.0);
+                    }
                     if e.scroll_top() < 60.0 {
                         load_older();
                     }

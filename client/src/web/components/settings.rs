@@ -9,6 +9,12 @@ use crate::web::{actions, live};
 #[component]
 pub fn Settings() -> Element {
     let state = use_context::<AppState>();
+    // A Page's state may have changed since sign-in (a refused token).
+    use_hook(move || {
+        spawn(async move {
+            let _ = actions::reload_pages(state).await;
+        });
+    });
     let pages = state.pages.read().clone();
     rsx! {
         section { class: "settings", "data-testid": "settings", "aria-labelledby": "settings-title",
