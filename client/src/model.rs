@@ -363,6 +363,7 @@ pub fn explain_error(code: &str) -> &'static str {
         "NETWORK" => "No connection to the server",
         "UNAUTHENTICATED" => "Your session has ended",
         "NOT_FOUND" => "The conversation is gone",
+        "FORBIDDEN" => "Not allowed: the Page may need reconnecting in Settings",
         _ => "Sending failed",
     }
 }
