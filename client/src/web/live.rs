@@ -279,7 +279,14 @@ pub async fn follow_sync(mut state: AppState, token: String, job_id: String) {
             |d| Event::Sync(d.sync_progress.into()),
         )
         .await;
-        if let Ok(mut stream) = stream {
+        // A job that finished before the subscription began sends nothing more.
+        let _ = actions::refresh_sync_job(state, job_id.clone()).await;
+        let finished = state
+            .sync_jobs
+            .peek()
+            .iter()
+            .any(|j| j.id == job_id && j.status != model::SyncStatus::RUNNING);
+        if let (Ok(mut stream), false) = (stream, finished) {
             while let Some(Event::Sync(job)) = stream.next().await {
                 let done = job.status != model::SyncStatus::RUNNING;
                 actions::put_sync_job(&mut state, job);

@@ -76,14 +76,21 @@ fn PageRow(page: Page) -> Element {
                     onclick: move |_| {
                         let page_id = page_id.clone();
                         error.set(None);
-                        spawn(async move {
+                        // Not tied to this screen: the progress goes on while the
+                        // agent is elsewhere, and is there on coming back.
+                        wasm_bindgen_futures::spawn_local(async move {
                             match actions::start_full_sync(state, page_id).await {
                                 Ok(job) => {
                                     if let Some(token) = state.token.peek().clone() {
                                         live::follow_sync(state, token, job.id).await;
                                     }
                                 }
-                                Err(e) => error.set(Some(e.to_string())),
+                                // The row may be gone by now.
+                                Err(e) => {
+                                    if let Ok(mut slot) = error.try_write() {
+                                        *slot = Some(e.to_string());
+                                    }
+                                }
                             }
                         });
                     },
