@@ -47,6 +47,7 @@ operation!(Conversations);
 operation!(ConversationById);
 operation!(Messages);
 operation!(SyncJobById);
+operation!(SetPresence);
 operation!(SendMessage);
 operation!(UpdateConversation);
 operation!(UnassignConversation);
@@ -67,7 +68,7 @@ macro_rules! agent_from {
         }
     )*};
 }
-agent_from!(login, me, page_agents, agent_presence_changed);
+agent_from!(login, me, page_agents, agent_presence_changed, set_presence);
 
 macro_rules! page_from {
     ($($m:ident),*) => {$(

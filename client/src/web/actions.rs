@@ -323,6 +323,25 @@ pub async fn load_presence(mut state: AppState, page_id: String) -> Result<(), A
     Ok(())
 }
 
+/// Appear AWAY or OFFLINE by choice, or ONLINE again (following the connection).
+pub async fn set_presence(
+    mut state: AppState,
+    status: model::PresenceStatus,
+) -> Result<(), ApiError> {
+    let p = state
+        .gql::<SetPresence>(set_presence::Variables { status })
+        .await?
+        .set_presence;
+    model::upsert_presence(
+        &mut state.presence.write(),
+        Presence {
+            agent: p.agent.into(),
+            status: p.status,
+        },
+    );
+    Ok(())
+}
+
 /// Connects a Page with its access token (administrators).
 pub async fn connect_page(state: AppState, page_id: String, token: String) -> Result<(), ApiError> {
     state

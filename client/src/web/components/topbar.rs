@@ -67,6 +67,25 @@ pub fn TopBar() -> Element {
             }
             if let Some(me) = me {
                 span { class: "me", title: "{me.email}", "{me.name}" }
+                label { class: "sr-only", r#for: "presence-self", "My presence" }
+                select {
+                    id: "presence-self",
+                    "data-testid": "presence-self",
+                    onchange: move |e| {
+                        if let Some(status) = PresenceStatus::parse(&e.value()) {
+                            spawn(async move {
+                                let _ = actions::set_presence(state, status).await;
+                            });
+                        }
+                    },
+                    for s in [PresenceStatus::ONLINE, PresenceStatus::AWAY, PresenceStatus::OFFLINE] {
+                        option {
+                            value: s.as_str(),
+                            selected: presence.iter().any(|p| p.agent.id == me.id && p.status == s),
+                            {presence_label(s)}
+                        }
+                    }
+                }
             }
             button {
                 class: "ghost",
