@@ -1,6 +1,7 @@
 //! The one place that reads the environment (and `.env`). Every other module gets a `Config`.
 use std::fmt;
 use std::net::IpAddr;
+use std::path::PathBuf;
 
 use clap::Parser;
 
@@ -44,6 +45,7 @@ const DEFAULT_GRAPH_URL: &str = "https://graph.facebook.com/v25.0";
 const DEFAULT_INGEST_GROUP_MAX: usize = 256;
 const DEFAULT_REDIS_CHANNEL: &str = "messengerflow:events";
 const DEFAULT_WS_IDLE_SECS: u64 = 50;
+const DEFAULT_WEB_DIR: &str = "client/dist";
 
 /// Server settings. Names are fixed by the API contract; `.env.example` documents each.
 #[derive(Clone, Parser)]
@@ -99,6 +101,10 @@ pub struct Config {
     /// Largest number of webhook deliveries committed in one transaction (group commit).
     #[arg(long, env = "MF_INGEST_GROUP_MAX", default_value_t = DEFAULT_INGEST_GROUP_MAX)]
     pub ingest_group_max: usize,
+    /// The built web client (`scripts/build-client` writes it), served at `/`; relative
+    /// paths are from the working directory. Missing: `/` says how to build it.
+    #[arg(long, env = "MF_WEB_DIR", default_value = DEFAULT_WEB_DIR)]
+    pub web_dir: PathBuf,
 }
 
 impl Config {
@@ -128,6 +134,7 @@ impl Config {
             ws_idle_timeout_secs: DEFAULT_WS_IDLE_SECS,
             log_format: "text".to_owned(),
             ingest_group_max: DEFAULT_INGEST_GROUP_MAX,
+            web_dir: PathBuf::from(DEFAULT_WEB_DIR),
         }
     }
 }
@@ -152,6 +159,7 @@ impl fmt::Debug for Config {
             .field("ws_idle_timeout_secs", &self.ws_idle_timeout_secs)
             .field("log_format", &self.log_format)
             .field("ingest_group_max", &self.ingest_group_max)
+            .field("web_dir", &self.web_dir)
             .finish()
     }
 }
