@@ -47,8 +47,12 @@ pub fn required() -> bool {
         || std::env::var("MF_REQUIRE_BROWSER").is_ok_and(|v| v == "1")
 }
 
-/// The workspace's built client: `client/dist`.
+/// The built client the tests serve: `client/dist` of the workspace, or
+/// `MF_TEST_CLIENT_DIST` when set (a build made elsewhere).
 pub fn client_dist() -> PathBuf {
+    if let Some(dir) = std::env::var_os("MF_TEST_CLIENT_DIST") {
+        return PathBuf::from(dir);
+    }
     let workspace = Path::new(env!("CARGO_MANIFEST_DIR"))
         .parent()
         .unwrap_or_else(|| Path::new(".."))
