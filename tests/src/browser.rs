@@ -38,6 +38,11 @@ pub const DESKTOP: (u32, u32) = (1280, 800);
 /// separately, not by this.
 pub const UI_TIMEOUT: Duration = Duration::from_secs(20);
 
+/// Collects, from the start of every document, what the Content Security Policy blocked.
+const CSP_LISTENER: &str = "window.__mfCsp = [];\
+    document.addEventListener('securitypolicyviolation', e =>\
+      window.__mfCsp.push(e.violatedDirective + ' blocked ' + (e.blockedURI || 'inline')));";
+
 /// One browser test at a time: they measure latencies on two cores.
 static ONE_AT_A_TIME: Mutex<()> = Mutex::const_new(());
 
@@ -178,13 +183,20 @@ impl Browser {
                 }
             }
         };
-        Self {
+        let browser = Self {
             client,
             driver,
             driver_url: url,
             _profile: profile,
             _turn: turn,
-        }
+        };
+        browser
+            .cdp(
+                "Page.addScriptToEvaluateOnNewDocument",
+                json!({ "source": CSP_LISTENER }),
+            )
+            .await;
+        browser
     }
 
     /// The WebDriver client, for what the helpers below do not cover.
@@ -192,14 +204,18 @@ impl Browser {
         &self.client
     }
 
+    /// Opens `url`, after checking that the policy blocked nothing in the page it leaves.
     pub async fn goto(&self, url: &str) {
+        self.assert_no_csp_violations().await;
         self.client
             .goto(url)
             .await
             .unwrap_or_else(|error| panic!("opening {url}: {error}"));
     }
 
+    /// Reloads, after checking that the policy blocked nothing so far.
     pub async fn reload(&self) {
+        self.assert_no_csp_violations().await;
         self.client.refresh().await.expect("reloading the page");
     }
 
@@ -321,8 +337,25 @@ impl Browser {
             .unwrap_or_else(|error| panic!("writing {}: {error}", path.display()));
     }
 
-    /// Ends the session and the driver (also done, more bluntly, on drop).
+    /// What the Content Security Policy blocked in the current document.
+    pub async fn csp_violations(&self) -> Vec<String> {
+        let found = self.js("return window.__mfCsp || [];", vec![]).await;
+        serde_json::from_value(found).unwrap_or_default()
+    }
+
+    /// Fails when the Content Security Policy blocked anything in the current document.
+    pub async fn assert_no_csp_violations(&self) {
+        let violations = self.csp_violations().await;
+        assert!(
+            violations.is_empty(),
+            "the Content Security Policy blocked: {violations:#?}"
+        );
+    }
+
+    /// Checks that the policy blocked nothing in the current document, then ends the
+    /// session and the driver (also done, more bluntly, on drop).
     pub async fn close(mut self) {
+        self.assert_no_csp_violations().await;
         let _ = self.client.clone().close().await;
         let _ = self.driver.kill().await;
     }

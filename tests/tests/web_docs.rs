@@ -99,6 +99,15 @@ async fn screenshots_of_the_inbox_a_chat_and_settings() {
 
     browser.click("settings-link").await;
     browser.wait_for_testid("settings").await;
+    browser.click("sync-full-history").await;
+    browser
+        .wait_for(
+            "the full history sync done",
+            Duration::from_secs(60),
+            "const p = document.querySelector('[data-testid=\"sync-progress\"]');\
+             return p !== null && p.getAttribute('data-status') === 'DONE';",
+        )
+        .await;
     tokio::time::sleep(Duration::from_millis(500)).await;
     browser.screenshot(&docs.join("web-settings.png")).await;
     eprintln!("screenshots written to {}", docs.display());
