@@ -43,6 +43,9 @@ impl std::str::FromStr for Secret {
 
 const DEFAULT_GRAPH_URL: &str = "https://graph.facebook.com/v25.0";
 const DEFAULT_INGEST_GROUP_MAX: usize = 256;
+/// A week.
+const DEFAULT_EVENT_RETENTION_SECS: u64 = 7 * 24 * 3600;
+const DEFAULT_WS_SEND_QUEUE: usize = 1024;
 const DEFAULT_REDIS_CHANNEL: &str = "messengerflow:events";
 const DEFAULT_WS_IDLE_SECS: u64 = 50;
 const DEFAULT_WEB_DIR: &str = "client/dist";
@@ -101,6 +104,14 @@ pub struct Config {
     /// Largest number of webhook deliveries committed in one transaction (group commit).
     #[arg(long, env = "MF_INGEST_GROUP_MAX", default_value_t = DEFAULT_INGEST_GROUP_MAX)]
     pub ingest_group_max: usize,
+    /// Seconds the per-Page event log keeps an entry: a subscriber away longer than this
+    /// cannot resume (POSITION_EXPIRED) and reloads instead.
+    #[arg(long, env = "MF_EVENT_RETENTION_SECS", default_value_t = DEFAULT_EVENT_RETENTION_SECS)]
+    pub event_retention_secs: u64,
+    /// Messages queued for one subscription connection that does not read them; past
+    /// this the connection is closed with code 4100, telling the client to resume.
+    #[arg(long, env = "MF_WS_SEND_QUEUE", default_value_t = DEFAULT_WS_SEND_QUEUE)]
+    pub ws_send_queue: usize,
     /// The built web client (`scripts/build-client` writes it), served at `/`; relative
     /// paths are from the working directory. Missing: `/` says how to build it.
     #[arg(long, env = "MF_WEB_DIR", default_value = DEFAULT_WEB_DIR)]
@@ -134,6 +145,8 @@ impl Config {
             ws_idle_timeout_secs: DEFAULT_WS_IDLE_SECS,
             log_format: "text".to_owned(),
             ingest_group_max: DEFAULT_INGEST_GROUP_MAX,
+            event_retention_secs: DEFAULT_EVENT_RETENTION_SECS,
+            ws_send_queue: DEFAULT_WS_SEND_QUEUE,
             web_dir: PathBuf::from(DEFAULT_WEB_DIR),
         }
     }
@@ -159,6 +172,8 @@ impl fmt::Debug for Config {
             .field("ws_idle_timeout_secs", &self.ws_idle_timeout_secs)
             .field("log_format", &self.log_format)
             .field("ingest_group_max", &self.ingest_group_max)
+            .field("event_retention_secs", &self.event_retention_secs)
+            .field("ws_send_queue", &self.ws_send_queue)
             .field("web_dir", &self.web_dir)
             .finish()
     }

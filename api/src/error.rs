@@ -20,6 +20,11 @@ pub enum ApiError {
     OutsideWindow,
     /// Facebook refused a call.
     GraphApi(String),
+    /// A subscription's `after` is older than the retained event log: reload, then
+    /// subscribe from the Page's current `eventPosition`.
+    PositionExpired,
+    /// A subscriber fell too far behind the live events: resubscribe with `after`.
+    FellBehind,
     Internal(anyhow::Error),
 }
 
@@ -39,6 +44,12 @@ impl ApiError {
                 is more than 7 days old (24 hours without the human agent tag)"
                 .to_owned(),
             Self::GraphApi(message) => format!("Facebook refused the request: {message}"),
+            Self::FellBehind => "this subscription fell too far behind; subscribe again with \
+                 `after` set to the last position it delivered"
+                .to_owned(),
+            Self::PositionExpired => "`after` is older than the retained event log; reload \
+                 and subscribe from the Page's current eventPosition"
+                .to_owned(),
             Self::Internal(_) => "internal error".to_owned(),
         }
     }
@@ -53,6 +64,8 @@ impl ApiError {
             Self::RateLimited(_) => "RATE_LIMITED",
             Self::OutsideWindow => "OUTSIDE_MESSAGING_WINDOW",
             Self::GraphApi(_) => "GRAPH_API_ERROR",
+            Self::PositionExpired => "POSITION_EXPIRED",
+            Self::FellBehind => "RESUME_REQUIRED",
             Self::Internal(_) => "INTERNAL",
         }
     }
@@ -66,6 +79,8 @@ impl ApiError {
             Self::RateLimited(_) => StatusCode::TOO_MANY_REQUESTS,
             Self::OutsideWindow => StatusCode::UNPROCESSABLE_ENTITY,
             Self::GraphApi(_) => StatusCode::BAD_GATEWAY,
+            Self::PositionExpired => StatusCode::GONE,
+            Self::FellBehind => StatusCode::CONFLICT,
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }

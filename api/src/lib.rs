@@ -89,20 +89,40 @@ impl Server {
         &self.state
     }
 
-    /// Serves until `shutdown` completes, then lets in-flight requests finish.
+    /// Serves until `shutdown` completes, then lets in-flight requests finish, closes the
+    /// WebSockets (1001, "going away": clients reconnect and resume) and returns.
     pub async fn run_until(
         self,
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> anyhow::Result<()> {
         tracing::info!(addr = %self.addr, "MessengerFlow listening");
         let app = build_app(self.state.clone());
+        let token = self.state.shutdown.clone();
+        let signal = async move {
+            shutdown.await;
+            token.cancel();
+        };
         axum::serve(
             self.listener,
             app.into_make_service_with_connect_info::<SocketAddr>(),
         )
-        .with_graceful_shutdown(shutdown)
+        .with_graceful_shutdown(signal)
         .await
         .context("serving HTTP")?;
+        let connections = &self.state.connections;
+        connections.close();
+        if tokio::time::timeout(WEBSOCKET_GRACE, connections.wait())
+            .await
+            .is_err()
+        {
+            tracing::warn!(
+                open = connections.len(),
+                "WebSockets still open after the grace period; leaving them"
+            );
+        }
         Ok(())
     }
 }
+
+/// How long shutdown waits for WebSockets to take their close frame.
+const WEBSOCKET_GRACE: std::time::Duration = std::time::Duration::from_secs(5);

@@ -1,6 +1,7 @@
 //! Prometheus metrics, one registry per app (tests run many apps in one process).
 use prometheus::{
-    Encoder, Histogram, HistogramOpts, IntCounterVec, IntGauge, Opts, Registry, TextEncoder,
+    Encoder, Histogram, HistogramOpts, IntCounter, IntCounterVec, IntGauge, Opts, Registry,
+    TextEncoder,
 };
 
 /// What `/metrics` shows.
@@ -16,6 +17,8 @@ pub struct Metrics {
     pub group_size: Histogram,
     /// Open subscription connections.
     pub ws_connections: IntGauge,
+    /// Subscription connections closed (4100) because the client stopped reading.
+    pub ws_slow_disconnects: IntCounter,
     /// Replies by final status: sent, failed, refused.
     pub sends: IntCounterVec,
 }
@@ -45,6 +48,10 @@ impl Metrics {
         )?;
         let ws_connections =
             IntGauge::new("ws_connections", "Open GraphQL subscription connections")?;
+        let ws_slow_disconnects = IntCounter::new(
+            "ws_slow_disconnects_total",
+            "Subscription connections closed because the client stopped reading",
+        )?;
         let sends = IntCounterVec::new(
             Opts::new("sends_total", "Replies sent from the inbox, by outcome"),
             &["outcome"],
@@ -54,6 +61,7 @@ impl Metrics {
         registry.register(Box::new(commit_seconds.clone()))?;
         registry.register(Box::new(group_size.clone()))?;
         registry.register(Box::new(ws_connections.clone()))?;
+        registry.register(Box::new(ws_slow_disconnects.clone()))?;
         registry.register(Box::new(sends.clone()))?;
         Ok(Self {
             registry,
@@ -62,6 +70,7 @@ impl Metrics {
             commit_seconds,
             group_size,
             ws_connections,
+            ws_slow_disconnects,
             sends,
         })
     }

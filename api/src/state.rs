@@ -2,6 +2,8 @@
 use std::sync::Arc;
 
 use sea_orm::DatabaseConnection;
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
 
 use crate::bus::EventBus;
 use crate::config::Config;
@@ -9,6 +11,7 @@ use crate::facebook::graph::GraphClient;
 use crate::metrics::Metrics;
 use crate::service::ingest::Ingest;
 use crate::service::limits::Limits;
+use crate::service::outbox::Outbox;
 use crate::service::presence::Presence;
 
 /// Cheap to clone: everything inside is shared.
@@ -19,11 +22,17 @@ pub struct AppState {
     pub bus: Arc<dyn EventBus>,
     /// The group-commit writer that stores webhook deliveries.
     pub ingest: Ingest,
+    /// Publishes committed Page events, from the event log when the bus was down.
+    pub outbox: Outbox,
     pub limits: Arc<Limits>,
     pub presence: Arc<Presence>,
     /// Facebook's Graph API (or the simulator).
     pub graph: GraphClient,
     pub metrics: Arc<Metrics>,
+    /// Cancelled when the server starts shutting down: open WebSockets close (1001).
+    pub shutdown: CancellationToken,
+    /// The WebSocket connections, which the shutdown waits for (briefly).
+    pub connections: TaskTracker,
 }
 
 impl AppState {
@@ -38,9 +47,10 @@ impl AppState {
     ) -> Self {
         let (new_customers, customers) = tokio::sync::mpsc::unbounded_channel();
         let metrics = Arc::new(metrics);
+        let outbox = Outbox::start(db.clone(), bus.clone());
         let ingest = Ingest::start(
             writer,
-            bus.clone(),
+            outbox.clone(),
             config.ingest_group_max,
             Some(new_customers),
             metrics.clone(),
@@ -50,12 +60,20 @@ impl AppState {
             db,
             bus,
             ingest,
+            outbox,
             limits: Arc::new(Limits::new()),
             presence: Arc::new(Presence::default()),
             graph,
             metrics,
+            shutdown: CancellationToken::new(),
+            connections: TaskTracker::new(),
         };
         tokio::spawn(crate::service::profiles::run(state.clone(), customers));
+        tokio::spawn(crate::service::event_log::prune_forever(
+            state.db.clone(),
+            state.config.event_retention_secs,
+            Arc::downgrade(&state.config),
+        ));
         state
     }
 }

@@ -8,6 +8,8 @@ pub mod api_token_page;
 pub mod conversation;
 pub mod message;
 pub mod page;
+pub mod page_event;
+pub mod page_event_head;
 pub mod page_member;
 pub mod session;
 pub mod sync_job;

@@ -7,6 +7,7 @@ pub use sea_orm_migration::prelude::*;
 mod m20261126_000001_initial;
 mod m20261126_000002_auth;
 mod m20261126_000003_graph;
+mod m20261126_000004_event_log;
 
 /// Runs at server start (`api`) and from the `migration` CLI.
 pub struct Migrator;
@@ -18,6 +19,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261126_000001_initial::Migration),
             Box::new(m20261126_000002_auth::Migration),
             Box::new(m20261126_000003_graph::Migration),
+            Box::new(m20261126_000004_event_log::Migration),
         ]
     }
 }

@@ -39,15 +39,20 @@ impl EventBus for MemoryBus {
     }
 
     fn subscribe(&self) -> BoxStream<'static, Arc<BusEvent>> {
+        let lagged = Arc::new(BusEvent::Lagged);
         BroadcastStream::new(self.sender.subscribe())
-            .take_while(|item| {
-                let keep = item.is_ok();
-                if !keep {
-                    tracing::warn!("a subscriber fell too far behind and was cut off");
-                }
-                futures::future::ready(keep)
+            .scan(false, move |ended, item| {
+                let next = match item {
+                    _ if *ended => None,
+                    Ok(event) => Some(event),
+                    Err(_) => {
+                        tracing::warn!("a subscriber fell too far behind and was cut off");
+                        *ended = true;
+                        Some(lagged.clone())
+                    }
+                };
+                futures::future::ready(next)
             })
-            .filter_map(|item| futures::future::ready(item.ok()))
             .boxed()
     }
 

@@ -1,5 +1,6 @@
 //! The event bus: what changed, published after the database commit, to every
-//! subscriber of this instance (in-process) or of all instances (Redis, later).
+//! subscriber of this instance (in-process) or of all instances (Redis). Page changes
+//! reach it from the committed event log (see `service::outbox`).
 pub mod memory;
 pub mod redis;
 
@@ -10,15 +11,11 @@ use serde::{Deserialize, Serialize};
 
 use entity::{conversation, message};
 
-/// One committed change that subscribers may want.
+/// What travels on the bus.
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub enum BusEvent {
-    /// A new message was stored.
-    MessageAdded(message::Model),
-    /// A stored message changed (status: delivered, read, sent, failed).
-    MessageUpdated(message::Model),
-    /// A conversation changed (new message, unread count, status, watermarks).
-    ConversationUpdated(conversation::Model),
+    /// A committed change of a Page, at its position in the Page's event log.
+    Page(PageEvent),
     /// Access was withdrawn: subscriptions that used it end at once.
     AccessRevoked(Revocation),
     /// A history sync advanced or ended.
@@ -28,6 +25,41 @@ pub enum BusEvent {
         agent_id: i64,
         status: crate::service::presence::Status,
     },
+    /// This instance may have missed Page events (its bus connection was lost and is
+    /// back): every subscriber reads what it missed from the event log.
+    Resync,
+    /// Never sent: a subscriber's own stream says it fell too far behind and lost events.
+    Lagged,
+}
+
+/// One entry of a Page's event log, as subscribers receive it.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct PageEvent {
+    pub page_id: String,
+    /// 1, 2, 3, ... within the Page, in commit order.
+    pub position: i64,
+    pub change: Change,
+}
+
+/// What changed.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub enum Change {
+    /// A new message was stored.
+    MessageAdded(message::Model),
+    /// A stored message changed (status: delivered, read, sent, failed).
+    MessageUpdated(message::Model),
+    /// A conversation changed (new message, unread count, status, watermarks).
+    ConversationUpdated(conversation::Model),
+}
+
+impl Change {
+    /// The Page the change belongs to.
+    pub fn page_id(&self) -> &str {
+        match self {
+            Self::MessageAdded(m) | Self::MessageUpdated(m) => &m.page_id,
+            Self::ConversationUpdated(c) => &c.page_id,
+        }
+    }
 }
 
 /// What a revocation covers; any field that is set matches.
@@ -43,10 +75,11 @@ impl BusEvent {
     /// The Page the event belongs to: subscribers filter on it.
     pub fn page_id(&self) -> Option<&str> {
         match self {
-            Self::MessageAdded(m) | Self::MessageUpdated(m) => Some(&m.page_id),
-            Self::ConversationUpdated(c) => Some(&c.page_id),
+            Self::Page(event) => Some(&event.page_id),
             Self::SyncProgress(job) => Some(&job.page_id),
-            Self::AccessRevoked(_) | Self::PresenceChanged { .. } => None,
+            Self::AccessRevoked(_) | Self::PresenceChanged { .. } | Self::Resync | Self::Lagged => {
+                None
+            }
         }
     }
 }
@@ -64,8 +97,8 @@ pub trait EventBus: Send + Sync {
     /// Hands committed events to every current subscriber.
     async fn publish(&self, events: Vec<BusEvent>) -> Result<(), BusError>;
 
-    /// Every event published from now on. The stream ends if this subscriber falls so far
-    /// behind that events would be lost; the subscriber then has to resubscribe.
+    /// Every event published from now on. Should this subscriber fall so far behind that
+    /// events were lost, the stream says so with `Lagged` and ends.
     fn subscribe(&self) -> BoxStream<'static, Arc<BusEvent>>;
 
     /// Whether the bus can deliver (`/health`).

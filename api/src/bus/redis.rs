@@ -109,8 +109,15 @@ async fn read_channel(
                 Ok(()) => {
                     listening.store(true, Ordering::SeqCst);
                     backoff = Duration::from_millis(100);
-                    if let Some(ready) = ready.take() {
-                        let _ = ready.send(());
+                    match ready.take() {
+                        Some(ready) => {
+                            let _ = ready.send(());
+                        }
+                        // Whatever was published while this reader was away never
+                        // reaches it: subscribers catch up from the event log.
+                        None => {
+                            let _ = local.publish(vec![BusEvent::Resync]).await;
+                        }
                     }
                     tracing::info!("event bus: subscribed to Redis");
                     let mut messages = pubsub.into_on_message();

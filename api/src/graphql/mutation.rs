@@ -249,7 +249,7 @@ impl MutationRoot {
             },
         )
         .await?;
-        Ok(Message(message))
+        Ok(Message::from(message))
     }
 
     /// Shows the customer that the Page is typing (`typing: true`), or stops it.
@@ -287,7 +287,7 @@ impl MutationRoot {
             assignee,
             mark_read: input.mark_read.unwrap_or(false),
         };
-        Ok(Conversation(
+        Ok(Conversation::from(
             conversations::update(state, me, id, change).await?,
         ))
     }

@@ -99,7 +99,7 @@ impl QueryRoot {
         Ok(inbox::conversation(&state.db, id)
             .await?
             .filter(|c| me.can_see(&c.page_id))
-            .map(Conversation))
+            .map(Conversation::from))
     }
 
     /// A conversation's messages: the `last` ones before `before`, oldest first.

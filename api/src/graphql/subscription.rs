@@ -1,19 +1,24 @@
 //! Live updates: each subscriber's stream is the bus filtered to what it asked for and
 //! may see. A stream ends with UNAUTHENTICATED when its credential is revoked or expires.
+//!
+//! Page changes come in their Page's event-log order, each once: a subscription reads
+//! from the log what it missed (after its `after` position, across a hole in what the
+//! bus delivered, or after the bus reconnected) and drops what it already delivered.
+use std::collections::{HashMap, VecDeque};
 use std::sync::Arc;
 
-use async_graphql::{Context, ErrorExtensions, ID, Result, Subscription};
+use async_graphql::{Context, Enum, ErrorExtensions, ID, Result, SimpleObject, Subscription};
 use futures::stream::{self, BoxStream};
 use futures::{Stream, StreamExt};
-
-use std::collections::HashMap;
+use sea_orm::DatabaseConnection;
 
 use super::auth::{Agent, AgentPresence};
 use super::types::{Conversation, Message, SyncJob};
 use super::{parse_id, principal};
-use crate::bus::{BusEvent, Revocation};
+use crate::bus::{BusEvent, Change, PageEvent, Revocation};
 use crate::error::ApiError;
 use crate::service::auth::{self, Credential, Principal, validate_page_id};
+use crate::service::event_log::{self, Resume};
 use crate::service::{inbox, sync};
 use crate::state::AppState;
 
@@ -22,7 +27,7 @@ pub struct SubscriptionRoot;
 enum Step<T> {
     Skip,
     Item(T),
-    Ended(&'static str),
+    Ended(ApiError),
 }
 
 fn revokes(revocation: &Revocation, principal: &Principal) -> bool {
@@ -33,30 +38,42 @@ fn revokes(revocation: &Revocation, principal: &Principal) -> bool {
     credential || revocation.agent_id == Some(principal.agent.id)
 }
 
-/// The bus, limited to `principal`'s Pages, mapped by `select`, ended on revocation or expiry.
+type Events = BoxStream<'static, Result<Arc<BusEvent>, ApiError>>;
+
+/// The bus, limited to `principal`'s Pages, mapped by `select`, ended on revocation,
+/// expiry, a failure to read the log, or falling behind.
 fn guarded<T: Send + 'static>(
-    events: BoxStream<'static, Arc<BusEvent>>,
+    events: Events,
     principal: &Principal,
     select: impl Fn(&BusEvent) -> Option<T> + Send + 'static,
 ) -> BoxStream<'static, Result<T>> {
     let principal = Arc::new(principal.clone());
     let who = principal.clone();
-    let events = events.map(move |event| match &*event {
-        BusEvent::AccessRevoked(revocation) if revokes(revocation, &who) => {
-            Step::Ended("access was revoked; sign in again")
+    let events = events.map(move |event| {
+        let event = match event {
+            Ok(event) => event,
+            Err(err) => return Step::Ended(err),
+        };
+        match &*event {
+            BusEvent::AccessRevoked(revocation) if revokes(revocation, &who) => Step::Ended(
+                ApiError::Unauthenticated("access was revoked; sign in again"),
+            ),
+            BusEvent::Lagged => Step::Ended(ApiError::FellBehind),
+            // Page events only of the caller's Pages; the others (presence) are `select`'s to judge.
+            event if event.page_id().is_none_or(|page| who.can_see(page)) => {
+                select(event).map_or(Step::Skip, Step::Item)
+            }
+            _ => Step::Skip,
         }
-        // Page events only of the caller's Pages; the others (presence) are `select`'s to judge.
-        event if event.page_id().is_none_or(|page| who.can_see(page)) => {
-            select(event).map_or(Step::Skip, Step::Item)
-        }
-        _ => Step::Skip,
     });
     let expiry: BoxStream<'static, Step<T>> = match principal.credential {
         Credential::Session { expires_at, .. } => {
             let left = expires_at.saturating_sub(crate::time::now_ms()).max(0) as u64;
             stream::once(async move {
                 tokio::time::sleep(std::time::Duration::from_millis(left)).await;
-                Step::Ended("the session expired; sign in again")
+                Step::Ended(ApiError::Unauthenticated(
+                    "the session expired; sign in again",
+                ))
             })
             .boxed()
         }
@@ -69,9 +86,7 @@ fn guarded<T: Send + 'static>(
             match steps.next().await? {
                 Step::Skip => continue,
                 Step::Item(item) => return Some((Ok(item), Some(steps))),
-                Step::Ended(why) => {
-                    return Some((Err(ApiError::Unauthenticated(why).extend()), None));
-                }
+                Step::Ended(why) => return Some((Err(why.extend()), None)),
             }
         }
     })
@@ -84,33 +99,236 @@ fn listen(ctx: &Context<'_>) -> Result<BoxStream<'static, Arc<BusEvent>>> {
     Ok(ctx.data::<AppState>()?.bus.subscribe())
 }
 
+/// Every event but one Page's, as the bus gives them.
+fn unordered(events: BoxStream<'static, Arc<BusEvent>>) -> Events {
+    events.map(Ok).boxed()
+}
+
+/// Where a Page subscription starts: after the caller's `after`, or at the Page's
+/// current head. Call after `listen`, so that nothing after the head is missed.
+async fn start(state: &AppState, page_id: &str, after: Option<&str>) -> Result<(i64, bool)> {
+    let Some(after) = after else {
+        return Ok((event_log::head(&state.db, page_id).await?, false));
+    };
+    let after: i64 = after
+        .trim()
+        .parse()
+        .ok()
+        .filter(|p| *p >= 0)
+        .ok_or_else(|| ApiError::bad_input("`after` is not an event position"))?;
+    match event_log::can_resume(&state.db, page_id, after).await? {
+        Resume::Ok => Ok((after, true)),
+        Resume::Pruned => Err(ApiError::PositionExpired.into()),
+        Resume::Ahead { head } => Err(ApiError::bad_input(format!(
+            "`after` is ahead of this Page's events (the latest is {head})"
+        ))
+        .into()),
+    }
+}
+
+/// One Page's events in log order from `last` on, each once, the holes filled from the
+/// log; the other Pages' events dropped, the rest passed through.
+fn in_order(
+    events: BoxStream<'static, Arc<BusEvent>>,
+    db: DatabaseConnection,
+    page_id: String,
+    last: i64,
+    replay_first: bool,
+) -> Events {
+    let sequencer = Sequencer {
+        events,
+        db,
+        page_id,
+        last,
+        ready: VecDeque::new(),
+        catch_up: replay_first.then_some(None),
+        held: None,
+    };
+    stream::unfold(sequencer, |mut sequencer| async move {
+        let next = sequencer.next().await?;
+        Some((next, sequencer))
+    })
+    .boxed()
+}
+
+struct Sequencer {
+    events: BoxStream<'static, Arc<BusEvent>>,
+    db: DatabaseConnection,
+    page_id: String,
+    /// The last position delivered.
+    last: i64,
+    ready: VecDeque<Arc<BusEvent>>,
+    /// Read the log after `last` (up to this position, or to its end) before the bus.
+    catch_up: Option<Option<i64>>,
+    /// The live event that revealed a hole, delivered once the hole is filled.
+    held: Option<Arc<BusEvent>>,
+}
+
+impl Sequencer {
+    async fn next(&mut self) -> Option<Result<Arc<BusEvent>, ApiError>> {
+        loop {
+            if let Some(event) = self.ready.pop_front() {
+                return Some(Ok(event));
+            }
+            if let Some(until) = self.catch_up {
+                let chunk = match event_log::replay(&self.db, &self.page_id, self.last, until).await
+                {
+                    Ok(chunk) => chunk,
+                    Err(err) => return Some(Err(err.into())),
+                };
+                for event in chunk.events {
+                    self.last = self.last.max(event.position);
+                    self.ready.push_back(Arc::new(BusEvent::Page(event)));
+                }
+                if let Some(through) = chunk.through {
+                    self.last = self.last.max(through);
+                }
+                if chunk.complete {
+                    self.catch_up = None;
+                    if let Some(held) = self.held.take()
+                        && let BusEvent::Page(event) = &*held
+                        && event.position > self.last
+                    {
+                        self.last = event.position;
+                        self.ready.push_back(held);
+                    }
+                }
+                continue;
+            }
+            let event = self.events.next().await?;
+            match &*event {
+                BusEvent::Page(page_event) if page_event.page_id == self.page_id => {
+                    if page_event.position <= self.last {
+                        continue;
+                    }
+                    if page_event.position > self.last + 1 {
+                        // Something in between did not come (yet): the log has it.
+                        self.catch_up = Some(Some(page_event.position - 1));
+                        self.held = Some(event);
+                        continue;
+                    }
+                    self.last = page_event.position;
+                    return Some(Ok(event));
+                }
+                BusEvent::Page(_) => continue,
+                BusEvent::Resync => {
+                    self.catch_up = Some(None);
+                    continue;
+                }
+                _ => return Some(Ok(event)),
+            }
+        }
+    }
+}
+
+/// A Page's change, as the page-wide stream delivers it.
+#[derive(SimpleObject)]
+#[graphql(name = "PageEvent")]
+pub struct PageEventItem {
+    /// Its position in the Page's event log: pass the last one seen as `after` to resume.
+    position: String,
+    kind: PageEventKind,
+    /// The message, as it is now (MESSAGE_ADDED, MESSAGE_UPDATED).
+    message: Option<Message>,
+    /// The conversation, as it is now (CONVERSATION_UPDATED).
+    conversation: Option<Conversation>,
+}
+
+#[derive(Enum, Copy, Clone, Eq, PartialEq)]
+pub enum PageEventKind {
+    MessageAdded,
+    MessageUpdated,
+    ConversationUpdated,
+}
+
+impl From<&PageEvent> for PageEventItem {
+    fn from(event: &PageEvent) -> Self {
+        let position = Some(event.position);
+        let (kind, message, conversation) = match &event.change {
+            Change::MessageAdded(m) => (
+                PageEventKind::MessageAdded,
+                Some(Message(m.clone(), position)),
+                None,
+            ),
+            Change::MessageUpdated(m) => (
+                PageEventKind::MessageUpdated,
+                Some(Message(m.clone(), position)),
+                None,
+            ),
+            Change::ConversationUpdated(c) => (
+                PageEventKind::ConversationUpdated,
+                None,
+                Some(Conversation(c.clone(), position)),
+            ),
+        };
+        Self {
+            position: event.position.to_string(),
+            kind,
+            message,
+            conversation,
+        }
+    }
+}
+
 /// The conversation, if the caller may see it; NOT_FOUND otherwise, as for none at all.
-async fn visible_conversation(ctx: &Context<'_>, id: &ID) -> Result<i64> {
+async fn visible_conversation(ctx: &Context<'_>, id: &ID) -> Result<entity::conversation::Model> {
     let state = ctx.data::<AppState>()?;
     let me = principal(ctx)?;
     let id = parse_id(id, "conversationId")?;
-    let visible = inbox::conversation(&state.db, id)
+    inbox::conversation(&state.db, id)
         .await?
-        .is_some_and(|c| me.can_see(&c.page_id));
-    if visible {
-        Ok(id)
-    } else {
-        Err(ApiError::NotFound("conversation").into())
+        .filter(|c| me.can_see(&c.page_id))
+        .ok_or_else(|| ApiError::NotFound("conversation").into())
+}
+
+/// The Page, if the caller may see it; NOT_FOUND otherwise.
+fn visible_page(ctx: &Context<'_>, page_id: &ID) -> Result<String> {
+    let me = principal(ctx)?;
+    validate_page_id(page_id)?;
+    if !me.can_see(page_id) {
+        return Err(ApiError::NotFound("page").into());
     }
+    Ok(page_id.0.clone())
+}
+
+/// One Page's events in order, from `after` (or from now).
+async fn page_events(
+    ctx: &Context<'_>,
+    events: BoxStream<'static, Arc<BusEvent>>,
+    page_id: &str,
+    after: Option<&str>,
+) -> Result<Events> {
+    let state = ctx.data::<AppState>()?;
+    let (last, replay) = start(state, page_id, after).await?;
+    Ok(in_order(
+        events,
+        state.db.clone(),
+        page_id.to_owned(),
+        last,
+        replay,
+    ))
 }
 
 #[Subscription]
 impl SubscriptionRoot {
-    /// Each new message of one conversation, once committed.
+    /// Each new message of one conversation, once committed. With `after` (a `position`
+    /// this subscription delivered before), first the messages added since, in order.
     async fn message_added(
         &self,
         ctx: &Context<'_>,
         conversation_id: ID,
+        after: Option<String>,
     ) -> Result<impl Stream<Item = Result<Message>> + use<>> {
         let events = listen(ctx)?;
-        let id = visible_conversation(ctx, &conversation_id).await?;
+        let conversation = visible_conversation(ctx, &conversation_id).await?;
+        let id = conversation.id;
+        let events = page_events(ctx, events, &conversation.page_id, after.as_deref()).await?;
         Ok(guarded(events, principal(ctx)?, move |event| match event {
-            BusEvent::MessageAdded(m) if m.conversation_id == id => Some(Message(m.clone())),
+            BusEvent::Page(PageEvent {
+                position,
+                change: Change::MessageAdded(m),
+                ..
+            }) if m.conversation_id == id => Some(Message(m.clone(), Some(*position))),
             _ => None,
         }))
     }
@@ -120,11 +338,36 @@ impl SubscriptionRoot {
         &self,
         ctx: &Context<'_>,
         conversation_id: ID,
+        after: Option<String>,
     ) -> Result<impl Stream<Item = Result<Message>> + use<>> {
         let events = listen(ctx)?;
-        let id = visible_conversation(ctx, &conversation_id).await?;
+        let conversation = visible_conversation(ctx, &conversation_id).await?;
+        let id = conversation.id;
+        let events = page_events(ctx, events, &conversation.page_id, after.as_deref()).await?;
         Ok(guarded(events, principal(ctx)?, move |event| match event {
-            BusEvent::MessageUpdated(m) if m.conversation_id == id => Some(Message(m.clone())),
+            BusEvent::Page(PageEvent {
+                position,
+                change: Change::MessageUpdated(m),
+                ..
+            }) if m.conversation_id == id => Some(Message(m.clone(), Some(*position))),
+            _ => None,
+        }))
+    }
+
+    /// Every change of a Page, in order: messages added and updated, conversations
+    /// updated. With `after` (a `position` delivered before, or the Page's
+    /// `eventPosition`), first everything since, then live, with no gap and no repeat.
+    async fn page_events(
+        &self,
+        ctx: &Context<'_>,
+        page_id: ID,
+        after: Option<String>,
+    ) -> Result<impl Stream<Item = Result<PageEventItem>> + use<>> {
+        let events = listen(ctx)?;
+        let page_id = visible_page(ctx, &page_id)?;
+        let events = page_events(ctx, events, &page_id, after.as_deref()).await?;
+        Ok(guarded(events, principal(ctx)?, move |event| match event {
+            BusEvent::Page(page_event) => Some(PageEventItem::from(page_event)),
             _ => None,
         }))
     }
@@ -145,7 +388,7 @@ impl SubscriptionRoot {
         if !visible {
             return Err(ApiError::NotFound("sync job").into());
         }
-        Ok(guarded(events, me, move |event| match event {
+        Ok(guarded(unordered(events), me, move |event| match event {
             BusEvent::SyncProgress(job) if job.id == id => Some(SyncJob(job.clone())),
             _ => None,
         }))
@@ -169,7 +412,7 @@ impl SubscriptionRoot {
             .into_iter()
             .map(|a| (a.id, a))
             .collect();
-        Ok(guarded(events, me, move |event| match event {
+        Ok(guarded(unordered(events), me, move |event| match event {
             BusEvent::PresenceChanged { agent_id, status } => {
                 agents.get(agent_id).map(|agent| AgentPresence {
                     agent: Agent(agent.clone()),
@@ -180,23 +423,24 @@ impl SubscriptionRoot {
         }))
     }
 
-    /// Any change to one of a Page's conversations: the conversation as it is now.
+    /// Any change to one of a Page's conversations: the conversation as it is now. With
+    /// `after` (a `position` delivered before, or the Page's `eventPosition`), first the
+    /// changes since, in order.
     async fn conversation_updated(
         &self,
         ctx: &Context<'_>,
         page_id: ID,
+        after: Option<String>,
     ) -> Result<impl Stream<Item = Result<Conversation>> + use<>> {
         let events = listen(ctx)?;
-        let me = principal(ctx)?;
-        validate_page_id(&page_id)?;
-        if !me.can_see(&page_id) {
-            return Err(ApiError::NotFound("page").into());
-        }
-        let page_id = page_id.0;
-        Ok(guarded(events, me, move |event| match event {
-            BusEvent::ConversationUpdated(c) if c.page_id == page_id => {
-                Some(Conversation(c.clone()))
-            }
+        let page_id = visible_page(ctx, &page_id)?;
+        let events = page_events(ctx, events, &page_id, after.as_deref()).await?;
+        Ok(guarded(events, principal(ctx)?, move |event| match event {
+            BusEvent::Page(PageEvent {
+                position,
+                change: Change::ConversationUpdated(c),
+                ..
+            }) => Some(Conversation(c.clone(), Some(*position))),
             _ => None,
         }))
     }

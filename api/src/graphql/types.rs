@@ -60,6 +60,15 @@ impl Page {
         Ok(self.model(ctx).await?.is_some_and(|p| p.needs_reconnect))
     }
 
+    /// The Page's latest event-log position ("0" before its first event). Subscribe with
+    /// `after` set to it to receive every change from now on, even across reconnects.
+    async fn event_position(&self, ctx: &Context<'_>) -> async_graphql::Result<String> {
+        let state = ctx.data::<AppState>()?;
+        Ok(crate::service::event_log::head(&state.db, &self.id)
+            .await?
+            .to_string())
+    }
+
     /// The Page's name, once known (from connecting it or a sync).
     async fn name(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<String>> {
         if let Some(model) = &self.loaded {
@@ -137,10 +146,23 @@ impl MessageStatus {
 }
 
 /// One customer's thread with a Page.
-pub struct Conversation(pub conversation::Model);
+/// `.1`: the event-log position of the change that delivered it (subscriptions only).
+pub struct Conversation(pub conversation::Model, pub Option<i64>);
+
+impl From<conversation::Model> for Conversation {
+    fn from(model: conversation::Model) -> Self {
+        Self(model, None)
+    }
+}
 
 #[Object]
 impl Conversation {
+    /// The event-log position of the change that delivered this conversation, when it came
+    /// through a subscription (null in queries). Pass it as `after` to resume.
+    async fn position(&self) -> Option<String> {
+        self.1.map(|p| p.to_string())
+    }
+
     async fn id(&self) -> ID {
         ID(self.0.id.to_string())
     }
@@ -214,10 +236,23 @@ pub struct Attachment {
 }
 
 /// One message of a conversation.
-pub struct Message(pub message::Model);
+/// `.1`: the event-log position of the change that delivered it (subscriptions only).
+pub struct Message(pub message::Model, pub Option<i64>);
+
+impl From<message::Model> for Message {
+    fn from(model: message::Model) -> Self {
+        Self(model, None)
+    }
+}
 
 #[Object]
 impl Message {
+    /// The event-log position of the change that delivered this message, when it came
+    /// through a subscription (null in queries). Pass it as `after` to resume.
+    async fn position(&self) -> Option<String> {
+        self.1.map(|p| p.to_string())
+    }
+
     async fn id(&self) -> ID {
         ID(self.0.id.to_string())
     }
@@ -342,7 +377,7 @@ impl ConversationConnection {
                     id: c.id,
                 }
                 .encode(),
-                node: Conversation(c),
+                node: Conversation::from(c),
             })
             .collect();
         let page_info = PageInfo {
@@ -366,7 +401,7 @@ impl MessageConnection {
                     id: m.id,
                 }
                 .encode(),
-                node: Message(m),
+                node: Message::from(m),
             })
             .collect();
         let page_info = PageInfo {

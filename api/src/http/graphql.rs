@@ -6,11 +6,14 @@ use async_graphql::parser::types::OperationType;
 use async_graphql_axum::{GraphQLProtocol, GraphQLWebSocket};
 use axum::Router;
 use axum::body::Bytes;
-use axum::extract::ws::{CloseFrame, Message as WsMessage, WebSocketUpgrade};
+use axum::extract::ws::{CloseFrame, Message as WsMessage, WebSocket, WebSocketUpgrade};
+use futures::stream::SplitSink;
 use futures::{SinkExt, StreamExt};
 use std::net::{IpAddr, SocketAddr};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
+use tokio::sync::mpsc;
+use tokio_util::sync::CancellationToken;
 
 use async_graphql::{BatchRequest, Data, ErrorExtensions};
 use axum::extract::{ConnectInfo, DefaultBodyLimit, Extension, RawQuery, State};
@@ -45,7 +48,6 @@ pub fn router(state: &AppState) -> Router<AppState> {
         .layer(DefaultBodyLimit::max(MAX_BODY))
 }
 
-/// `graphql-transport-ws` (and legacy `graphql-ws`) subscriptions.
 /// `graphql-transport-ws` (and legacy `graphql-ws`) subscriptions. The token comes in
 /// the `connection_init` payload: `{"authorization": "Bearer <token>"}`; without a valid
 /// one the connection is refused (close code 4403).
@@ -56,50 +58,160 @@ async fn websocket(
     protocol: GraphQLProtocol,
     upgrade: WebSocketUpgrade,
 ) -> Response {
+    let connections = state.connections.clone();
     upgrade
         .read_buffer_size(WS_READ_BUFFER)
         .protocols(ALL_WEBSOCKET_PROTOCOLS)
-        .on_upgrade(move |socket| async move {
-            // The agent whose session opened this connection, once it is initialised.
-            let online: Arc<Mutex<Option<i64>>> = Arc::default();
-            let init_state = state.clone();
-            let init_online = online.clone();
-            let (sink, stream) = socket.split();
-            // async-graphql closes a refused connection_init with 1002; the protocol's
-            // code for "unauthorized" is 4403.
-            let sink = sink.with(|message: WsMessage| async move {
-                Ok::<_, axum::Error>(match message {
-                    WsMessage::Close(Some(frame))
-                        if frame.code == 1002 && frame.reason.as_str() == AUTH_REFUSED =>
-                    {
-                        WsMessage::Close(Some(CloseFrame {
-                            code: 4403,
-                            reason: "Forbidden".into(),
-                        }))
+        .on_upgrade(move |socket| {
+            connections.track_future(serve_socket(state, schema, protocol, peer, socket))
+        })
+}
+
+/// Close code for a subscriber that stopped reading: reconnect, and resubscribe with
+/// `after` set to the last position received.
+pub const CLOSE_TOO_SLOW: u16 = 4100;
+/// Close code when the server shuts down ("going away"): reconnect and resume.
+pub const CLOSE_GOING_AWAY: u16 = 1001;
+
+/// One subscription connection. What the server sends goes through a bounded queue
+/// drained by its own writer: a client that stops reading fills only its own queue, and
+/// when that is full it is disconnected (4100) rather than slowing anyone down.
+async fn serve_socket(
+    state: AppState,
+    schema: AppSchema,
+    protocol: GraphQLProtocol,
+    peer: SocketAddr,
+    socket: WebSocket,
+) {
+    // The agent whose session opened this connection, once it is initialised.
+    let online: Arc<Mutex<Option<i64>>> = Arc::default();
+    let (sink, stream) = socket.split();
+    let (queue, outgoing) = mpsc::channel::<WsMessage>(state.config.ws_send_queue.max(1));
+    // Cancelled to stop the writer at once, with `close` as its last word.
+    let stop = CancellationToken::new();
+    let close: Arc<Mutex<Option<CloseFrame>>> = Arc::default();
+    let closing = |frame: CloseFrame| {
+        if let Ok(mut slot) = close.lock() {
+            slot.get_or_insert(frame);
+        }
+        stop.cancel();
+    };
+    let enqueue = {
+        let close = close.clone();
+        let stop = stop.clone();
+        let metrics = state.metrics.clone();
+        futures::sink::unfold(queue, move |queue, message: WsMessage| {
+            let close = close.clone();
+            let stop = stop.clone();
+            let metrics = metrics.clone();
+            async move {
+                match queue.try_send(remap_refusal(message)) {
+                    Ok(()) => Ok(queue),
+                    Err(mpsc::error::TrySendError::Full(_)) => {
+                        tracing::warn!("a subscriber stopped reading; disconnecting it (4100)");
+                        metrics.ws_slow_disconnects.inc();
+                        if let Ok(mut slot) = close.lock() {
+                            slot.get_or_insert(CloseFrame {
+                                code: CLOSE_TOO_SLOW,
+                                reason: "too far behind: reconnect and resume with `after`".into(),
+                            });
+                        }
+                        stop.cancel();
+                        Err(axum::Error::new(std::io::Error::other(
+                            "subscriber too slow",
+                        )))
                     }
-                    other => other,
-                })
-            });
-            state.metrics.ws_connections.inc();
-            GraphQLWebSocket::new_with_pair(sink, stream, schema, protocol)
-                .on_connection_init(move |payload| {
-                    connection_init(init_state, peer, payload, init_online)
-                })
-                // A connection silent this long (no message, no `ping`) is closed: a
-                // vanished browser turns OFFLINE within a minute by default.
-                .keepalive_timeout(Duration::from_secs(
-                    state.config.ws_idle_timeout_secs.max(1),
-                ))
-                .serve()
-                .await;
-            state.metrics.ws_connections.dec();
-            let agent = online.lock().ok().and_then(|mut slot| slot.take());
-            if let Some(agent_id) = agent
-                && let Some(status) = state.presence.disconnected(agent_id)
-            {
-                publish_presence(&state, agent_id, status).await;
+                    Err(mpsc::error::TrySendError::Closed(_)) => {
+                        Err(axum::Error::new(std::io::Error::other("connection closed")))
+                    }
+                }
             }
         })
+    };
+    let writer = write_socket(sink, outgoing, stop.clone(), close.clone());
+
+    let init_state = state.clone();
+    let init_online = online.clone();
+    state.metrics.ws_connections.inc();
+    let serve = GraphQLWebSocket::new_with_pair(enqueue, stream, schema, protocol)
+        .on_connection_init(move |payload| connection_init(init_state, peer, payload, init_online))
+        // A connection silent this long (no message, no `ping`) is closed: a vanished
+        // browser turns OFFLINE within a minute by default.
+        .keepalive_timeout(Duration::from_secs(
+            state.config.ws_idle_timeout_secs.max(1),
+        ))
+        .serve();
+    let reader = async {
+        tokio::select! {
+            () = serve => {}
+            () = state.shutdown.cancelled() => closing(CloseFrame {
+                code: CLOSE_GOING_AWAY,
+                reason: "server shutting down: reconnect and resume".into(),
+            }),
+            () = stop.cancelled() => {}
+        }
+        // Whatever ended the reading side, the writer finishes what is queued and stops.
+    };
+    tokio::join!(reader, writer);
+    state.metrics.ws_connections.dec();
+    let agent = online.lock().ok().and_then(|mut slot| slot.take());
+    if let Some(agent_id) = agent
+        && let Some(status) = state.presence.disconnected(agent_id)
+    {
+        publish_presence(&state, agent_id, status).await;
+    }
+}
+
+/// async-graphql closes a refused `connection_init` with 1002; the protocol's code for
+/// "unauthorized" is 4403.
+fn remap_refusal(message: WsMessage) -> WsMessage {
+    match message {
+        WsMessage::Close(Some(frame))
+            if frame.code == 1002 && frame.reason.as_str() == AUTH_REFUSED =>
+        {
+            WsMessage::Close(Some(CloseFrame {
+                code: 4403,
+                reason: "Forbidden".into(),
+            }))
+        }
+        other => other,
+    }
+}
+
+/// How long a close frame may take to go out to a client that is not reading.
+const CLOSE_TIMEOUT: Duration = Duration::from_secs(2);
+
+/// Sends what is queued until the queue ends or `stop`; then the close frame, if any.
+async fn write_socket(
+    mut sink: SplitSink<WebSocket, WsMessage>,
+    mut outgoing: mpsc::Receiver<WsMessage>,
+    stop: CancellationToken,
+    close: Arc<Mutex<Option<CloseFrame>>>,
+) {
+    loop {
+        let message = tokio::select! {
+            biased;
+            () = stop.cancelled() => break,
+            message = outgoing.recv() => match message {
+                Some(message) => message,
+                None => break,
+            },
+        };
+        let last = matches!(message, WsMessage::Close(_));
+        tokio::select! {
+            biased;
+            () = stop.cancelled() => break,
+            sent = sink.send(message) => if sent.is_err() { return },
+        }
+        if last {
+            return;
+        }
+    }
+    let frame = close.lock().ok().and_then(|mut slot| slot.take());
+    if let Some(frame) = frame {
+        let _ = tokio::time::timeout(CLOSE_TIMEOUT, sink.send(WsMessage::Close(Some(frame)))).await;
+    }
+    let _ = tokio::time::timeout(CLOSE_TIMEOUT, sink.close()).await;
 }
 
 async fn connection_init(

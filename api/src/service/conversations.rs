@@ -1,10 +1,10 @@
 //! Changing a conversation: status, assignee, and marking it read.
 use sea_orm::sea_query::Expr;
-use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, TransactionTrait};
 
 use entity::{agent, conversation};
 
-use crate::bus::BusEvent;
+use crate::bus;
 use crate::error::ApiError;
 use crate::service::auth::{self, Principal};
 use crate::service::pages;
@@ -55,19 +55,17 @@ pub async fn update(
     if change.mark_read {
         update = update.col_expr(conversation::Column::UnreadCount, Expr::val(0));
     }
+    let txn = state.db.begin().await?;
     let updated = update
-        .exec_with_returning(&state.db)
+        .exec_with_returning(&txn)
         .await?
         .into_iter()
         .next()
         .ok_or(ApiError::NotFound("conversation"))?;
-    if let Err(err) = state
-        .bus
-        .publish(vec![BusEvent::ConversationUpdated(updated.clone())])
-        .await
-    {
-        tracing::error!(error = %err, "publishing a conversation change failed");
-    }
+    state
+        .outbox
+        .commit(txn, vec![bus::Change::ConversationUpdated(updated.clone())])
+        .await?;
     if change.mark_read {
         mark_seen(state, &updated);
     }

@@ -4,7 +4,8 @@
 //! holding it has committed. While one transaction commits, the deliveries that arrive
 //! queue up and the next transaction takes them all: concurrent deliveries share one
 //! fsync (group commit) instead of weakening durability. `(page_id, mid)` is unique, so a
-//! repeated or concurrent duplicate changes nothing. Events are published after commit.
+//! repeated or concurrent duplicate changes nothing. Each group's changes are appended to
+//! the event log in its transaction and published after commit (see `outbox`).
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
@@ -18,8 +19,9 @@ use tokio::sync::{mpsc, oneshot};
 
 use entity::{conversation, message, page};
 
-use crate::bus::{BusEvent, EventBus};
+use crate::bus::{Change, PageEvent};
 use crate::facebook::events::{Attachment, Direction, Event, IncomingMessage};
+use crate::service::{event_log, outbox::Outbox};
 use crate::time::now_ms;
 
 /// Deliveries waiting for the writer; senders wait (back-pressure) when it is full.
@@ -65,7 +67,7 @@ impl Ingest {
     /// Starts the writer; `group_max` bounds how many deliveries share a transaction.
     pub fn start(
         db: DatabaseConnection,
-        bus: Arc<dyn EventBus>,
+        outbox: Outbox,
         group_max: usize,
         new_customers: Option<NewCustomers>,
         metrics: Arc<crate::metrics::Metrics>,
@@ -73,7 +75,7 @@ impl Ingest {
         let (queue, receiver) = mpsc::channel(QUEUE);
         let writer = Writer {
             db,
-            bus,
+            outbox,
             group_max: group_max.max(1),
             known_pages: HashSet::new(),
             conversations: HashMap::new(),
@@ -97,7 +99,7 @@ impl Ingest {
 
 struct Writer {
     db: DatabaseConnection,
-    bus: Arc<dyn EventBus>,
+    outbox: Outbox,
     group_max: usize,
     /// Pages known to exist (committed), so most deliveries skip the page upsert.
     known_pages: HashSet<String>,
@@ -165,11 +167,7 @@ impl Writer {
             self.conversations.clear();
         }
         self.conversations.extend(outcome.new_conversations);
-        if !outcome.events.is_empty()
-            && let Err(err) = self.bus.publish(outcome.events).await
-        {
-            tracing::error!(error = %err, "publishing committed events failed");
-        }
+        self.outbox.publish(outcome.events).await;
     }
 
     /// One transaction for the whole group.
@@ -328,6 +326,7 @@ impl Writer {
         // A message added and marked by a watermark in the same group is announced once,
         // as added, with its final status. Messages go first, so a client that sees a
         // conversation move can already fetch them.
+        let mut changes = Vec::with_capacity(added.len() + touched.len());
         let mut changed: HashMap<i64, message::Model> = adopted
             .into_iter()
             .chain(updated_messages)
@@ -335,16 +334,16 @@ impl Writer {
             .collect();
         for message in added {
             let latest = changed.remove(&message.id).unwrap_or(message);
-            outcome.events.push(BusEvent::MessageAdded(latest));
+            changes.push(Change::MessageAdded(latest));
         }
-        outcome
-            .events
-            .extend(changed.into_values().map(BusEvent::MessageUpdated));
-        outcome.events.extend(
+        changes.extend(changed.into_values().map(Change::MessageUpdated));
+        changes.extend(
             updated_conversations
                 .into_iter()
-                .map(BusEvent::ConversationUpdated),
+                .map(Change::ConversationUpdated),
         );
+        // In this transaction: a committed change always has its place in the log.
+        outcome.events = event_log::append(db, changes, now).await?;
         Ok(outcome)
     }
 
@@ -464,7 +463,7 @@ const UPDATE_CHUNK: usize = 500;
 #[derive(Default)]
 struct Outcome {
     reports: Vec<IngestReport>,
-    events: Vec<BusEvent>,
+    events: Vec<PageEvent>,
     new_pages: Vec<String>,
     new_conversations: Vec<((String, String), i64)>,
 }

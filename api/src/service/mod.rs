@@ -2,9 +2,11 @@
 //! Resolvers and HTTP handlers call these; they never write SQL themselves.
 pub mod auth;
 pub mod conversations;
+pub mod event_log;
 pub mod inbox;
 pub mod ingest;
 pub mod limits;
+pub mod outbox;
 pub mod pages;
 pub mod presence;
 pub mod profiles;

@@ -1,12 +1,12 @@
 //! Names and pictures of customers first seen in a webhook: fetched from their Graph
 //! profile in the background, so ingest never waits for Facebook.
 use sea_orm::sea_query::Expr;
-use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, TransactionTrait};
 use tokio::sync::mpsc;
 
 use entity::conversation;
 
-use crate::bus::BusEvent;
+use crate::bus::Change;
 use crate::state::AppState;
 
 /// A new conversation whose customer has no name yet.
@@ -55,13 +55,12 @@ async fn fetch(state: &AppState, customer: &NewCustomer) -> Result<(), crate::er
     if !name.is_empty() {
         update = update.col_expr(conversation::Column::CustomerName, Expr::val(name));
     }
-    let updated = update.exec_with_returning(&state.db).await?;
-    let events: Vec<BusEvent> = updated
+    let txn = state.db.begin().await?;
+    let updated = update.exec_with_returning(&txn).await?;
+    let changes = updated
         .into_iter()
-        .map(BusEvent::ConversationUpdated)
+        .map(Change::ConversationUpdated)
         .collect();
-    if let Err(err) = state.bus.publish(events).await {
-        tracing::warn!(error = %err, "publishing a customer's name failed");
-    }
+    state.outbox.commit(txn, changes).await?;
     Ok(())
 }

@@ -4,11 +4,14 @@
 //! (see `ingest::adopt_echo`), so a reply is one message whichever arrives first.
 use sea_orm::ActiveValue::{NotSet, Set};
 use sea_orm::sea_query::Expr;
-use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, SqlErr};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, SqlErr,
+    TransactionTrait,
+};
 
 use entity::{conversation, message, page};
 
-use crate::bus::BusEvent;
+use crate::bus::Change;
 use crate::error::ApiError;
 use crate::facebook::events::Attachment as StoredAttachment;
 use crate::facebook::graph::{GraphError, Outgoing};
@@ -102,12 +105,6 @@ pub fn window(last_inbound: Option<i64>, now: i64) -> Window {
     }
 }
 
-async fn publish(state: &AppState, events: Vec<BusEvent>) {
-    if let Err(err) = state.bus.publish(events).await {
-        tracing::error!(error = %err, "publishing a sent message failed");
-    }
-}
-
 /// Sends `request` as `principal`; returns the stored message (SENT, or FAILED with
 /// `error_code`). Repeating a `client_mutation_id` returns the first message unchanged.
 pub async fn send_message(
@@ -172,10 +169,13 @@ pub async fn send_message(
         agent_id: Set(Some(principal.agent.id)),
         ..Default::default()
     };
-    let stored = match pending.insert(db).await {
+    // The message, the conversation's preview and their log entries: one transaction.
+    let txn = db.begin().await?;
+    let stored = match pending.insert(&txn).await {
         Ok(stored) => stored,
         // The same key raced in from another request: that one is the message.
         Err(err) if matches!(err.sql_err(), Some(SqlErr::UniqueConstraintViolation(_))) => {
+            txn.rollback().await?;
             if let Some(key) = &request.client_mutation_id
                 && let Some(existing) = by_key(db, &conversation.page_id, key).await?
             {
@@ -191,15 +191,15 @@ pub async fn send_message(
         .col_expr(conversation::Column::UpdatedAt, Expr::val(now))
         .filter(conversation::Column::Id.eq(conversation.id))
         .filter(conversation::Column::LastTimestamp.lte(now))
-        .exec_with_returning(db)
+        .exec_with_returning(&txn)
         .await?;
-    let mut events = vec![BusEvent::MessageAdded(stored.clone())];
-    events.extend(
+    let mut changes = vec![Change::MessageAdded(stored.clone())];
+    changes.extend(
         updated_conversation
             .into_iter()
-            .map(BusEvent::ConversationUpdated),
+            .map(Change::ConversationUpdated),
     );
-    publish(state, events).await;
+    state.outbox.commit(txn, changes).await?;
 
     let metadata = format!("{OWN_METADATA_PREFIX}{}", stored.id);
     let result = state
@@ -214,13 +214,13 @@ pub async fn send_message(
         )
         .await;
     let finished = match result {
-        Ok(sent) => finish(db, stored.id, Ok(sent.message_id)).await?,
+        Ok(sent) => finish(state, stored.id, Ok(sent.message_id)).await?,
         Err(err) => {
             tracing::warn!(error = %err, page_id = %conversation.page_id, "Send API refused a message");
             if err.is_invalid_token() {
                 mark_needs_reconnect(db, &conversation.page_id).await?;
             }
-            finish(db, stored.id, Err(error_code(&err))).await?
+            finish(state, stored.id, Err(error_code(&err))).await?
         }
     };
     if let Some(finished) = &finished {
@@ -230,7 +230,6 @@ pub async fn send_message(
             "sent"
         };
         state.metrics.sends.with_label_values(&[outcome]).inc();
-        publish(state, vec![BusEvent::MessageUpdated(finished.clone())]).await;
     }
     match finished {
         Some(model) => Ok(model),
@@ -287,7 +286,7 @@ pub fn error_code(err: &GraphError) -> &'static str {
 /// PENDING -> SENT (with the mid) or FAILED (with the code). `None` when the echo got
 /// there first and already completed the row.
 async fn finish(
-    db: &impl ConnectionTrait,
+    state: &AppState,
     id: i64,
     outcome: Result<String, &'static str>,
 ) -> Result<Option<message::Model>, ApiError> {
@@ -303,12 +302,26 @@ async fn finish(
             .col_expr(M::Status, Expr::val("FAILED"))
             .col_expr(M::ErrorCode, Expr::val(code)),
     };
-    match update.exec_with_returning(db).await {
-        Ok(rows) => Ok(rows.into_iter().next()),
+    let txn = state.db.begin().await?;
+    let finished = match update.exec_with_returning(&txn).await {
+        Ok(rows) => rows.into_iter().next(),
         // The echo already stored this mid on the row: nothing left to do.
-        Err(err) if matches!(err.sql_err(), Some(SqlErr::UniqueConstraintViolation(_))) => Ok(None),
-        Err(err) => Err(err.into()),
+        Err(err) if matches!(err.sql_err(), Some(SqlErr::UniqueConstraintViolation(_))) => {
+            txn.rollback().await?;
+            return Ok(None);
+        }
+        Err(err) => return Err(err.into()),
+    };
+    match &finished {
+        Some(model) => {
+            state
+                .outbox
+                .commit(txn, vec![Change::MessageUpdated(model.clone())])
+                .await?;
+        }
+        None => txn.rollback().await?,
     }
+    Ok(finished)
 }
 
 async fn by_key(

@@ -1,0 +1,302 @@
+//! The per-Page event log. Every change a subscriber can see is appended here in the
+//! transaction that makes the change, with the next position of its Page; the bus gets
+//! it only after commit (see `outbox`), and a subscriber that was away replays its
+//! Page's log from the last position it saw.
+//!
+//! An entry keeps the change's kind and the id of the message or conversation; a replay
+//! reads those rows as they are now, so it shows the latest state of each.
+use std::collections::{BTreeMap, HashMap};
+use std::sync::Weak;
+use std::time::Duration;
+
+use sea_orm::sea_query::{Expr, ExprTrait, OnConflict, Query};
+use sea_orm::{
+    ColumnTrait, ConnectionTrait, DatabaseConnection, DbErr, EntityTrait, QueryFilter, QueryOrder,
+    QuerySelect,
+};
+
+use entity::{conversation, message, page_event, page_event_head};
+
+use crate::bus::{Change, PageEvent};
+
+const MESSAGE_ADDED: &str = "MESSAGE_ADDED";
+const MESSAGE_UPDATED: &str = "MESSAGE_UPDATED";
+const CONVERSATION_UPDATED: &str = "CONVERSATION_UPDATED";
+
+/// Rows per multi-row INSERT (5 parameters each).
+const INSERT_CHUNK: usize = 1000;
+/// Entries read per replay query.
+pub const REPLAY_CHUNK: u64 = 500;
+
+fn kind_and_id(change: &Change) -> (&'static str, i64) {
+    match change {
+        Change::MessageAdded(m) => (MESSAGE_ADDED, m.id),
+        Change::MessageUpdated(m) => (MESSAGE_UPDATED, m.id),
+        Change::ConversationUpdated(c) => (CONVERSATION_UPDATED, c.id),
+    }
+}
+
+/// Gives `changes` the next positions of their Pages, in the order given, and records
+/// them. Call inside the transaction that made the changes.
+pub async fn append(
+    db: &impl ConnectionTrait,
+    changes: Vec<Change>,
+    now: i64,
+) -> Result<Vec<PageEvent>, DbErr> {
+    if changes.is_empty() {
+        return Ok(Vec::new());
+    }
+    // Pages in a fixed order, so two writers lock their head rows in the same order.
+    let mut counts: BTreeMap<&str, i64> = BTreeMap::new();
+    for change in &changes {
+        *counts.entry(change.page_id()).or_default() += 1;
+    }
+    let mut bump = Query::insert();
+    bump.into_table(page_event_head::Entity).columns([
+        page_event_head::Column::PageId,
+        page_event_head::Column::Position,
+    ]);
+    for (page_id, count) in &counts {
+        bump.values([(*page_id).into(), (*count).into()])
+            .map_err(|err| DbErr::Custom(err.to_string()))?;
+    }
+    bump.on_conflict(
+        OnConflict::column(page_event_head::Column::PageId)
+            .value(
+                page_event_head::Column::Position,
+                Expr::col((page_event_head::Entity, page_event_head::Column::Position))
+                    .add(Expr::cust("excluded.position")),
+            )
+            .to_owned(),
+    )
+    .returning(Query::returning().columns([
+        page_event_head::Column::PageId,
+        page_event_head::Column::Position,
+    ]));
+    let statement = db.get_database_backend().build(&bump);
+    let mut next: HashMap<String, i64> = HashMap::with_capacity(counts.len());
+    for row in db.query_all_raw(statement).await? {
+        let page_id: String = row.try_get("", "page_id")?;
+        let head: i64 = row.try_get("", "position")?;
+        let count = counts.get(page_id.as_str()).copied().unwrap_or(0);
+        next.insert(page_id, head - count + 1);
+    }
+
+    let mut events = Vec::with_capacity(changes.len());
+    for change in changes {
+        let slot = next
+            .get_mut(change.page_id())
+            .ok_or_else(|| DbErr::RecordNotFound("event-log head of a Page".to_owned()))?;
+        let position = *slot;
+        *slot += 1;
+        events.push(PageEvent {
+            page_id: change.page_id().to_owned(),
+            position,
+            change,
+        });
+    }
+    for chunk in events.chunks(INSERT_CHUNK) {
+        let mut insert = Query::insert();
+        insert.into_table(page_event::Entity).columns([
+            page_event::Column::PageId,
+            page_event::Column::Position,
+            page_event::Column::Kind,
+            page_event::Column::EntityId,
+            page_event::Column::CreatedAt,
+        ]);
+        for event in chunk {
+            let (kind, id) = kind_and_id(&event.change);
+            insert
+                .values([
+                    event.page_id.clone().into(),
+                    event.position.into(),
+                    kind.into(),
+                    id.into(),
+                    now.into(),
+                ])
+                .map_err(|err| DbErr::Custom(err.to_string()))?;
+        }
+        let statement = db.get_database_backend().build(&insert);
+        db.execute_raw(statement).await?;
+    }
+    Ok(events)
+}
+
+/// The Page's last position (0 before its first event).
+pub async fn head(db: &impl ConnectionTrait, page_id: &str) -> Result<i64, DbErr> {
+    Ok(page_event_head::Entity::find_by_id(page_id.to_owned())
+        .one(db)
+        .await?
+        .map_or(0, |h| h.position))
+}
+
+/// The oldest position still in the log, if any entry is left.
+pub async fn oldest(db: &impl ConnectionTrait, page_id: &str) -> Result<Option<i64>, DbErr> {
+    page_event::Entity::find()
+        .select_only()
+        .column(page_event::Column::Position)
+        .filter(page_event::Column::PageId.eq(page_id))
+        .order_by_asc(page_event::Column::Position)
+        .limit(1)
+        .into_tuple::<i64>()
+        .one(db)
+        .await
+}
+
+/// Whether a subscriber that saw up to `after` can resume without a hole: every
+/// position after it is still in the log.
+pub async fn can_resume(
+    db: &impl ConnectionTrait,
+    page_id: &str,
+    after: i64,
+) -> Result<Resume, DbErr> {
+    let head = head(db, page_id).await?;
+    if after > head {
+        return Ok(Resume::Ahead { head });
+    }
+    if after == head {
+        return Ok(Resume::Ok);
+    }
+    match oldest(db, page_id).await? {
+        Some(oldest) if oldest <= after + 1 => Ok(Resume::Ok),
+        _ => Ok(Resume::Pruned),
+    }
+}
+
+/// See `can_resume`.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Resume {
+    Ok,
+    /// Entries after the position were pruned: the subscriber must reload.
+    Pruned,
+    /// The position was never given out.
+    Ahead {
+        head: i64,
+    },
+}
+
+/// One chunk of a replay.
+pub struct Replayed {
+    pub events: Vec<PageEvent>,
+    /// The last position read (the next chunk starts after it); `None` when none was.
+    pub through: Option<i64>,
+    /// Whether this chunk reached the end of what was asked for.
+    pub complete: bool,
+}
+
+/// The Page's entries after `after` and up to `until` (inclusive), oldest first, at most
+/// `REPLAY_CHUNK` of them, each with the current state of its message or conversation.
+pub async fn replay(
+    db: &impl ConnectionTrait,
+    page_id: &str,
+    after: i64,
+    until: Option<i64>,
+) -> Result<Replayed, DbErr> {
+    let mut query = page_event::Entity::find()
+        .filter(page_event::Column::PageId.eq(page_id))
+        .filter(page_event::Column::Position.gt(after));
+    if let Some(until) = until {
+        query = query.filter(page_event::Column::Position.lte(until));
+    }
+    let entries = query
+        .order_by_asc(page_event::Column::Position)
+        .limit(REPLAY_CHUNK)
+        .all(db)
+        .await?;
+    let complete = (entries.len() as u64) < REPLAY_CHUNK;
+    let through = entries.last().map(|e| e.position);
+    let mut message_ids = Vec::new();
+    let mut conversation_ids = Vec::new();
+    for entry in &entries {
+        if entry.kind == CONVERSATION_UPDATED {
+            conversation_ids.push(entry.entity_id);
+        } else {
+            message_ids.push(entry.entity_id);
+        }
+    }
+    message_ids.sort_unstable();
+    message_ids.dedup();
+    conversation_ids.sort_unstable();
+    conversation_ids.dedup();
+    let messages: HashMap<i64, message::Model> = if message_ids.is_empty() {
+        HashMap::new()
+    } else {
+        message::Entity::find()
+            .filter(message::Column::Id.is_in(message_ids))
+            .all(db)
+            .await?
+            .into_iter()
+            .map(|m| (m.id, m))
+            .collect()
+    };
+    let conversations: HashMap<i64, conversation::Model> = if conversation_ids.is_empty() {
+        HashMap::new()
+    } else {
+        conversation::Entity::find()
+            .filter(conversation::Column::Id.is_in(conversation_ids))
+            .all(db)
+            .await?
+            .into_iter()
+            .map(|c| (c.id, c))
+            .collect()
+    };
+    let mut events = Vec::with_capacity(entries.len());
+    for entry in entries {
+        let change = match entry.kind.as_str() {
+            MESSAGE_ADDED => messages
+                .get(&entry.entity_id)
+                .cloned()
+                .map(Change::MessageAdded),
+            MESSAGE_UPDATED => messages
+                .get(&entry.entity_id)
+                .cloned()
+                .map(Change::MessageUpdated),
+            CONVERSATION_UPDATED => conversations
+                .get(&entry.entity_id)
+                .cloned()
+                .map(Change::ConversationUpdated),
+            _ => None,
+        };
+        // Rows are never deleted today; should one be, its entry is skipped.
+        let Some(change) = change else { continue };
+        events.push(PageEvent {
+            page_id: entry.page_id,
+            position: entry.position,
+            change,
+        });
+    }
+    Ok(Replayed {
+        events,
+        through,
+        complete,
+    })
+}
+
+/// Removes entries older than `cutoff` (ms since the epoch); returns how many.
+pub async fn prune(db: &impl ConnectionTrait, cutoff: i64) -> Result<u64, DbErr> {
+    let deleted = page_event::Entity::delete_many()
+        .filter(Expr::col(page_event::Column::CreatedAt).lt(cutoff))
+        .exec(db)
+        .await?;
+    Ok(deleted.rows_affected)
+}
+
+/// Prunes entries older than the retention, now and then, until `alive` is dropped (the
+/// app's state is gone).
+pub async fn prune_forever<T>(db: DatabaseConnection, retention_secs: u64, alive: Weak<T>) {
+    let retention_ms = i64::try_from(retention_secs.saturating_mul(1000)).unwrap_or(i64::MAX);
+    // Often enough that the log holds at most a tenth more than the retention.
+    let every = Duration::from_secs((retention_secs / 10).clamp(1, 600));
+    loop {
+        tokio::time::sleep(every).await;
+        if alive.strong_count() == 0 {
+            return;
+        }
+        let cutoff = crate::time::now_ms().saturating_sub(retention_ms);
+        match prune(&db, cutoff).await {
+            Ok(0) => {}
+            Ok(n) => tracing::debug!(entries = n, "event log: pruned"),
+            Err(err) => tracing::warn!(error = %err, "event log: pruning failed"),
+        }
+    }
+}

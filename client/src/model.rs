@@ -1,0 +1,562 @@
+//! What the inbox keeps in memory, and the rules for merging what the server sends.
+//!
+//! Everything here is plain Rust, free of the browser, so it is tested on the host.
+//! Every update is an idempotent upsert by id: a replayed or repeated event never
+//! duplicates a conversation or a message, and never moves a message's status back.
+use serde::{Deserialize, Serialize};
+
+pub mod time;
+
+pub use time::{format_left, parse_rfc3339, relative_time};
+
+/// Defines an enum shared by every generated operation (`extern_enums`), with a
+/// catch-all so a value added on the server does not break decoding.
+macro_rules! schema_enum {
+    ($(#[$meta:meta])* $name:ident { $($variant:ident),* $(,)? }) => {
+        $(#[$meta])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+        #[allow(clippy::upper_case_acronyms)]
+        pub enum $name {
+            $($variant,)*
+            #[serde(other)]
+            Unknown,
+        }
+
+        // Not every enum needs every helper.
+        #[allow(dead_code)]
+        impl $name {
+            /// The schema's name of the value.
+            pub fn as_str(self) -> &'static str {
+                match self {
+                    $(Self::$variant => stringify!($variant),)*
+                    Self::Unknown => "UNKNOWN",
+                }
+            }
+
+            /// Every value the client knows, in the schema's order.
+            pub const ALL: &'static [$name] = &[$(Self::$variant),*];
+
+            /// Parses the schema's name of a value.
+            pub fn parse(s: &str) -> Option<Self> {
+                Self::ALL.iter().copied().find(|v| v.as_str() == s)
+            }
+        }
+    };
+}
+
+schema_enum!(AgentRole { ADMIN, AGENT });
+schema_enum!(AttachmentType {
+    IMAGE,
+    AUDIO,
+    VIDEO,
+    FILE
+});
+schema_enum!(ConversationStatus {
+    OPEN,
+    PENDING,
+    RESOLVED,
+    SNOOZED
+});
+schema_enum!(MessageDirection { INBOUND, OUTBOUND });
+schema_enum!(MessageStatus {
+    PENDING,
+    SENT,
+    DELIVERED,
+    READ,
+    FAILED
+});
+schema_enum!(PresenceStatus {
+    ONLINE,
+    AWAY,
+    OFFLINE
+});
+schema_enum!(SyncStatus {
+    RUNNING,
+    DONE,
+    FAILED
+});
+
+impl ConversationStatus {
+    /// How the status reads in the UI.
+    pub fn label(self) -> &'static str {
+        match self {
+            Self::OPEN => "Open",
+            Self::PENDING => "Pending",
+            Self::RESOLVED => "Resolved",
+            Self::SNOOZED => "Snoozed",
+            Self::Unknown => "Unknown",
+        }
+    }
+}
+
+impl MessageStatus {
+    /// Statuses only move forward: a late or replayed event never undoes a newer one.
+    fn rank(self) -> u8 {
+        match self {
+            Self::PENDING | Self::Unknown => 0,
+            Self::SENT | Self::FAILED => 1,
+            Self::DELIVERED => 2,
+            Self::READ => 3,
+        }
+    }
+}
+
+/// Meta's own Page Inbox (Meta Business Suite) as the sending app of an echo.
+pub const META_INBOX_APP_ID: &str = "263902037430900";
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Agent {
+    pub id: String,
+    pub email: String,
+    pub name: String,
+    pub role: AgentRole,
+}
+
+/// An agent as a conversation's assignee.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AgentRef {
+    pub id: String,
+    pub name: String,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Page {
+    pub id: String,
+    pub name: Option<String>,
+    pub connected: bool,
+    pub needs_reconnect: bool,
+    /// The Page's latest event-log position: where a fresh live feed starts.
+    pub event_position: String,
+}
+
+impl Page {
+    /// The Page's name, or its id until the name is known.
+    pub fn label(&self) -> String {
+        self.name
+            .clone()
+            .unwrap_or_else(|| format!("Page {}", self.id))
+    }
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Conversation {
+    pub id: String,
+    pub page_id: String,
+    pub customer_psid: String,
+    pub customer_name: Option<String>,
+    pub customer_picture: Option<String>,
+    pub last_message_text: Option<String>,
+    pub last_timestamp: String,
+    pub unread_count: i64,
+    pub status: ConversationStatus,
+    pub assignee: Option<AgentRef>,
+    pub window_expires_at: Option<String>,
+    pub human_agent_window_expires_at: Option<String>,
+}
+
+impl Conversation {
+    /// The customer's name, or a stable stand-in built from the PSID.
+    pub fn customer_label(&self) -> String {
+        match &self.customer_name {
+            Some(name) if !name.trim().is_empty() => name.clone(),
+            _ => {
+                let tail: String = self.customer_psid.chars().rev().take(4).collect();
+                format!("Customer …{}", tail.chars().rev().collect::<String>())
+            }
+        }
+    }
+
+    /// One or two letters for the avatar when there is no picture.
+    pub fn initials(&self) -> String {
+        let label = self.customer_label();
+        let mut words = label.split_whitespace().filter_map(|w| w.chars().next());
+        let first = words.next().unwrap_or('?');
+        match words.next() {
+            Some(second) if self.customer_name.is_some() => format!("{first}{second}"),
+            _ => first.to_string(),
+        }
+        .to_uppercase()
+    }
+
+    /// Where this conversation stands against Messenger's reply windows at `now_ms`.
+    pub fn window(&self, now_ms: i64) -> Window {
+        let left = |t: &Option<String>| {
+            t.as_deref()
+                .and_then(parse_rfc3339)
+                .map(|until| until - now_ms)
+        };
+        match (
+            left(&self.window_expires_at),
+            left(&self.human_agent_window_expires_at),
+        ) {
+            (Some(standard), human) if standard > 0 => Window::Standard {
+                left_ms: standard,
+                human_left_ms: human.unwrap_or(standard).max(standard),
+            },
+            (_, Some(human)) if human > 0 => Window::HumanAgent { left_ms: human },
+            (None, None) => Window::Unknown,
+            _ => Window::Closed,
+        }
+    }
+
+    fn sort_key(&self) -> (i64, i64) {
+        (
+            parse_rfc3339(&self.last_timestamp).unwrap_or(0),
+            self.id.parse().unwrap_or(0),
+        )
+    }
+}
+
+/// The messaging windows: 24 hours after the customer's last message a standard
+/// reply, then until 7 days a reply tagged HUMAN_AGENT, then nothing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Window {
+    Standard {
+        left_ms: i64,
+        human_left_ms: i64,
+    },
+    HumanAgent {
+        left_ms: i64,
+    },
+    Closed,
+    /// The customer never wrote (or the server did not say).
+    Unknown,
+}
+
+impl Window {
+    /// A short state name for `data-window`.
+    pub fn state(self) -> &'static str {
+        match self {
+            Self::Standard { .. } => "standard",
+            Self::HumanAgent { .. } => "human-agent",
+            Self::Closed => "closed",
+            Self::Unknown => "unknown",
+        }
+    }
+
+    /// What the indicator says.
+    pub fn describe(self) -> String {
+        match self {
+            Self::Standard {
+                left_ms,
+                human_left_ms,
+            } => format!(
+                "Reply window: {} left · human agent {}",
+                format_left(left_ms),
+                format_left(human_left_ms)
+            ),
+            Self::HumanAgent { left_ms } => format!(
+                "24 h window closed · human agent reply: {} left",
+                format_left(left_ms)
+            ),
+            Self::Closed => "Outside the messaging window: replies are refused".to_string(),
+            Self::Unknown => "No message from the customer yet".to_string(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Attachment {
+    pub kind: String,
+    pub url: Option<String>,
+    pub title: Option<String>,
+}
+
+impl Attachment {
+    /// Images are shown inline; everything else is a link.
+    pub fn is_image(&self) -> bool {
+        matches!(self.kind.as_str(), "image" | "IMAGE" | "sticker")
+    }
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Message {
+    pub id: String,
+    pub mid: String,
+    pub conversation_id: String,
+    pub direction: MessageDirection,
+    pub text: Option<String>,
+    pub attachments: Vec<Attachment>,
+    pub timestamp: String,
+    pub status: MessageStatus,
+    pub error_code: Option<String>,
+    pub client_mutation_id: Option<String>,
+    pub app_id: Option<String>,
+    /// Why sending failed before the server stored anything (the mutation's error).
+    pub local_error: Option<String>,
+}
+
+impl Message {
+    /// An optimistic message, shown at once while `sendMessage` is under way.
+    pub fn pending(conversation_id: &str, client_mutation_id: &str, text: &str, now: &str) -> Self {
+        Self {
+            id: local_id(client_mutation_id),
+            mid: String::new(),
+            conversation_id: conversation_id.to_string(),
+            direction: MessageDirection::OUTBOUND,
+            text: Some(text.to_string()),
+            attachments: Vec::new(),
+            timestamp: now.to_string(),
+            status: MessageStatus::PENDING,
+            error_code: None,
+            client_mutation_id: Some(client_mutation_id.to_string()),
+            app_id: None,
+            local_error: None,
+        }
+    }
+
+    /// Only in the browser so far: the server has not answered the send.
+    pub fn is_local(&self) -> bool {
+        self.id.starts_with(LOCAL_PREFIX)
+    }
+
+    /// An outbound message that did not come from an inbox send: the Page wrote it in
+    /// another tool (Meta Business Suite, the Messenger app, another integration).
+    pub fn is_echo(&self) -> bool {
+        self.direction == MessageDirection::OUTBOUND && self.client_mutation_id.is_none()
+    }
+
+    /// Where an echo was written, when the app is known.
+    pub fn echo_source(&self) -> &'static str {
+        match self.app_id.as_deref() {
+            Some(META_INBOX_APP_ID) => "Meta Business Suite",
+            Some(_) => "another app",
+            None => "Facebook",
+        }
+    }
+
+    /// The failure's reason code, from the server or from the refused mutation.
+    pub fn failure(&self) -> Option<&str> {
+        if self.status != MessageStatus::FAILED {
+            return None;
+        }
+        self.error_code
+            .as_deref()
+            .or(self.local_error.as_deref())
+            .or(Some("UNKNOWN"))
+    }
+
+    fn sort_key(&self) -> (i64, bool, i64) {
+        (
+            parse_rfc3339(&self.timestamp).unwrap_or(i64::MAX),
+            self.is_local(),
+            self.id.parse().unwrap_or(0),
+        )
+    }
+}
+
+const LOCAL_PREFIX: &str = "local:";
+
+/// The id an optimistic message has until the server's copy replaces it.
+pub fn local_id(client_mutation_id: &str) -> String {
+    format!("{LOCAL_PREFIX}{client_mutation_id}")
+}
+
+/// Human words for the error codes a send can fail with.
+pub fn explain_error(code: &str) -> &'static str {
+    match code {
+        "OUTSIDE_MESSAGING_WINDOW" => "Outside the messaging window: the customer must write first",
+        "PAGE_NEEDS_RECONNECT" => "The Page must be reconnected in Settings",
+        "RATE_LIMITED" => "Facebook is rate limiting this Page; retry in a moment",
+        "GRAPH_API_ERROR" => "Facebook refused the message",
+        "BAD_USER_INPUT" => "The message was refused as invalid",
+        "NETWORK" => "No connection to the server",
+        "UNAUTHENTICATED" => "Your session has ended",
+        "NOT_FOUND" => "The conversation is gone",
+        _ => "Sending failed",
+    }
+}
+
+/// The conversations of one Page, newest first, as far as they are loaded.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ConversationList {
+    pub items: Vec<Conversation>,
+    pub end_cursor: Option<String>,
+    pub has_next: bool,
+    pub loaded: bool,
+}
+
+impl ConversationList {
+    /// Puts a conversation where it belongs now, replacing the copy with its id.
+    /// A conversation that no longer matches the status filter leaves the list.
+    pub fn upsert(&mut self, c: Conversation, filter: Option<ConversationStatus>) {
+        self.items.retain(|it| it.id != c.id);
+        if filter.is_none_or(|f| f == c.status) {
+            let key = c.sort_key();
+            let at = self
+                .items
+                .iter()
+                .position(|it| it.sort_key() < key)
+                .unwrap_or(self.items.len());
+            self.items.insert(at, c);
+        }
+    }
+
+    /// Merges a page of results (first page, next page or a refetch after a gap).
+    pub fn merge_page(
+        &mut self,
+        nodes: Vec<Conversation>,
+        filter: Option<ConversationStatus>,
+        next: Option<(Option<String>, bool)>,
+    ) {
+        for c in nodes {
+            self.upsert(c, filter);
+        }
+        if let Some((cursor, has_next)) = next {
+            self.end_cursor = cursor;
+            self.has_next = has_next;
+        }
+        self.loaded = true;
+    }
+
+    pub fn get(&self, id: &str) -> Option<&Conversation> {
+        self.items.iter().find(|c| c.id == id)
+    }
+}
+
+/// The loaded messages of the open conversation, oldest first.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct MessageList {
+    pub conversation_id: String,
+    pub items: Vec<Message>,
+    pub start_cursor: Option<String>,
+    pub has_previous: bool,
+    pub loaded: bool,
+}
+
+impl MessageList {
+    pub fn new(conversation_id: &str) -> Self {
+        Self {
+            conversation_id: conversation_id.to_string(),
+            ..Self::default()
+        }
+    }
+
+    /// Adds or updates a message, matched by id or by the client mutation id that
+    /// the optimistic copy carries. Messages of other conversations are ignored.
+    pub fn upsert(&mut self, m: Message) {
+        if m.conversation_id != self.conversation_id {
+            return;
+        }
+        let same = |it: &Message| {
+            it.id == m.id
+                || (m.client_mutation_id.is_some() && it.client_mutation_id == m.client_mutation_id)
+        };
+        let merged = match self.items.iter().position(same) {
+            Some(i) => {
+                let old = self.items.remove(i);
+                merge_message(old, m)
+            }
+            None => m,
+        };
+        let key = merged.sort_key();
+        let at = self
+            .items
+            .iter()
+            .position(|it| it.sort_key() > key)
+            .unwrap_or(self.items.len());
+        self.items.insert(at, merged);
+    }
+
+    /// Adds an older page (scrolling up) or the newest one (first load, gap fill).
+    pub fn merge_page(&mut self, nodes: Vec<Message>, previous: Option<(Option<String>, bool)>) {
+        for m in nodes {
+            self.upsert(m);
+        }
+        if let Some((cursor, has_previous)) = previous {
+            self.start_cursor = cursor;
+            self.has_previous = has_previous;
+        }
+        self.loaded = true;
+    }
+
+    /// Marks the optimistic message of `client_mutation_id` failed before the server
+    /// stored it.
+    pub fn fail_local(&mut self, client_mutation_id: &str, code: &str) {
+        let id = local_id(client_mutation_id);
+        if let Some(m) = self.items.iter_mut().find(|m| m.id == id) {
+            m.status = MessageStatus::FAILED;
+            m.local_error = Some(code.to_string());
+        }
+    }
+
+    /// Drops a message that exists only in the browser (before a retry).
+    pub fn remove_local(&mut self, id: &str) {
+        self.items.retain(|m| !(m.id == id && m.is_local()));
+    }
+}
+
+fn merge_message(old: Message, new: Message) -> Message {
+    let status = if new.status.rank() >= old.status.rank() {
+        new.status
+    } else {
+        old.status
+    };
+    let local_error = if new.is_local() {
+        new.local_error.clone()
+    } else {
+        None
+    };
+    Message {
+        status,
+        error_code: new.error_code.clone().or(old.error_code),
+        local_error,
+        ..new
+    }
+}
+
+/// An agent and its presence, as shown by the dots.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Presence {
+    pub agent: Agent,
+    pub status: PresenceStatus,
+}
+
+/// Replaces the presence of one agent, keeping the list sorted by name.
+pub fn upsert_presence(list: &mut Vec<Presence>, p: Presence) {
+    list.retain(|it| it.agent.id != p.agent.id);
+    list.push(p);
+    list.sort_by_key(|a| a.agent.name.to_lowercase());
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct SyncJob {
+    pub id: String,
+    pub page_id: String,
+    pub status: SyncStatus,
+    pub conversations: i64,
+    pub messages: i64,
+    pub error: Option<String>,
+}
+
+/// The screens, addressed by the URL's hash so a reload or a link opens the same one.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Route {
+    Inbox,
+    Chat(String),
+    Settings,
+}
+
+impl Route {
+    pub fn parse(hash: &str) -> Self {
+        let path = hash.trim_start_matches('#').trim_start_matches('/');
+        match path.split('/').collect::<Vec<_>>().as_slice() {
+            ["c", id] if !id.is_empty() && id.chars().all(|c| c.is_ascii_digit()) => {
+                Self::Chat((*id).to_string())
+            }
+            ["settings"] => Self::Settings,
+            _ => Self::Inbox,
+        }
+    }
+
+    pub fn hash(&self) -> String {
+        match self {
+            Self::Inbox => "#/".to_string(),
+            Self::Chat(id) => format!("#/c/{id}"),
+            Self::Settings => "#/settings".to_string(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,220 @@
+use super::time::{clock, format_rfc3339};
+use super::*;
+
+fn conv(id: &str, ts: &str, status: ConversationStatus) -> Conversation {
+    Conversation {
+        id: id.into(),
+        page_id: "p".into(),
+        customer_psid: "123456789".into(),
+        customer_name: Some("Ada Lovelace".into()),
+        customer_picture: None,
+        last_message_text: Some("hi".into()),
+        last_timestamp: ts.into(),
+        unread_count: 1,
+        status,
+        assignee: None,
+        window_expires_at: None,
+        human_agent_window_expires_at: None,
+    }
+}
+
+fn msg(id: &str, ts: &str, status: MessageStatus, cmid: Option<&str>) -> Message {
+    Message {
+        id: id.into(),
+        mid: format!("m_{id}"),
+        conversation_id: "7".into(),
+        direction: MessageDirection::OUTBOUND,
+        text: Some("hello".into()),
+        attachments: Vec::new(),
+        timestamp: ts.into(),
+        status,
+        error_code: None,
+        client_mutation_id: cmid.map(Into::into),
+        app_id: None,
+        local_error: None,
+    }
+}
+
+#[test]
+fn timestamps_parse_with_and_without_fraction_and_offset() {
+    assert_eq!(parse_rfc3339("1970-01-01T00:00:00Z"), Some(0));
+    assert_eq!(parse_rfc3339("1970-01-01T00:00:01.5Z"), Some(1500));
+    assert_eq!(parse_rfc3339("1970-01-01T01:00:00+01:00"), Some(0));
+    assert_eq!(
+        parse_rfc3339("2026-11-26T15:59:43.123456Z"),
+        Some(1_795_708_783_123)
+    );
+    assert_eq!(parse_rfc3339("yesterday"), None);
+    assert_eq!(
+        format_rfc3339(1_795_708_783_123),
+        "2026-11-26T15:59:43.123Z"
+    );
+}
+
+#[test]
+fn relative_times_are_short() {
+    let now = parse_rfc3339("2026-11-26T16:00:00Z").unwrap();
+    let at = |s| parse_rfc3339(s).unwrap();
+    assert_eq!(relative_time(at("2026-11-26T15:59:30Z"), now), "now");
+    assert_eq!(relative_time(at("2026-11-26T15:55:00Z"), now), "5m");
+    assert_eq!(relative_time(at("2026-11-26T13:00:00Z"), now), "3h");
+    assert_eq!(relative_time(at("2026-11-24T16:00:00Z"), now), "2d");
+    assert_eq!(relative_time(at("2026-11-12T16:00:00Z"), now), "12 Nov");
+    assert_eq!(
+        relative_time(at("2025-11-12T16:00:00Z"), now),
+        "12 Nov 2025"
+    );
+    assert_eq!(format_left(3 * 3_600_000 + 12 * 60_000), "3h 12m");
+    assert_eq!(format_left(5 * 86_400_000 + 2 * 3_600_000), "5d 2h");
+    assert_eq!(clock(at("2026-11-26T15:04:00Z"), -60), "16:04");
+}
+
+#[test]
+fn conversations_stay_newest_first_and_an_update_moves_one_without_duplicating_it() {
+    let mut list = ConversationList::default();
+    list.merge_page(
+        vec![
+            conv("1", "2026-11-26T10:00:00Z", ConversationStatus::OPEN),
+            conv("2", "2026-11-26T09:00:00Z", ConversationStatus::OPEN),
+        ],
+        None,
+        Some((Some("c2".into()), true)),
+    );
+    list.upsert(
+        conv("2", "2026-11-26T11:00:00Z", ConversationStatus::OPEN),
+        None,
+    );
+    list.upsert(
+        conv("2", "2026-11-26T11:00:00Z", ConversationStatus::OPEN),
+        None,
+    );
+    let ids: Vec<_> = list.items.iter().map(|c| c.id.as_str()).collect();
+    assert_eq!(ids, ["2", "1"]);
+    assert_eq!(list.end_cursor.as_deref(), Some("c2"));
+}
+
+#[test]
+fn a_conversation_leaves_a_status_filter_it_no_longer_matches() {
+    let mut list = ConversationList::default();
+    let filter = Some(ConversationStatus::OPEN);
+    list.upsert(
+        conv("1", "2026-11-26T10:00:00Z", ConversationStatus::OPEN),
+        filter,
+    );
+    list.upsert(
+        conv("1", "2026-11-26T10:00:00Z", ConversationStatus::RESOLVED),
+        filter,
+    );
+    assert!(list.items.is_empty());
+}
+
+#[test]
+fn the_servers_copy_replaces_the_optimistic_message_and_a_replay_does_not_duplicate() {
+    let mut list = MessageList::new("7");
+    list.upsert(msg("1", "2026-11-26T10:00:00Z", MessageStatus::READ, None));
+    let pending = Message::pending("7", "abc", "hello", "2026-11-26T10:01:00.000Z");
+    list.upsert(pending);
+    assert!(list.items[1].is_local());
+    list.upsert(msg(
+        "2",
+        "2026-11-26T10:01:00Z",
+        MessageStatus::PENDING,
+        Some("abc"),
+    ));
+    list.upsert(msg(
+        "2",
+        "2026-11-26T10:01:00Z",
+        MessageStatus::DELIVERED,
+        Some("abc"),
+    ));
+    // A late SENT does not undo DELIVERED; the replayed PENDING neither.
+    list.upsert(msg(
+        "2",
+        "2026-11-26T10:01:00Z",
+        MessageStatus::SENT,
+        Some("abc"),
+    ));
+    list.upsert(msg(
+        "2",
+        "2026-11-26T10:01:00Z",
+        MessageStatus::PENDING,
+        Some("abc"),
+    ));
+    assert_eq!(list.items.len(), 2);
+    assert_eq!(list.items[1].id, "2");
+    assert_eq!(list.items[1].status, MessageStatus::DELIVERED);
+}
+
+#[test]
+fn a_refused_send_fails_its_optimistic_message_with_the_reason() {
+    let mut list = MessageList::new("7");
+    list.upsert(Message::pending(
+        "7",
+        "abc",
+        "hi",
+        "2026-11-26T10:01:00.000Z",
+    ));
+    list.fail_local("abc", "OUTSIDE_MESSAGING_WINDOW");
+    assert_eq!(list.items[0].failure(), Some("OUTSIDE_MESSAGING_WINDOW"));
+    list.remove_local(&local_id("abc"));
+    assert!(list.items.is_empty());
+}
+
+#[test]
+fn older_pages_go_before_and_other_conversations_are_ignored() {
+    let mut list = MessageList::new("7");
+    list.merge_page(
+        vec![msg("5", "2026-11-26T10:05:00Z", MessageStatus::SENT, None)],
+        Some((Some("s5".into()), true)),
+    );
+    list.merge_page(
+        vec![msg("3", "2026-11-26T10:03:00Z", MessageStatus::SENT, None)],
+        Some((Some("s3".into()), false)),
+    );
+    let mut other = msg("9", "2026-11-26T10:09:00Z", MessageStatus::SENT, None);
+    other.conversation_id = "8".into();
+    list.upsert(other);
+    let ids: Vec<_> = list.items.iter().map(|m| m.id.as_str()).collect();
+    assert_eq!(ids, ["3", "5"]);
+    assert!(!list.has_previous);
+    assert!(list.items[0].is_echo());
+}
+
+#[test]
+fn the_window_indicator_follows_the_two_windows() {
+    let now = parse_rfc3339("2026-11-26T16:00:00Z").unwrap();
+    let mut c = conv("1", "2026-11-26T10:00:00Z", ConversationStatus::OPEN);
+    assert_eq!(c.window(now), Window::Unknown);
+    c.window_expires_at = Some("2026-11-26T19:00:00Z".into());
+    c.human_agent_window_expires_at = Some("2026-12-02T16:00:00Z".into());
+    assert_eq!(c.window(now).state(), "standard");
+    assert!(c.window(now).describe().contains("3h 0m left"));
+    c.window_expires_at = Some("2026-11-26T15:00:00Z".into());
+    assert_eq!(
+        c.window(now),
+        Window::HumanAgent {
+            left_ms: 6 * 86_400_000
+        }
+    );
+    c.human_agent_window_expires_at = Some("2026-11-26T15:00:00Z".into());
+    assert_eq!(c.window(now), Window::Closed);
+}
+
+#[test]
+fn routes_round_trip_through_the_hash() {
+    for route in [Route::Inbox, Route::Chat("42".into()), Route::Settings] {
+        assert_eq!(Route::parse(&route.hash()), route);
+    }
+    assert_eq!(Route::parse("#/c/x1"), Route::Inbox);
+    assert_eq!(Route::parse(""), Route::Inbox);
+}
+
+#[test]
+fn unknown_enum_values_decode_as_unknown() {
+    let s: MessageStatus = serde_json::from_str("\"BOUNCED\"").unwrap();
+    assert_eq!(s, MessageStatus::Unknown);
+    assert_eq!(
+        ConversationStatus::parse("SNOOZED"),
+        Some(ConversationStatus::SNOOZED)
+    );
+}

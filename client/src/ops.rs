@@ -1,0 +1,163 @@
+//! The typed GraphQL operations, derived from `/schema.graphql` and
+//! `graphql/operations.graphql` at compile time.
+//!
+//! Each operation gets its own generated module with its own structs; the `From`
+//! impls at the bottom turn them into the shared [`crate::model`] types the UI keeps.
+//! The enums are shared (`extern_enums`), so they are written once, here.
+#![allow(clippy::enum_variant_names)]
+
+use graphql_client::GraphQLQuery;
+
+use crate::model;
+
+pub use model::{
+    AgentRole, AttachmentType, ConversationStatus, MessageDirection, MessageStatus, PresenceStatus,
+    SyncStatus,
+};
+
+macro_rules! operation {
+    ($name:ident) => {
+        #[derive(GraphQLQuery)]
+        #[graphql(
+            schema_path = "../schema.graphql",
+            query_path = "graphql/operations.graphql",
+            response_derives = "Debug, Clone",
+            variables_derives = "Debug, Clone",
+            skip_serializing_none,
+            extern_enums(
+                "AgentRole",
+                "AttachmentType",
+                "ConversationStatus",
+                "MessageDirection",
+                "MessageStatus",
+                "PresenceStatus",
+                "SyncStatus"
+            )
+        )]
+        pub struct $name;
+    };
+}
+
+operation!(Login);
+operation!(Logout);
+operation!(Me);
+operation!(Pages);
+operation!(PageAgents);
+operation!(Conversations);
+operation!(ConversationById);
+operation!(Messages);
+operation!(SyncJobById);
+operation!(SendMessage);
+operation!(UpdateConversation);
+operation!(UnassignConversation);
+operation!(ConnectPage);
+operation!(SyncFullHistory);
+operation!(PageEvents);
+operation!(AgentPresenceChanged);
+operation!(SyncProgress);
+
+/// One `From` per generated copy of a fragment: the fields are checked by the
+/// compiler, so a renamed or retyped field fails here.
+macro_rules! agent_from {
+    ($($m:ident),*) => {$(
+        impl From<$m::AgentFields> for model::Agent {
+            fn from(a: $m::AgentFields) -> Self {
+                Self { id: a.id, email: a.email, name: a.name, role: a.role }
+            }
+        }
+    )*};
+}
+agent_from!(login, me, page_agents, agent_presence_changed);
+
+macro_rules! page_from {
+    ($($m:ident),*) => {$(
+        impl From<$m::PageFields> for model::Page {
+            fn from(p: $m::PageFields) -> Self {
+                Self {
+                    id: p.id,
+                    name: p.name,
+                    connected: p.connected,
+                    needs_reconnect: p.needs_reconnect,
+                    event_position: p.event_position,
+                }
+            }
+        }
+    )*};
+}
+page_from!(pages, connect_page);
+
+macro_rules! conversation_from {
+    ($($m:ident),*) => {$(
+        impl From<$m::ConversationFields> for model::Conversation {
+            fn from(c: $m::ConversationFields) -> Self {
+                Self {
+                    id: c.id,
+                    page_id: c.page.id,
+                    customer_psid: c.customer.psid,
+                    customer_name: c.customer.name,
+                    customer_picture: c.customer.picture_url,
+                    last_message_text: c.last_message_text,
+                    last_timestamp: c.last_timestamp,
+                    unread_count: c.unread_count,
+                    status: c.status,
+                    assignee: c.assignee.map(|a| model::AgentRef { id: a.id, name: a.name }),
+                    window_expires_at: c.window_expires_at,
+                    human_agent_window_expires_at: c.human_agent_window_expires_at,
+                }
+            }
+        }
+    )*};
+}
+conversation_from!(
+    conversations,
+    conversation_by_id,
+    update_conversation,
+    unassign_conversation,
+    page_events
+);
+
+macro_rules! message_from {
+    ($($m:ident),*) => {$(
+        impl From<$m::MessageFields> for model::Message {
+            fn from(m: $m::MessageFields) -> Self {
+                Self {
+                    id: m.id,
+                    mid: m.mid,
+                    conversation_id: m.conversation_id,
+                    direction: m.direction,
+                    text: m.text,
+                    attachments: m
+                        .attachments
+                        .into_iter()
+                        .map(|a| model::Attachment { kind: a.type_, url: a.url, title: a.title })
+                        .collect(),
+                    timestamp: m.timestamp,
+                    status: m.status,
+                    error_code: m.error_code,
+                    client_mutation_id: m.client_mutation_id,
+                    app_id: m.app_id,
+                    local_error: None,
+                }
+            }
+        }
+    )*};
+}
+message_from!(messages, send_message, page_events);
+
+macro_rules! sync_job_from {
+    ($($m:ident),*) => {$(
+        impl From<$m::SyncJobFields> for model::SyncJob {
+            fn from(j: $m::SyncJobFields) -> Self {
+                Self {
+                    id: j.id,
+                    page_id: j.page_id,
+                    status: j.status,
+                    conversations: j.conversations,
+                    messages: j.messages,
+                    error: j.error,
+                }
+            }
+        }
+    )*};
+}
+sync_job_from!(sync_job_by_id, sync_full_history, sync_progress);

@@ -1,0 +1,374 @@
+//! What the inbox asks of the server, and how the answers land in the state.
+//! Every result is merged by id, so running any of these twice changes nothing.
+use dioxus::prelude::*;
+
+use super::api::ApiError;
+use super::browser;
+use super::state::AppState;
+use crate::model::{
+    self, ConversationList, ConversationStatus, Message, MessageList, Presence, time,
+};
+use crate::ops::*;
+
+/// Conversations asked for per page of results.
+pub const PAGE_SIZE: i64 = 5;
+/// Messages asked for per page of history.
+pub const HISTORY_SIZE: i64 = 50;
+
+/// Loads the signed-in agent and the Pages it may see; picks a Page.
+pub async fn load_session(mut state: AppState) -> Result<(), ApiError> {
+    let me = state.gql::<Me>(me::Variables {}).await?;
+    state.me.set(Some(me.me.into()));
+    let pages: Vec<model::Page> = state
+        .gql::<Pages>(pages::Variables {})
+        .await?
+        .pages
+        .into_iter()
+        .map(Into::into)
+        .collect();
+    let keep = state
+        .page_id
+        .peek()
+        .clone()
+        .filter(|id| pages.iter().any(|p| &p.id == id));
+    let pick = keep.or_else(|| pages.first().map(|p| p.id.clone()));
+    state.pages.set(pages);
+    if *state.page_id.peek() != pick {
+        state.page_id.set(pick);
+    }
+    Ok(())
+}
+
+/// The Page's latest event-log position, where a fresh live feed starts (the Pages
+/// are reloaded on the way, so their state is current too).
+pub async fn event_position(mut state: AppState, page_id: &str) -> Result<String, ApiError> {
+    let pages: Vec<model::Page> = state
+        .gql::<Pages>(pages::Variables {})
+        .await?
+        .pages
+        .into_iter()
+        .map(Into::into)
+        .collect();
+    let position = pages
+        .iter()
+        .find(|p| p.id == page_id)
+        .map(|p| p.event_position.clone())
+        .ok_or_else(|| ApiError {
+            code: "NOT_FOUND".into(),
+            message: "the Page is gone".into(),
+        })?;
+    state.pages.set(pages);
+    Ok(position)
+}
+
+/// Reloads the Pages (after connecting one, or when a send reports a token problem).
+pub async fn reload_pages(mut state: AppState) -> Result<(), ApiError> {
+    let pages = state.gql::<Pages>(pages::Variables {}).await?.pages;
+    state.pages.set(pages.into_iter().map(Into::into).collect());
+    Ok(())
+}
+
+async fn fetch_conversations(
+    state: AppState,
+    page_id: &str,
+    filter: Option<ConversationStatus>,
+    first: i64,
+    after: Option<String>,
+) -> Result<(Vec<model::Conversation>, Option<String>, bool), ApiError> {
+    let data = state
+        .gql::<Conversations>(conversations::Variables {
+            page_id: page_id.to_string(),
+            first: Some(first),
+            after,
+            status: filter,
+        })
+        .await?
+        .conversations;
+    let nodes = data.edges.into_iter().map(|e| e.node.into()).collect();
+    Ok((
+        nodes,
+        data.page_info.end_cursor,
+        data.page_info.has_next_page,
+    ))
+}
+
+/// The first page of the selected Page's conversations, replacing the list.
+pub async fn load_conversations(mut state: AppState) -> Result<(), ApiError> {
+    let Some(page_id) = state.page_id.peek().clone() else {
+        state.conversations.set(ConversationList {
+            loaded: true,
+            ..ConversationList::default()
+        });
+        return Ok(());
+    };
+    let filter = *state.status_filter.peek();
+    // Emptied now and merged into later, so live events that arrive meanwhile stay.
+    state.conversations.set(ConversationList::default());
+    let (nodes, cursor, has_next) =
+        fetch_conversations(state, &page_id, filter, PAGE_SIZE, None).await?;
+    // The selection may have moved on while the answer travelled.
+    if state.page_id.peek().as_deref() != Some(&page_id) || *state.status_filter.peek() != filter {
+        return Ok(());
+    }
+    state
+        .conversations
+        .write()
+        .merge_page(nodes, filter, Some((cursor, has_next)));
+    Ok(())
+}
+
+/// The next page, after the last one loaded (scrolling down or "load more").
+pub async fn load_more_conversations(mut state: AppState) -> Result<(), ApiError> {
+    let Some(page_id) = state.page_id.peek().clone() else {
+        return Ok(());
+    };
+    let (after, has_next) = {
+        let list = state.conversations.peek();
+        (list.end_cursor.clone(), list.has_next)
+    };
+    if !has_next {
+        return Ok(());
+    }
+    let filter = *state.status_filter.peek();
+    let (nodes, cursor, has_next) =
+        fetch_conversations(state, &page_id, filter, PAGE_SIZE * 2, after).await?;
+    if state.page_id.peek().as_deref() != Some(&page_id) || *state.status_filter.peek() != filter {
+        return Ok(());
+    }
+    state
+        .conversations
+        .write()
+        .merge_page(nodes, filter, Some((cursor, has_next)));
+    Ok(())
+}
+
+/// After a reconnect: the newest conversations again, merged into what is shown,
+/// so whatever changed while the connection was down appears without a reload.
+pub async fn refresh_conversations(mut state: AppState) -> Result<(), ApiError> {
+    let Some(page_id) = state.page_id.peek().clone() else {
+        return Ok(());
+    };
+    let filter = *state.status_filter.peek();
+    let shown = state.conversations.peek().items.len() as i64;
+    let (nodes, cursor, has_next) =
+        fetch_conversations(state, &page_id, filter, shown.clamp(PAGE_SIZE, 50), None).await?;
+    if state.page_id.peek().as_deref() != Some(&page_id) {
+        return Ok(());
+    }
+    let mut list = state.conversations.write();
+    let keep_cursor = list.items.len() as i64 > shown.clamp(PAGE_SIZE, 50);
+    let next = (!keep_cursor || !list.loaded).then_some((cursor, has_next));
+    list.merge_page(nodes, filter, next);
+    Ok(())
+}
+
+async fn fetch_messages(
+    state: AppState,
+    conversation_id: &str,
+    before: Option<String>,
+) -> Result<(Vec<Message>, Option<String>, bool), ApiError> {
+    let data = state
+        .gql::<Messages>(messages::Variables {
+            conversation_id: conversation_id.to_string(),
+            last: Some(HISTORY_SIZE),
+            before,
+        })
+        .await?
+        .messages;
+    let nodes = data.edges.into_iter().map(|e| e.node.into()).collect();
+    Ok((
+        nodes,
+        data.page_info.start_cursor,
+        data.page_info.has_previous_page,
+    ))
+}
+
+/// The newest messages of a conversation: its first load when it opens, and the
+/// gap fill after a reconnect (merged, so it never duplicates).
+pub async fn load_latest_messages(
+    mut state: AppState,
+    conversation_id: String,
+) -> Result<(), ApiError> {
+    if state.messages.peek().conversation_id != conversation_id {
+        state.messages.set(MessageList::new(&conversation_id));
+    }
+    let (nodes, cursor, has_previous) = fetch_messages(state, &conversation_id, None).await?;
+    let mut list = state.messages.write();
+    if list.conversation_id != conversation_id {
+        return Ok(());
+    }
+    let first_load = !list.loaded;
+    list.merge_page(nodes, first_load.then_some((cursor, has_previous)));
+    Ok(())
+}
+
+/// The page of history before the oldest message shown (scrolling up).
+pub async fn load_older_messages(mut state: AppState) -> Result<(), ApiError> {
+    let (conversation_id, before) = {
+        let list = state.messages.peek();
+        if !list.has_previous {
+            return Ok(());
+        }
+        (list.conversation_id.clone(), list.start_cursor.clone())
+    };
+    let (nodes, cursor, has_previous) = fetch_messages(state, &conversation_id, before).await?;
+    let mut list = state.messages.write();
+    if list.conversation_id == conversation_id {
+        list.merge_page(nodes, Some((cursor, has_previous)));
+    }
+    Ok(())
+}
+
+/// One conversation by id (opened by a link before the list has it).
+pub async fn load_conversation(mut state: AppState, id: String) -> Result<(), ApiError> {
+    let found = state
+        .gql::<ConversationById>(conversation_by_id::Variables { id })
+        .await?
+        .conversation;
+    if let Some(c) = found {
+        let filter = *state.status_filter.peek();
+        state.conversations.write().upsert(c.into(), filter);
+    }
+    Ok(())
+}
+
+/// Sends a text: shown at once as PENDING, then replaced by the server's copy (same
+/// client mutation id), or failed with the reason the server gave.
+pub async fn send_text(mut state: AppState, conversation_id: String, text: String) {
+    let cmid = browser::random_id();
+    let now = time::format_rfc3339(browser::now_ms());
+    state
+        .messages
+        .write()
+        .upsert(Message::pending(&conversation_id, &cmid, &text, &now));
+    let input = send_message::SendMessageInput {
+        conversation_id,
+        text: Some(text),
+        attachment: None,
+        client_mutation_id: Some(cmid.clone()),
+    };
+    match state
+        .gql::<SendMessage>(send_message::Variables { input })
+        .await
+    {
+        Ok(sent) => state.messages.write().upsert(sent.send_message.into()),
+        Err(e) => {
+            state.messages.write().fail_local(&cmid, &e.code);
+            if e.code == "PAGE_NEEDS_RECONNECT" || e.code == "GRAPH_API_ERROR" {
+                let _ = reload_pages(state).await;
+            }
+        }
+    }
+}
+
+/// Sends a failed message's text again, under a new idempotency key (the old key
+/// would return the failed message).
+pub async fn retry(mut state: AppState, failed: Message) {
+    if failed.is_local() {
+        state.messages.write().remove_local(&failed.id);
+    }
+    if let Some(text) = failed.text.filter(|t| !t.is_empty()) {
+        send_text(state, failed.conversation_id, text).await;
+    }
+}
+
+/// Changes a conversation (status, assignee, read) and shows the result.
+pub async fn update_conversation(
+    mut state: AppState,
+    id: String,
+    status: Option<ConversationStatus>,
+    assignee: Option<Option<String>>,
+    mark_read: bool,
+) -> Result<(), ApiError> {
+    let updated: model::Conversation = if assignee == Some(None) {
+        state
+            .gql::<UnassignConversation>(unassign_conversation::Variables { id })
+            .await?
+            .update_conversation
+            .into()
+    } else {
+        let input = update_conversation::UpdateConversationInput {
+            status,
+            assignee_id: assignee.flatten(),
+            mark_read: mark_read.then_some(true),
+        };
+        state
+            .gql::<UpdateConversation>(update_conversation::Variables { id, input })
+            .await?
+            .update_conversation
+            .into()
+    };
+    let filter = *state.status_filter.peek();
+    state.conversations.write().upsert(updated, filter);
+    Ok(())
+}
+
+/// The agents of the selected Page and their presence now.
+pub async fn load_presence(mut state: AppState, page_id: String) -> Result<(), ApiError> {
+    let agents = state
+        .gql::<PageAgents>(page_agents::Variables { page_id })
+        .await?
+        .page_agents;
+    let mut list = Vec::new();
+    for p in agents {
+        model::upsert_presence(
+            &mut list,
+            Presence {
+                agent: p.agent.into(),
+                status: p.status,
+            },
+        );
+    }
+    state.presence.set(list);
+    Ok(())
+}
+
+/// Connects a Page with its access token (administrators).
+pub async fn connect_page(state: AppState, page_id: String, token: String) -> Result<(), ApiError> {
+    state
+        .gql::<ConnectPage>(connect_page::Variables {
+            page_id,
+            access_token: token,
+        })
+        .await?;
+    load_session(state).await
+}
+
+/// Starts a full history sync; progress arrives through [`super::live::follow_sync`].
+pub async fn start_full_sync(
+    mut state: AppState,
+    page_id: String,
+) -> Result<model::SyncJob, ApiError> {
+    let job: model::SyncJob = state
+        .gql::<SyncFullHistory>(sync_full_history::Variables { page_id })
+        .await?
+        .sync_full_history
+        .into();
+    put_sync_job(&mut state, job.clone());
+    Ok(job)
+}
+
+/// The job as the server has it now (when the progress subscription ended early).
+pub async fn refresh_sync_job(mut state: AppState, id: String) -> Result<(), ApiError> {
+    if let Some(job) = state
+        .gql::<SyncJobById>(sync_job_by_id::Variables { id })
+        .await?
+        .sync_job
+    {
+        put_sync_job(&mut state, job.into());
+    }
+    Ok(())
+}
+
+pub fn put_sync_job(state: &mut AppState, job: model::SyncJob) {
+    let mut jobs = state.sync_jobs.write();
+    jobs.retain(|j| j.page_id != job.page_id);
+    jobs.push(job);
+}
+
+/// Signs out: the server ends the session (and its subscriptions), the browser
+/// forgets the token.
+pub async fn sign_out(state: AppState) {
+    let _ = state.gql::<Logout>(logout::Variables {}).await;
+    state.forget_session();
+}

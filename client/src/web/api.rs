@@ -1,0 +1,81 @@
+//! GraphQL over HTTP: `POST /graphql` on the page's own origin, with the session as
+//! `Authorization: Bearer`.
+use graphql_client::{GraphQLQuery, Response};
+
+/// A failed operation: the server's `extensions.code` and message, or no answer.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ApiError {
+    pub code: String,
+    pub message: String,
+}
+
+impl ApiError {
+    pub fn network(message: impl Into<String>) -> Self {
+        Self {
+            code: "NETWORK".into(),
+            message: message.into(),
+        }
+    }
+
+    pub fn is_unauthenticated(&self) -> bool {
+        self.code == "UNAUTHENTICATED"
+    }
+
+    /// The first error of a GraphQL response, with its code.
+    pub fn from_graphql(errors: &[graphql_client::Error]) -> Self {
+        let first = errors.first();
+        let code = first
+            .and_then(|e| e.extensions.as_ref())
+            .and_then(|x| x.get("code"))
+            .and_then(|c| c.as_str())
+            .unwrap_or("INTERNAL")
+            .to_string();
+        Self {
+            code,
+            message: first.map(|e| e.message.clone()).unwrap_or_default(),
+        }
+    }
+}
+
+impl std::fmt::Display for ApiError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        if self.message.is_empty() {
+            f.write_str(&self.code)
+        } else {
+            f.write_str(&self.message)
+        }
+    }
+}
+
+/// Runs one query or mutation.
+pub async fn call<Q: GraphQLQuery>(
+    token: Option<&str>,
+    variables: Q::Variables,
+) -> Result<Q::ResponseData, ApiError> {
+    let body = Q::build_query(variables);
+    let mut request = gloo_net::http::Request::post("/graphql").header(
+        "Accept",
+        "application/graphql-response+json, application/json",
+    );
+    if let Some(token) = token {
+        request = request.header("Authorization", &format!("Bearer {token}"));
+    }
+    let response = request
+        .json(&body)
+        .map_err(|e| ApiError::network(e.to_string()))?
+        .send()
+        .await
+        .map_err(|e| ApiError::network(e.to_string()))?;
+    let status = response.status();
+    let decoded: Response<Q::ResponseData> = response
+        .json()
+        .await
+        .map_err(|_| ApiError::network(format!("the server answered HTTP {status}")))?;
+    match (decoded.data, decoded.errors) {
+        (_, Some(errors)) if !errors.is_empty() => Err(ApiError::from_graphql(&errors)),
+        (Some(data), _) => Ok(data),
+        (None, _) => Err(ApiError::network(format!(
+            "the server answered HTTP {status}"
+        ))),
+    }
+}

@@ -1,0 +1,138 @@
+//! The few browser facilities the inbox needs, each failing soft: a missing
+//! `localStorage` (private mode) only costs the reload-survival of the session.
+use wasm_bindgen::JsCast;
+use wasm_bindgen::closure::Closure;
+
+const TOKEN_KEY: &str = "messengerflow.session";
+
+fn storage() -> Option<web_sys::Storage> {
+    web_sys::window()?.local_storage().ok()?
+}
+
+/// The session token saved by the last sign-in in this browser.
+pub fn load_token() -> Option<String> {
+    storage()?.get_item(TOKEN_KEY).ok()?
+}
+
+/// Saves the session token (`None` forgets it).
+pub fn save_token(token: Option<&str>) {
+    if let Some(s) = storage() {
+        let _ = match token {
+            Some(t) => s.set_item(TOKEN_KEY, t),
+            None => s.remove_item(TOKEN_KEY),
+        };
+    }
+}
+
+/// The URL's hash, which carries the route.
+pub fn hash() -> String {
+    web_sys::window()
+        .and_then(|w| w.location().hash().ok())
+        .unwrap_or_default()
+}
+
+pub fn set_hash(hash: &str) {
+    if let Some(w) = web_sys::window() {
+        let _ = w.location().set_hash(hash);
+    }
+}
+
+/// Calls `f` with the new hash whenever it changes (back button, links).
+pub fn on_hash_change(mut f: impl FnMut(String) + 'static) {
+    let Some(w) = web_sys::window() else { return };
+    let closure = Closure::<dyn FnMut()>::new(move || f(hash()));
+    let _ = w.add_event_listener_with_callback("hashchange", closure.as_ref().unchecked_ref());
+    // Lives as long as the page.
+    closure.forget();
+}
+
+/// Milliseconds since the epoch, by the browser's clock.
+pub fn now_ms() -> i64 {
+    js_sys::Date::now() as i64
+}
+
+/// The browser's time zone as JavaScript gives it (minutes behind UTC).
+pub fn timezone_offset_minutes() -> i64 {
+    js_sys::Date::new_0().get_timezone_offset() as i64
+}
+
+/// A random idempotency key for `sendMessage`.
+pub fn random_id() -> String {
+    let mut bytes = [0u8; 16];
+    let filled = web_sys::window()
+        .and_then(|w| w.crypto().ok())
+        .and_then(|c| c.get_random_values_with_u8_array(&mut bytes).ok())
+        .is_some();
+    if !filled {
+        for b in &mut bytes {
+            *b = (js_sys::Math::random() * 256.0) as u8;
+        }
+    }
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// The subscription endpoint on the page's own origin.
+pub fn ws_url() -> String {
+    let location = web_sys::window().map(|w| w.location());
+    let host = location
+        .as_ref()
+        .and_then(|l| l.host().ok())
+        .unwrap_or_default();
+    let secure = location
+        .and_then(|l| l.protocol().ok())
+        .is_some_and(|p| p == "https:");
+    format!("{}://{host}/graphql/ws", if secure { "wss" } else { "ws" })
+}
+
+/// Moves the keyboard focus to the first element matching `selector`.
+pub fn focus(selector: &str) {
+    let el = web_sys::window()
+        .and_then(|w| w.document())
+        .and_then(|d| d.query_selector(selector).ok().flatten())
+        .and_then(|e| e.dyn_into::<web_sys::HtmlElement>().ok());
+    if let Some(el) = el {
+        let _ = el.focus();
+    }
+}
+
+fn element_by_id(id: &str) -> Option<web_sys::Element> {
+    web_sys::window()?.document()?.get_element_by_id(id)
+}
+
+/// The scroll height of an element, to keep the view still when older messages are
+/// put above it.
+pub fn scroll_height(id: &str) -> i32 {
+    element_by_id(id).map(|e| e.scroll_height()).unwrap_or(0)
+}
+
+/// Scrolls an element to its bottom (the newest message).
+pub fn scroll_to_bottom(id: &str) {
+    if let Some(e) = element_by_id(id) {
+        e.set_scroll_top(e.scroll_height());
+    }
+}
+
+/// Scrolls an element down by `by` pixels.
+pub fn scroll_by(id: &str, by: i32) {
+    if let Some(e) = element_by_id(id) {
+        e.set_scroll_top(e.scroll_top() + by);
+    }
+}
+
+/// Whether an element is scrolled (nearly) to its bottom.
+pub fn near_bottom(id: &str) -> bool {
+    element_by_id(id)
+        .map(|e| e.scroll_height() - e.scroll_top() - e.client_height() < 80)
+        .unwrap_or(true)
+}
+
+/// Whether the tab is in front (marking read only makes sense then).
+pub fn visible() -> bool {
+    web_sys::window()
+        .and_then(|w| w.document())
+        .is_none_or(|d| !d.hidden())
+}
+
+pub async fn sleep_ms(ms: u32) {
+    gloo_timers::future::TimeoutFuture::new(ms).await;
+}

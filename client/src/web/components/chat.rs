@@ -1,0 +1,356 @@
+//! One conversation: its history (older pages on scroll up), live messages, the
+//! composer with optimistic sending, and the status and assignee controls.
+use dioxus::prelude::*;
+
+use super::Avatar;
+use crate::model::{
+    ConversationStatus, Message, MessageDirection, MessageStatus, Route, Window, explain_error,
+    parse_rfc3339, time,
+};
+use crate::web::actions;
+use crate::web::browser;
+use crate::web::state::AppState;
+
+const LIST_ID: &str = "message-list";
+
+#[component]
+pub fn Chat() -> Element {
+    let state = use_context::<AppState>();
+    let open = state.open_conversation();
+    match open {
+        Some(id) => rsx! { ChatView { key: "{id}", id } },
+        None => rsx! {
+            section { class: "chat placeholder", "aria-label": "Chat",
+                p { class: "muted", "Pick a conversation. Use ↑/↓ or j/k to move, Enter to open." }
+            }
+        },
+    }
+}
+
+#[component]
+fn ChatView(id: String) -> Element {
+    let state = use_context::<AppState>();
+    let mut error = use_signal(|| None::<String>);
+    let mut loading_older = use_signal(|| false);
+    // Scroll height before an older page went in above, to keep the view still.
+    let mut height_before_older = use_signal(|| None::<i32>);
+    let mut last_seen = use_signal(|| None::<String>);
+
+    let conv_id = id.clone();
+    use_hook(move || {
+        let id = conv_id;
+        spawn(async move {
+            if state.conversations.peek().get(&id).is_none()
+                && let Err(e) = actions::load_conversation(state, id.clone()).await
+            {
+                error.set(Some(e.to_string()));
+            }
+            if let Err(e) = actions::load_latest_messages(state, id.clone()).await {
+                error.set(Some(e.to_string()));
+            }
+            let _ = actions::update_conversation(state, id, None, None, true).await;
+        });
+    });
+
+    // Keeps the newest message in view as messages arrive, unless the agent scrolled
+    // up to read; keeps the view still when an older page goes in above.
+    use_effect(move || {
+        let list = state.messages.read();
+        let last = list.items.last().map(|m| (m.id.clone(), m.direction));
+        let before = height_before_older.peek().to_owned();
+        let was_at_bottom = browser::near_bottom(LIST_ID);
+        spawn(async move {
+            browser::sleep_ms(0).await;
+            if let Some(h) = before {
+                browser::scroll_by(LIST_ID, browser::scroll_height(LIST_ID) - h);
+                height_before_older.set(None);
+            }
+            let last_id = last.as_ref().map(|(id, _)| id.clone());
+            if last_id != *last_seen.peek() {
+                let first_time = last_seen.peek().is_none();
+                let own = last.is_some_and(|(_, d)| d == MessageDirection::OUTBOUND);
+                if first_time || was_at_bottom || own {
+                    browser::scroll_to_bottom(LIST_ID);
+                }
+                last_seen.set(last_id);
+            }
+        });
+    });
+
+    let messages = state.messages.read().clone();
+    let conversation = state.conversations.read().get(&id).cloned();
+    let now = *state.now_ms.read();
+    let agents = state.presence.read().clone();
+    let window = conversation
+        .as_ref()
+        .map_or(Window::Unknown, |c| c.window(now));
+    let tz = browser::timezone_offset_minutes();
+    let status = conversation.as_ref().map(|c| c.status);
+    let assignee = conversation
+        .as_ref()
+        .and_then(|c| c.assignee.as_ref().map(|a| a.id.clone()))
+        .unwrap_or_default();
+
+    let mut load_older = move || {
+        if loading_older() || !state.messages.peek().has_previous {
+            return;
+        }
+        loading_older.set(true);
+        height_before_older.set(Some(browser::scroll_height(LIST_ID)));
+        spawn(async move {
+            if let Err(e) = actions::load_older_messages(state).await {
+                error.set(Some(e.to_string()));
+                height_before_older.set(None);
+            }
+            loading_older.set(false);
+        });
+    };
+
+    let id_status = id.clone();
+    let id_assign = id.clone();
+    rsx! {
+        section { class: "chat", "data-testid": "chat", "data-conversation-id": "{id}", "aria-label": "Chat",
+            header { class: "chat-header",
+                button {
+                    class: "ghost back",
+                    "data-testid": "chat-back",
+                    "aria-label": "Back to conversations",
+                    onclick: move |_| state.navigate(Route::Inbox),
+                    "←"
+                }
+                if let Some(c) = &conversation {
+                    Avatar { name: c.customer_label(), initials: c.initials(), picture: c.customer_picture.clone() }
+                    div { class: "chat-title",
+                        h2 { "data-testid": "chat-customer", "{c.customer_label()}" }
+                        p {
+                            class: "window-indicator {window.state()}",
+                            "data-testid": "window-indicator",
+                            "data-window": window.state(),
+                            "{window.describe()}"
+                        }
+                    }
+                }
+                div { class: "chat-controls",
+                    label { class: "sr-only", r#for: "conversation-status", "Status" }
+                    select {
+                        id: "conversation-status",
+                        "data-testid": "conversation-status",
+                        disabled: status.is_none(),
+                        onchange: move |e| {
+                            let id = id_status.clone();
+                            let new = ConversationStatus::parse(&e.value());
+                            spawn(async move {
+                                if let Err(e) = actions::update_conversation(state, id, new, None, false).await {
+                                    error.set(Some(e.to_string()));
+                                }
+                            });
+                        },
+                        for s in ConversationStatus::ALL.iter() {
+                            option { value: s.as_str(), selected: status == Some(*s), "{s.label()}" }
+                        }
+                    }
+                    label { class: "sr-only", r#for: "conversation-assignee", "Assignee" }
+                    select {
+                        id: "conversation-assignee",
+                        "data-testid": "conversation-assignee",
+                        disabled: status.is_none(),
+                        onchange: move |e| {
+                            let id = id_assign.clone();
+                            let v = e.value();
+                            let to = if v.is_empty() { None } else { Some(v) };
+                            spawn(async move {
+                                if let Err(e) = actions::update_conversation(state, id, None, Some(to), false).await {
+                                    error.set(Some(e.to_string()));
+                                }
+                            });
+                        },
+                        option { value: "", selected: assignee.is_empty(), "Unassigned" }
+                        for p in agents.iter() {
+                            option { value: "{p.agent.id}", selected: assignee == p.agent.id, "{p.agent.name}" }
+                        }
+                        if !assignee.is_empty() && !agents.iter().any(|p| p.agent.id == assignee) {
+                            option { value: "{assignee}", selected: true,
+                                {conversation.as_ref().and_then(|c| c.assignee.as_ref()).map(|a| a.name.clone()).unwrap_or_default()}
+                            }
+                        }
+                    }
+                }
+            }
+            if let Some(e) = error() {
+                p { class: "banner error", role: "alert", "data-testid": "chat-error", "{e}" }
+            }
+            div {
+                class: "message-list",
+                id: LIST_ID,
+                role: "log",
+                "aria-live": "polite",
+                "aria-label": "Messages",
+                tabindex: "0",
+                onscroll: move |e| {
+                    if e.scroll_top() < 60.0 {
+                        load_older();
+                    }
+                },
+                if messages.has_previous {
+                    button {
+                        class: "load-older",
+                        "data-testid": "load-older",
+                        disabled: loading_older(),
+                        onclick: move |_| load_older(),
+                        if loading_older() { "Loading…" } else { "Older messages" }
+                    }
+                }
+                if messages.loaded && messages.items.is_empty() {
+                    p { class: "muted center", "No messages yet." }
+                }
+                for m in messages.items.iter() {
+                    MessageItem { key: "{m.id}", message: m.clone(), tz }
+                }
+            }
+            Composer { id: id.clone(), window }
+        }
+    }
+}
+
+#[component]
+fn MessageItem(message: Message, tz: i64) -> Element {
+    let state = use_context::<AppState>();
+    let m = message;
+    let direction = m.direction.as_str();
+    let status = m.status.as_str();
+    let at = parse_rfc3339(&m.timestamp)
+        .map(|t| time::clock(t, tz))
+        .unwrap_or_default();
+    let failure = m
+        .failure()
+        .map(|code| (code.to_string(), explain_error(code)));
+    let echo = m.is_echo().then(|| m.echo_source());
+    let retry_msg = m.clone();
+    let can_retry = m.text.as_deref().is_some_and(|t| !t.is_empty());
+    rsx! {
+        div {
+            class: "message-item {direction.to_lowercase()} {status.to_lowercase()}",
+            "data-testid": "message-item",
+            "data-message-id": "{m.id}",
+            "data-direction": direction,
+            "data-status": status,
+            "data-echo": if echo.is_some() { "true" } else { "false" },
+            div { class: "bubble",
+                if let Some(text) = &m.text {
+                    p { class: "message-text", "data-testid": "message-text", "{text}" }
+                }
+                for (i, a) in m.attachments.iter().enumerate() {
+                    if let Some(url) = &a.url {
+                        if a.is_image() {
+                            img { key: "{i}", class: "attachment-image", "data-testid": "attachment", src: "{url}", alt: a.title.clone().unwrap_or_else(|| "Image".into()), loading: "lazy", referrerpolicy: "no-referrer" }
+                        } else {
+                            a { key: "{i}", class: "attachment-link", "data-testid": "attachment", href: "{url}", target: "_blank", rel: "noopener noreferrer",
+                                {format!("{} {}", attachment_icon(&a.kind), a.title.clone().unwrap_or_else(|| a.kind.clone()))}
+                            }
+                        }
+                    } else {
+                        span { key: "{i}", class: "attachment-link", "data-testid": "attachment", "[{a.kind}]" }
+                    }
+                }
+            }
+            div { class: "message-meta",
+                if let Some(source) = echo {
+                    span { class: "echo", "data-testid": "echo-label", "Sent by the Page via {source} · " }
+                }
+                time { datetime: "{m.timestamp}", "{at}" }
+                if m.direction == MessageDirection::OUTBOUND {
+                    span { class: "status", " · {status_label(m.status)}" }
+                }
+            }
+            if let Some((code, why)) = failure {
+                div { class: "failure", role: "alert",
+                    span { "data-testid": "failure-reason", "data-code": "{code}", "{why} ({code})" }
+                    if can_retry {
+                        button {
+                            class: "retry",
+                            "data-testid": "retry",
+                            onclick: move |_| {
+                                spawn(actions::retry(state, retry_msg.clone()));
+                            },
+                            "Retry"
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+fn status_label(s: MessageStatus) -> &'static str {
+    match s {
+        MessageStatus::PENDING => "Sending…",
+        MessageStatus::SENT => "Sent",
+        MessageStatus::DELIVERED => "Delivered",
+        MessageStatus::READ => "Read",
+        MessageStatus::FAILED => "Failed",
+        MessageStatus::Unknown => "",
+    }
+}
+
+fn attachment_icon(kind: &str) -> &'static str {
+    match kind.to_lowercase().as_str() {
+        "audio" => "🔊",
+        "video" => "🎬",
+        "location" => "📍",
+        _ => "📎",
+    }
+}
+
+#[component]
+fn Composer(id: String, window: Window) -> Element {
+    let state = use_context::<AppState>();
+    let mut text = use_signal(String::new);
+    let send_id = id.clone();
+    let mut send = move || {
+        let body = text.peek().trim().to_string();
+        if body.is_empty() {
+            return;
+        }
+        text.set(String::new());
+        spawn(actions::send_text(state, send_id.clone(), body));
+    };
+    let mut send_key = send.clone();
+    let closed = window == Window::Closed;
+    rsx! {
+        form {
+            class: "composer",
+            onsubmit: move |e| {
+                e.prevent_default();
+                send();
+            },
+            if closed {
+                p { class: "composer-warning", role: "status", "data-testid": "composer-warning",
+                    "The messaging window is closed: Facebook will refuse replies until the customer writes again."
+                }
+            }
+            label { class: "sr-only", r#for: "composer-input", "Reply" }
+            textarea {
+                id: "composer-input",
+                "data-testid": "composer-input",
+                rows: "2",
+                maxlength: "2000",
+                placeholder: "Reply… (Enter sends, Shift+Enter for a new line)",
+                value: "{text}",
+                oninput: move |e| text.set(e.value()),
+                onkeydown: move |e: KeyboardEvent| {
+                    if e.key() == Key::Enter && !e.modifiers().shift() && !e.is_composing() {
+                        e.prevent_default();
+                        send_key();
+                    }
+                },
+            }
+            button {
+                class: "primary",
+                r#type: "submit",
+                "data-testid": "composer-send",
+                disabled: text.read().trim().is_empty(),
+                "Send"
+            }
+        }
+    }
+}

@@ -1,0 +1,200 @@
+//! The conversation list: newest first, live, filtered, loaded further on scroll,
+//! and driven by the keyboard (Up/Down or j/k move, Enter opens).
+use dioxus::prelude::*;
+
+use super::Avatar;
+use crate::model::parse_rfc3339;
+use crate::model::{Conversation, ConversationStatus, Route, relative_time};
+use crate::web::actions;
+use crate::web::browser;
+use crate::web::state::AppState;
+
+#[component]
+pub fn Inbox() -> Element {
+    let mut state = use_context::<AppState>();
+    let mut loading_more = use_signal(|| false);
+    let mut error = use_signal(|| None::<String>);
+    let list = state.conversations.read().clone();
+    let me = state.me.read().as_ref().map(|m| m.id.clone());
+    let mine_only = *state.mine_only.read();
+    let filter = *state.status_filter.read();
+    let open = state.open_conversation();
+    let now = *state.now_ms.read();
+    let shown: Vec<Conversation> = list
+        .items
+        .iter()
+        .filter(|c| !mine_only || c.assignee.as_ref().map(|a| &a.id) == me.as_ref())
+        .cloned()
+        .collect();
+    let ids: Vec<String> = shown.iter().map(|c| c.id.clone()).collect();
+
+    let mut load_more = move || {
+        if loading_more() || !state.conversations.peek().has_next {
+            return;
+        }
+        loading_more.set(true);
+        spawn(async move {
+            if let Err(e) = actions::load_more_conversations(state).await {
+                error.set(Some(e.to_string()));
+            }
+            loading_more.set(false);
+        });
+    };
+    let keys = ids.clone();
+    let onkeydown = move |e: KeyboardEvent| {
+        let key = e.key().to_string();
+        let step: i64 = match key.as_str() {
+            "ArrowDown" | "j" => 1,
+            "ArrowUp" | "k" => -1,
+            _ => return,
+        };
+        e.prevent_default();
+        let focused = focused_conversation();
+        let at = focused
+            .and_then(|id| keys.iter().position(|k| *k == id))
+            .map_or(0, |i| {
+                (i as i64 + step).clamp(0, keys.len() as i64 - 1) as usize
+            });
+        if let Some(id) = keys.get(at) {
+            browser::focus(&format!("[data-conversation-id=\"{id}\"]"));
+        }
+        if step > 0 && at + 1 >= keys.len() {
+            load_more();
+        }
+    };
+
+    rsx! {
+        section { class: "inbox", "data-testid": "inbox", "aria-label": "Conversations",
+            div { class: "filters",
+                label { class: "sr-only", r#for: "filter-status", "Status" }
+                select {
+                    id: "filter-status",
+                    "data-testid": "filter-status",
+                    onchange: move |e| {
+                        state.status_filter.set(ConversationStatus::parse(&e.value()));
+                    },
+                    option { value: "", selected: filter.is_none(), "All statuses" }
+                    for s in ConversationStatus::ALL.iter() {
+                        option { value: s.as_str(), selected: filter == Some(*s), "{s.label()}" }
+                    }
+                }
+                label { class: "check",
+                    input {
+                        r#type: "checkbox",
+                        "data-testid": "filter-mine",
+                        checked: mine_only,
+                        onchange: move |e| state.mine_only.set(e.checked()),
+                    }
+                    "Mine"
+                }
+            }
+            if let Some(e) = error() {
+                p { class: "error", role: "alert", "{e}" }
+            }
+            ul {
+                class: "conversation-list",
+                id: "conversation-list",
+                "aria-label": "Conversations, newest first",
+                onkeydown,
+                onscroll: move |e| {
+                    let near_end = f64::from(e.scroll_height()) - e.scroll_top()
+                        - f64::from(e.client_height()) < 120.0;
+                    if near_end {
+                        load_more();
+                    }
+                },
+                for c in shown.iter() {
+                    ConversationItem {
+                        key: "{c.id}",
+                        conversation: c.clone(),
+                        selected: open.as_deref() == Some(c.id.as_str()),
+                        now,
+                    }
+                }
+                if list.loaded && shown.is_empty() {
+                    li { class: "empty", "data-testid": "inbox-empty",
+                        if mine_only { "No conversations assigned to you here." } else { "No conversations." }
+                    }
+                }
+                if !list.loaded {
+                    li { class: "empty", "Loading…" }
+                }
+            }
+            if list.has_next {
+                button {
+                    class: "load-more",
+                    "data-testid": "load-more",
+                    disabled: loading_more(),
+                    onclick: move |_| load_more(),
+                    if loading_more() { "Loading…" } else { "Load more" }
+                }
+            }
+        }
+    }
+}
+
+/// The conversation whose item has the keyboard focus, if any.
+fn focused_conversation() -> Option<String> {
+    let el = web_sys::window()?.document()?.active_element()?;
+    el.closest("[data-conversation-id]")
+        .ok()
+        .flatten()?
+        .get_attribute("data-conversation-id")
+}
+
+#[component]
+fn ConversationItem(conversation: Conversation, selected: bool, now: i64) -> Element {
+    let state = use_context::<AppState>();
+    let c = conversation;
+    let time = parse_rfc3339(&c.last_timestamp)
+        .map(|t| relative_time(t, now))
+        .unwrap_or_default();
+    let window = c.window(now);
+    let id = c.id.clone();
+    let unread = c.unread_count;
+    rsx! {
+        li {
+            button {
+                class: if selected { "conversation-item selected" } else { "conversation-item" },
+                "data-testid": "conversation-item",
+                "data-conversation-id": "{c.id}",
+                "data-status": c.status.as_str(),
+                "data-unread": "{unread}",
+                "aria-current": if selected { "true" } else { "false" },
+                onclick: move |_| state.navigate(Route::Chat(id.clone())),
+                Avatar { name: c.customer_label(), initials: c.initials(), picture: c.customer_picture.clone() }
+                span { class: "item-main",
+                    span { class: "item-top",
+                        span { class: "customer-name", "data-testid": "customer-name", "{c.customer_label()}" }
+                        time { class: "item-time", datetime: "{c.last_timestamp}", title: "{c.last_timestamp}", "{time}" }
+                    }
+                    span { class: "item-bottom",
+                        span { class: "last-message", "data-testid": "last-message",
+                            {c.last_message_text.clone().unwrap_or_default()}
+                        }
+                        if unread > 0 {
+                            span { class: "unread-badge", "data-testid": "unread-badge", "aria-label": "{unread} unread", "{unread}" }
+                        }
+                    }
+                    span { class: "item-meta",
+                        span { class: "status-chip {c.status.as_str().to_lowercase()}", "data-testid": "conversation-status-chip", "{c.status.label()}" }
+                        span { class: "item-window {window.state()}", "data-window": window.state(), {short_window(window)} }
+                        if let Some(a) = &c.assignee {
+                            span { class: "assignee", "→ {a.name}" }
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+fn short_window(w: crate::model::Window) -> String {
+    use crate::model::{Window, format_left};
+    match w {
+        Window::Standard { left_ms, .. } => format!("{} to reply", format_left(left_ms)),
+        Window::HumanAgent { left_ms } => format!("agent {}", format_left(left_ms)),
+        Window::Closed => "window closed".into(),
+        Window::Unknown => String::new(),
+    }
+}

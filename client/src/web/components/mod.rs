@@ -1,0 +1,32 @@
+//! One component per screen.
+mod chat;
+mod inbox;
+mod login;
+mod settings;
+mod topbar;
+
+pub use chat::Chat;
+pub use inbox::Inbox;
+pub use login::Login;
+pub use settings::Settings;
+pub use topbar::TopBar;
+
+use dioxus::prelude::*;
+
+/// A customer's picture, or their initials when there is none or it fails to load.
+#[component]
+pub fn Avatar(name: String, initials: String, picture: Option<String>) -> Element {
+    let mut broken = use_signal(|| false);
+    match picture {
+        Some(url) if !broken() => rsx! {
+            img {
+                class: "avatar",
+                src: "{url}",
+                alt: "",
+                referrerpolicy: "no-referrer",
+                onerror: move |_| broken.set(true),
+            }
+        },
+        _ => rsx! { span { class: "avatar initials", "aria-hidden": "true", "{initials}" } },
+    }
+}

@@ -1,0 +1,183 @@
+//! Settings: the connected Pages and their state, connecting a Page, and full
+//! history sync with live progress.
+use dioxus::prelude::*;
+
+use crate::model::{Page, SyncJob, SyncStatus};
+use crate::web::state::AppState;
+use crate::web::{actions, live};
+
+#[component]
+pub fn Settings() -> Element {
+    let state = use_context::<AppState>();
+    let pages = state.pages.read().clone();
+    rsx! {
+        section { class: "settings", "data-testid": "settings", "aria-labelledby": "settings-title",
+            h1 { id: "settings-title", "Settings" }
+            h2 { "Pages" }
+            if pages.is_empty() {
+                p { class: "muted", "No Page is connected yet." }
+            }
+            ul { class: "page-list",
+                for p in pages.iter() {
+                    PageRow { key: "{p.id}", page: p.clone() }
+                }
+            }
+            ConnectPage {}
+        }
+    }
+}
+
+#[component]
+fn PageRow(page: Page) -> Element {
+    let state = use_context::<AppState>();
+    let mut error = use_signal(|| None::<String>);
+    let job: Option<SyncJob> = state
+        .sync_jobs
+        .read()
+        .iter()
+        .find(|j| j.page_id == page.id)
+        .cloned();
+    let running = job
+        .as_ref()
+        .is_some_and(|j| j.status == SyncStatus::RUNNING);
+    let (state_key, state_text) = if page.needs_reconnect {
+        (
+            "needs-reconnect",
+            "Needs reconnection: Facebook refused its token",
+        )
+    } else if page.connected {
+        ("connected", "Connected")
+    } else {
+        ("disconnected", "Not connected")
+    };
+    let page_id = page.id.clone();
+    rsx! {
+        li { class: "page-row", "data-testid": "page-row", "data-page-id": "{page.id}",
+            div { class: "page-head",
+                strong { "{page.label()}" }
+                span { class: "muted", " {page.id}" }
+                span {
+                    class: "page-state {state_key}",
+                    "data-testid": "page-state",
+                    "data-state": state_key,
+                    "{state_text}"
+                }
+            }
+            div { class: "page-sync",
+                button {
+                    "data-testid": "sync-full-history",
+                    disabled: running || !page.connected,
+                    onclick: move |_| {
+                        let page_id = page_id.clone();
+                        error.set(None);
+                        spawn(async move {
+                            match actions::start_full_sync(state, page_id).await {
+                                Ok(job) => {
+                                    if let Some(token) = state.token.peek().clone() {
+                                        live::follow_sync(state, token, job.id).await;
+                                    }
+                                }
+                                Err(e) => error.set(Some(e.to_string())),
+                            }
+                        });
+                    },
+                    if running { "Syncing…" } else { "Sync full history" }
+                }
+                if let Some(job) = job {
+                    SyncProgress { job }
+                }
+            }
+            if let Some(e) = error() {
+                p { class: "error", role: "alert", "{e}" }
+            }
+        }
+    }
+}
+
+/// The job's progress. The server reports counts, not a total, so the bar grows with
+/// the conversations imported and is full when the job is done.
+#[component]
+fn SyncProgress(job: SyncJob) -> Element {
+    let done = job.status != SyncStatus::RUNNING;
+    let now = job.conversations;
+    let max = if done { now.max(1) } else { now + 1 };
+    let percent = if done { 100 } else { now * 100 / max };
+    let text = match job.status {
+        SyncStatus::DONE => format!(
+            "Done: {} conversations, {} messages",
+            job.conversations, job.messages
+        ),
+        SyncStatus::FAILED => format!(
+            "Failed after {} conversations: {}",
+            job.conversations,
+            job.error.clone().unwrap_or_default()
+        ),
+        _ => format!(
+            "{} conversations, {} messages so far",
+            job.conversations, job.messages
+        ),
+    };
+    rsx! {
+        div { class: "sync",
+            div {
+                class: "progress",
+                role: "progressbar",
+                "data-testid": "sync-progress",
+                "data-status": job.status.as_str(),
+                "aria-label": "History sync",
+                "aria-valuemin": "0",
+                "aria-valuemax": "{max}",
+                "aria-valuenow": "{now}",
+                "aria-valuetext": "{text}",
+                div { class: "bar {job.status.as_str().to_lowercase()}", style: "width: {percent}%" }
+            }
+            p { class: "muted", "data-testid": "sync-status", "{text}" }
+        }
+    }
+}
+
+#[component]
+fn ConnectPage() -> Element {
+    let state = use_context::<AppState>();
+    let mut page_id = use_signal(String::new);
+    let mut token = use_signal(String::new);
+    let mut result = use_signal(|| None::<Result<String, String>>);
+    let mut busy = use_signal(|| false);
+    rsx! {
+        form {
+            class: "connect",
+            "aria-labelledby": "connect-title",
+            onsubmit: move |e| {
+                e.prevent_default();
+                let id = page_id.peek().trim().to_string();
+                let t = token.peek().trim().to_string();
+                if id.is_empty() || t.is_empty() {
+                    return;
+                }
+                busy.set(true);
+                spawn(async move {
+                    match actions::connect_page(state, id.clone(), t).await {
+                        Ok(()) => {
+                            token.set(String::new());
+                            result.set(Some(Ok(format!("Page {id} connected."))));
+                        }
+                        Err(e) => result.set(Some(Err(e.to_string()))),
+                    }
+                    busy.set(false);
+                });
+            },
+            h2 { id: "connect-title", "Connect a Page" }
+            p { class: "muted", "A Page access token from Facebook; it is checked with Facebook and never shown again." }
+            label { r#for: "connect-page-id", "Page id" }
+            input { id: "connect-page-id", "data-testid": "connect-page-id", required: true, value: "{page_id}", oninput: move |e| page_id.set(e.value()) }
+            label { r#for: "connect-page-token", "Page access token" }
+            input { id: "connect-page-token", "data-testid": "connect-page-token", r#type: "password", autocomplete: "off", required: true, value: "{token}", oninput: move |e| token.set(e.value()) }
+            button { class: "primary", r#type: "submit", "data-testid": "connect-page-submit", disabled: busy(), "Connect" }
+            match result() {
+                Some(Ok(text)) => rsx! { p { class: "ok", role: "status", "data-testid": "connect-result", "{text}" } },
+                Some(Err(text)) => rsx! { p { class: "error", role: "alert", "data-testid": "connect-error", "{text}" } },
+                None => rsx! {},
+            }
+        }
+    }
+}

@@ -1,0 +1,89 @@
+//! The bar above every screen: Page picker, presence, connection state, settings,
+//! sign-out.
+use dioxus::prelude::*;
+
+use crate::model::{PresenceStatus, Route};
+use crate::web::actions;
+use crate::web::state::AppState;
+
+#[component]
+pub fn TopBar() -> Element {
+    let mut state = use_context::<AppState>();
+    let pages = state.pages.read().clone();
+    let page_id = state.page_id.read().clone().unwrap_or_default();
+    let connection = state.connection.read().as_str();
+    let me = state.me.read().clone();
+    let presence = state.presence.read().clone();
+    let on_settings = *state.route.read() == Route::Settings;
+    rsx! {
+        header { class: "topbar",
+            a { class: "brand", href: "#/", "MessengerFlow" }
+            if pages.len() > 1 {
+                label { class: "sr-only", r#for: "page-select", "Page" }
+                select {
+                    id: "page-select",
+                    "data-testid": "page-select",
+                    value: "{page_id}",
+                    onchange: move |e| {
+                        let v = e.value();
+                        state.page_id.set(Some(v));
+                        state.navigate(Route::Inbox);
+                    },
+                    for p in pages.iter() {
+                        option { value: "{p.id}", selected: p.id == page_id, "{p.label()}" }
+                    }
+                }
+            } else if let Some(p) = pages.first() {
+                span { class: "page-name", "data-testid": "page-name", "{p.label()}" }
+            }
+            ul { class: "presence", "data-testid": "presence", "aria-label": "Agents",
+                for p in presence.iter() {
+                    li {
+                        key: "{p.agent.id}",
+                        class: "presence-agent",
+                        "data-testid": "presence-agent",
+                        "data-agent-id": "{p.agent.id}",
+                        "data-status": p.status.as_str(),
+                        title: "{p.agent.name}: {presence_label(p.status)}",
+                        span { class: "dot {p.status.as_str().to_lowercase()}", "aria-hidden": "true" }
+                        span { class: "presence-name", "{p.agent.name}" }
+                        span { class: "sr-only", " ({presence_label(p.status)})" }
+                    }
+                }
+            }
+            span {
+                class: "connection {connection}",
+                "data-testid": "connection-state",
+                "data-state": connection,
+                role: "status",
+                "{connection}"
+            }
+            a {
+                class: if on_settings { "nav-link active" } else { "nav-link" },
+                href: "#/settings",
+                "data-testid": "settings-link",
+                "aria-current": if on_settings { "page" } else { "false" },
+                "Settings"
+            }
+            if let Some(me) = me {
+                span { class: "me", title: "{me.email}", "{me.name}" }
+            }
+            button {
+                class: "ghost",
+                "data-testid": "sign-out",
+                onclick: move |_| {
+                    spawn(actions::sign_out(state));
+                },
+                "Sign out"
+            }
+        }
+    }
+}
+
+fn presence_label(s: PresenceStatus) -> &'static str {
+    match s {
+        PresenceStatus::ONLINE => "online",
+        PresenceStatus::AWAY => "away",
+        _ => "offline",
+    }
+}

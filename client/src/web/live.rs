@@ -1,0 +1,280 @@
+//! The live connection: one `graphql-transport-ws` connection per signed-in session
+//! and Page, carrying the Page's whole change stream (`pageEvents`) and its agents'
+//! presence.
+//!
+//! The stream is resumable: the loop remembers the position of the last event it
+//! applied, and after a dropped connection it reconnects (the indicator says
+//! `reconnecting`, the delay grows with jitter) and subscribes again `after` that
+//! position, so the server replays exactly what was missed: no gap, no reload. A
+//! fresh start subscribes after the Page's `eventPosition` and then refetches the
+//! lists, which therefore cannot miss a change either. When the server no longer
+//! holds the position (`POSITION_EXPIRED`), the client starts fresh the same way.
+//!
+//! Every event goes through [`apply`], which upserts by id: an event applied twice
+//! changes nothing, so an overlap between a replay and a refetch is harmless.
+use std::future::IntoFuture;
+use std::time::Duration;
+
+use dioxus::prelude::*;
+use futures::StreamExt;
+use futures::stream::{LocalBoxStream, SelectAll};
+use graphql_client::GraphQLQuery;
+use graphql_ws_client::Client;
+use graphql_ws_client::graphql::StreamingOperation;
+
+use super::actions;
+use super::api::ApiError;
+use super::browser;
+use super::state::{AppState, Connection};
+use crate::model::{self, Message, MessageDirection, Presence};
+use crate::ops::*;
+
+/// What a subscription delivered.
+enum Event {
+    /// A change of the Page at `position` in its event log.
+    Page {
+        position: String,
+        conversation: Option<Box<model::Conversation>>,
+        message: Option<Box<Message>>,
+    },
+    Presence(Presence),
+    Sync(model::SyncJob),
+    /// The server ended a subscription with an error.
+    Failed(ApiError),
+}
+
+/// Why one connection ended.
+enum Ended {
+    /// The connection dropped or never came up; `served` when it had been up.
+    Lost { served: bool },
+    /// The session is no longer valid: sign out, do not reconnect.
+    Unauthenticated,
+    /// The position to resume from is older than the server keeps.
+    PositionExpired,
+}
+
+const MAX_BACKOFF_MS: u32 = 15_000;
+
+/// Keeps the live feed of `page_id` until the component holding it goes away.
+pub async fn run(mut state: AppState, token: String, page_id: String) {
+    let mut backoff_ms = 500u32;
+    // The last position applied; `None` means start fresh (and refetch).
+    let mut position: Option<String> = None;
+    loop {
+        match serve(state, &token, &page_id, &mut position).await {
+            Ended::Unauthenticated => {
+                // Confirm over HTTP, which signs out on UNAUTHENTICATED.
+                if actions::load_session(state).await.is_err() && state.token.peek().is_none() {
+                    return;
+                }
+            }
+            Ended::PositionExpired => {
+                position = None;
+                continue;
+            }
+            Ended::Lost { served } => {
+                if served {
+                    backoff_ms = 500;
+                }
+            }
+        }
+        state.connection.set(Connection::Reconnecting);
+        let jitter = (js_sys::Math::random() * f64::from(backoff_ms) / 2.0) as u32;
+        browser::sleep_ms(backoff_ms + jitter).await;
+        backoff_ms = (backoff_ms * 2).min(MAX_BACKOFF_MS);
+    }
+}
+
+async fn connect(token: &str) -> Result<Client, Ended> {
+    let lost = Ended::Lost { served: false };
+    let (meta, stream) =
+        ws_stream_wasm::WsMeta::connect(browser::ws_url(), Some(vec!["graphql-transport-ws"]))
+            .await
+            .map_err(|_| Ended::Lost { served: false })?;
+    let connection = graphql_ws_client::ws_stream_wasm::Connection::new((meta, stream)).await;
+    let payload = serde_json::json!({ "authorization": format!("Bearer {token}") });
+    let built = Client::build(connection)
+        .payload(payload)
+        .map_err(|_| Ended::Lost { served: false })?
+        // The server closes connections silent for 50 s; pings also find dead ones.
+        .keep_alive_interval(Duration::from_secs(20))
+        .keep_alive_retries(2)
+        .await;
+    let (client, actor) = match built {
+        Ok(pair) => pair,
+        Err(graphql_ws_client::Error::Close(4403, _)) => return Err(Ended::Unauthenticated),
+        Err(_) => return Err(lost),
+    };
+    wasm_bindgen_futures::spawn_local(actor.into_future());
+    Ok(client)
+}
+
+async fn subscribe_to<Q, F>(
+    client: &Client,
+    variables: Q::Variables,
+    map: F,
+) -> Result<LocalBoxStream<'static, Event>, Ended>
+where
+    Q: GraphQLQuery + Send + Unpin + 'static,
+    Q::Variables: Send + Unpin,
+    F: Fn(Q::ResponseData) -> Event + 'static,
+{
+    let stream = client
+        .subscribe(StreamingOperation::<Q>::new(variables))
+        .await
+        .map_err(|_| Ended::Lost { served: false })?;
+    Ok(stream
+        .map(move |item| match item {
+            Ok(response) => match (response.data, response.errors) {
+                (_, Some(errors)) if !errors.is_empty() => {
+                    Event::Failed(ApiError::from_graphql(&errors))
+                }
+                (Some(data), _) => map(data),
+                (None, _) => Event::Failed(ApiError::network("empty event")),
+            },
+            Err(e) => Event::Failed(ApiError::network(e.to_string())),
+        })
+        .boxed_local())
+}
+
+/// One connection's life: connect, subscribe (resuming after `position`), apply
+/// events until it drops.
+async fn serve(
+    mut state: AppState,
+    token: &str,
+    page_id: &str,
+    position: &mut Option<String>,
+) -> Ended {
+    let fresh = position.is_none();
+    if fresh {
+        match actions::event_position(state, page_id).await {
+            Ok(p) => *position = Some(p),
+            Err(e) if e.is_unauthenticated() => return Ended::Unauthenticated,
+            Err(_) => return Ended::Lost { served: false },
+        }
+    }
+    let client = match connect(token).await {
+        Ok(client) => client,
+        Err(ended) => return ended,
+    };
+    let feed = subscribe_to::<PageEvents, _>(
+        &client,
+        page_events::Variables {
+            page_id: page_id.to_string(),
+            after: position.clone(),
+        },
+        |d| Event::Page {
+            position: d.page_events.position,
+            conversation: d.page_events.conversation.map(|c| Box::new(c.into())),
+            message: d.page_events.message.map(|m| Box::new(m.into())),
+        },
+    )
+    .await;
+    let presence = subscribe_to::<AgentPresenceChanged, _>(
+        &client,
+        agent_presence_changed::Variables {
+            page_id: page_id.to_string(),
+        },
+        |d| {
+            Event::Presence(Presence {
+                agent: d.agent_presence.agent.into(),
+                status: d.agent_presence.status,
+            })
+        },
+    )
+    .await;
+    let mut events: SelectAll<LocalBoxStream<'static, Event>> = match (feed, presence) {
+        (Ok(feed), Ok(presence)) => futures::stream::select_all([feed, presence]),
+        (Err(ended), _) | (_, Err(ended)) => return ended,
+    };
+    state.connection.set(Connection::Connected);
+    // Presence is not replayed: ask for it as it is now.
+    let _ = actions::load_presence(state, page_id.to_string()).await;
+    if fresh {
+        // Subscribed first, fetched second: a change in between arrives both ways
+        // and merges into one.
+        let _ = actions::refresh_conversations(state).await;
+        let open = state.messages.peek().conversation_id.clone();
+        if !open.is_empty() {
+            let _ = actions::load_latest_messages(state, open).await;
+        }
+    }
+    while let Some(event) = events.next().await {
+        match event {
+            Event::Failed(e) if e.is_unauthenticated() => return Ended::Unauthenticated,
+            Event::Failed(e) if e.code == "POSITION_EXPIRED" => return Ended::PositionExpired,
+            Event::Failed(_) => return Ended::Lost { served: true },
+            Event::Page {
+                position: at,
+                conversation,
+                message,
+            } => {
+                apply(
+                    state,
+                    page_id,
+                    conversation.map(|c| *c),
+                    message.map(|m| *m),
+                );
+                *position = Some(at);
+            }
+            Event::Presence(p) => model::upsert_presence(&mut state.presence.write(), p),
+            Event::Sync(_) => {}
+        }
+    }
+    Ended::Lost { served: true }
+}
+
+/// Applies one change of the Page. Idempotent: upserts by id.
+fn apply(
+    mut state: AppState,
+    page_id: &str,
+    conversation: Option<model::Conversation>,
+    message: Option<Message>,
+) {
+    if let Some(c) = conversation.filter(|c| c.page_id == page_id) {
+        let filter = *state.status_filter.peek();
+        state.conversations.write().upsert(c, filter);
+    }
+    if let Some(m) = message {
+        let open = state.messages.peek().conversation_id == m.conversation_id;
+        if !open {
+            return;
+        }
+        let inbound = m.direction == MessageDirection::INBOUND;
+        let known = state.messages.peek().items.iter().any(|it| it.id == m.id);
+        let id = m.conversation_id.clone();
+        state.messages.write().upsert(m);
+        // The agent is looking at it: a new customer message is read at once.
+        if inbound && !known && browser::visible() {
+            spawn(async move {
+                let _ = actions::update_conversation(state, id, None, None, true).await;
+            });
+        }
+    }
+}
+
+/// Follows a history sync job's progress on its own connection until it is done.
+pub async fn follow_sync(mut state: AppState, token: String, job_id: String) {
+    if let Ok(client) = connect(&token).await {
+        let stream = subscribe_to::<SyncProgress, _>(
+            &client,
+            sync_progress::Variables {
+                job_id: job_id.clone(),
+            },
+            |d| Event::Sync(d.sync_progress.into()),
+        )
+        .await;
+        if let Ok(mut stream) = stream {
+            while let Some(Event::Sync(job)) = stream.next().await {
+                let done = job.status != model::SyncStatus::RUNNING;
+                actions::put_sync_job(&mut state, job);
+                if done {
+                    break;
+                }
+            }
+        }
+        client.close(1000, "done").await;
+    }
+    // Whatever the stream said last, the server's word is final.
+    let _ = actions::refresh_sync_job(state, job_id).await;
+}

@@ -1,0 +1,108 @@
+//! The browser side: the Dioxus app and everything it needs from the browser.
+use dioxus::prelude::*;
+
+mod actions;
+mod api;
+mod browser;
+mod components;
+mod live;
+mod state;
+
+use crate::model::Route;
+use components::{Chat, Inbox, Login, Settings, TopBar};
+use state::{AppState, Connection};
+
+pub fn launch() {
+    dioxus::launch(App);
+}
+
+#[component]
+fn App() -> Element {
+    let state = use_context_provider(AppState::new);
+    use_hook(move || {
+        let mut route = state.route;
+        browser::on_hash_change(move |hash| {
+            let parsed = Route::parse(&hash);
+            if *route.peek() != parsed {
+                route.set(parsed);
+            }
+        });
+    });
+    // Relative times ("5m") and the window indicator follow the clock.
+    use_future(move || async move {
+        let mut now = state.now_ms;
+        loop {
+            browser::sleep_ms(15_000).await;
+            now.set(browser::now_ms());
+        }
+    });
+    let token = state.token.read().clone();
+    match token {
+        None => rsx! { Login {} },
+        Some(token) => rsx! { Workspace { key: "{token}", token } },
+    }
+}
+
+/// Everything behind sign-in.
+#[component]
+fn Workspace(token: String) -> Element {
+    let state = use_context::<AppState>();
+    let mut load_error = use_signal(|| None::<String>);
+    let mut session_loaded = use_signal(|| false);
+    let mut session = use_resource(move || async move {
+        match actions::load_session(state).await {
+            Ok(()) => {
+                load_error.set(None);
+                session_loaded.set(true);
+            }
+            Err(e) => load_error.set(Some(e.to_string())),
+        }
+    });
+    // A new Page or filter starts the list again.
+    use_effect(move || {
+        let _page = state.page_id.read();
+        let _filter = state.status_filter.read();
+        if !session_loaded() {
+            return;
+        }
+        spawn(async move {
+            if let Err(e) = actions::load_conversations(state).await {
+                load_error.set(Some(e.to_string()));
+            }
+        });
+    });
+    let route = state.route.read().clone();
+    let page_id = state.page_id.read().clone();
+    let chat_open = matches!(route, Route::Chat(_));
+    rsx! {
+        div { class: "app",
+            TopBar {}
+            if let Some(e) = load_error() {
+                div { class: "banner error", role: "alert", "data-testid": "load-error",
+                    "Could not load the inbox: {e} "
+                    button { onclick: move |_| session.restart(), "Try again" }
+                }
+            }
+            if let Some(page_id) = page_id {
+                Live { key: "{page_id}", token: token.clone(), page_id: page_id.clone() }
+            }
+            if route == Route::Settings {
+                main { class: "body", Settings {} }
+            } else {
+                main { class: if chat_open { "body chat-open" } else { "body" },
+                    Inbox {}
+                    Chat {}
+                }
+            }
+        }
+    }
+}
+
+/// Holds the live feed of one Page; remounted when the Page or the session changes.
+#[component]
+fn Live(token: String, page_id: String) -> Element {
+    let mut state = use_context::<AppState>();
+    use_future(move || live::run(state, token.clone(), page_id.clone()));
+    use_drop(move || state.connection.set(Connection::Connecting));
+    rsx! {}
+}
