@@ -108,8 +108,9 @@ pub struct Config {
     /// cannot resume (POSITION_EXPIRED) and reloads instead.
     #[arg(long, env = "MF_EVENT_RETENTION_SECS", default_value_t = DEFAULT_EVENT_RETENTION_SECS)]
     pub event_retention_secs: u64,
-    /// Messages queued for one subscription connection that does not read them; past
-    /// this the connection is closed with code 4100, telling the client to resume.
+    /// Messages queued for one subscription connection; when the queue stays full for
+    /// 5 s (the client stopped reading) the connection is closed with code 4100, telling
+    /// the client to resume.
     #[arg(long, env = "MF_WS_SEND_QUEUE", default_value_t = DEFAULT_WS_SEND_QUEUE)]
     pub ws_send_queue: usize,
     /// The built web client (`scripts/build-client` writes it), served at `/`; relative

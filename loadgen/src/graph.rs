@@ -84,7 +84,7 @@ struct Setup {
     token: String,
 }
 
-async fn gql(
+pub(crate) async fn gql(
     target: &Target,
     token: Option<&str>,
     query: &str,

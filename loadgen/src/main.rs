@@ -6,9 +6,11 @@
 //!
 //! - `loadgen latency`: webhook-to-subscriber latency at a steady rate, many subscribers.
 //! - `loadgen ingest`: durable ingest throughput with N-event POSTs.
+//! - `loadgen resume`: the cost of a subscriber resuming after N missed messages.
 #![forbid(unsafe_code)]
 
 mod graph;
+mod resume;
 mod server;
 mod stats;
 mod ws;
@@ -70,6 +72,13 @@ enum Command {
         #[arg(long, default_value_t = 1)]
         concurrency: usize,
     },
+    /// Resume cost: subscribe with `after` and replay `missed` messages, `runs` times.
+    Resume {
+        #[arg(long, default_value_t = 1000)]
+        missed: usize,
+        #[arg(long, default_value_t = 20)]
+        runs: usize,
+    },
     /// Ingest throughput: `posts` POSTs of `batch` events each, `concurrency` at a time.
     Ingest {
         #[arg(long, default_value_t = 1)]
@@ -126,6 +135,7 @@ async fn main() -> anyhow::Result<()> {
             concurrency,
             posts,
         } => ingest(&target, batch, concurrency, posts).await?,
+        Command::Resume { missed, runs } => resume::resume(&target, missed, runs).await?,
         Command::Sync { .. } | Command::Send { .. } => {}
     }
     Ok(())

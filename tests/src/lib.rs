@@ -271,6 +271,15 @@ impl TestApp {
     }
 }
 
+impl TestApp {
+    /// Starts the server's shutdown (as SIGTERM does), for an app run in this process.
+    pub fn shut_down(&mut self) {
+        if let Some(shutdown) = self.shutdown.take() {
+            let _ = shutdown.send(());
+        }
+    }
+}
+
 impl Drop for TestApp {
     fn drop(&mut self) {
         if let Some(shutdown) = self.shutdown.take() {

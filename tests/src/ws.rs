@@ -30,7 +30,15 @@ pub struct Subscription {
 /// Opens a WebSocket to `url` with the `graphql-transport-ws` subprotocol and waits for
 /// the server's `connection_ack`.
 pub async fn connect_ws(url: &str, token: Option<&str>) -> anyhow::Result<Socket> {
-    let mut socket = open(url).await?;
+    connect_ws_with(url, token, None).await
+}
+
+async fn connect_ws_with(
+    url: &str,
+    token: Option<&str>,
+    recv_buffer: Option<u32>,
+) -> anyhow::Result<Socket> {
+    let mut socket = open_with(url, recv_buffer).await?;
     send(&mut socket, connection_init(init_payload(token))).await?;
     let ack = tokio::time::timeout(HANDSHAKE_TIMEOUT, receive(&mut socket))
         .await
@@ -55,13 +63,39 @@ fn connection_init(payload: Value) -> Value {
 
 /// Opens a WebSocket to `url` with the `graphql-transport-ws` subprotocol.
 async fn open(url: &str) -> anyhow::Result<Socket> {
+    open_with(url, None).await
+}
+
+/// Like [`open`]; `recv_buffer` shrinks the socket's receive buffer (a client that stops
+/// reading then holds back the server after a few kilobytes, not megabytes).
+async fn open_with(url: &str, recv_buffer: Option<u32>) -> anyhow::Result<Socket> {
     let mut request = url.into_client_request().context("building the request")?;
     request
         .headers_mut()
         .insert("Sec-WebSocket-Protocol", HeaderValue::from_static(PROTOCOL));
-    let (socket, response) = tokio_tungstenite::connect_async(request)
-        .await
-        .context("opening the WebSocket")?;
+    let host = request
+        .uri()
+        .host()
+        .context("a host in the URL")?
+        .to_owned();
+    let port = request.uri().port_u16().context("a port in the URL")?;
+    let addr = tokio::net::lookup_host((host.as_str(), port))
+        .await?
+        .next()
+        .context("resolving the host")?;
+    let tcp = if addr.is_ipv4() {
+        tokio::net::TcpSocket::new_v4()?
+    } else {
+        tokio::net::TcpSocket::new_v6()?
+    };
+    if let Some(bytes) = recv_buffer {
+        tcp.set_recv_buffer_size(bytes)?;
+    }
+    let stream = tcp.connect(addr).await.context("connecting")?;
+    let (socket, response) =
+        tokio_tungstenite::client_async(request, MaybeTlsStream::Plain(stream))
+            .await
+            .context("opening the WebSocket")?;
     let accepted = response
         .headers()
         .get("Sec-WebSocket-Protocol")
@@ -175,7 +209,32 @@ impl Subscription {
         query: &str,
         variables: Value,
     ) -> anyhow::Result<Self> {
-        let mut subscription = Self::send_subscribe(url, token, query, variables).await?;
+        Self::start_with(url, token, query, variables, None).await
+    }
+
+    /// Like [`Subscription::start`], with the socket's receive buffer set to
+    /// `recv_buffer` bytes (see `open_with`).
+    pub async fn start_with(
+        url: &str,
+        token: Option<&str>,
+        query: &str,
+        variables: Value,
+        recv_buffer: Option<u32>,
+    ) -> anyhow::Result<Self> {
+        let mut socket = connect_ws_with(url, token, recv_buffer).await?;
+        send(
+            &mut socket,
+            json!({
+                "id": SUBSCRIPTION_ID,
+                "type": "subscribe",
+                "payload": { "query": query, "variables": variables },
+            }),
+        )
+        .await?;
+        let mut subscription = Self {
+            socket,
+            early: Default::default(),
+        };
         for _ in 0..2 {
             subscription.round_trip().await?;
         }
@@ -318,6 +377,24 @@ impl Subscription {
                 _ => bail!("unexpected message: {message}"),
             }
         }
+    }
+
+    /// Reads (and drops) whatever is still coming until the server closes the WebSocket;
+    /// the close frame's code, or `None` when the connection ended without one.
+    pub async fn close_code(&mut self, timeout: Duration) -> anyhow::Result<Option<u16>> {
+        tokio::time::timeout(timeout, async {
+            loop {
+                match self.socket.next().await {
+                    None | Some(Err(_)) => return None,
+                    Some(Ok(Message::Close(frame))) => {
+                        return Some(frame.map_or(1005, |f| u16::from(f.code)));
+                    }
+                    Some(Ok(_)) => {}
+                }
+            }
+        })
+        .await
+        .map_err(|_| anyhow!("the WebSocket was not closed within {timeout:?}"))
     }
 
     async fn pong(&mut self) -> anyhow::Result<()> {

@@ -301,6 +301,13 @@ fn cases() -> Vec<Case> {
             expected_for_api_token: None,
         },
         Case {
+            operation: "pageEvents",
+            document: "subscription($pageId: ID!) { pageEvents(pageId: $pageId, after: \"0\") { position kind } }",
+            variables: |t| json!({ "pageId": t.page }),
+            expected: Expected::Error("NOT_FOUND"),
+            expected_for_api_token: None,
+        },
+        Case {
             operation: "agentPresence",
             document: AGENT_PRESENCE,
             variables: |t| json!({ "pageId": t.page }),

@@ -60,3 +60,42 @@ impl EventBus for MemoryBus {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn a_subscriber_that_falls_behind_is_told_so_and_its_stream_ends() {
+        // Arrange
+        let bus = MemoryBus::new();
+        let mut stream = bus.subscribe();
+
+        // Act: more than the channel holds, while the subscriber reads nothing.
+        let events = (0..CAPACITY + 10).map(|_| BusEvent::Resync).collect();
+        bus.publish(events).await.expect("publishing");
+
+        // Assert
+        let first = stream.next().await.expect("an item");
+        assert!(matches!(*first, BusEvent::Lagged), "got {first:?}");
+        assert!(stream.next().await.is_none());
+    }
+
+    #[tokio::test]
+    async fn a_subscriber_that_keeps_up_gets_every_event() {
+        // Arrange
+        let bus = MemoryBus::new();
+        let mut stream = bus.subscribe();
+
+        // Act
+        bus.publish(vec![BusEvent::Resync, BusEvent::Resync])
+            .await
+            .expect("publishing");
+
+        // Assert
+        for _ in 0..2 {
+            let event = stream.next().await.expect("an event");
+            assert!(matches!(*event, BusEvent::Resync));
+        }
+    }
+}

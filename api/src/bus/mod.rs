@@ -12,6 +12,9 @@ use serde::{Deserialize, Serialize};
 use entity::{conversation, message};
 
 /// What travels on the bus.
+// Each event is allocated once and shared behind an `Arc`, so the variants' sizes differing
+// costs nothing per subscriber.
+#[allow(clippy::large_enum_variant)]
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub enum BusEvent {
     /// A committed change of a Page, at its position in the Page's event log.

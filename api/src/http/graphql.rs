@@ -70,12 +70,16 @@ async fn websocket(
 /// Close code for a subscriber that stopped reading: reconnect, and resubscribe with
 /// `after` set to the last position received.
 pub const CLOSE_TOO_SLOW: u16 = 4100;
+/// How long a connection's send queue may stay full (the client not reading) before the
+/// client is disconnected with `CLOSE_TOO_SLOW`. Meanwhile only its own subscriptions wait.
+const STALL_LIMIT: Duration = Duration::from_secs(5);
 /// Close code when the server shuts down ("going away"): reconnect and resume.
 pub const CLOSE_GOING_AWAY: u16 = 1001;
 
 /// One subscription connection. What the server sends goes through a bounded queue
 /// drained by its own writer: a client that stops reading fills only its own queue, and
-/// when that is full it is disconnected (4100) rather than slowing anyone down.
+/// when that stays full for `STALL_LIMIT` it is disconnected (4100) rather than slowing
+/// anyone down.
 async fn serve_socket(
     state: AppState,
     schema: AppSchema,
@@ -105,9 +109,21 @@ async fn serve_socket(
             let stop = stop.clone();
             let metrics = metrics.clone();
             async move {
-                match queue.try_send(remap_refusal(message)) {
+                let message = remap_refusal(message);
+                let sent = match queue.try_send(message) {
+                    Ok(()) => Ok(()),
+                    // Full: wait for the client to catch up, but not for ever.
+                    Err(mpsc::error::TrySendError::Full(message)) => {
+                        match tokio::time::timeout(STALL_LIMIT, queue.send(message)).await {
+                            Ok(sent) => sent.map_err(|_| "connection closed"),
+                            Err(_) => Err("too slow"),
+                        }
+                    }
+                    Err(mpsc::error::TrySendError::Closed(_)) => Err("connection closed"),
+                };
+                match sent {
                     Ok(()) => Ok(queue),
-                    Err(mpsc::error::TrySendError::Full(_)) => {
+                    Err("too slow") => {
                         tracing::warn!("a subscriber stopped reading; disconnecting it (4100)");
                         metrics.ws_slow_disconnects.inc();
                         if let Ok(mut slot) = close.lock() {
@@ -121,9 +137,7 @@ async fn serve_socket(
                             "subscriber too slow",
                         )))
                     }
-                    Err(mpsc::error::TrySendError::Closed(_)) => {
-                        Err(axum::Error::new(std::io::Error::other("connection closed")))
-                    }
+                    Err(why) => Err(axum::Error::new(std::io::Error::other(why))),
                 }
             }
         })
@@ -178,8 +192,9 @@ fn remap_refusal(message: WsMessage) -> WsMessage {
     }
 }
 
-/// How long a close frame may take to go out to a client that is not reading.
-const CLOSE_TIMEOUT: Duration = Duration::from_secs(2);
+/// How long a close frame may wait for a client that is not reading (a paused laptop that
+/// reads again within this still learns why it was closed).
+const CLOSE_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// Sends what is queued until the queue ends or `stop`; then the close frame, if any.
 async fn write_socket(

@@ -167,7 +167,7 @@ impl Writer {
             self.conversations.clear();
         }
         self.conversations.extend(outcome.new_conversations);
-        self.outbox.publish(outcome.events).await;
+        self.outbox.publish(outcome.events);
     }
 
     /// One transaction for the whole group.

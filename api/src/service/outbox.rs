@@ -1,11 +1,12 @@
 //! The outbox relay: Page events reach the bus only from the committed event log.
 //!
-//! After a commit, the writer hands its events here and they are published at once.
-//! When the bus refuses them (Redis is down), the Page is marked behind from the first
-//! unpublished position, and a relay task republishes from the log, in order, until the
-//! bus takes them: an event committed during an outage is delivered once the bus is back.
-//! Subscribers drop positions they already have, so a repeat is harmless.
-use std::collections::BTreeMap;
+//! After a commit, writers hand their events here and go on: a relay task publishes them
+//! in order, so a slow or absent bus never holds up a webhook's answer. When the bus
+//! refuses them (Redis is down), their Pages are marked behind from the first unpublished
+//! position, and the relay republishes from the log, in order, until the bus takes them:
+//! an event committed during an outage is delivered once the bus is back. Subscribers
+//! drop positions they already have, so a repeat is harmless.
+use std::collections::{BTreeMap, VecDeque};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -15,6 +16,11 @@ use tokio::sync::Notify;
 use crate::bus::{BusEvent, Change, EventBus, PageEvent};
 use crate::service::event_log;
 
+/// Events waiting for the relay before it stops queueing them and reads the log instead.
+const MAX_QUEUED: usize = 50_000;
+/// How long one publish may take before the bus counts as unavailable.
+const PUBLISH_TIMEOUT: Duration = Duration::from_secs(5);
+
 /// What a Page still has to publish: the positions after `after`, up to `until`.
 #[derive(Clone, Copy, Debug)]
 struct Behind {
@@ -22,10 +28,35 @@ struct Behind {
     until: i64,
 }
 
+#[derive(Default)]
+struct Pending {
+    /// Committed events in commit order, published as they are.
+    queued: VecDeque<PageEvent>,
+    /// Pages whose events must come from the log (the bus failed, or the queue was full).
+    behind: BTreeMap<String, Behind>,
+}
+
+impl Pending {
+    fn owe(&mut self, events: impl IntoIterator<Item = PageEvent>) {
+        for event in events {
+            self.behind
+                .entry(event.page_id)
+                .and_modify(|owed| {
+                    owed.after = owed.after.min(event.position - 1);
+                    owed.until = owed.until.max(event.position);
+                })
+                .or_insert(Behind {
+                    after: event.position - 1,
+                    until: event.position,
+                });
+        }
+    }
+}
+
 struct Inner {
     db: DatabaseConnection,
     bus: Arc<dyn EventBus>,
-    behind: Mutex<BTreeMap<String, Behind>>,
+    pending: Mutex<Pending>,
     wake: Arc<Notify>,
 }
 
@@ -41,7 +72,7 @@ impl Outbox {
         let inner = Arc::new(Inner {
             db,
             bus,
-            behind: Mutex::new(BTreeMap::new()),
+            pending: Mutex::new(Pending::default()),
             wake: Arc::new(Notify::new()),
         });
         tokio::spawn(relay(Arc::downgrade(&inner), inner.wake.clone()));
@@ -56,94 +87,74 @@ impl Outbox {
     ) -> Result<Vec<PageEvent>, DbErr> {
         let events = event_log::append(&txn, changes, crate::time::now_ms()).await?;
         txn.commit().await?;
-        self.publish(events.clone()).await;
+        self.publish(events.clone());
         Ok(events)
     }
 
-    /// Publishes committed `events`; should the bus refuse them, the relay takes over.
-    pub async fn publish(&self, events: Vec<PageEvent>) {
+    /// Hands committed `events` to the relay, which publishes them in order.
+    pub fn publish(&self, events: Vec<PageEvent>) {
         if events.is_empty() {
             return;
         }
-        let mut ranges: BTreeMap<&str, Behind> = BTreeMap::new();
-        for event in &events {
-            let range = ranges.entry(&event.page_id).or_insert(Behind {
-                after: event.position - 1,
-                until: event.position,
-            });
-            range.after = range.after.min(event.position - 1);
-            range.until = range.until.max(event.position);
+        if let Ok(mut pending) = self.inner.pending.lock() {
+            // Behind, or too much queued: the log has them; keep only where to start.
+            if !pending.behind.is_empty() || pending.queued.len() + events.len() > MAX_QUEUED {
+                pending.owe(events);
+            } else {
+                pending.queued.extend(events);
+            }
         }
-        let queued = self.mark_if_behind(&ranges, false);
-        if queued {
-            return;
-        }
-        let ranges: Vec<(String, Behind)> = ranges
-            .into_iter()
-            .map(|(page, range)| (page.to_owned(), range))
-            .collect();
-        let events = events.into_iter().map(BusEvent::Page).collect();
-        if let Err(err) = self.inner.bus.publish(events).await {
-            tracing::warn!(error = %err, "publishing committed events failed; the relay will retry from the event log");
-            let ranges: BTreeMap<&str, Behind> =
-                ranges.iter().map(|(p, r)| (p.as_str(), *r)).collect();
-            self.mark_if_behind(&ranges, true);
-        }
-    }
-
-    /// Adds `ranges` to what the relay owes when anything is owed already (or `always`),
-    /// so that events are not published around a backlog. Returns whether it did.
-    fn mark_if_behind(&self, ranges: &BTreeMap<&str, Behind>, always: bool) -> bool {
-        let Ok(mut behind) = self.inner.behind.lock() else {
-            return false;
-        };
-        if behind.is_empty() && !always {
-            return false;
-        }
-        for (page, range) in ranges {
-            behind
-                .entry((*page).to_owned())
-                .and_modify(|owed| {
-                    owed.after = owed.after.min(range.after);
-                    owed.until = owed.until.max(range.until);
-                })
-                .or_insert(*range);
-        }
-        drop(behind);
         self.inner.wake.notify_one();
-        true
     }
 
-    /// Pages with events not yet on the bus (for `/health` and tests).
+    /// Pages with events not yet on the bus (for tests and metrics).
     pub fn backlog(&self) -> usize {
-        self.inner.behind.lock().map_or(0, |b| b.len())
+        self.inner.pending.lock().map_or(0, |p| p.behind.len())
     }
 }
 
-/// Republishes what is owed, from the log, until the bus takes it; ends with the app.
+/// Publishes what is queued, or what is owed from the log, until the app is gone.
 async fn relay(inner: std::sync::Weak<Inner>, wake: Arc<Notify>) {
     let mut backoff = Duration::from_millis(100);
     loop {
         let Some(strong) = inner.upgrade() else {
             return;
         };
-        let owed: Vec<(String, Behind)> = strong
-            .behind
-            .lock()
-            .map(|b| b.iter().map(|(p, r)| (p.clone(), *r)).collect())
-            .unwrap_or_default();
-        if owed.is_empty() {
+        let (queued, owed) = match strong.pending.lock() {
+            Ok(mut pending) => {
+                let queued: Vec<PageEvent> = pending.queued.drain(..).collect();
+                let owed: Vec<(String, Behind)> = pending
+                    .behind
+                    .iter()
+                    .map(|(p, r)| (p.clone(), *r))
+                    .collect();
+                (queued, owed)
+            }
+            Err(_) => return,
+        };
+        if queued.is_empty() && owed.is_empty() {
             drop(strong);
-            let notified = wake.notified();
             // Re-checks now and then: the Weak lets the task end with the app.
-            let _ = tokio::time::timeout(Duration::from_secs(1), notified).await;
+            let _ = tokio::time::timeout(Duration::from_secs(1), wake.notified()).await;
             continue;
         }
         let mut failed = false;
-        for (page_id, range) in owed {
-            match relay_page(&strong, &page_id, range).await {
-                Ok(()) => {}
-                Err(why) => {
+        if !queued.is_empty() {
+            let events = queued.iter().cloned().map(BusEvent::Page).collect();
+            if let Err(why) = publish(&strong, events).await {
+                tracing::warn!(error = %why, "publishing committed events failed; the relay will retry from the event log");
+                if let Ok(mut pending) = strong.pending.lock() {
+                    // Whatever queued up meanwhile comes from the log too, in order.
+                    let rest: Vec<PageEvent> = pending.queued.drain(..).collect();
+                    pending.owe(queued);
+                    pending.owe(rest);
+                }
+                failed = true;
+            }
+        }
+        if !failed {
+            for (page_id, range) in owed {
+                if let Err(why) = relay_page(&strong, &page_id, range).await {
                     tracing::warn!(%page_id, error = %why, "event relay: will retry");
                     failed = true;
                     break;
@@ -160,6 +171,14 @@ async fn relay(inner: std::sync::Weak<Inner>, wake: Arc<Notify>) {
     }
 }
 
+async fn publish(inner: &Inner, events: Vec<BusEvent>) -> Result<(), String> {
+    match tokio::time::timeout(PUBLISH_TIMEOUT, inner.bus.publish(events)).await {
+        Ok(Ok(())) => Ok(()),
+        Ok(Err(err)) => Err(err.to_string()),
+        Err(_) => Err(format!("no answer from the bus within {PUBLISH_TIMEOUT:?}")),
+    }
+}
+
 /// Publishes one Page's owed events in log order, marking progress as it goes.
 async fn relay_page(inner: &Inner, page_id: &str, range: Behind) -> Result<(), String> {
     let mut after = range.after;
@@ -170,16 +189,16 @@ async fn relay_page(inner: &Inner, page_id: &str, range: Behind) -> Result<(), S
         let through = chunk.through.unwrap_or(range.until);
         if !chunk.events.is_empty() {
             let events = chunk.events.into_iter().map(BusEvent::Page).collect();
-            inner.bus.publish(events).await.map_err(|e| e.to_string())?;
+            publish(inner, events).await?;
         }
         after = if chunk.complete { range.until } else { through };
-        let Ok(mut behind) = inner.behind.lock() else {
+        let Ok(mut pending) = inner.pending.lock() else {
             return Err("relay state poisoned".to_owned());
         };
-        if let Some(owed) = behind.get_mut(page_id) {
+        if let Some(owed) = pending.behind.get_mut(page_id) {
             owed.after = owed.after.max(after);
             if owed.after >= owed.until {
-                behind.remove(page_id);
+                pending.behind.remove(page_id);
             }
         }
     }

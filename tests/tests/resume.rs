@@ -1,0 +1,325 @@
+//! Resumable subscriptions: every change a subscriber can see has a position in its
+//! Page's event log; a subscriber that comes back with `after` gets what it missed, once,
+//! in order, then the live events, with no gap and no repeat.
+use std::time::Duration;
+
+use mf_tests::webhook::{batch, message};
+use mf_tests::{
+    CUSTOMER, OTHER_CUSTOMER, PAGE, T0, TIMEOUT, TestApp, error_code, id_of, spawn_app,
+    spawn_app_with,
+};
+use sea_orm::{ConnectionTrait, Statement};
+use serde_json::{Value, json};
+
+const PAGE_EVENTS: &str = "subscription($p: ID!, $after: String) { pageEvents(pageId: $p, after: $after) { \
+    position kind message { mid text conversationId position } conversation { id lastMessageText position } } }";
+
+/// The Page's current position, as a client reads it before subscribing.
+async fn event_position(app: &TestApp) -> String {
+    let data = app
+        .gql_data("{ pages { id eventPosition } }", json!({}))
+        .await;
+    data["pages"]
+        .as_array()
+        .expect("pages")
+        .iter()
+        .find(|p| p["id"] == PAGE)
+        .map(|p| {
+            p["eventPosition"]
+                .as_str()
+                .expect("eventPosition")
+                .to_owned()
+        })
+        .expect("the Page")
+}
+
+async fn customer_writes(app: &TestApp, psid: &str, mid: &str, at: i64) {
+    app.ingest(&batch(PAGE, [message(PAGE, psid, mid, mid, at)]))
+        .await;
+}
+
+/// Reads `pageEvents` items until `count` MESSAGE_ADDED arrived; returns every item.
+async fn until_messages(subscription: &mut mf_tests::ws::Subscription, count: usize) -> Vec<Value> {
+    let mut items = Vec::new();
+    let mut added = 0;
+    while added < count {
+        let event = subscription.next(TIMEOUT).await.expect("a page event");
+        let item = event["pageEvents"].clone();
+        if item["kind"] == "MESSAGE_ADDED" {
+            added += 1;
+        }
+        items.push(item);
+    }
+    items
+}
+
+fn positions(items: &[Value]) -> Vec<i64> {
+    items
+        .iter()
+        .map(|i| {
+            i["position"]
+                .as_str()
+                .expect("position")
+                .parse()
+                .expect("a number")
+        })
+        .collect()
+}
+
+fn added_mids(items: &[Value]) -> Vec<String> {
+    items
+        .iter()
+        .filter(|i| i["kind"] == "MESSAGE_ADDED")
+        .map(|i| i["message"]["mid"].as_str().expect("mid").to_owned())
+        .collect()
+}
+
+#[tokio::test]
+async fn a_subscriber_that_resumes_gets_what_it_missed_once_in_order_then_live_events() {
+    // Arrange: a subscriber saw the first message, then went away.
+    let app = spawn_app().await;
+    customer_writes(&app, CUSTOMER, "m-0", T0).await;
+    let start = event_position(&app).await;
+    let mut first = app
+        .subscribe(PAGE_EVENTS, json!({ "p": PAGE, "after": start }))
+        .await;
+    customer_writes(&app, CUSTOMER, "m-1", T0 + 1).await;
+    let seen = until_messages(&mut first, 1).await;
+    assert_eq!(added_mids(&seen), ["m-1"]);
+    // The conversation's update follows its message in the same commit.
+    let seen_last = {
+        let more = first
+            .next(TIMEOUT)
+            .await
+            .expect("the conversation's update");
+        assert_eq!(more["pageEvents"]["kind"], "CONVERSATION_UPDATED");
+        more["pageEvents"]["position"]
+            .as_str()
+            .expect("position")
+            .to_owned()
+    };
+    drop(first);
+
+    // Act: five messages from two customers while it is away, then it resumes.
+    for n in 2..=6 {
+        let psid = if n % 2 == 0 { CUSTOMER } else { OTHER_CUSTOMER };
+        customer_writes(&app, psid, &format!("m-{n}"), T0 + n).await;
+    }
+    let mut resumed = app
+        .subscribe(PAGE_EVENTS, json!({ "p": PAGE, "after": seen_last }))
+        .await;
+    let missed = until_messages(&mut resumed, 5).await;
+    customer_writes(&app, CUSTOMER, "m-7", T0 + 7).await;
+    let live = until_messages(&mut resumed, 1).await;
+
+    // Assert: every message once, in order; positions follow on with no gap or repeat.
+    let all: Vec<Value> = missed.into_iter().chain(live).collect();
+    assert_eq!(added_mids(&all), ["m-2", "m-3", "m-4", "m-5", "m-6", "m-7"]);
+    let got = positions(&all);
+    let after: i64 = seen_last.parse().expect("a number");
+    let expected: Vec<i64> = (after + 1..after + 1 + got.len() as i64).collect();
+    assert_eq!(got, expected, "positions must be consecutive from `after`");
+    for item in &all {
+        let nested = item["message"]["position"]
+            .as_str()
+            .or(item["conversation"]["position"].as_str());
+        assert_eq!(
+            nested,
+            item["position"].as_str(),
+            "the node carries its position"
+        );
+    }
+}
+
+#[tokio::test]
+async fn message_added_with_after_replays_only_its_conversation() {
+    // Arrange
+    let app = spawn_app().await;
+    customer_writes(&app, CUSTOMER, "m-0", T0).await;
+    let conversation = id_of(&app.conversation_with(PAGE, CUSTOMER).await).to_owned();
+    let after = event_position(&app).await;
+
+    // Act: messages in two conversations, then a subscription from before them.
+    customer_writes(&app, OTHER_CUSTOMER, "other-1", T0 + 1).await;
+    customer_writes(&app, CUSTOMER, "m-1", T0 + 2).await;
+    customer_writes(&app, CUSTOMER, "m-2", T0 + 3).await;
+    let mut subscription = app
+        .subscribe(
+            "subscription($id: ID!, $after: String) { messageAdded(conversationId: $id, after: $after) { mid position } }",
+            json!({ "id": conversation, "after": after }),
+        )
+        .await;
+    customer_writes(&app, CUSTOMER, "m-3", T0 + 4).await;
+
+    // Assert
+    let mut mids = Vec::new();
+    let mut last = after.parse::<i64>().expect("a number");
+    for _ in 0..3 {
+        let event = subscription.next(TIMEOUT).await.expect("messageAdded");
+        mids.push(
+            event["messageAdded"]["mid"]
+                .as_str()
+                .expect("mid")
+                .to_owned(),
+        );
+        let position: i64 = event["messageAdded"]["position"]
+            .as_str()
+            .expect("position")
+            .parse()
+            .expect("a number");
+        assert!(position > last, "positions grow");
+        last = position;
+    }
+    assert_eq!(mids, ["m-1", "m-2", "m-3"]);
+    subscription
+        .expect_nothing(Duration::from_millis(300))
+        .await;
+}
+
+#[tokio::test]
+async fn conversation_updated_with_after_replays_the_changes_since() {
+    // Arrange
+    let app = spawn_app().await;
+    customer_writes(&app, CUSTOMER, "m-0", T0).await;
+    let after = event_position(&app).await;
+    customer_writes(&app, CUSTOMER, "m-1", T0 + 1).await;
+
+    // Act
+    let mut subscription = app
+        .subscribe(
+            "subscription($p: ID!, $after: String) { conversationUpdated(pageId: $p, after: $after) { lastMessageText position } }",
+            json!({ "p": PAGE, "after": after }),
+        )
+        .await;
+
+    // Assert: the change made while it was not subscribed arrives first.
+    let event = subscription
+        .next(TIMEOUT)
+        .await
+        .expect("conversationUpdated");
+    assert_eq!(event["conversationUpdated"]["lastMessageText"], "m-1");
+    assert!(event["conversationUpdated"]["position"].is_string());
+}
+
+#[tokio::test]
+async fn without_after_a_subscription_starts_with_the_next_change() {
+    // Arrange: history exists before the subscription.
+    let app = spawn_app().await;
+    customer_writes(&app, CUSTOMER, "m-0", T0).await;
+    let mut subscription = app.subscribe(PAGE_EVENTS, json!({ "p": PAGE })).await;
+
+    // Act
+    customer_writes(&app, CUSTOMER, "m-1", T0 + 1).await;
+
+    // Assert
+    let items = until_messages(&mut subscription, 1).await;
+    assert_eq!(added_mids(&items), ["m-1"]);
+}
+
+#[tokio::test]
+async fn every_stored_message_has_exactly_one_entry_in_the_log_despite_retries() {
+    // Arrange
+    let app = spawn_app().await;
+    let delivery = batch(
+        PAGE,
+        [
+            message(PAGE, CUSTOMER, "m-a", "a", T0),
+            message(PAGE, CUSTOMER, "m-b", "b", T0 + 1),
+        ],
+    );
+
+    // Act: Facebook delivers the same batch three times.
+    for _ in 0..3 {
+        app.ingest(&delivery).await;
+    }
+
+    // Assert
+    let rows = app
+        .db()
+        .query_all_raw(Statement::from_string(
+            app.db().get_database_backend(),
+            "SELECT COUNT(*) AS n FROM page_events WHERE kind = 'MESSAGE_ADDED'".to_owned(),
+        ))
+        .await
+        .expect("counting log entries");
+    let n: i64 = rows[0].try_get("", "n").expect("a count");
+    assert_eq!(n, 2);
+}
+
+#[tokio::test]
+async fn after_older_than_the_retained_log_is_refused_with_position_expired() {
+    // Arrange: a retention of one second, and events older than that.
+    let app = spawn_app_with(|config| config.event_retention_secs = 1).await;
+    customer_writes(&app, CUSTOMER, "m-0", T0).await;
+    let backend = app.db().get_database_backend();
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        let rows = app
+            .db()
+            .query_all_raw(Statement::from_string(
+                backend,
+                "SELECT COUNT(*) AS n FROM page_events".to_owned(),
+            ))
+            .await
+            .expect("counting log entries");
+        let n: i64 = rows[0].try_get("", "n").expect("a count");
+        if n == 0 {
+            break;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the log was never pruned"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+
+    // Act
+    let refusal = app
+        .subscription_refusal(
+            Some(&app.admin_token),
+            PAGE_EVENTS,
+            json!({ "p": PAGE, "after": "0" }),
+        )
+        .await
+        .expect("a refusal");
+
+    // Assert
+    assert_eq!(error_code(&refusal), Some("POSITION_EXPIRED"), "{refusal}");
+    // From the current position it still works.
+    let now = event_position(&app).await;
+    assert_ne!(now, "0");
+    let mut subscription = app
+        .subscribe(PAGE_EVENTS, json!({ "p": PAGE, "after": now }))
+        .await;
+    customer_writes(&app, CUSTOMER, "m-1", T0 + 1).await;
+    assert_eq!(
+        added_mids(&until_messages(&mut subscription, 1).await),
+        ["m-1"]
+    );
+}
+
+#[tokio::test]
+async fn after_that_was_never_given_out_is_refused() {
+    // Arrange
+    let app = spawn_app().await;
+    customer_writes(&app, CUSTOMER, "m-0", T0).await;
+
+    for after in ["999999", "-1", "abc", ""] {
+        // Act
+        let refusal = app
+            .subscription_refusal(
+                Some(&app.admin_token),
+                PAGE_EVENTS,
+                json!({ "p": PAGE, "after": after }),
+            )
+            .await
+            .expect("a refusal");
+
+        // Assert
+        assert_eq!(
+            error_code(&refusal),
+            Some("BAD_USER_INPUT"),
+            "{after}: {refusal}"
+        );
+    }
+}
