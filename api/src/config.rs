@@ -1,6 +1,7 @@
 //! The one place that reads the environment (and `.env`). Every other module gets a `Config`.
 use std::fmt;
 use std::net::IpAddr;
+use std::path::PathBuf;
 
 use clap::Parser;
 
@@ -48,6 +49,7 @@ const DEFAULT_WS_SEND_QUEUE: usize = 1024;
 const DEFAULT_REDIS_CHANNEL: &str = "messengerflow:events";
 const DEFAULT_WS_IDLE_SECS: u64 = 50;
 const DEFAULT_SHUTDOWN_GRACE_SECS: u64 = 20;
+const DEFAULT_WEB_DIR: &str = "client/dist";
 
 /// Server settings. Names are fixed by the API contract; `.env.example` documents each.
 #[derive(Clone, Parser)]
@@ -115,6 +117,10 @@ pub struct Config {
     /// Seconds in-flight requests get to finish after SIGTERM before the process exits anyway.
     #[arg(long, env = "MF_SHUTDOWN_GRACE_SECS", default_value_t = DEFAULT_SHUTDOWN_GRACE_SECS)]
     pub shutdown_grace_secs: u64,
+    /// The built web client (`scripts/build-client` writes it), served at `/`; relative
+    /// paths are from the working directory. Missing: `/` says how to build it.
+    #[arg(long, env = "MF_WEB_DIR", default_value = DEFAULT_WEB_DIR)]
+    pub web_dir: PathBuf,
 }
 
 impl Config {
@@ -147,6 +153,7 @@ impl Config {
             event_retention_secs: DEFAULT_EVENT_RETENTION_SECS,
             ws_send_queue: DEFAULT_WS_SEND_QUEUE,
             shutdown_grace_secs: DEFAULT_SHUTDOWN_GRACE_SECS,
+            web_dir: PathBuf::from(DEFAULT_WEB_DIR),
         }
     }
 }
@@ -174,6 +181,7 @@ impl fmt::Debug for Config {
             .field("event_retention_secs", &self.event_retention_secs)
             .field("ws_send_queue", &self.ws_send_queue)
             .field("shutdown_grace_secs", &self.shutdown_grace_secs)
+            .field("web_dir", &self.web_dir)
             .finish()
     }
 }

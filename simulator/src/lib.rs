@@ -51,6 +51,7 @@ pub async fn start(config: SimConfig) -> anyhow::Result<SimHandle> {
     let listener = TcpListener::bind((config.host, config.port)).await?;
     let addr = listener.local_addr()?;
     let (sim, queue) = Sim::new(config)?;
+    sim.set_public_addr(addr);
     let dispatcher = tokio::spawn(Arc::clone(sim.webhooks()).run(queue));
     let router = app(Arc::clone(&sim));
     let server = tokio::spawn(async move {

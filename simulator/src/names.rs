@@ -113,8 +113,13 @@ pub fn follow_up() -> String {
         .to_owned()
 }
 
-/// A profile picture URL of the shape Graph returns (it expires there; here it never loads).
-pub fn profile_pic(psid: &str) -> String {
+/// A profile picture URL. Served by the simulator itself when its address is known, so
+/// that pictures load in the demo and the browser tests, which have no internet;
+/// otherwise of the shape Graph returns (which expires there and never loads here).
+pub fn profile_pic(served_from: Option<std::net::SocketAddr>, psid: &str) -> String {
+    if let Some(addr) = served_from {
+        return format!("http://{addr}/_sim/pictures/{psid}.svg");
+    }
     let n: u32 = rand::rng().random_range(100_000..999_999);
     format!(
         "https://platform-lookaside.fbsbx.com/platform/profilepic/?psid={psid}&height=50&width=50&ext={n}&hash=Ab"

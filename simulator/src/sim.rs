@@ -22,6 +22,8 @@ pub const PAGE_INBOX_APP_ID: u64 = 263_902_037_430_900;
 /// Shared by every handler and task of one simulator.
 pub struct Sim {
     config: SimConfig,
+    /// Where it listens, once bound: customers' pictures are served from there.
+    public_addr: std::sync::OnceLock<std::net::SocketAddr>,
     store: Mutex<Store>,
     limiter: Mutex<Limiter>,
     webhooks: Arc<Webhooks>,
@@ -38,11 +40,22 @@ impl Sim {
         let sim = Self {
             limiter: Mutex::new(Limiter::new(config.rate_limits)),
             config,
+            public_addr: std::sync::OnceLock::new(),
             store: Mutex::new(Store::default()),
             webhooks,
             page_sent,
         };
         Ok((Arc::new(sim), queue))
+    }
+
+    /// Records the address it listens on (once; later calls change nothing).
+    pub fn set_public_addr(&self, addr: std::net::SocketAddr) {
+        let _ = self.public_addr.set(addr);
+    }
+
+    /// The address it listens on, when known.
+    pub fn public_addr(&self) -> Option<std::net::SocketAddr> {
+        self.public_addr.get().copied()
     }
 
     /// The configuration it started with.

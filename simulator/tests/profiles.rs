@@ -138,3 +138,47 @@ async fn any_version_prefix_and_the_bearer_header_are_accepted() {
     assert_eq!(missing.status(), 400);
     assert_graph_error(&missing.json().await.unwrap(), 104, None);
 }
+
+#[tokio::test]
+async fn a_default_profile_picture_is_served_by_the_simulator_itself() {
+    let sim = spawn_sim(fast_config()).await;
+    let psid = sim
+        .customer(json!({"first_name": "Åsa", "last_name": "Lindqvist"}))
+        .await;
+    let (_, profile) = sim.graph_get(&format!("/{psid}?fields=profile_pic")).await;
+    let url = profile["profile_pic"].as_str().unwrap().to_owned();
+
+    let response = sim.http.get(&url).send().await.unwrap();
+
+    assert_eq!(
+        url,
+        format!("http://{}/_sim/pictures/{psid}.svg", sim.handle.addr())
+    );
+    assert_eq!(response.status(), StatusCode::OK);
+    assert_eq!(
+        response.headers()["content-type"].to_str().unwrap(),
+        "image/svg+xml"
+    );
+    let svg = response.text().await.unwrap();
+    assert!(
+        svg.starts_with("<svg") && svg.contains(">ÅL</text>"),
+        "{svg}"
+    );
+}
+
+#[tokio::test]
+async fn a_picture_of_nobody_is_not_found() {
+    let sim = spawn_sim(fast_config()).await;
+
+    let response = sim
+        .http
+        .get(format!(
+            "http://{}/_sim/pictures/999999.svg",
+            sim.handle.addr()
+        ))
+        .send()
+        .await
+        .unwrap();
+
+    assert_eq!(response.status(), StatusCode::NOT_FOUND);
+}

@@ -7,9 +7,12 @@
 
 pub mod accounts;
 pub mod backend;
+pub mod browser;
 pub mod counts;
+pub mod cut_proxy;
 pub mod proxy;
 pub mod sim;
+pub mod web;
 pub mod webhook;
 pub mod ws;
 
@@ -163,6 +166,7 @@ pub async fn spawn_app_process_with(configure: impl FnOnce(&mut api::Config)) ->
         .env("PORT", port.to_string())
         .env("DATABASE_URL", &config.database_url)
         .env("MF_REDIS_CHANNEL", &config.redis_channel)
+        .env("MF_WEB_DIR", &config.web_dir)
         .env("FB_APP_SECRET", secret(&config.fb_app_secret))
         .env("FB_VERIFY_TOKEN", secret(&config.fb_verify_token))
         .env("FB_GRAPH_URL", &config.fb_graph_url)

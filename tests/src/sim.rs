@@ -72,7 +72,21 @@ impl Simulator {
     /// and waits for its `{"listening":"127.0.0.1:PORT"}` line. Its logs are forwarded to
     /// the test's output (shown when a test fails).
     pub async fn start(app_secret: &str) -> Self {
+        Self::start_with(app_secret, &[]).await.0
+    }
+
+    /// The simulator in demo mode (`--demo`): a Page with history and customers who write
+    /// on their own every few seconds. Also returns the `demo_page` line (`id`,
+    /// `access_token`, `customers`). Its webhooks go nowhere until [`Simulator::set_webhook`].
+    pub async fn start_demo(app_secret: &str) -> (Self, Value) {
+        let (sim, demo) = Self::start_with(app_secret, &["--demo"]).await;
+        let demo = demo.unwrap_or_else(|| panic!("the demo printed no demo_page line"));
+        (sim, demo)
+    }
+
+    async fn start_with(app_secret: &str, extra: &[&str]) -> (Self, Option<Value>) {
         let binary = binary().await;
+        let demo = extra.contains(&"--demo");
         let mut child = Command::new(&binary)
             .args([
                 "--port",
@@ -84,6 +98,7 @@ impl Simulator {
                 "--read-delay-ms",
                 READ_DELAY_MS,
             ])
+            .args(extra)
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
@@ -114,16 +129,29 @@ impl Simulator {
             .as_str()
             .unwrap_or_else(|| panic!("no `listening` address in {first}"))
             .to_owned();
+        let demo_page = if demo {
+            let line = tokio::time::timeout(START_TIMEOUT, lines.next_line())
+                .await
+                .unwrap_or_else(|_| panic!("no demo_page line within {START_TIMEOUT:?}"))
+                .expect("reading the simulator's stdout")
+                .expect("the simulator exited before printing its demo Page");
+            let parsed: Value = serde_json::from_str(&line)
+                .unwrap_or_else(|error| panic!("the demo line is not JSON ({error}): {line}"));
+            Some(parsed["demo_page"].clone())
+        } else {
+            None
+        };
         // Keep reading stdout so the simulator never writes into a closed pipe.
         tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
-        Self {
+        let sim = Self {
             addr,
             http: reqwest::Client::builder()
                 .timeout(Duration::from_secs(30))
                 .build()
                 .expect("building the HTTP client"),
             _child: child,
-        }
+        };
+        (sim, demo_page)
     }
 
     /// `HOST:PORT`.
@@ -395,10 +423,20 @@ fn mid_of_node(message: &Value) -> String {
 /// Starts the api with `FB_GRAPH_URL` on the simulator and the simulator's app secret,
 /// and points the simulator's webhooks at the api.
 pub async fn spawn_app_on(sim: &Simulator) -> TestApp {
+    spawn_app_on_with(sim, |_| {}).await
+}
+
+/// Like [`spawn_app_on`], after `configure` has changed the configuration (for example
+/// `MF_WEB_DIR` for the browser tests).
+pub async fn spawn_app_on_with(
+    sim: &Simulator,
+    configure: impl FnOnce(&mut api::Config),
+) -> TestApp {
     let graph_url = sim.base_url();
     let app = spawn_app_process_with(|config| {
         config.fb_graph_url = graph_url;
         config.fb_app_secret = Some(api::Secret::new(SIM_SECRET));
+        configure(config);
     })
     .await;
     sim.set_webhook(format!("http://{}/webhook", app.addr))

@@ -1,5 +1,6 @@
 //! Every response carries the security headers, errors included; CORS allows exactly the
 //! configured origins.
+use mf_tests::web::{SCRIPT, WASM, WebFixture};
 use mf_tests::webhook::{self, batch, message};
 use mf_tests::{APP_SECRET, CUSTOMER, HttpResponse, PAGE, T0, TestApp, spawn_app, spawn_app_with};
 use reqwest::Method;
@@ -125,7 +126,7 @@ async fn every_kind_of_response_carries_the_security_headers() {
         ),
         (
             "GET of an unknown path (404)",
-            app.request(Method::GET, "/nowhere"),
+            app.request(Method::GET, "/nowhere.txt"),
         ),
     ];
 
@@ -301,4 +302,124 @@ async fn cors_preflight_responses_carry_the_security_headers() {
         })
         .collect();
     assert!(problems.is_empty(), "{}", problems.join("\n"));
+}
+
+/// The directives of a policy, by name: `"script-src" -> ["'self'", ...]`.
+fn directives(policy: &str) -> std::collections::HashMap<String, Vec<String>> {
+    policy
+        .split(';')
+        .filter_map(|directive| {
+            let mut words = directive.split_whitespace();
+            let name = words.next()?.to_owned();
+            Some((name, words.map(str::to_owned).collect()))
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn the_web_client_gets_a_policy_that_lets_it_run_and_nothing_more() {
+    // Arrange
+    let fixture = WebFixture::new();
+    let dir = fixture.dir();
+    let app = spawn_app_with(move |config| config.web_dir = dir).await;
+    let host = app.addr.to_string();
+
+    // Act
+    let mut responses = Vec::new();
+    for path in ["/", SCRIPT, WASM, "/settings"] {
+        responses.push((path, app.get(path).await));
+    }
+
+    // Assert
+    for (path, response) in &responses {
+        assert_eq!(response.status, 200, "{path}");
+        assert_eq!(header_problems(response), Vec::<String>::new(), "{path}");
+        let policy = directives(
+            response
+                .header("content-security-policy")
+                .unwrap_or_default(),
+        );
+        let expect = |name: &str, sources: &[&str]| {
+            assert_eq!(
+                policy.get(name).map(Vec::as_slice),
+                Some(
+                    sources
+                        .iter()
+                        .map(|s| s.to_string())
+                        .collect::<Vec<_>>()
+                        .as_slice()
+                ),
+                "{path}: {name} in {policy:?}"
+            );
+        };
+        expect("default-src", &["'self'"]);
+        expect("script-src", &["'self'", "'wasm-unsafe-eval'"]);
+        expect("style-src", &["'self'"]);
+        expect("img-src", &["'self'", "data:", "https:"]);
+        expect(
+            "connect-src",
+            &["'self'", &format!("ws://{host}"), &format!("wss://{host}")],
+        );
+        expect("frame-ancestors", &["'none'"]);
+        expect("object-src", &["'none'"]);
+    }
+}
+
+#[tokio::test]
+async fn pictures_from_a_plain_http_graph_api_are_allowed_by_the_policy() {
+    // Arrange: the demo's and the tests' simulator serves Graph over plain HTTP.
+    let app = spawn_app_with(|config| {
+        config.fb_graph_url = "http://127.0.0.1:4321/v25.0".to_owned();
+    })
+    .await;
+
+    // Act
+    let response = app.get("/health").await;
+
+    // Assert
+    let policy = directives(
+        response
+            .header("content-security-policy")
+            .unwrap_or_default(),
+    );
+    assert_eq!(
+        policy.get("img-src").map(Vec::as_slice),
+        Some(
+            ["'self'", "data:", "https:", "http://127.0.0.1:4321"]
+                .map(str::to_owned)
+                .as_slice()
+        ),
+        "{policy:?}"
+    );
+}
+
+#[tokio::test]
+async fn a_forged_host_header_cannot_widen_the_policy() {
+    // Arrange
+    let app = spawn_app().await;
+
+    // Act
+    let response = app
+        .send(
+            app.request(Method::GET, "/health")
+                .header("Host", "evil.example; script-src *"),
+        )
+        .await;
+
+    // Assert
+    let policy = directives(
+        response
+            .header("content-security-policy")
+            .unwrap_or_default(),
+    );
+    assert_eq!(
+        policy.get("connect-src").map(Vec::as_slice),
+        Some(["'self'".to_owned()].as_slice()),
+        "{policy:?}"
+    );
+    assert_eq!(
+        policy.get("script-src").map(Vec::as_slice),
+        Some(["'self'".to_owned(), "'wasm-unsafe-eval'".to_owned()].as_slice()),
+        "{policy:?}"
+    );
 }

@@ -3,6 +3,7 @@ mod graphql;
 mod health;
 mod metrics;
 mod security;
+mod web;
 mod webhook;
 
 use axum::Router;
@@ -11,11 +12,14 @@ use crate::state::AppState;
 
 pub fn router(state: AppState) -> Router {
     let cors = security::cors(state.config.cors_origins.as_deref());
+    let graph_images = security::plain_http_origin(&state.config.fb_graph_url);
+    let web = web::fallback(&state.config.web_dir);
     let app = Router::new()
         .merge(health::router())
         .merge(metrics::router())
         .merge(webhook::router())
         .merge(graphql::router(&state))
+        .fallback(web)
         .with_state(state);
-    security::headers(app, cors)
+    security::headers(app, cors, graph_images)
 }

@@ -3,6 +3,7 @@
 
 mod messages;
 mod pages;
+mod pictures;
 mod seed;
 
 use std::sync::Arc;
@@ -25,6 +26,7 @@ pub use seed::{SeedReport, SeedRequest, seed_page};
 pub fn router() -> Router<Arc<Sim>> {
     Router::new()
         .route("/health", get(|| async { Json(json!({ "ok": true })) }))
+        .route("/pictures/{file}", get(pictures::picture))
         .route("/reset", post(pages::reset))
         .route(
             "/pages",

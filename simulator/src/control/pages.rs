@@ -85,7 +85,9 @@ pub fn create_customer(
     let (first, last) = names::person();
     let psid = new.psid.unwrap_or_else(|| ids::numeric(16));
     let customer = Customer {
-        profile_pic: new.profile_pic.unwrap_or_else(|| names::profile_pic(&psid)),
+        profile_pic: new
+            .profile_pic
+            .unwrap_or_else(|| names::profile_pic(sim.public_addr(), &psid)),
         psid,
         page_id: page_id.to_owned(),
         first_name: new.first_name.unwrap_or(first),

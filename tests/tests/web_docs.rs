@@ -1,0 +1,198 @@
+//! Not tests of behaviour but the web inbox's documentation, made with the browser tests'
+//! setup (real headless Chromium, the api process, the simulator process); both are
+//! `#[ignore]`d and run on demand:
+//!
+//! - the screenshots in `docs/` (`README.md` shows them), from the simulator's demo data:
+//!   `cargo test -p mf-tests --test web_docs -- --ignored --nocapture screenshots`
+//! - the page-load benchmark and bundle sizes in `BENCHMARKS.md`:
+//!   `cargo test --release -p mf-tests --test web_docs -- --ignored --nocapture page_load`
+use std::path::Path;
+use std::time::Duration;
+
+use mf_tests::browser::{self, Browser, DESKTOP, UI_TIMEOUT};
+use mf_tests::sim::{SIM_SECRET, Simulator, spawn_app_on_with};
+use mf_tests::{ADMIN_EMAIL, ADMIN_PASSWORD, TestApp};
+use serde_json::{Value, json};
+
+/// Page loads measured per cache state.
+const RUNS: usize = 7;
+
+/// Records, from the very start of each document, when the fifth conversation shows:
+/// `window.__mfFive` in ms since navigation start (`performance.now()`).
+const FIVE_OBSERVER: &str = "(() => {\
+    const look = () => {\
+      if (window.__mfFive !== undefined) return;\
+      if (document.querySelectorAll('[data-testid=\"conversation-item\"]').length >= 5) {\
+        window.__mfFive = performance.now();\
+      }\
+    };\
+    new MutationObserver(look).observe(document, { subtree: true, childList: true });\
+  })();";
+
+async fn sign_in(browser: &Browser, base: &str) {
+    browser.goto(&format!("{base}/")).await;
+    browser.fill("login-email", ADMIN_EMAIL).await;
+    browser.fill("login-password", ADMIN_PASSWORD).await;
+    browser.click("login-submit").await;
+    browser.wait_for_testid("inbox").await;
+}
+
+/// The demo: its Page connected and its recent history imported, as `scripts/run` does.
+async fn demo() -> (Simulator, TestApp, String) {
+    let (sim, demo) = Simulator::start_demo(SIM_SECRET).await;
+    let dist = browser::client_dist();
+    let app = spawn_app_on_with(&sim, move |config| config.web_dir = dist).await;
+    let page = demo["id"].as_str().expect("the demo Page's id").to_owned();
+    let token = demo["access_token"].as_str().expect("its token").to_owned();
+    app.connect_page(&page, &token).await;
+    app.gql_data(
+        "mutation($page: ID!) { syncConversations(pageId: $page, limit: 20) { conversations } }",
+        json!({ "page": page }),
+    )
+    .await;
+    (sim, app, page)
+}
+
+fn median(values: &mut [f64]) -> f64 {
+    values.sort_by(f64::total_cmp);
+    values[values.len() / 2]
+}
+
+#[tokio::test]
+#[ignore = "writes docs/*.png; run on demand"]
+async fn screenshots_of_the_inbox_a_chat_and_settings() {
+    let Some(browser) = Browser::start("screenshots").await else {
+        return;
+    };
+    let (_sim, app, _page) = demo().await;
+    let base = format!("http://{}", app.addr);
+    let docs = Path::new(env!("CARGO_MANIFEST_DIR")).join("../docs");
+    std::fs::create_dir_all(&docs).expect("creating docs/");
+
+    sign_in(&browser, &base).await;
+    browser
+        .wait_for(
+            "conversations",
+            UI_TIMEOUT,
+            "return document.querySelectorAll('[data-testid=\"conversation-item\"]').length >= 5;",
+        )
+        .await;
+    // Pictures and fonts settle.
+    tokio::time::sleep(Duration::from_millis(800)).await;
+    browser.screenshot(&docs.join("web-inbox.png")).await;
+
+    browser
+        .js(
+            "document.querySelector('[data-testid=\"conversation-item\"]').click(); return true;",
+            vec![],
+        )
+        .await;
+    browser.wait_for_testid("chat").await;
+    browser.wait_for_testid("message-item").await;
+    tokio::time::sleep(Duration::from_millis(800)).await;
+    browser.screenshot(&docs.join("web-chat.png")).await;
+
+    browser.set_size(360, 740).await;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    browser.screenshot(&docs.join("web-chat-360.png")).await;
+    browser.set_size(DESKTOP.0, DESKTOP.1).await;
+
+    browser.click("settings-link").await;
+    browser.wait_for_testid("settings").await;
+    browser.click("sync-full-history").await;
+    browser
+        .wait_for(
+            "the full history sync done",
+            Duration::from_secs(60),
+            "const p = document.querySelector('[data-testid=\"sync-progress\"]');\
+             return p !== null && p.getAttribute('data-status') === 'DONE';",
+        )
+        .await;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    browser.screenshot(&docs.join("web-settings.png")).await;
+    eprintln!("screenshots written to {}", docs.display());
+    browser.close().await;
+}
+
+#[tokio::test]
+#[ignore = "a benchmark; run on demand (BENCHMARKS.md)"]
+async fn page_load_to_first_five_conversations() {
+    // Bundle sizes: what the browser downloads, as built.
+    let dist = browser::client_dist();
+    let mut files: Vec<_> = std::fs::read_dir(&dist)
+        .map(|dir| dir.flatten().map(|e| e.path()).collect())
+        .unwrap_or_default();
+    files.sort();
+    println!("| file | bytes | gzipped |");
+    println!("|---|---:|---:|");
+    for file in &files {
+        let name = file.file_name().unwrap_or_default().to_string_lossy();
+        if !(name.ends_with(".wasm") || name.ends_with(".js") || name.ends_with(".css")) {
+            continue;
+        }
+        let bytes = std::fs::read(file).expect("reading a client file");
+        let gz = file.with_file_name(format!("{name}.gz"));
+        let gzipped = match std::fs::read(&gz) {
+            Ok(sibling) => sibling.len(),
+            Err(_) => mf_tests::web::gzip(&bytes).len(),
+        };
+        println!("| `{name}` | {} | {} |", bytes.len(), gzipped);
+    }
+
+    let Some(browser) = Browser::start("page_load").await else {
+        return;
+    };
+    let (_sim, app, _page) = demo().await;
+    let base = format!("http://{}", app.addr);
+    sign_in(&browser, &base).await;
+    browser
+        .cdp(
+            "Page.addScriptToEvaluateOnNewDocument",
+            json!({ "source": FIVE_OBSERVER }),
+        )
+        .await;
+
+    let mut results = Vec::new();
+    for cache in ["cold (HTTP cache cleared)", "warm (HTTP cache)"] {
+        let mut times = Vec::new();
+        let mut transferred = Value::Null;
+        for _ in 0..RUNS {
+            if cache.starts_with("cold") {
+                browser.cdp("Network.clearBrowserCache", json!({})).await;
+            }
+            browser.goto("about:blank").await;
+            browser.goto(&format!("{base}/")).await;
+            let five = browser
+                .wait_for(
+                    "five conversations after the page load",
+                    UI_TIMEOUT,
+                    "return window.__mfFive === undefined ? null : window.__mfFive;",
+                )
+                .await;
+            times.push(five.as_f64().expect("a time in ms"));
+            transferred = browser
+                .js(
+                    "return performance.getEntriesByType('resource')\
+                       .filter(e => /\\.(wasm|js|css)$/.test(new URL(e.name).pathname))\
+                       .map(e => ({ name: new URL(e.name).pathname, \
+                                    transfer: e.transferSize, encoded: e.encodedBodySize, \
+                                    decoded: e.decodedBodySize }));",
+                    vec![],
+                )
+                .await;
+        }
+        let runs = times
+            .iter()
+            .map(|t| format!("{t:.0}"))
+            .collect::<Vec<_>>()
+            .join(", ");
+        let median = median(&mut times);
+        println!("{cache}: median {median:.0} ms to the 5th conversation; runs (ms): {runs}");
+        println!("{cache}: resources of the last run: {transferred}");
+        results.push((cache, median));
+    }
+    for (cache, median) in results {
+        assert!(median > 0.0, "{cache}: no time measured");
+    }
+    browser.close().await;
+}
