@@ -41,16 +41,6 @@ impl MigrationTrait for Migration {
                     .to_owned(),
             )
             .await?;
-        // Retention prunes by age.
-        manager
-            .create_index(
-                Index::create()
-                    .name("page_events_created_at")
-                    .table(PageEvents::Table)
-                    .col(PageEvents::CreatedAt)
-                    .to_owned(),
-            )
-            .await?;
         Ok(())
     }
 

@@ -272,13 +272,36 @@ pub async fn replay(
     })
 }
 
-/// Removes entries older than `cutoff` (ms since the epoch); returns how many.
+/// Removes entries older than `cutoff` (ms since the epoch); returns how many. Positions
+/// grow with time within a Page, so each Page loses everything before its first entry
+/// young enough: found through the primary key, without an index on the time.
 pub async fn prune(db: &impl ConnectionTrait, cutoff: i64) -> Result<u64, DbErr> {
-    let deleted = page_event::Entity::delete_many()
-        .filter(Expr::col(page_event::Column::CreatedAt).lt(cutoff))
-        .exec(db)
+    let pages: Vec<String> = page_event_head::Entity::find()
+        .select_only()
+        .column(page_event_head::Column::PageId)
+        .into_tuple()
+        .all(db)
         .await?;
-    Ok(deleted.rows_affected)
+    let mut deleted = 0;
+    for page_id in pages {
+        let keep_from: Option<i64> = page_event::Entity::find()
+            .select_only()
+            .column(page_event::Column::Position)
+            .filter(page_event::Column::PageId.eq(page_id.as_str()))
+            .filter(page_event::Column::CreatedAt.gte(cutoff))
+            .order_by_asc(page_event::Column::Position)
+            .limit(1)
+            .into_tuple()
+            .one(db)
+            .await?;
+        let mut delete = page_event::Entity::delete_many()
+            .filter(page_event::Column::PageId.eq(page_id.as_str()));
+        if let Some(position) = keep_from {
+            delete = delete.filter(page_event::Column::Position.lt(position));
+        }
+        deleted += delete.exec(db).await?.rows_affected;
+    }
+    Ok(deleted)
 }
 
 /// Prunes entries older than the retention, now and then, until `alive` is dropped (the
