@@ -221,20 +221,8 @@ impl Subscription {
         variables: Value,
         recv_buffer: Option<u32>,
     ) -> anyhow::Result<Self> {
-        let mut socket = connect_ws_with(url, token, recv_buffer).await?;
-        send(
-            &mut socket,
-            json!({
-                "id": SUBSCRIPTION_ID,
-                "type": "subscribe",
-                "payload": { "query": query, "variables": variables },
-            }),
-        )
-        .await?;
-        let mut subscription = Self {
-            socket,
-            early: Default::default(),
-        };
+        let mut subscription =
+            Self::send_subscribe(url, token, query, variables, recv_buffer).await?;
         for _ in 0..2 {
             subscription.round_trip().await?;
         }
@@ -247,8 +235,9 @@ impl Subscription {
         token: Option<&str>,
         query: &str,
         variables: Value,
+        recv_buffer: Option<u32>,
     ) -> anyhow::Result<Self> {
-        let mut socket = connect_ws(url, token).await?;
+        let mut socket = connect_ws_with(url, token, recv_buffer).await?;
         send(
             &mut socket,
             json!({
@@ -274,7 +263,7 @@ impl Subscription {
         query: &str,
         variables: Value,
     ) -> anyhow::Result<Value> {
-        let mut subscription = Self::send_subscribe(url, token, query, variables).await?;
+        let mut subscription = Self::send_subscribe(url, token, query, variables, None).await?;
         subscription
             .next_errors(HANDSHAKE_TIMEOUT)
             .await
