@@ -309,6 +309,39 @@ async fn page_events(
     ))
 }
 
+#[derive(Clone, Copy)]
+enum MessageChange {
+    Added,
+    Updated,
+}
+
+/// One conversation's messages as they are added or change, from `after` (or from now).
+async fn conversation_messages(
+    ctx: &Context<'_>,
+    conversation_id: ID,
+    after: Option<String>,
+    wanted: MessageChange,
+) -> Result<BoxStream<'static, Result<Message>>> {
+    let events = listen(ctx)?;
+    let conversation = visible_conversation(ctx, &conversation_id).await?;
+    let id = conversation.id;
+    let events = page_events(ctx, events, &conversation.page_id, after.as_deref()).await?;
+    Ok(guarded(events, principal(ctx)?, move |event| {
+        let BusEvent::Page(PageEvent {
+            position, change, ..
+        }) = event
+        else {
+            return None;
+        };
+        let message = match (wanted, change) {
+            (MessageChange::Added, Change::MessageAdded(m))
+            | (MessageChange::Updated, Change::MessageUpdated(m)) => m,
+            _ => return None,
+        };
+        (message.conversation_id == id).then(|| Message(message.clone(), Some(*position)))
+    }))
+}
+
 #[Subscription]
 impl SubscriptionRoot {
     /// Each new message of one conversation, once committed. With `after` (a `position`
@@ -319,18 +352,7 @@ impl SubscriptionRoot {
         conversation_id: ID,
         after: Option<String>,
     ) -> Result<impl Stream<Item = Result<Message>> + use<>> {
-        let events = listen(ctx)?;
-        let conversation = visible_conversation(ctx, &conversation_id).await?;
-        let id = conversation.id;
-        let events = page_events(ctx, events, &conversation.page_id, after.as_deref()).await?;
-        Ok(guarded(events, principal(ctx)?, move |event| match event {
-            BusEvent::Page(PageEvent {
-                position,
-                change: Change::MessageAdded(m),
-                ..
-            }) if m.conversation_id == id => Some(Message(m.clone(), Some(*position))),
-            _ => None,
-        }))
+        conversation_messages(ctx, conversation_id, after, MessageChange::Added).await
     }
 
     /// A message of one conversation whose status changed (sent, delivered, read, failed).
@@ -340,18 +362,7 @@ impl SubscriptionRoot {
         conversation_id: ID,
         after: Option<String>,
     ) -> Result<impl Stream<Item = Result<Message>> + use<>> {
-        let events = listen(ctx)?;
-        let conversation = visible_conversation(ctx, &conversation_id).await?;
-        let id = conversation.id;
-        let events = page_events(ctx, events, &conversation.page_id, after.as_deref()).await?;
-        Ok(guarded(events, principal(ctx)?, move |event| match event {
-            BusEvent::Page(PageEvent {
-                position,
-                change: Change::MessageUpdated(m),
-                ..
-            }) if m.conversation_id == id => Some(Message(m.clone(), Some(*position))),
-            _ => None,
-        }))
+        conversation_messages(ctx, conversation_id, after, MessageChange::Updated).await
     }
 
     /// Every change of a Page, in order: messages added and updated, conversations
