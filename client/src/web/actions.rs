@@ -104,10 +104,21 @@ pub async fn load_conversations(mut state: AppState) -> Result<(), ApiError> {
     let filter = *state.status_filter.peek();
     // Emptied now and merged into later, so live events that arrive meanwhile stay.
     state.conversations.set(ConversationList::default());
+    fetch_and_merge(state, &page_id, filter, PAGE_SIZE, None).await
+}
+
+/// Fetches a page of conversations and merges it into the list, unless the selection
+/// (Page or status filter) moved on while the answer travelled.
+async fn fetch_and_merge(
+    mut state: AppState,
+    page_id: &str,
+    filter: Option<ConversationStatus>,
+    count: i64,
+    after: Option<String>,
+) -> Result<(), ApiError> {
     let (nodes, cursor, has_next) =
-        fetch_conversations(state, &page_id, filter, PAGE_SIZE, None).await?;
-    // The selection may have moved on while the answer travelled.
-    if state.page_id.peek().as_deref() != Some(&page_id) || *state.status_filter.peek() != filter {
+        fetch_conversations(state, page_id, filter, count, after).await?;
+    if state.page_id.peek().as_deref() != Some(page_id) || *state.status_filter.peek() != filter {
         return Ok(());
     }
     state
@@ -118,7 +129,7 @@ pub async fn load_conversations(mut state: AppState) -> Result<(), ApiError> {
 }
 
 /// The next page, after the last one loaded (scrolling down or "load more").
-pub async fn load_more_conversations(mut state: AppState) -> Result<(), ApiError> {
+pub async fn load_more_conversations(state: AppState) -> Result<(), ApiError> {
     let Some(page_id) = state.page_id.peek().clone() else {
         return Ok(());
     };
@@ -130,16 +141,7 @@ pub async fn load_more_conversations(mut state: AppState) -> Result<(), ApiError
         return Ok(());
     }
     let filter = *state.status_filter.peek();
-    let (nodes, cursor, has_next) =
-        fetch_conversations(state, &page_id, filter, PAGE_SIZE * 2, after).await?;
-    if state.page_id.peek().as_deref() != Some(&page_id) || *state.status_filter.peek() != filter {
-        return Ok(());
-    }
-    state
-        .conversations
-        .write()
-        .merge_page(nodes, filter, Some((cursor, has_next)));
-    Ok(())
+    fetch_and_merge(state, &page_id, filter, PAGE_SIZE * 2, after).await
 }
 
 /// After a reconnect: the newest conversations again, merged into what is shown,
