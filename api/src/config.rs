@@ -43,6 +43,7 @@ impl std::str::FromStr for Secret {
 
 const DEFAULT_GRAPH_URL: &str = "https://graph.facebook.com/v25.0";
 const DEFAULT_INGEST_GROUP_MAX: usize = 256;
+const DEFAULT_INGEST_WRITERS: usize = 2;
 /// A week.
 const DEFAULT_EVENT_RETENTION_SECS: u64 = 7 * 24 * 3600;
 const DEFAULT_WS_SEND_QUEUE: usize = 1024;
@@ -105,6 +106,11 @@ pub struct Config {
     /// Largest number of webhook deliveries committed in one transaction (group commit).
     #[arg(long, env = "MF_INGEST_GROUP_MAX", default_value_t = DEFAULT_INGEST_GROUP_MAX)]
     pub ingest_group_max: usize,
+    /// Ingest transactions in flight at once on PostgreSQL, each on its own connection:
+    /// while one group commits, the next is already being written. SQLite has a single
+    /// writer, so it always uses one.
+    #[arg(long, env = "MF_INGEST_WRITERS", default_value_t = DEFAULT_INGEST_WRITERS)]
+    pub ingest_writers: usize,
     /// Seconds the per-Page event log keeps an entry: a subscriber away longer than this
     /// cannot resume (POSITION_EXPIRED) and reloads instead.
     #[arg(long, env = "MF_EVENT_RETENTION_SECS", default_value_t = DEFAULT_EVENT_RETENTION_SECS)]
@@ -150,6 +156,7 @@ impl Config {
             ws_idle_timeout_secs: DEFAULT_WS_IDLE_SECS,
             log_format: "text".to_owned(),
             ingest_group_max: DEFAULT_INGEST_GROUP_MAX,
+            ingest_writers: DEFAULT_INGEST_WRITERS,
             event_retention_secs: DEFAULT_EVENT_RETENTION_SECS,
             ws_send_queue: DEFAULT_WS_SEND_QUEUE,
             shutdown_grace_secs: DEFAULT_SHUTDOWN_GRACE_SECS,
@@ -178,6 +185,7 @@ impl fmt::Debug for Config {
             .field("ws_idle_timeout_secs", &self.ws_idle_timeout_secs)
             .field("log_format", &self.log_format)
             .field("ingest_group_max", &self.ingest_group_max)
+            .field("ingest_writers", &self.ingest_writers)
             .field("event_retention_secs", &self.event_retention_secs)
             .field("ws_send_queue", &self.ws_send_queue)
             .field("shutdown_grace_secs", &self.shutdown_grace_secs)

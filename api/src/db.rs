@@ -13,12 +13,13 @@ pub async fn connect(url: &str) -> anyhow::Result<DatabaseConnection> {
     connect_pool(url, 16, Duration::from_secs(10)).await
 }
 
-/// One connection for the ingest writer alone: its page cache stays warm from one
-/// transaction to the next, and it never waits for a reader's connection. Nothing else
-/// holds that connection, so a slow acquire means the database is down (refusing
+/// A connection for each ingest writer alone (`writers`): its page cache stays warm from
+/// one transaction to the next, and it never waits for a reader's connection. Nothing
+/// else holds these connections, so a slow acquire means the database is down (refusing
 /// connections): give up after 3 s and answer 503, rather than keep Facebook waiting.
-pub async fn connect_writer(url: &str) -> anyhow::Result<DatabaseConnection> {
-    connect_pool(url, 1, Duration::from_secs(3)).await
+pub async fn connect_writer(url: &str, writers: usize) -> anyhow::Result<DatabaseConnection> {
+    let size = u32::try_from(writers.max(1)).unwrap_or(u32::MAX);
+    connect_pool(url, size, Duration::from_secs(3)).await
 }
 
 async fn connect_pool(
@@ -91,7 +92,7 @@ mod tests {
         let url = format!("sqlite://{}/d.db?mode=rwc", dir.path().display());
         for db in [
             connect(&url).await.unwrap(),
-            connect_writer(&url).await.unwrap(),
+            connect_writer(&url, 1).await.unwrap(),
         ] {
             assert_eq!(pragma(&db, "journal_mode").await, "wal");
             // 2 = FULL: the WAL is fsync'd at every commit.

@@ -69,7 +69,9 @@ impl Server {
                     anyhow::anyhow!("creating the first administrator: {}", err.message())
                 })?;
         }
-        let writer = db::connect_writer(&config.database_url).await?;
+        let writers =
+            service::ingest::writer_count(db.get_database_backend(), config.ingest_writers);
+        let writer = db::connect_writer(&config.database_url, writers).await?;
         let graph = facebook::graph::GraphClient::new(&config.fb_graph_url)?;
         let metrics = metrics::Metrics::new().context("registering metrics")?;
         let state = AppState::new(config, db, writer, bus, graph, metrics);

@@ -15,6 +15,9 @@ pub struct Metrics {
     pub commit_seconds: Histogram,
     /// Deliveries per group commit.
     pub group_size: Histogram,
+    /// Ingest groups whose transaction failed (database errors, deadlocks, timeouts);
+    /// their deliveries are then retried one by one.
+    pub group_failures: IntCounter,
     /// Open subscription connections.
     pub ws_connections: IntGauge,
     /// Subscription connections closed (4100) because the client stopped reading.
@@ -46,6 +49,10 @@ impl Metrics {
             )
             .buckets(vec![1.0, 2.0, 4.0, 8.0, 16.0, 32.0, 64.0, 128.0, 256.0]),
         )?;
+        let group_failures = IntCounter::new(
+            "ingest_group_failures_total",
+            "Ingest group transactions that failed (their deliveries are retried one by one)",
+        )?;
         let ws_connections =
             IntGauge::new("ws_connections", "Open GraphQL subscription connections")?;
         let ws_slow_disconnects = IntCounter::new(
@@ -60,6 +67,7 @@ impl Metrics {
         registry.register(Box::new(events.clone()))?;
         registry.register(Box::new(commit_seconds.clone()))?;
         registry.register(Box::new(group_size.clone()))?;
+        registry.register(Box::new(group_failures.clone()))?;
         registry.register(Box::new(ws_connections.clone()))?;
         registry.register(Box::new(ws_slow_disconnects.clone()))?;
         registry.register(Box::new(sends.clone()))?;
@@ -69,6 +77,7 @@ impl Metrics {
             events,
             commit_seconds,
             group_size,
+            group_failures,
             ws_connections,
             ws_slow_disconnects,
             sends,

@@ -52,6 +52,7 @@ impl AppState {
             writer,
             outbox.clone(),
             config.ingest_group_max,
+            config.ingest_writers,
             Some(new_customers),
             metrics.clone(),
         );

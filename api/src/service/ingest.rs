@@ -72,6 +72,9 @@ fn fail(group: Vec<Job>, err: &IngestError) {
     }
 }
 
+/// The queue of deliveries, held by the writer taking a group until its messages are in.
+type Intake<'a> = tokio::sync::MutexGuard<'a, mpsc::Receiver<Job>>;
+
 struct Job {
     events: Vec<Event>,
     reply: oneshot::Sender<Result<IngestReport, IngestError>>,
@@ -86,26 +89,42 @@ pub struct Ingest {
 /// Where the writer announces conversations it created (for their customers' profiles).
 pub type NewCustomers = mpsc::UnboundedSender<Vec<crate::service::profiles::NewCustomer>>;
 
+/// How many writers ingest runs on `backend` when `requested`: SQLite takes one writer at
+/// a time, so a second would only wait for the first's lock.
+pub fn writer_count(backend: DbBackend, requested: usize) -> usize {
+    match backend {
+        DbBackend::Sqlite => 1,
+        _ => requested.max(1),
+    }
+}
+
 impl Ingest {
-    /// Starts the writer; `group_max` bounds how many deliveries share a transaction.
+    /// Starts the writers (see `writer_count`), each with a connection of `db` (sized for
+    /// them); `group_max` bounds how many deliveries share a transaction.
     pub fn start(
         db: DatabaseConnection,
         outbox: Outbox,
         group_max: usize,
+        writers: usize,
         new_customers: Option<NewCustomers>,
         metrics: Arc<crate::metrics::Metrics>,
     ) -> Self {
         let (queue, receiver) = mpsc::channel(QUEUE);
-        let writer = Writer {
-            db,
-            outbox,
-            group_max: group_max.max(1),
-            known_pages: HashSet::new(),
-            conversations: HashMap::new(),
-            new_customers,
-            metrics,
-        };
-        tokio::spawn(writer.run(receiver));
+        let receiver = Arc::new(tokio::sync::Mutex::new(receiver));
+        let turn = Arc::new(tokio::sync::Mutex::new(()));
+        for _ in 0..writer_count(db.get_database_backend(), writers) {
+            let writer = Writer {
+                db: db.clone(),
+                outbox: outbox.clone(),
+                group_max: group_max.max(1),
+                known_pages: HashSet::new(),
+                conversations: HashMap::new(),
+                new_customers: new_customers.clone(),
+                metrics: metrics.clone(),
+                turn: turn.clone(),
+            };
+            tokio::spawn(writer.run(receiver.clone()));
+        }
         Self { queue }
     }
 
@@ -130,14 +149,28 @@ struct Writer {
     conversations: HashMap<(String, String), i64>,
     new_customers: Option<NewCustomers>,
     metrics: Arc<crate::metrics::Metrics>,
+    /// Shared by all writers: whose turn it is to update conversations, append to the
+    /// log, commit and publish (see `apply`).
+    turn: Arc<tokio::sync::Mutex<()>>,
 }
 
 impl Writer {
-    async fn run(mut self, mut receiver: mpsc::Receiver<Job>) {
+    /// Takes the deliveries waiting in the shared queue as one group, stores them, and
+    /// repeats. The queue stays taken until the group's messages are inserted (see
+    /// `apply`); then the next writer takes the deliveries that arrived meanwhile.
+    async fn run(mut self, receiver: Arc<tokio::sync::Mutex<mpsc::Receiver<Job>>>) {
         let mut jobs = Vec::with_capacity(self.group_max);
-        while receiver.recv_many(&mut jobs, self.group_max).await > 0 {
+        loop {
+            let mut intake = receiver.lock().await;
+            if intake.recv_many(&mut jobs, self.group_max).await == 0 {
+                break;
+            }
             let group: Vec<Job> = std::mem::take(&mut jobs);
-            match self.guarded_commit(&group).await {
+            let attempt = self.guarded_commit(&group, Some(intake)).await;
+            if attempt.is_err() {
+                self.metrics.group_failures.inc();
+            }
+            match attempt {
                 Ok(outcome) => self.finish(group, outcome).await,
                 Err(err) if group.len() == 1 || !self.reachable().await => {
                     tracing::error!(error = %err, size = group.len(), "storing webhook deliveries failed");
@@ -149,7 +182,7 @@ impl Writer {
                     let mut rest = group.into_iter();
                     while let Some(job) = rest.next() {
                         let single = [job];
-                        match self.guarded_commit(&single).await {
+                        match self.guarded_commit(&single, None).await {
                             Ok(outcome) => self.finish(Vec::from(single), outcome).await,
                             Err(err) => {
                                 tracing::error!(error = %err, "storing a webhook delivery failed");
@@ -169,9 +202,13 @@ impl Writer {
     /// the writer lives on and the next group gets a fresh attempt. A commit that timed out
     /// may or may not have landed, so its deliveries are refused (Facebook sends them again,
     /// and the unique `(page_id, mid)` keeps a second copy out).
-    async fn guarded_commit(&self, group: &[Job]) -> Result<Outcome, IngestError> {
+    async fn guarded_commit(
+        &self,
+        group: &[Job],
+        intake: Option<Intake<'_>>,
+    ) -> Result<Outcome, IngestError> {
         use futures::FutureExt;
-        let attempt = std::panic::AssertUnwindSafe(self.commit(group)).catch_unwind();
+        let attempt = std::panic::AssertUnwindSafe(self.commit(group, intake)).catch_unwind();
         match tokio::time::timeout(COMMIT_TIMEOUT, attempt).await {
             Ok(Ok(Ok(outcome))) => Ok(outcome),
             Ok(Ok(Err(err))) => Err(IngestError::Database(err)),
@@ -215,15 +252,17 @@ impl Writer {
             self.conversations.clear();
         }
         self.conversations.extend(outcome.new_conversations);
-        self.outbox.publish(outcome.events);
     }
 
-    /// One transaction for the whole group.
-    async fn commit(&self, group: &[Job]) -> Result<Outcome, DbErr> {
+    /// One transaction for the whole group, published once committed.
+    async fn commit(&self, group: &[Job], intake: Option<Intake<'_>>) -> Result<Outcome, DbErr> {
         let started = std::time::Instant::now();
         let txn = self.db.begin().await?;
-        let outcome = self.apply(&txn, group).await?;
+        let (mut outcome, turn) = self.apply(&txn, group, intake).await?;
         txn.commit().await?;
+        // Still in this writer's turn: the next group's positions are published after these.
+        self.outbox.publish(std::mem::take(&mut outcome.events));
+        drop(turn);
         self.metrics
             .commit_seconds
             .observe(started.elapsed().as_secs_f64());
@@ -245,8 +284,21 @@ impl Writer {
 
     /// Stores a group with a handful of set-based statements, whatever its size: the
     /// conversations it needs, its new messages, then one update of every touched
-    /// conversation and the watermarks.
-    async fn apply(&self, db: &impl ConnectionTrait, group: &[Job]) -> Result<Outcome, DbErr> {
+    /// conversation, the watermarks and the event log.
+    ///
+    /// Two writers form a pipeline. While holding `intake` (the queue, taken with the
+    /// group) a writer creates conversations and inserts the new messages, which only
+    /// adds rows; then it lets the next writer take its group, and waits for its `turn`
+    /// to change existing rows: echoes, conversations, watermarks and the event log. The
+    /// turn is held until the group is committed and published, so existing rows and the
+    /// log's heads are locked by one writer at a time (a writer holding the turn never
+    /// waits for one that does not), and each Page's positions are published in order.
+    async fn apply<'a>(
+        &'a self,
+        db: &impl ConnectionTrait,
+        group: &[Job],
+        intake: Option<Intake<'a>>,
+    ) -> Result<(Outcome, tokio::sync::MutexGuard<'a, ()>), DbErr> {
         let now = now_ms();
         let mut outcome = Outcome {
             reports: vec![IngestReport::default(); group.len()],
@@ -300,7 +352,17 @@ impl Writer {
             }
         }
 
+        let mut added = Vec::new();
+        for chunk in rows.chunks(INSERT_CHUNK) {
+            added.extend(insert_messages(db, chunk, now).await?);
+        }
+        // The next writer may take its group and store its messages while this one
+        // finishes. From here on, only the writer whose turn it is changes existing rows.
+        drop(intake);
+        let turn = self.turn.lock().await;
+
         let mut adopted: Vec<message::Model> = Vec::new();
+        let mut unmatched = Vec::new();
         for (index, conversation_id, own_id, m) in adopt {
             match adopt_echo(db, own_id, m).await? {
                 Some(model) => {
@@ -308,14 +370,13 @@ impl Writer {
                     touched.entry(conversation_id).or_default().new_outbound = true;
                     adopted.push(model);
                 }
-                None => rows.push((index, conversation_id, m)),
+                None => unmatched.push((index, conversation_id, m)),
             }
         }
-
-        let mut added = Vec::new();
-        for chunk in rows.chunks(INSERT_CHUNK) {
+        for chunk in unmatched.chunks(INSERT_CHUNK) {
             added.extend(insert_messages(db, chunk, now).await?);
         }
+        rows.extend(unmatched);
         let job_of: HashMap<(&str, &str), usize> = rows
             .iter()
             .map(|(job, _, m)| ((m.page_id.as_str(), m.mid.as_str()), *job))
@@ -392,7 +453,7 @@ impl Writer {
         );
         // In this transaction: a committed change always has its place in the log.
         outcome.events = event_log::append(db, changes, now).await?;
-        Ok(outcome)
+        Ok((outcome, turn))
     }
 
     /// The conversation id of every (page, customer) in the group, creating Pages and
@@ -430,6 +491,9 @@ impl Writer {
         if missing.is_empty() {
             return Ok(found);
         }
+        // In key order, so concurrent writers creating the same conversations take their
+        // locks in the same order (one waits for the other; neither deadlocks).
+        missing.sort_unstable();
 
         let mut new_pages: Vec<String> = missing
             .iter()
