@@ -8,6 +8,7 @@ mod m20261126_000001_initial;
 mod m20261126_000002_auth;
 mod m20261126_000003_graph;
 mod m20261126_000004_event_log;
+mod m20261126_000005_partial_client_mutation_index;
 
 /// Runs at server start (`api`) and from the `migration` CLI.
 pub struct Migrator;
@@ -20,6 +21,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261126_000002_auth::Migration),
             Box::new(m20261126_000003_graph::Migration),
             Box::new(m20261126_000004_event_log::Migration),
+            Box::new(m20261126_000005_partial_client_mutation_index::Migration),
         ]
     }
 }
