@@ -10,7 +10,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use mf_tests::browser::{self, Browser, UI_TIMEOUT};
 use mf_tests::cut_proxy::CutProxy;
 use mf_tests::sim::{SIM_SECRET, Simulator, spawn_app_on_with};
-use mf_tests::{ADMIN_EMAIL, ADMIN_PASSWORD, PAGE, TestApp};
+use mf_tests::{ADMIN_EMAIL, ADMIN_PASSWORD, AGENT_PASSWORD, PAGE, TestApp};
 use serde_json::{Value, json};
 use tokio::time::Instant;
 
@@ -202,6 +202,37 @@ async fn an_agent_signs_in_and_the_session_survives_a_reload() {
     b.wait_for_testid("login-email").await;
     b.reload().await;
     b.wait_for_testid("login-email").await;
+    world.browser.close().await;
+}
+
+#[tokio::test]
+async fn an_agent_without_pages_is_told_so_rather_than_shown_reconnecting() {
+    let Some(world) =
+        world("an_agent_without_pages_is_told_so_rather_than_shown_reconnecting").await
+    else {
+        return;
+    };
+    // Arrange: an agent who is a member of no Page.
+    world
+        .app
+        .create_agent("nopages@example.com", "Nina Nopages")
+        .await;
+    let b = &world.browser;
+
+    // Act
+    b.goto(&format!("{}/", world.base)).await;
+    b.fill("login-email", "nopages@example.com").await;
+    b.fill("login-password", AGENT_PASSWORD).await;
+    b.click("login-submit").await;
+    b.wait_for_testid("inbox").await;
+
+    // Assert: the indicator says there is no live feed, and keeps saying so (no feed
+    // starts, so nothing reconnects).
+    let idle = "const e = document.querySelector('[data-testid=\"connection-state\"]');\
+        return e && e.getAttribute('data-state') === 'idle' && e.textContent.trim() === 'no Page';";
+    b.wait_for("connection-state idle", UI_TIMEOUT, idle).await;
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    assert_eq!(b.js(idle, vec![]).await, true, "the indicator changed");
     world.browser.close().await;
 }
 

@@ -58,6 +58,7 @@ const CONNECT_TIMEOUT_MS: u32 = 10_000;
 
 /// Keeps the live feed of `page_id` until the component holding it goes away.
 pub async fn run(mut state: AppState, token: String, page_id: String) {
+    state.connection.set(Connection::Connecting);
     let mut backoff_ms = 500u32;
     // The last position applied; `None` means start fresh (and refetch).
     let mut position: Option<String> = None;

@@ -103,6 +103,6 @@ fn Workspace(token: String) -> Element {
 fn Live(token: String, page_id: String) -> Element {
     let mut state = use_context::<AppState>();
     use_future(move || live::run(state, token.clone(), page_id.clone()));
-    use_drop(move || state.connection.set(Connection::Connecting));
+    use_drop(move || state.connection.set(Connection::Idle));
     rsx! {}
 }

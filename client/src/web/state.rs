@@ -12,16 +12,31 @@ use crate::model::{
 /// What the connection-state indicator says.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Connection {
+    /// No live feed: no Page to follow (yet, or at all for an agent without Pages).
+    Idle,
+    /// The feed's first connection is being made.
     Connecting,
     Connected,
+    /// The connection dropped; the feed is trying again.
     Reconnecting,
 }
 
 impl Connection {
+    /// The indicator's `data-state` and style.
     pub fn as_str(self) -> &'static str {
         match self {
-            Self::Connecting | Self::Reconnecting => "reconnecting",
+            Self::Idle => "idle",
+            Self::Connecting => "connecting",
             Self::Connected => "connected",
+            Self::Reconnecting => "reconnecting",
+        }
+    }
+
+    /// The indicator's text.
+    pub fn label(self) -> &'static str {
+        match self {
+            Self::Idle => "no Page",
+            other => other.as_str(),
         }
     }
 }
@@ -55,7 +70,7 @@ impl AppState {
             mine_only: Signal::new(false),
             messages: Signal::new(MessageList::default()),
             route: Signal::new(Route::parse(&browser::hash())),
-            connection: Signal::new(Connection::Connecting),
+            connection: Signal::new(Connection::Idle),
             presence: Signal::new(Vec::new()),
             sync_jobs: Signal::new(Vec::new()),
             now_ms: Signal::new(browser::now_ms()),

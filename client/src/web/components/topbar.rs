@@ -11,7 +11,9 @@ pub fn TopBar() -> Element {
     let mut state = use_context::<AppState>();
     let pages = state.pages.read().clone();
     let page_id = state.page_id.read().clone().unwrap_or_default();
-    let connection = state.connection.read().as_str();
+    let connection_state = *state.connection.read();
+    let connection = connection_state.as_str();
+    let connection_label = connection_state.label();
     let me = state.me.read().clone();
     let presence = state.presence.read().clone();
     let on_settings = *state.route.read() == Route::Settings;
@@ -56,7 +58,7 @@ pub fn TopBar() -> Element {
                 "data-testid": "connection-state",
                 "data-state": connection,
                 role: "status",
-                "{connection}"
+                "{connection_label}"
             }
             a {
                 class: if on_settings { "nav-link active" } else { "nav-link" },
