@@ -313,6 +313,52 @@ async fn concurrent_deliveries_through_several_writers_keep_the_log_whole_and_in
 }
 
 #[tokio::test]
+async fn events_an_instance_committed_but_never_published_still_reach_live_subscribers() {
+    use sea_orm::{ActiveModelTrait, ActiveValue::Set, TransactionTrait};
+    // Arrange: a live subscriber; then another instance commits a customer's message with
+    // its log entry and dies before publishing it (done here on the database directly).
+    let app = spawn_app().await;
+    customer_writes(&app, CUSTOMER, "m-0", T0).await;
+    let start = event_position(&app).await;
+    let mut live = app
+        .subscribe(PAGE_EVENTS, json!({ "p": PAGE, "after": start }))
+        .await;
+    let conversation: i64 = id_of(&app.conversation_with(PAGE, CUSTOMER).await)
+        .parse()
+        .expect("a numeric id");
+
+    // Act
+    let txn = app.db().begin().await.expect("a transaction");
+    let stored = entity::message::ActiveModel {
+        page_id: Set(PAGE.to_owned()),
+        conversation_id: Set(conversation),
+        mid: Set("m-orphan".to_owned()),
+        direction: Set("INBOUND".to_owned()),
+        text: Set(Some("sent just before a crash".to_owned())),
+        timestamp: Set(T0 + 1),
+        status: Set("SENT".to_owned()),
+        created_at: Set(T0 + 1),
+        ..Default::default()
+    }
+    .insert(&txn)
+    .await
+    .expect("storing the message");
+    api::service::event_log::append(&txn, vec![api::bus::Change::MessageAdded(stored)], T0 + 1)
+        .await
+        .expect("appending its log entry");
+    txn.commit().await.expect("committing");
+
+    // Assert: nothing else happens on the Page, yet the subscriber gets it (the sweeper
+    // republishes it from the log within two of its intervals).
+    let event = live
+        .next(Duration::from_secs(10))
+        .await
+        .expect("the orphaned message");
+    assert_eq!(event["pageEvents"]["kind"], "MESSAGE_ADDED");
+    assert_eq!(event["pageEvents"]["message"]["mid"], "m-orphan");
+}
+
+#[tokio::test]
 async fn every_stored_message_has_exactly_one_entry_in_the_log_despite_retries() {
     // Arrange
     let app = spawn_app().await;

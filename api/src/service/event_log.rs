@@ -130,6 +130,18 @@ pub async fn head(db: &impl ConnectionTrait, page_id: &str) -> Result<i64, DbErr
         .map_or(0, |h| h.position))
 }
 
+/// Every Page's last position.
+pub async fn heads(db: &impl ConnectionTrait) -> Result<HashMap<String, i64>, DbErr> {
+    let rows: Vec<(String, i64)> = page_event_head::Entity::find()
+        .select_only()
+        .column(page_event_head::Column::PageId)
+        .column(page_event_head::Column::Position)
+        .into_tuple()
+        .all(db)
+        .await?;
+    Ok(rows.into_iter().collect())
+}
+
 /// The oldest position still in the log, if any entry is left.
 pub async fn oldest(db: &impl ConnectionTrait, page_id: &str) -> Result<Option<i64>, DbErr> {
     page_event::Entity::find()

@@ -6,7 +6,13 @@
 //! position, and the relay republishes from the log, in order, until the bus takes them:
 //! an event committed during an outage is delivered once the bus is back. Subscribers
 //! drop positions they already have, so a repeat is harmless.
-use std::collections::{BTreeMap, VecDeque};
+//!
+//! A safety net covers what no relay will publish: an instance that committed events and
+//! died before relaying them. Every [`SWEEP_INTERVAL`] the sweeper compares each Page's
+//! head in the log with the last position it saw on the bus; positions still unseen a
+//! whole interval later are republished from the log (by every instance that notices:
+//! subscribers drop the repeats).
+use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -20,6 +26,8 @@ use crate::service::event_log;
 const MAX_QUEUED: usize = 50_000;
 /// How long one publish may take before the bus counts as unavailable.
 const PUBLISH_TIMEOUT: Duration = Duration::from_secs(5);
+/// How often the sweeper compares the log's heads with what the bus carried.
+const SWEEP_INTERVAL: Duration = Duration::from_secs(2);
 
 /// What a Page still has to publish: the positions after `after`, up to `until`.
 #[derive(Clone, Copy, Debug)]
@@ -76,6 +84,7 @@ impl Outbox {
             wake: Arc::new(Notify::new()),
         });
         tokio::spawn(relay(Arc::downgrade(&inner), inner.wake.clone()));
+        tokio::spawn(sweep(Arc::downgrade(&inner), inner.bus.subscribe()));
         Self { inner }
     }
 
@@ -204,4 +213,79 @@ async fn relay_page(inner: &Inner, page_id: &str, range: Behind) -> Result<(), S
     }
     tracing::info!(%page_id, through = range.until, "event relay: caught up");
     Ok(())
+}
+
+/// The sweeper (see the module's documentation): until the app is gone, every
+/// [`SWEEP_INTERVAL`] it owes the relay the positions of each Page that were in the log at
+/// the previous look and have still not been seen on the bus.
+async fn sweep(
+    inner: std::sync::Weak<Inner>,
+    mut events: futures::stream::BoxStream<'static, Arc<BusEvent>>,
+) {
+    use futures::StreamExt;
+    // The last position seen on the bus per Page; the first look at the log sets where
+    // this instance starts (it does not republish what came before it).
+    let mut seen: HashMap<String, i64> = HashMap::new();
+    let mut heads_before: Option<HashMap<String, i64>> = None;
+    let mut tick = tokio::time::interval(SWEEP_INTERVAL);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tokio::select! {
+            event = events.next() => match event.as_deref() {
+                Some(BusEvent::Page(event)) => match seen.get_mut(&event.page_id) {
+                    Some(last) => *last = (*last).max(event.position),
+                    None => {
+                        seen.insert(event.page_id.clone(), event.position);
+                    }
+                },
+                Some(BusEvent::Lagged) | None => {
+                    // This stream ended: listen again and start over from the log's heads.
+                    let Some(strong) = inner.upgrade() else { return };
+                    events = strong.bus.subscribe();
+                    seen.clear();
+                    heads_before = None;
+                }
+                Some(_) => {}
+            },
+            _ = tick.tick() => {
+                let Some(strong) = inner.upgrade() else { return };
+                let heads = match event_log::heads(&strong.db).await {
+                    Ok(heads) => heads,
+                    Err(err) => {
+                        tracing::debug!(error = %err, "event sweeper: reading the log's heads failed");
+                        continue;
+                    }
+                };
+                let Some(before) = heads_before.replace(heads.clone()) else {
+                    seen.extend(heads);
+                    continue;
+                };
+                let mut stuck = Vec::new();
+                for (page_id, head) in before {
+                    let last = seen.get(&page_id).copied().unwrap_or(0);
+                    if head > last {
+                        stuck.push((page_id, Behind { after: last, until: head }));
+                    }
+                }
+                if stuck.is_empty() {
+                    continue;
+                }
+                if let Ok(mut pending) = strong.pending.lock() {
+                    for (page_id, owed) in stuck {
+                        tracing::warn!(%page_id, after = owed.after, until = owed.until,
+                            "event sweeper: committed events never reached the bus; republishing from the log");
+                        pending
+                            .behind
+                            .entry(page_id)
+                            .and_modify(|b| {
+                                b.after = b.after.min(owed.after);
+                                b.until = b.until.max(owed.until);
+                            })
+                            .or_insert(owed);
+                    }
+                }
+                strong.wake.notify_one();
+            }
+        }
+    }
 }
