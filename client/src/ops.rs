@@ -49,6 +49,7 @@ operation!(Messages);
 operation!(SyncJobById);
 operation!(SetPresence);
 operation!(SendMessage);
+operation!(SendTypingIndicator);
 operation!(UpdateConversation);
 operation!(UnassignConversation);
 operation!(ConnectPage);

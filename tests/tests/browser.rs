@@ -304,6 +304,45 @@ async fn a_customer_message_appears_in_the_open_inbox_within_a_second_without_a_
 }
 
 #[tokio::test]
+async fn typing_a_reply_shows_the_customer_that_the_page_is_typing() {
+    let Some(world) = world("typing_a_reply_shows_the_customer_that_the_page_is_typing").await
+    else {
+        return;
+    };
+    // Arrange
+    let n = nonce();
+    let question = format!("Can I return these boots? {n}");
+    world.customer("3000000005", "Alan", "Turing").await;
+    world.customer_wrote("3000000005", &question).await;
+    world.sign_in().await;
+    world.open_conversation_showing(&question).await;
+
+    // Act: the agent starts writing a reply, without sending it.
+    world
+        .browser
+        .fill("composer-input", "Of course, within 30 days")
+        .await;
+
+    // Assert: Facebook was told the Page is typing to this customer.
+    let deadline = Instant::now() + UI_TIMEOUT;
+    loop {
+        let actions = world.sim.sender_actions(PAGE).await;
+        let typing = actions
+            .iter()
+            .any(|a| a["sender_action"] == "typing_on" && a["recipient_id"] == "3000000005");
+        if typing {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "no typing_on reached the simulator: {actions:#?}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    world.browser.close().await;
+}
+
+#[tokio::test]
 async fn an_agent_reply_reaches_the_customer_and_turns_delivered_then_read() {
     let Some(world) =
         world("an_agent_reply_reaches_the_customer_and_turns_delivered_then_read").await

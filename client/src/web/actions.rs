@@ -344,6 +344,18 @@ pub async fn set_presence(
     Ok(())
 }
 
+/// Shows the customer that the Page is typing (`typing`), or stops it. Best effort: a
+/// refused indicator (the window closed, Facebook unavailable) changes nothing the agent
+/// needs to know about.
+pub async fn send_typing(state: AppState, conversation_id: String, typing: bool) {
+    let _ = state
+        .gql::<SendTypingIndicator>(send_typing_indicator::Variables {
+            conversation_id,
+            typing,
+        })
+        .await;
+}
+
 /// Connects a Page with its access token (administrators).
 pub async fn connect_page(state: AppState, page_id: String, token: String) -> Result<(), ApiError> {
     state

@@ -309,10 +309,15 @@ fn attachment_icon(kind: &str) -> &'static str {
     }
 }
 
+/// How often the typing indicator is renewed while the agent keeps typing.
+const TYPING_RENEW_MS: i64 = 5_000;
+
 #[component]
 fn Composer(id: String, window: Window) -> Element {
     let state = use_context::<AppState>();
     let mut text = use_signal(String::new);
+    // When the customer was last told the Page is typing (0: not since the last stop).
+    let mut typing_since = use_signal(|| 0i64);
     let send_id = id.clone();
     let mut send = move || {
         let body = text.peek().trim().to_string();
@@ -320,8 +325,11 @@ fn Composer(id: String, window: Window) -> Element {
             return;
         }
         text.set(String::new());
+        // Facebook ends the typing indicator when the message arrives.
+        typing_since.set(0);
         spawn(actions::send_text(state, send_id.clone(), body));
     };
+    let typing_id = id.clone();
     let mut send_key = send.clone();
     let closed = window == Window::Closed;
     rsx! {
@@ -344,7 +352,25 @@ fn Composer(id: String, window: Window) -> Element {
                 maxlength: "2000",
                 placeholder: "Reply… (Enter sends, Shift+Enter for a new line)",
                 value: "{text}",
-                oninput: move |e| text.set(e.value()),
+                oninput: move |e| {
+                    let value = e.value();
+                    let typing = !value.trim().is_empty();
+                    text.set(value);
+                    if closed {
+                        return;
+                    }
+                    // Messenger shows `typing_on` for about 20 s: renew it every 5 s while
+                    // the agent types, and stop it when the draft is cleared.
+                    let now = browser::now_ms();
+                    let since = *typing_since.peek();
+                    if typing && now - since >= TYPING_RENEW_MS {
+                        typing_since.set(now);
+                        spawn(actions::send_typing(state, typing_id.clone(), true));
+                    } else if !typing && since != 0 {
+                        typing_since.set(0);
+                        spawn(actions::send_typing(state, typing_id.clone(), false));
+                    }
+                },
                 onkeydown: move |e: KeyboardEvent| {
                     if e.key() == Key::Enter && !e.modifiers().shift() && !e.is_composing() {
                         e.prevent_default();
