@@ -94,6 +94,15 @@ impl World {
         b.wait_for_testid("inbox").await;
     }
 
+    /// A customer (`psid`, named `first last`) writes `text`; the administrator signs in
+    /// and opens that conversation.
+    async fn open_chat_after(&self, psid: &str, (first, last): (&str, &str), text: &str) {
+        self.customer(psid, first, last).await;
+        self.customer_wrote(psid, text).await;
+        self.sign_in().await;
+        self.open_conversation_showing(text).await;
+    }
+
     /// Opens the conversation whose item shows `text`.
     async fn open_conversation_showing(&self, text: &str) {
         let script = format!(
@@ -312,10 +321,9 @@ async fn typing_a_reply_shows_the_customer_that_the_page_is_typing() {
     // Arrange
     let n = nonce();
     let question = format!("Can I return these boots? {n}");
-    world.customer("3000000005", "Alan", "Turing").await;
-    world.customer_wrote("3000000005", &question).await;
-    world.sign_in().await;
-    world.open_conversation_showing(&question).await;
+    world
+        .open_chat_after("3000000005", ("Alan", "Turing"), &question)
+        .await;
 
     // Act: the agent starts writing a reply, without sending it.
     world
@@ -352,10 +360,9 @@ async fn an_agent_reply_reaches_the_customer_and_turns_delivered_then_read() {
     // Arrange
     let n = nonce();
     let question = format!("Do you ship to Norway? {n}");
-    world.customer("3000000003", "Linus", "Torvalds").await;
-    world.customer_wrote("3000000003", &question).await;
-    world.sign_in().await;
-    world.open_conversation_showing(&question).await;
+    world
+        .open_chat_after("3000000003", ("Linus", "Torvalds"), &question)
+        .await;
     let b = &world.browser;
     // Every status the reply shows, in order (the observer sees each attribute change).
     let reply = format!("Yes, in 3 to 5 days. {n}");
@@ -468,10 +475,9 @@ async fn a_cut_websocket_is_restored_and_no_message_is_missing() {
     world.base = format!("http://{}", proxy.addr());
     let n = nonce();
     let first = format!("Where is my order? {n}");
-    world.customer("3000000004", "Margaret", "Hamilton").await;
-    world.customer_wrote("3000000004", &first).await;
-    world.sign_in().await;
-    world.open_conversation_showing(&first).await;
+    world
+        .open_chat_after("3000000004", ("Margaret", "Hamilton"), &first)
+        .await;
     let b = &world.browser;
     let state = "const e = document.querySelector('[data-testid=\"connection-state\"]');";
     b.wait_for(
