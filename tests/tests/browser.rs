@@ -332,22 +332,37 @@ async fn typing_a_reply_shows_the_customer_that_the_page_is_typing() {
         .await;
 
     // Assert: Facebook was told the Page is typing to this customer.
+    sender_action_reached(&world, "typing_on", "3000000005").await;
+
+    // Act: the agent deletes the draft (select all, backspace).
+    let composer = world.browser.testid("composer-input").await;
+    composer
+        .send_keys("\u{E009}a\u{E000}\u{E003}")
+        .await
+        .expect("clearing the draft");
+
+    // Assert: the indicator is stopped.
+    sender_action_reached(&world, "typing_off", "3000000005").await;
+    world.browser.close().await;
+}
+
+/// Waits until the simulator got the Page's sender action `action` for `psid`.
+async fn sender_action_reached(world: &World, action: &str, psid: &str) {
     let deadline = Instant::now() + UI_TIMEOUT;
     loop {
         let actions = world.sim.sender_actions(PAGE).await;
-        let typing = actions
+        if actions
             .iter()
-            .any(|a| a["sender_action"] == "typing_on" && a["recipient_id"] == "3000000005");
-        if typing {
-            break;
+            .any(|a| a["sender_action"] == action && a["recipient_id"] == psid)
+        {
+            return;
         }
         assert!(
             Instant::now() < deadline,
-            "no typing_on reached the simulator: {actions:#?}"
+            "no {action} for {psid} reached the simulator: {actions:#?}"
         );
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
-    world.browser.close().await;
 }
 
 #[tokio::test]
