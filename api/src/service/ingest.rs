@@ -742,14 +742,12 @@ async fn update_conversations(
     now: i64,
 ) -> Result<Vec<conversation::Model>, DbErr> {
     let backend = db.get_database_backend();
-    let mut values: Vec<sea_orm::Value> = Vec::with_capacity(chunk.len() * 8);
-    let mut tuples = Vec::with_capacity(chunk.len());
+    let mut values: Vec<sea_orm::Value> = Vec::with_capacity(chunk.len() * CONVERSATION_PARAMS);
     for (id, change) in chunk {
         let (newest_ts, newest_text) = match &change.newest {
             Some((ts, text)) => (*ts, text.clone()),
             None => (-1, String::new()),
         };
-        let start = values.len();
         values.extend([
             (*id).into(),
             i64::from(change.new_inbound).into(),
@@ -760,10 +758,6 @@ async fn update_conversations(
             change.read.into(),
             now.into(),
         ]);
-        let params: Vec<String> = (start + 1..=values.len())
-            .map(|n| placeholder(backend, n))
-            .collect();
-        tuples.push(format!("({})", params.join(", ")));
     }
     let sql = format!(
         "UPDATE conversations SET \
@@ -783,7 +777,7 @@ async fn update_conversations(
          FROM (VALUES {}) AS v \
          WHERE conversations.id = v.column1 \
          RETURNING {}",
-        tuples.join(", "),
+        placeholder_rows(backend, chunk.len(), CONVERSATION_PARAMS, ""),
         CONVERSATION_COLUMNS
     );
     let rows = db
@@ -800,6 +794,8 @@ const CONVERSATION_COLUMNS: &str = "id, page_id, psid, customer_name, last_messa
 
 /// Bound parameters per row of `insert_messages`.
 const MESSAGE_PARAMS: usize = 11;
+/// Bound parameters per conversation of `update_conversations`.
+const CONVERSATION_PARAMS: usize = 8;
 
 /// `(p1, …, pk<tail>), (…)`: `rows` rows of `columns` parameters each, numbered on from
 /// 1, each row ending with `tail` (constant columns).
@@ -824,14 +820,6 @@ fn placeholder_rows(backend: DbBackend, rows: usize, columns: usize, tail: &str)
         sql.push(')');
     }
     sql
-}
-
-/// The n-th (1-based) bound parameter in the backend's syntax.
-fn placeholder(backend: DbBackend, n: usize) -> String {
-    match backend {
-        DbBackend::Postgres => format!("${n}"),
-        _ => "?".to_owned(),
-    }
 }
 
 /// Outbound messages at or before the conversation's watermarks become DELIVERED / READ.

@@ -47,17 +47,25 @@ struct Pending {
 impl Pending {
     fn owe(&mut self, events: impl IntoIterator<Item = PageEvent>) {
         for event in events {
-            self.behind
-                .entry(event.page_id)
-                .and_modify(|owed| {
-                    owed.after = owed.after.min(event.position - 1);
-                    owed.until = owed.until.max(event.position);
-                })
-                .or_insert(Behind {
+            self.owe_range(
+                event.page_id,
+                Behind {
                     after: event.position - 1,
                     until: event.position,
-                });
+                },
+            );
         }
+    }
+
+    /// The Page's positions in `range` must come from the log (merged with what it owes).
+    fn owe_range(&mut self, page_id: String, range: Behind) {
+        self.behind
+            .entry(page_id)
+            .and_modify(|owed| {
+                owed.after = owed.after.min(range.after);
+                owed.until = owed.until.max(range.until);
+            })
+            .or_insert(range);
     }
 }
 
@@ -274,14 +282,7 @@ async fn sweep(
                     for (page_id, owed) in stuck {
                         tracing::warn!(%page_id, after = owed.after, until = owed.until,
                             "event sweeper: committed events never reached the bus; republishing from the log");
-                        pending
-                            .behind
-                            .entry(page_id)
-                            .and_modify(|b| {
-                                b.after = b.after.min(owed.after);
-                                b.until = b.until.max(owed.until);
-                            })
-                            .or_insert(owed);
+                        pending.owe_range(page_id, owed);
                     }
                 }
                 strong.wake.notify_one();
