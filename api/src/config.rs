@@ -51,6 +51,8 @@ const DEFAULT_REDIS_CHANNEL: &str = "messengerflow:events";
 const DEFAULT_WS_IDLE_SECS: u64 = 50;
 const DEFAULT_SHUTDOWN_GRACE_SECS: u64 = 20;
 const DEFAULT_WEB_DIR: &str = "client/dist";
+const DEFAULT_GRAPHIQL_DIR: &str = "graphiql/dist";
+const DEFAULT_QUERY_DEADLINE_MS: u64 = 10_000;
 
 /// Server settings. Names are fixed by the API contract; `.env.example` documents each.
 #[derive(Clone, Parser)]
@@ -127,6 +129,15 @@ pub struct Config {
     /// paths are from the working directory. Missing: `/` says how to build it.
     #[arg(long, env = "MF_WEB_DIR", default_value = DEFAULT_WEB_DIR)]
     pub web_dir: PathBuf,
+    /// GraphiQL's vendored files (`scripts/build-graphiql` writes them), served at
+    /// `GET /graphql` for a browser; relative paths are from the working directory.
+    /// Missing: the page says how to build them.
+    #[arg(long, env = "MF_GRAPHIQL_DIR", default_value = DEFAULT_GRAPHIQL_DIR)]
+    pub graphiql_dir: PathBuf,
+    /// Milliseconds a GraphQL query may run; past it its work is dropped and it answers
+    /// `TIMEOUT`. Mutations always run to the end.
+    #[arg(long, env = "MF_QUERY_DEADLINE_MS", default_value_t = DEFAULT_QUERY_DEADLINE_MS)]
+    pub query_deadline_ms: u64,
 }
 
 impl Config {
@@ -161,6 +172,8 @@ impl Config {
             ws_send_queue: DEFAULT_WS_SEND_QUEUE,
             shutdown_grace_secs: DEFAULT_SHUTDOWN_GRACE_SECS,
             web_dir: PathBuf::from(DEFAULT_WEB_DIR),
+            graphiql_dir: PathBuf::from(DEFAULT_GRAPHIQL_DIR),
+            query_deadline_ms: DEFAULT_QUERY_DEADLINE_MS,
         }
     }
 }
@@ -190,6 +203,8 @@ impl fmt::Debug for Config {
             .field("ws_send_queue", &self.ws_send_queue)
             .field("shutdown_grace_secs", &self.shutdown_grace_secs)
             .field("web_dir", &self.web_dir)
+            .field("graphiql_dir", &self.graphiql_dir)
+            .field("query_deadline_ms", &self.query_deadline_ms)
             .finish()
     }
 }

@@ -1,4 +1,5 @@
 //! Small routers, one per concern, merged here.
+mod graphiql;
 mod graphql;
 mod health;
 mod metrics;
@@ -19,6 +20,7 @@ pub fn router(state: AppState) -> Router {
         .merge(metrics::router())
         .merge(webhook::router())
         .merge(graphql::router(&state))
+        .merge(graphiql::router(&state.config.graphiql_dir))
         .fallback(web)
         .with_state(state);
     security::headers(app, cors, graph_images)
