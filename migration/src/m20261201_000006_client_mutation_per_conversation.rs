@@ -22,7 +22,12 @@ impl MigrationTrait for Migration {
 
     async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
         manager
-            .drop_index(Index::drop().name(OLD_INDEX).table(Messages::Table).to_owned())
+            .drop_index(
+                Index::drop()
+                    .name(OLD_INDEX)
+                    .table(Messages::Table)
+                    .to_owned(),
+            )
             .await?;
         manager
             .create_index(keyed_index(NEW_INDEX, Messages::ConversationId))
@@ -33,7 +38,12 @@ impl MigrationTrait for Migration {
     /// index cannot hold them.
     async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
         manager
-            .drop_index(Index::drop().name(NEW_INDEX).table(Messages::Table).to_owned())
+            .drop_index(
+                Index::drop()
+                    .name(NEW_INDEX)
+                    .table(Messages::Table)
+                    .to_owned(),
+            )
             .await?;
         manager
             .create_index(keyed_index(OLD_INDEX, Messages::PageId))

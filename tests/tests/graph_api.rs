@@ -363,7 +363,10 @@ async fn a_client_mutation_id_is_unique_per_conversation_not_per_page() {
 
     // Assert: two messages, one in each conversation, each sent once.
     let (to_first, to_second) = (sent_message(&to_first), sent_message(&to_second));
-    assert_ne!(to_first["id"], to_second["id"], "{to_first:#}\n{to_second:#}");
+    assert_ne!(
+        to_first["id"], to_second["id"],
+        "{to_first:#}\n{to_second:#}"
+    );
     assert_eq!(to_second["conversationId"], second_conversation.as_str());
     assert_eq!(to_second["text"], "For Grace");
     assert_eq!(sent_message(&first_again)["id"], to_first["id"]);
