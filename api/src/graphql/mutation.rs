@@ -80,7 +80,10 @@ pub async fn publish_presence(state: &AppState, agent_id: i64, status: presence:
     }
 }
 
+/// After a revocation is stored: this instance's live uses re-check at once, and the
+/// bus tells the other instances to (should it be down, their periodic re-check finds it).
 async fn revoke(state: &AppState, revocation: Revocation) {
+    state.credentials.recheck_now();
     if let Err(err) = state
         .bus
         .publish(vec![BusEvent::AccessRevoked(revocation)])
