@@ -75,6 +75,19 @@ impl Event {
             Self::Delivery { page_id, .. } | Self::Read { page_id, .. } => page_id,
         }
     }
+
+    /// Which event this is, for the log: ids only, never a message's content.
+    pub fn describe(&self) -> String {
+        match self {
+            Self::Message(m) => format!("message {} of Page {}", m.mid, m.page_id),
+            Self::Delivery { page_id, psid, .. } => {
+                format!("delivery watermark of Page {page_id} for {psid}")
+            }
+            Self::Read { page_id, psid, .. } => {
+                format!("read watermark of Page {page_id} for {psid}")
+            }
+        }
+    }
 }
 
 /// The events of one delivery, and how many were skipped as malformed.
