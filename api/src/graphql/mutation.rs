@@ -103,8 +103,9 @@ impl MutationRoot {
     ) -> Result<AuthPayload> {
         let state = ctx.data::<AppState>()?;
         let ip = ctx.data_opt::<ClientIp>().map(|ip| ip.0);
-        state.limits.login(ip, &email)?;
+        let attempt = state.limits.login(ip, &email)?;
         let (token, agent) = auth::login(&state.db, &email, Secret::new(password)).await?;
+        attempt.succeeded();
         Ok(AuthPayload {
             token: token.expose().to_owned(),
             agent: Agent(agent),

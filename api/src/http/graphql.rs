@@ -55,9 +55,11 @@ async fn websocket(
     State(state): State<AppState>,
     Extension(schema): Extension<AppSchema>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
     protocol: GraphQLProtocol,
     upgrade: WebSocketUpgrade,
 ) -> Response {
+    let peer = super::client_ip(peer, &headers, &state.config);
     let connections = state.connections.clone();
     upgrade
         .read_buffer_size(WS_READ_BUFFER)
@@ -84,7 +86,7 @@ async fn serve_socket(
     state: AppState,
     schema: AppSchema,
     protocol: GraphQLProtocol,
-    peer: SocketAddr,
+    peer: IpAddr,
     socket: WebSocket,
 ) {
     // The agent whose session opened this connection, once it is initialised.
@@ -231,7 +233,7 @@ async fn write_socket(
 
 async fn connection_init(
     state: AppState,
-    peer: SocketAddr,
+    peer: IpAddr,
     payload: serde_json::Value,
     online: Arc<Mutex<Option<i64>>>,
 ) -> async_graphql::Result<Data> {
@@ -263,7 +265,7 @@ async fn connection_init(
     }
     let mut data = Data::default();
     data.insert(principal);
-    data.insert(ClientIp(peer.ip()));
+    data.insert(ClientIp(peer));
     Ok(data)
 }
 
@@ -326,11 +328,12 @@ async fn post_graphql(
         Ok(principal) => principal,
         Err(response) => return response,
     };
+    let ip = super::client_ip(peer, &headers, &state.config);
     let request = match request {
-        BatchRequest::Single(one) => BatchRequest::Single(with_caller(one, &principal, peer.ip())),
+        BatchRequest::Single(one) => BatchRequest::Single(with_caller(one, &principal, ip)),
         BatchRequest::Batch(many) => BatchRequest::Batch(
             many.into_iter()
-                .map(|one| with_caller(one, &principal, peer.ip()))
+                .map(|one| with_caller(one, &principal, ip))
                 .collect(),
         ),
     };
@@ -378,7 +381,8 @@ async fn get_graphql(
         Ok(principal) => principal,
         Err(response) => return response,
     };
-    let request = with_caller(request, &principal, peer.ip());
+    let ip = super::client_ip(peer, &headers, &state.config);
+    let request = with_caller(request, &principal, ip);
     respond(&headers, schema.execute(request).await.into())
 }
 

@@ -1,4 +1,5 @@
 //! Small routers, one per concern, merged here.
+mod client_ip;
 mod graphql;
 mod health;
 mod metrics;
@@ -7,6 +8,8 @@ mod web;
 mod webhook;
 
 use axum::Router;
+
+pub use client_ip::client_ip;
 
 use crate::state::AppState;
 

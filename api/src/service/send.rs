@@ -137,7 +137,7 @@ pub async fn send_message(
     let db = &state.db;
     let conversation = request.conversation.model();
     if let Some(key) = &request.client_mutation_id
-        && let Some(existing) = by_key(db, &conversation.page_id, key).await?
+        && let Some(existing) = by_key(db, conversation.id, key).await?
     {
         return Ok(existing);
     }
@@ -175,7 +175,7 @@ pub async fn send_message(
         Err(err) if matches!(err.sql_err(), Some(SqlErr::UniqueConstraintViolation(_))) => {
             txn.rollback().await?;
             if let Some(key) = &request.client_mutation_id
-                && let Some(existing) = by_key(db, &conversation.page_id, key).await?
+                && let Some(existing) = by_key(db, conversation.id, key).await?
             {
                 return Ok(existing);
             }
@@ -317,13 +317,14 @@ async fn finish(
     Ok(finished)
 }
 
+/// The message sent with `key` in this conversation (keys are unique per conversation).
 async fn by_key(
     db: &impl ConnectionTrait,
-    page_id: &str,
+    conversation_id: i64,
     key: &str,
 ) -> Result<Option<message::Model>, ApiError> {
     Ok(message::Entity::find()
-        .filter(message::Column::PageId.eq(page_id))
+        .filter(message::Column::ConversationId.eq(conversation_id))
         .filter(message::Column::ClientMutationId.eq(key))
         .one(db)
         .await?)
