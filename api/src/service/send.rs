@@ -15,6 +15,7 @@ use crate::bus::Change;
 use crate::error::ApiError;
 use crate::facebook::events::Attachment as StoredAttachment;
 use crate::facebook::graph::{GraphError, Outgoing};
+use crate::service::access::VisibleConversation;
 use crate::service::auth::Principal;
 use crate::service::ingest::{OWN_METADATA_PREFIX, PENDING_MID_PREFIX};
 use crate::state::AppState;
@@ -30,7 +31,8 @@ pub const HUMAN_AGENT_WINDOW_MS: i64 = 7 * 24 * HOUR_MS;
 
 /// What an agent asked to send.
 pub struct SendRequest {
-    pub conversation_id: i64,
+    /// Where to, as `access` found it.
+    pub conversation: VisibleConversation,
     /// A text, or an attachment by URL: one of the two.
     pub content: Outgoing,
     pub client_mutation_id: Option<String>,
@@ -136,11 +138,7 @@ pub async fn send_message(
         validate_key(key)?;
     }
     let db = &state.db;
-    let conversation = conversation::Entity::find_by_id(request.conversation_id)
-        .one(db)
-        .await?
-        .filter(|c| principal.can_see(&c.page_id))
-        .ok_or(ApiError::NotFound("conversation"))?;
+    let conversation = request.conversation.model();
     if let Some(key) = &request.client_mutation_id
         && let Some(existing) = by_key(db, conversation.id, key).await?
     {
@@ -246,15 +244,10 @@ pub async fn send_message(
 /// Shows the customer that an agent is typing (or stops showing it).
 pub async fn typing(
     state: &AppState,
-    principal: &Principal,
-    conversation_id: i64,
+    conversation: &VisibleConversation,
     on: bool,
 ) -> Result<(), ApiError> {
-    let conversation = conversation::Entity::find_by_id(conversation_id)
-        .one(&state.db)
-        .await?
-        .filter(|c| principal.can_see(&c.page_id))
-        .ok_or(ApiError::NotFound("conversation"))?;
+    let conversation = conversation.model();
     let token = crate::service::pages::token(&state.db, &conversation.page_id).await?;
     let action = if on { "typing_on" } else { "typing_off" };
     match state
