@@ -1,6 +1,8 @@
-use mf_tests::webhook::{self, batch, echo, entry, envelope, message, message_with, postback};
+use mf_tests::webhook::{
+    self, batch, delivery, echo, entry, envelope, message, message_with, postback, read,
+};
 use mf_tests::{CUSTOMER, OTHER_CUSTOMER, OTHER_PAGE, PAGE, T0, id_of, spawn_app};
-use serde_json::json;
+use serde_json::{Value, json};
 
 /// `T0` as the API shows it.
 const T0_RFC3339: &str = "2025-11-26T13:25:26.123Z";
@@ -534,4 +536,116 @@ async fn an_echo_of_our_reply_already_imported_by_a_sync_merges_the_two_rows() {
             break;
         }
     }
+}
+
+fn now_ms() -> i64 {
+    let since_epoch = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .expect("a clock after 1970");
+    i64::try_from(since_epoch.as_millis()).expect("a time in range")
+}
+
+fn ms_of(rfc3339: &Value) -> i64 {
+    chrono::DateTime::parse_from_rfc3339(rfc3339.as_str().expect("a time"))
+        .expect("an RFC 3339 time")
+        .timestamp_millis()
+}
+
+/// Signed deliveries with absurd times (as a broken or hostile sender could sign them)
+/// are stored without a panic (debug builds check overflow), at the time they arrived,
+/// and do not pin the conversation: a normal message afterwards is its last one, and a
+/// reply after a far-future read watermark is not READ.
+#[tokio::test]
+async fn extreme_timestamps_and_watermarks_neither_panic_nor_corrupt_ordering() {
+    // Arrange
+    let app = spawn_app().await;
+    let far_future = 4_102_444_800_000 * 1000; // the year 131,970
+    let extremes = [i64::MAX, i64::MIN, -1, 0, far_future, i64::MAX - 1];
+    let started = now_ms();
+
+    // Act
+    for (i, &at) in extremes.iter().enumerate() {
+        let events = [
+            message(PAGE, CUSTOMER, &format!("m-extreme-{i}"), "extreme", at),
+            postback(
+                PAGE,
+                CUSTOMER,
+                &format!("pb-extreme-{i}"),
+                "Tapped",
+                "P",
+                at,
+            ),
+            echo(PAGE, CUSTOMER, &format!("e-extreme-{i}"), "echoed", at),
+            delivery(PAGE, CUSTOMER, at),
+            read(PAGE, CUSTOMER, at),
+        ];
+        let response = app.post_webhook(&batch(PAGE, events)).await;
+        assert_eq!(response.status, 200, "timestamp {at}: {response:?}");
+    }
+    let later = now_ms() + 1;
+    app.ingest(&batch(
+        PAGE,
+        [message(
+            PAGE,
+            CUSTOMER,
+            "m-normal",
+            "the real last one",
+            later,
+        )],
+    ))
+    .await;
+    app.ingest(&batch(
+        PAGE,
+        [echo(PAGE, CUSTOMER, "e-reply", "a reply", later + 1)],
+    ))
+    .await;
+
+    // Assert: the server answers; every time is sane and the normal message is the last.
+    let conversation = app.conversation_with(PAGE, CUSTOMER).await;
+    assert_eq!(
+        conversation["lastMessageText"], "a reply",
+        "{conversation:#}"
+    );
+    assert_eq!(ms_of(&conversation["lastTimestamp"]), later + 1);
+    let messages = app.messages(id_of(&conversation)).await;
+    assert_eq!(messages.len(), 3 * extremes.len() + 2, "{messages:#?}");
+    let finished = now_ms();
+    for message in &messages {
+        let at = ms_of(&message["timestamp"]);
+        assert!(
+            (started..=finished + 1).contains(&at),
+            "a time outside the test's run: {message:#}"
+        );
+    }
+    let last_two: Vec<&str> = messages[messages.len() - 2..]
+        .iter()
+        .filter_map(|m| m["mid"].as_str())
+        .collect();
+    assert_eq!(last_two, ["m-normal", "e-reply"]);
+    let reply = &messages[messages.len() - 1];
+    assert_eq!(reply["status"], "SENT", "{reply:#}");
+
+    // A time stored before times were checked still answers (debug builds would panic
+    // adding the window to it).
+    use sea_orm::{ConnectionTrait, Statement};
+    app.db()
+        .execute_raw(Statement::from_string(
+            app.db().get_database_backend(),
+            format!(
+                "UPDATE conversations SET last_inbound_timestamp = {}",
+                i64::MAX
+            ),
+        ))
+        .await
+        .expect("storing an extreme time");
+    let windows = app
+        .gql_data(
+            "query($id: ID!) { conversation(id: $id) { windowExpiresAt humanAgentWindowExpiresAt } }",
+            json!({ "id": id_of(&conversation) }),
+        )
+        .await;
+    assert!(
+        windows["conversation"]["windowExpiresAt"].is_string(),
+        "{windows:#}"
+    );
 }

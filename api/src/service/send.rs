@@ -99,8 +99,11 @@ pub enum Window {
     Closed,
 }
 
+/// Overflow-safe for any stored time; a last message "from the future" (beyond the clock
+/// skew we allow) opens no window.
 pub fn window(last_inbound: Option<i64>, now: i64) -> Window {
-    match last_inbound.map(|t| now - t) {
+    match last_inbound.map(|t| now.saturating_sub(t)) {
+        Some(age) if age < -crate::time::MAX_FUTURE_SKEW_MS => Window::Closed,
         Some(age) if age <= STANDARD_WINDOW_MS => Window::Standard,
         Some(age) if age <= HUMAN_AGENT_WINDOW_MS => Window::HumanAgent,
         _ => Window::Closed,
@@ -370,5 +373,9 @@ mod tests {
             Window::Closed
         );
         assert_eq!(window(None, now), Window::Closed);
+        assert_eq!(window(Some(i64::MIN), now), Window::Closed);
+        assert_eq!(window(Some(i64::MAX), now), Window::Closed);
+        assert_eq!(window(Some(now + 1000), now), Window::Standard);
+        assert_eq!(window(Some(0), i64::MIN), Window::Closed);
     }
 }
