@@ -58,9 +58,11 @@ async fn websocket(
     State(state): State<AppState>,
     Extension(schema): Extension<AppSchema>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
     protocol: GraphQLProtocol,
     upgrade: WebSocketUpgrade,
 ) -> Response {
+    let peer = super::client_ip(peer, &headers, &state.config);
     let connections = state.connections.clone();
     upgrade
         .read_buffer_size(WS_READ_BUFFER)
@@ -87,7 +89,7 @@ async fn serve_socket(
     state: AppState,
     schema: AppSchema,
     protocol: GraphQLProtocol,
-    peer: SocketAddr,
+    peer: IpAddr,
     socket: WebSocket,
 ) {
     // The agent whose session opened this connection, once it is initialised.
@@ -234,7 +236,7 @@ async fn write_socket(
 
 async fn connection_init(
     state: AppState,
-    peer: SocketAddr,
+    peer: IpAddr,
     payload: serde_json::Value,
     online: Arc<Mutex<Option<i64>>>,
 ) -> async_graphql::Result<Data> {
@@ -266,7 +268,7 @@ async fn connection_init(
     }
     let mut data = Data::default();
     data.insert(principal);
-    data.insert(ClientIp(peer.ip()));
+    data.insert(ClientIp(peer));
     Ok(data)
 }
 
@@ -349,16 +351,15 @@ async fn post_graphql(
         Ok(principal) => principal,
         Err(response) => return response,
     };
+    let ip = super::client_ip(peer, &headers, &state.config);
     let response = match request {
         BatchRequest::Single(one) => async_graphql::BatchResponse::Single(
-            schema
-                .execute(with_caller(one, &principal, peer.ip()))
-                .await,
+            schema.execute(with_caller(one, &principal, ip)).await,
         ),
         // In order, a few at a time, each with its own cost and deadline.
         BatchRequest::Batch(many) => async_graphql::BatchResponse::Batch(
             futures::stream::iter(many)
-                .map(|one| schema.execute(with_caller(one, &principal, peer.ip())))
+                .map(|one| schema.execute(with_caller(one, &principal, ip)))
                 .buffered(BATCH_CONCURRENCY)
                 .collect()
                 .await,
@@ -395,7 +396,8 @@ async fn get_graphql(
         Ok(principal) => principal,
         Err(response) => return response,
     };
-    let request = with_caller(request, &principal, peer.ip());
+    let ip = super::client_ip(peer, &headers, &state.config);
+    let request = with_caller(request, &principal, ip);
     respond(&headers, schema.execute(request).await.into())
 }
 

@@ -1,4 +1,5 @@
 //! Small routers, one per concern, merged here.
+mod client_ip;
 mod graphiql;
 mod graphql;
 mod health;
@@ -8,6 +9,8 @@ mod web;
 mod webhook;
 
 use axum::Router;
+
+pub use client_ip::client_ip;
 
 use crate::state::AppState;
 

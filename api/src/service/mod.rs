@@ -1,7 +1,10 @@
 //! The domain: functions over a database connection (or transaction) and the bus.
 //! Resolvers and HTTP handlers call these; they never write SQL themselves.
+pub mod access;
+pub mod agents;
 pub mod auth;
 pub mod conversations;
+pub mod credentials;
 pub mod event_log;
 pub mod inbox;
 pub mod ingest;
