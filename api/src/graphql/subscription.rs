@@ -30,7 +30,8 @@ enum Step<T> {
     Ended(ApiError),
 }
 
-fn revokes(revocation: &Revocation, principal: &Principal) -> bool {
+/// Whether `revocation` ends what `principal` holds (its streams, its WebSockets).
+pub(crate) fn revokes(revocation: &Revocation, principal: &Principal) -> bool {
     let credential = match principal.credential {
         Credential::Session { id, .. } => revocation.session_id == Some(id),
         Credential::ApiToken { id } => revocation.api_token_id == Some(id),

@@ -5,6 +5,7 @@ mod metrics;
 mod security;
 mod web;
 mod webhook;
+mod ws;
 
 use axum::Router;
 
@@ -19,6 +20,7 @@ pub fn router(state: AppState) -> Router {
         .merge(metrics::router())
         .merge(webhook::router())
         .merge(graphql::router(&state))
+        .merge(ws::router(&state))
         .fallback(web)
         .with_state(state);
     security::headers(app, cors, graph_images)
