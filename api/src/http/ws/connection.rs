@@ -3,6 +3,7 @@
 //! that tells the client what to do.
 use std::borrow::Cow;
 use std::net::SocketAddr;
+use std::pin::Pin;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -30,6 +31,10 @@ use crate::graphql::{AppSchema, ClientIp, publish_presence, revokes};
 use crate::http::graphql::with_codes;
 use crate::service::auth::{self, Credential, Principal};
 use crate::state::AppState;
+
+/// After a revocation, how long the connection's operations get to end by themselves
+/// (with UNAUTHENTICATED) before it is closed (4403) anyway.
+const REVOKED_GRACE: Duration = Duration::from_secs(1);
 
 /// What a connection needs; [`Connection::serve`] runs it.
 pub(super) struct Connection {
@@ -99,6 +104,7 @@ fn close(code: u16, reason: &'static str) -> Verdict {
 
 enum Step {
     Verdict(Verdict),
+    Revoked,
     Frame(Option<Result<Message, WsError>>),
     Result(String, Option<async_graphql::Response>),
     KeepAlive,
@@ -156,7 +162,13 @@ impl Connection {
         keep_alive.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         let mut last_heard = Instant::now();
         let mut operations = Operations::new();
+        // Once the credential ended: when the connection closes (4403) even if some
+        // operation has not ended by itself (with UNAUTHENTICATED) by then.
+        let mut revoked: Option<Pin<Box<tokio::time::Sleep>>> = None;
         loop {
+            if revoked.is_some() && operations.is_empty() {
+                return close(CLOSE_FORBIDDEN, "Forbidden");
+            }
             let ready = session.is_some();
             let step = tokio::select! {
                 () = self.state.shutdown.cancelled() => Step::Verdict(close(
@@ -172,7 +184,8 @@ impl Connection {
                     "Connection initialisation timeout",
                 )),
                 () = &mut idle => Step::Verdict(close(CLOSE_IDLE, "timeout")),
-                () = ended(session), if ready => Step::Verdict(close(CLOSE_FORBIDDEN, "Forbidden")),
+                () = ended(session), if ready && revoked.is_none() => Step::Revoked,
+                () = grace_over(&mut revoked) => Step::Verdict(close(CLOSE_FORBIDDEN, "Forbidden")),
                 Some((id, result)) = operations.next(), if !operations.is_empty() => {
                     Step::Result(id, result)
                 }
@@ -181,6 +194,12 @@ impl Connection {
             };
             let verdict = match step {
                 Step::Verdict(verdict) => verdict,
+                Step::Revoked => {
+                    // Its subscriptions see the revocation too: they end with
+                    // UNAUTHENTICATED, then the connection closes.
+                    revoked = Some(Box::pin(tokio::time::sleep(REVOKED_GRACE)));
+                    Verdict::Continue
+                }
                 Step::Result(id, result) => self.deliver(out, &id, result).await,
                 Step::KeepAlive => {
                     if ready && last_heard.elapsed() >= ping_every {
@@ -196,11 +215,15 @@ impl Connection {
                         Some(Err(WsError::Capacity(_))) => close(CLOSE_TOO_BIG, "message too big"),
                         None | Some(Err(_)) | Some(Ok(Message::Close(_))) => Verdict::End,
                         Some(Ok(Message::Text(text))) => {
-                            self.on_message(text.as_bytes(), out, session, &mut operations)
+                            let bytes = text.as_bytes();
+                            let ended = revoked.is_some();
+                            self.on_message(bytes, out, session, &mut operations, ended)
                                 .await
                         }
                         Some(Ok(Message::Binary(bytes))) => {
-                            self.on_message(&bytes, out, session, &mut operations).await
+                            let ended = revoked.is_some();
+                            self.on_message(&bytes, out, session, &mut operations, ended)
+                                .await
                         }
                         // Pings, pongs: signs of life, answered by tungstenite.
                         Some(Ok(_)) => Verdict::Continue,
@@ -219,6 +242,7 @@ impl Connection {
         out: &Outgoing,
         session: &mut Option<Session>,
         operations: &mut Operations,
+        revoked: bool,
     ) -> Verdict {
         let Ok(message) = serde_json::from_slice::<ClientMessage>(bytes) else {
             return close(CLOSE_BAD_MESSAGE, "Invalid message received");
@@ -257,6 +281,7 @@ impl Connection {
             }
             ClientMessage::Subscribe { id, payload } => match session {
                 None => close(CLOSE_UNAUTHORIZED, "Unauthorized"),
+                Some(_) if revoked => close(CLOSE_FORBIDDEN, "Forbidden"),
                 Some(session) => self.subscribe(out, session, operations, id, *payload).await,
             },
             ClientMessage::Complete { id } => {
@@ -421,6 +446,14 @@ impl Connection {
 async fn ended(session: &mut Option<Session>) {
     match session {
         Some(session) => session.ended().await,
+        None => futures::future::pending().await,
+    }
+}
+
+/// Resolves when the grace after a revocation is over; never before one.
+async fn grace_over(revoked: &mut Option<Pin<Box<tokio::time::Sleep>>>) {
+    match revoked {
+        Some(sleep) => sleep.await,
         None => futures::future::pending().await,
     }
 }
