@@ -11,6 +11,7 @@ pub mod browser;
 pub mod counts;
 pub mod cut_proxy;
 pub mod hostile;
+pub mod node;
 pub mod proxy;
 pub mod sim;
 pub mod web;
