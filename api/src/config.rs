@@ -55,6 +55,45 @@ const DEFAULT_WS_MAX_CONNECTIONS_PER_CREDENTIAL: usize = 50;
 const DEFAULT_WS_MAX_CONNECTIONS: usize = 10_000;
 const DEFAULT_SHUTDOWN_GRACE_SECS: u64 = 20;
 const DEFAULT_WEB_DIR: &str = "client/dist";
+const DEFAULT_DATABASE_URL: &str = "sqlite://messengerflow.db?mode=rwc";
+
+/// The proxies whose `X-Forwarded-For` is believed (`MF_TRUSTED_PROXIES`): addresses and
+/// CIDR ranges, comma-separated. Empty: no proxy is trusted and the client's address is
+/// the connection's peer.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct TrustedProxies(Vec<ipnet::IpNet>);
+
+impl TrustedProxies {
+    /// Whether `ip` is one of the proxies (IPv4-mapped IPv6 addresses count as IPv4).
+    pub fn contains(&self, ip: IpAddr) -> bool {
+        let ip = ip.to_canonical();
+        self.0.iter().any(|net| net.contains(&ip))
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+}
+
+impl std::str::FromStr for TrustedProxies {
+    type Err = String;
+
+    /// `10.0.0.1, 10.1.0.0/16, ::1`: a bare address is its own /32 (or /128).
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let mut nets = Vec::new();
+        for item in s.split(',').map(str::trim).filter(|item| !item.is_empty()) {
+            let net = match item.parse::<ipnet::IpNet>() {
+                Ok(net) => net.trunc(),
+                Err(_) => item
+                    .parse::<IpAddr>()
+                    .map(|ip| ipnet::IpNet::from(ip.to_canonical()))
+                    .map_err(|_| format!("`{item}` is neither an IP address nor a CIDR range"))?,
+            };
+            nets.push(net);
+        }
+        Ok(Self(nets))
+    }
+}
 
 /// Server settings. Names are fixed by the API contract; `.env.example` documents each.
 #[derive(Clone, Parser)]
@@ -70,7 +109,7 @@ pub struct Config {
     #[arg(
         long,
         env = "DATABASE_URL",
-        default_value = "sqlite://messengerflow.db?mode=rwc"
+        default_value = DEFAULT_DATABASE_URL
     )]
     pub database_url: String,
     /// Redis for pub/sub between instances; unset means the in-process bus.
@@ -146,6 +185,10 @@ pub struct Config {
     /// paths are from the working directory. Missing: `/` says how to build it.
     #[arg(long, env = "MF_WEB_DIR", default_value = DEFAULT_WEB_DIR)]
     pub web_dir: PathBuf,
+    /// Reverse proxies (addresses or CIDR ranges, comma-separated) whose `X-Forwarded-For`
+    /// names the client; unset: the connection's peer is the client.
+    #[arg(long, env = "MF_TRUSTED_PROXIES", default_value = "")]
+    pub trusted_proxies: TrustedProxies,
 }
 
 impl Config {
@@ -153,7 +196,33 @@ impl Config {
     pub fn from_env() -> Self {
         // A missing .env is normal; a malformed one is reported by clap's own parsing later.
         let _ = dotenvy::dotenv();
-        Self::parse()
+        Self::parse().without_blank_values()
+    }
+
+    /// An empty or blank value counts as unset: `FB_APP_SECRET=` in `.env` must not make
+    /// "" the signing key (anyone could sign a delivery with it), nor `FB_VERIFY_TOKEN=`
+    /// let `hub.verify_token=` pass. The same for the administrator's email and password,
+    /// the Redis URL (the in-process bus), the app id and the CORS origins; a blank
+    /// `DATABASE_URL` is the embedded default. `Server::build` applies it to every config,
+    /// also those built in code.
+    pub fn without_blank_values(mut self) -> Self {
+        fn secret(value: Option<Secret>) -> Option<Secret> {
+            value.filter(|s| !s.expose().trim().is_empty())
+        }
+        fn text(value: Option<String>) -> Option<String> {
+            value.filter(|s| !s.trim().is_empty())
+        }
+        self.fb_app_secret = secret(self.fb_app_secret);
+        self.fb_verify_token = secret(self.fb_verify_token);
+        self.admin_password = secret(self.admin_password);
+        self.admin_email = text(self.admin_email);
+        self.redis_url = text(self.redis_url);
+        self.fb_app_id = text(self.fb_app_id);
+        self.cors_origins = text(self.cors_origins);
+        if self.database_url.trim().is_empty() {
+            DEFAULT_DATABASE_URL.clone_into(&mut self.database_url);
+        }
+        self
     }
 
     /// Defaults with the given database, for tests and benchmarks: nothing is read from
@@ -184,6 +253,7 @@ impl Config {
             ws_send_queue: DEFAULT_WS_SEND_QUEUE,
             shutdown_grace_secs: DEFAULT_SHUTDOWN_GRACE_SECS,
             web_dir: PathBuf::from(DEFAULT_WEB_DIR),
+            trusted_proxies: TrustedProxies::default(),
         }
     }
 }
@@ -220,6 +290,53 @@ impl fmt::Debug for Config {
             .field("ws_send_queue", &self.ws_send_queue)
             .field("shutdown_grace_secs", &self.shutdown_grace_secs)
             .field("web_dir", &self.web_dir)
+            .field("trusted_proxies", &self.trusted_proxies)
             .finish()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(args: &[&str]) -> Config {
+        Config::parse_from(std::iter::once("api").chain(args.iter().copied()))
+    }
+
+    #[test]
+    fn empty_or_blank_secrets_count_as_unset() {
+        let config = parse(&[
+            "--fb-app-secret=",
+            "--fb-verify-token=   ",
+            "--admin-email= ",
+            "--admin-password=",
+            "--redis-url=",
+            "--database-url= ",
+        ])
+        .without_blank_values();
+        assert!(config.fb_app_secret.is_none());
+        assert!(config.fb_verify_token.is_none());
+        assert!(config.admin_email.is_none());
+        assert!(config.admin_password.is_none());
+        assert!(config.redis_url.is_none());
+        assert_eq!(config.database_url, DEFAULT_DATABASE_URL);
+        let kept = parse(&["--fb-app-secret= s3cret "]).without_blank_values();
+        assert_eq!(
+            kept.fb_app_secret.as_ref().map(Secret::expose),
+            Some(" s3cret ")
+        );
+    }
+
+    #[test]
+    fn trusted_proxies_take_addresses_and_ranges() {
+        let proxies: TrustedProxies = "10.0.0.1, 192.168.0.0/16,::1,, fd00::/8".parse().unwrap();
+        assert!(proxies.contains("10.0.0.1".parse().unwrap()));
+        assert!(proxies.contains(IpAddr::from([192, 168, 7, 9])));
+        assert!(proxies.contains("::ffff:10.0.0.1".parse().unwrap()));
+        assert!(proxies.contains("fd12::1".parse().unwrap()));
+        assert!(!proxies.contains(IpAddr::from([10, 0, 0, 2])));
+        assert!("".parse::<TrustedProxies>().is_ok_and(|p| p.is_empty()));
+        assert!("10.0.0.300".parse::<TrustedProxies>().is_err());
+        assert!("proxy.internal".parse::<TrustedProxies>().is_err());
     }
 }

@@ -43,6 +43,7 @@ pub struct Server {
 impl Server {
     /// Connects and migrates the database, starts the bus and the ingest writer.
     pub async fn build(config: Config, listener: TcpListener) -> anyhow::Result<Self> {
+        let config = config.without_blank_values();
         let addr = listener
             .local_addr()
             .context("reading the listener's address")?;
@@ -56,12 +57,7 @@ impl Server {
             ),
             None => Arc::new(bus::memory::MemoryBus::new()),
         };
-        if config.fb_app_secret.is_none() {
-            tracing::warn!(
-                "FB_APP_SECRET is not set: every webhook delivery will be refused (401) \
-                 because its signature cannot be checked"
-            );
-        }
+        warn_about_missing_settings(&config);
         if let (Some(email), Some(password)) = (&config.admin_email, &config.admin_password) {
             service::auth::ensure_first_admin(&db, email, password)
                 .await
@@ -142,6 +138,26 @@ impl Server {
             );
         }
         Ok(())
+    }
+}
+
+/// Start-up warnings for settings left unset (empty and blank values count as unset).
+fn warn_about_missing_settings(config: &Config) {
+    if config.fb_app_secret.is_none() {
+        tracing::warn!(
+            "FB_APP_SECRET is not set: every webhook delivery will be refused (401) \
+             because its signature cannot be checked"
+        );
+    }
+    if config.fb_verify_token.is_none() {
+        tracing::warn!(
+            "FB_VERIFY_TOKEN is not set: Facebook's webhook verification will be refused (403)"
+        );
+    }
+    if config.admin_email.is_some() != config.admin_password.is_some() {
+        tracing::warn!(
+            "only one of MF_ADMIN_EMAIL and MF_ADMIN_PASSWORD is set: no first administrator is created"
+        );
     }
 }
 

@@ -9,6 +9,7 @@ use crate::bus::EventBus;
 use crate::config::Config;
 use crate::facebook::graph::GraphClient;
 use crate::metrics::Metrics;
+use crate::service::credentials::Credentials;
 use crate::service::ingest::Ingest;
 use crate::service::limits::Limits;
 use crate::service::outbox::Outbox;
@@ -26,6 +27,8 @@ pub struct AppState {
     pub outbox: Outbox,
     pub limits: Arc<Limits>,
     pub presence: Arc<Presence>,
+    /// The credentials of live subscriptions and connections, kept current (revocation).
+    pub credentials: Arc<Credentials>,
     /// Facebook's Graph API (or the simulator).
     pub graph: GraphClient,
     pub metrics: Arc<Metrics>,
@@ -56,6 +59,12 @@ impl AppState {
             Some(new_customers),
             metrics.clone(),
         );
+        let shutdown = CancellationToken::new();
+        let credentials = Arc::new(Credentials::start(
+            db.clone(),
+            bus.clone(),
+            shutdown.clone(),
+        ));
         let state = Self {
             config: Arc::new(config),
             db,
@@ -64,9 +73,10 @@ impl AppState {
             outbox,
             limits: Arc::new(Limits::new()),
             presence: Arc::new(Presence::default()),
+            credentials,
             graph,
             metrics,
-            shutdown: CancellationToken::new(),
+            shutdown,
             connections: TaskTracker::new(),
         };
         tokio::spawn(crate::service::profiles::run(state.clone(), customers));

@@ -14,6 +14,9 @@ pub struct Model {
     /// argon2id PHC string; never leaves the server.
     pub password_hash: Option<String>,
     pub created_at: i64,
+    /// When an administrator deactivated the agent: it cannot sign in, and its sessions
+    /// and API tokens no longer work. `None` while active.
+    pub deactivated_at: Option<i64>,
 }
 
 /// Hand-written so that the password hash never reaches a log.
@@ -28,6 +31,7 @@ impl std::fmt::Debug for Model {
                 "password_hash",
                 &self.password_hash.as_ref().map(|_| "[redacted]"),
             )
+            .field("deactivated_at", &self.deactivated_at)
             .finish()
     }
 }

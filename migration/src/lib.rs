@@ -9,6 +9,8 @@ mod m20261126_000002_auth;
 mod m20261126_000003_graph;
 mod m20261126_000004_event_log;
 mod m20261126_000005_partial_client_mutation_index;
+mod m20261201_000010_agent_deactivation;
+mod m20261201_000011_client_mutation_per_conversation;
 
 /// Runs at server start (`api`) and from the `migration` CLI.
 pub struct Migrator;
@@ -22,6 +24,8 @@ impl MigratorTrait for Migrator {
             Box::new(m20261126_000003_graph::Migration),
             Box::new(m20261126_000004_event_log::Migration),
             Box::new(m20261126_000005_partial_client_mutation_index::Migration),
+            Box::new(m20261201_000010_agent_deactivation::Migration),
+            Box::new(m20261201_000011_client_mutation_per_conversation::Migration),
         ]
     }
 }

@@ -12,6 +12,7 @@ pub mod counts;
 pub mod cut_proxy;
 pub mod hostile;
 pub mod node;
+pub mod own_redis;
 pub mod proxy;
 pub mod sim;
 pub mod web;
@@ -137,6 +138,21 @@ pub async fn spawn_app_with(configure: impl FnOnce(&mut api::Config)) -> TestApp
     };
     app.admin_token = app.login(ADMIN_EMAIL, ADMIN_PASSWORD).await;
     app
+}
+
+/// A second instance beside `first`: the same database and the same bus (Redis channel).
+pub async fn spawn_beside(first: &TestApp) -> TestApp {
+    let (database_url, redis_url, channel) = (
+        first.database_url.clone(),
+        first.redis_url.clone(),
+        first.redis_channel.clone(),
+    );
+    spawn_app_with(move |config| {
+        config.database_url = database_url;
+        config.redis_url = redis_url;
+        config.redis_channel = channel;
+    })
+    .await
 }
 
 fn client() -> reqwest::Client {

@@ -166,6 +166,15 @@ pub async fn init_answer(url: &str, payload: Value) -> anyhow::Result<InitAnswer
     .map_err(|_| anyhow!("no answer to connection_init within {HANDSHAKE_TIMEOUT:?}"))
 }
 
+/// How a subscription ended (see [`Subscription::ending`]).
+#[derive(Clone, Debug, PartialEq)]
+pub enum Ending {
+    /// An `error` message, or a `next` carrying errors, shaped `{"errors": [...]}`.
+    Errors(Value),
+    /// The WebSocket closed, with this close code (`None`: without a close frame).
+    Closed(Option<u16>),
+}
+
 /// An acknowledged connection with no subscription: what an open inbox tab holds, and
 /// what makes its agent ONLINE.
 pub struct Connection {
@@ -366,6 +375,47 @@ impl Subscription {
                 _ => bail!("unexpected message: {message}"),
             }
         }
+    }
+
+    /// How the subscription ends within `timeout`: the errors it ends with, or the
+    /// WebSocket closed under it. An event instead, or nothing in time, is an `Err`.
+    pub async fn ending(&mut self, timeout: Duration) -> anyhow::Result<Ending> {
+        tokio::time::timeout(timeout, async {
+            loop {
+                let frame = match self.socket.next().await {
+                    None | Some(Err(_)) => return Ok(Ending::Closed(None)),
+                    Some(Ok(frame)) => frame,
+                };
+                let text = match frame {
+                    Message::Close(frame) => {
+                        return Ok(Ending::Closed(Some(
+                            frame.map_or(1005, |f| u16::from(f.code)),
+                        )));
+                    }
+                    Message::Text(text) => text,
+                    _ => continue,
+                };
+                let message: Value = serde_json::from_str(text.as_str())
+                    .with_context(|| format!("a message that is not JSON: {text}"))?;
+                match message["type"].as_str() {
+                    Some("ping") => self.pong().await?,
+                    Some("pong") => {}
+                    Some("error") => {
+                        return Ok(Ending::Errors(json!({ "errors": message["payload"] })));
+                    }
+                    Some("next")
+                        if message["payload"]["errors"]
+                            .as_array()
+                            .is_some_and(|errors| !errors.is_empty()) =>
+                    {
+                        return Ok(Ending::Errors(message["payload"].clone()));
+                    }
+                    _ => bail!("expected the subscription to end, got {message}"),
+                }
+            }
+        })
+        .await
+        .map_err(|_| anyhow!("the subscription did not end within {timeout:?}"))?
     }
 
     /// Reads (and drops) whatever is still coming until the server closes the WebSocket;

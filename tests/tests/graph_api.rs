@@ -345,6 +345,46 @@ async fn repeated_client_mutation_id_returns_the_first_message_and_sends_once() 
 }
 
 #[tokio::test]
+async fn a_client_mutation_id_is_unique_per_conversation_not_per_page() {
+    // Arrange: two customers, each with a conversation; an integration numbers its keys
+    // 1, 2, … in each conversation.
+    let world = page_with_customer(CUSTOMER).await;
+    world
+        .sim
+        .create_customer(PAGE, OTHER_CUSTOMER, "Grace", "Hopper")
+        .await;
+    let first_conversation = customer_writes(&world, CUSTOMER, "Hello", None).await;
+    let second_conversation = customer_writes(&world, OTHER_CUSTOMER, "Hi there", None).await;
+
+    // Act
+    let to_first = send(&world.app, &first_conversation, "For Ada", Some("1")).await;
+    let to_second = send(&world.app, &second_conversation, "For Grace", Some("1")).await;
+    let first_again = send(&world.app, &first_conversation, "For Ada", Some("1")).await;
+
+    // Assert: two messages, one in each conversation, each sent once.
+    let (to_first, to_second) = (sent_message(&to_first), sent_message(&to_second));
+    assert_ne!(
+        to_first["id"], to_second["id"],
+        "{to_first:#}\n{to_second:#}"
+    );
+    assert_eq!(to_second["conversationId"], second_conversation.as_str());
+    assert_eq!(to_second["text"], "For Grace");
+    assert_eq!(sent_message(&first_again)["id"], to_first["id"]);
+    let sent = world.sim.sent(PAGE).await;
+    let mut texts: Vec<&str> = sent.iter().filter_map(|m| m["text"].as_str()).collect();
+    texts.sort_unstable();
+    assert_eq!(texts, ["For Ada", "For Grace"], "{sent:#?}");
+    for (conversation, text) in [
+        (&first_conversation, "For Ada"),
+        (&second_conversation, "For Grace"),
+    ] {
+        let replies = outbound(&messages(&world.app, conversation).await);
+        assert_eq!(replies.len(), 1, "{replies:#?}");
+        assert_eq!(replies[0]["text"], text);
+    }
+}
+
+#[tokio::test]
 async fn concurrent_sends_with_one_client_mutation_id_store_and_send_one_message() {
     // Arrange
     let world = page_with_customer(CUSTOMER).await;

@@ -4,25 +4,10 @@
 use std::time::Duration;
 
 use mf_tests::webhook::{batch, message};
-use mf_tests::{CUSTOMER, PAGE, T0, TestApp, id_of, spawn_app, spawn_app_with};
+use mf_tests::{CUSTOMER, PAGE, T0, id_of, spawn_app, spawn_beside};
 use serde_json::json;
 
 const WAIT: Duration = Duration::from_secs(10);
-
-/// A second instance on the first one's database and Redis channel.
-async fn beside(first: &TestApp) -> TestApp {
-    let (database_url, redis_url, channel) = (
-        first.database_url.clone(),
-        first.redis_url.clone(),
-        first.redis_channel.clone(),
-    );
-    spawn_app_with(move |config| {
-        config.database_url = database_url;
-        config.redis_url = redis_url;
-        config.redis_channel = channel;
-    })
-    .await
-}
 
 fn redis_in_use() -> bool {
     let on = std::env::var("MF_TEST_REDIS_URL").is_ok_and(|url| !url.is_empty());
@@ -39,7 +24,7 @@ async fn a_webhook_posted_to_one_instance_reaches_subscribers_of_the_other() {
     }
     // Arrange: the conversation exists; a subscriber listens on instance two.
     let one = spawn_app().await;
-    let two = beside(&one).await;
+    let two = spawn_beside(&one).await;
     one.ingest(&batch(PAGE, [message(PAGE, CUSTOMER, "m-1", "first", T0)]))
         .await;
     let conversation = id_of(&two.conversation_with(PAGE, CUSTOMER).await).to_owned();
@@ -83,7 +68,7 @@ async fn presence_on_one_instance_is_pushed_to_the_other() {
     }
     // Arrange: an agent of the Page watches presence on instance two.
     let one = spawn_app().await;
-    let two = beside(&one).await;
+    let two = spawn_beside(&one).await;
     one.ingest(&batch(PAGE, [message(PAGE, CUSTOMER, "m-1", "hi", T0)]))
         .await;
     let alice = two.agent_on("alice@example.com", "Alice", &[PAGE]).await;

@@ -3,9 +3,9 @@
 //! resumes misses none. Each test runs its own `redis-server`, which it stops and starts
 //! again on the same port (`scripts/test` installs it; without it the tests are skipped,
 //! unless the suite runs on Redis, where a missing server is a failure).
-use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
+use mf_tests::own_redis::OwnRedis;
 use mf_tests::webhook::{batch, message};
 use mf_tests::ws::Subscription;
 use mf_tests::{CUSTOMER, OTHER_CUSTOMER, PAGE, T0, TestApp, spawn_app_with};
@@ -14,79 +14,6 @@ use serde_json::{Value, json};
 const WAIT: Duration = Duration::from_secs(20);
 const PAGE_EVENTS: &str = "subscription($p: ID!, $after: String) { pageEvents(pageId: $p, after: $after) { \
     position kind message { mid } } }";
-
-/// A Redis server of the test's own.
-struct OwnRedis {
-    port: u16,
-    child: Option<Child>,
-    _dir: tempfile::TempDir,
-}
-
-impl OwnRedis {
-    fn start() -> Option<Self> {
-        let found = Command::new("redis-server")
-            .arg("--version")
-            .stdout(Stdio::null())
-            .status()
-            .is_ok_and(|s| s.success());
-        if !found {
-            assert!(
-                std::env::var("MF_TEST_REDIS_URL").is_err(),
-                "redis-server is missing, but the suite runs on Redis"
-            );
-            eprintln!("skipped: no redis-server on PATH (scripts/test installs it)");
-            return None;
-        }
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .and_then(|l| l.local_addr())
-            .expect("a free port")
-            .port();
-        let mut redis = Self {
-            port,
-            child: None,
-            _dir: tempfile::tempdir().expect("a directory for Redis"),
-        };
-        redis.run();
-        Some(redis)
-    }
-
-    fn url(&self) -> String {
-        format!("redis://127.0.0.1:{}", self.port)
-    }
-
-    fn run(&mut self) {
-        let child = Command::new("redis-server")
-            .args(["--port", &self.port.to_string(), "--bind", "127.0.0.1"])
-            .args(["--save", "", "--appendonly", "no"])
-            .arg("--dir")
-            .arg(self._dir.path())
-            .stdout(Stdio::null())
-            .spawn()
-            .expect("starting redis-server");
-        self.child = Some(child);
-        let deadline = std::time::Instant::now() + Duration::from_secs(10);
-        while std::net::TcpStream::connect(("127.0.0.1", self.port)).is_err() {
-            assert!(
-                std::time::Instant::now() < deadline,
-                "redis-server did not start"
-            );
-            std::thread::sleep(Duration::from_millis(20));
-        }
-    }
-
-    fn stop(&mut self) {
-        if let Some(mut child) = self.child.take() {
-            let _ = child.kill();
-            let _ = child.wait();
-        }
-    }
-}
-
-impl Drop for OwnRedis {
-    fn drop(&mut self) {
-        self.stop();
-    }
-}
 
 async fn app_on(redis: &OwnRedis) -> TestApp {
     let url = redis.url();

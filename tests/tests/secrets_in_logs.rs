@@ -166,6 +166,53 @@ async fn a_whole_session_logs_no_secret() {
     assert!(found.is_empty(), "the logs hold {found:?}:\n{logs}");
 }
 
+/// `FB_APP_SECRET=` (or blank) in `.env` counts as unset: a delivery signed with "" is
+/// refused and stores nothing, `hub.verify_token=` does not pass, and the start-up warnings
+/// say so.
+#[tokio::test]
+async fn empty_or_blank_app_secret_and_verify_token_count_as_unset() {
+    capture_logs();
+    for blank in ["", "   "] {
+        // Arrange
+        let app = spawn_app_with(|config| {
+            config.fb_app_secret = Some(api::Secret::new(blank));
+            config.fb_verify_token = Some(api::Secret::new(blank));
+        })
+        .await;
+        let delivery =
+            serde_json::to_vec(&batch(PAGE, [message(PAGE, CUSTOMER, "m1", "forged", T0)]))
+                .expect("serialising");
+
+        // Act
+        let forged = app
+            .post_webhook_signed_with(delivery.clone(), Some(&webhook::sign(blank, &delivery)))
+            .await;
+        let verification = app
+            .verify_webhook(&[
+                ("hub.mode", "subscribe"),
+                ("hub.verify_token", blank),
+                ("hub.challenge", "1158201444"),
+            ])
+            .await;
+
+        // Assert
+        assert_eq!(forged.status, 401, "{blank:?}: {forged:?}");
+        assert_eq!(
+            app.counts().await.messages,
+            0,
+            "{blank:?}: a forged delivery was stored"
+        );
+        assert_eq!(verification.status, 403, "{blank:?}: {verification:?}");
+    }
+    let logs = logs();
+    for warning in ["FB_APP_SECRET is not set", "FB_VERIFY_TOKEN is not set"] {
+        assert!(
+            logs.contains(warning),
+            "no start-up warning {warning:?}:\n{logs}"
+        );
+    }
+}
+
 #[test]
 fn config_debug_shows_none_of_its_secrets() {
     // Arrange

@@ -383,7 +383,10 @@ async fn a_stock_graphql_ws_client_that_never_pings_stays_subscribed_past_the_id
     ) else {
         return;
     };
-    let connected = client.next(TIMEOUT).await.expect("the client's first event");
+    let connected = client
+        .next(TIMEOUT)
+        .await
+        .expect("the client's first event");
     assert_eq!(connected["event"], "connected", "{connected:#}");
 
     // Act: more than twice the idle timeout of silence from the client, then a message.
@@ -403,5 +406,8 @@ async fn a_stock_graphql_ws_client_that_never_pings_stays_subscribed_past_the_id
             break event;
         }
     };
-    assert_eq!(event["value"]["data"]["pageEvents"]["message"]["mid"], "m-late");
+    assert_eq!(
+        event["value"]["data"]["pageEvents"]["message"]["mid"],
+        "m-late"
+    );
 }

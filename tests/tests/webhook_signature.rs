@@ -294,3 +294,23 @@ fn sha1_signature(secret: &str, body: &[u8]) -> String {
     mac.update(body);
     format!("sha1={}", hex::encode(mac.finalize().into_bytes()))
 }
+
+/// `FB_APP_SECRET=` in the api process's environment (as `.env` sets it) counts as unset:
+/// a delivery signed with the empty key is refused and nothing is stored.
+#[tokio::test]
+async fn an_empty_app_secret_in_the_environment_refuses_deliveries_signed_with_it() {
+    // Arrange
+    let app = mf_tests::spawn_app_process_with(|config| {
+        config.fb_app_secret = Some(api::Secret::new(""));
+    })
+    .await;
+    let body = body_bytes(&one_message());
+    let signature = webhook::sign("", &body);
+
+    // Act
+    let response = app.post_webhook_signed_with(body, Some(&signature)).await;
+
+    // Assert
+    assert_eq!(response.status, 401, "{response:?}");
+    assert_nothing_stored(&app).await;
+}

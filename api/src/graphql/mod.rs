@@ -15,7 +15,6 @@ use crate::state::AppState;
 pub use mutation::{ClientIp, MutationRoot, publish_presence};
 pub use query::QueryRoot;
 pub use subscription::SubscriptionRoot;
-pub(crate) use subscription::revokes;
 
 pub type AppSchema = Schema<QueryRoot, MutationRoot, SubscriptionRoot>;
 

@@ -80,7 +80,10 @@ pub async fn publish_presence(state: &AppState, agent_id: i64, status: presence:
     }
 }
 
+/// After a revocation is stored: this instance's live uses re-check at once, and the
+/// bus tells the other instances to (should it be down, their periodic re-check finds it).
 async fn revoke(state: &AppState, revocation: Revocation) {
+    state.credentials.recheck_now();
     if let Err(err) = state
         .bus
         .publish(vec![BusEvent::AccessRevoked(revocation)])
@@ -101,8 +104,9 @@ impl MutationRoot {
     ) -> Result<AuthPayload> {
         let state = ctx.data::<AppState>()?;
         let ip = ctx.data_opt::<ClientIp>().map(|ip| ip.0);
-        state.limits.login(ip, &email)?;
+        let attempt = state.limits.login(ip, &email)?;
         let (token, agent) = auth::login(&state.db, &email, Secret::new(password)).await?;
+        attempt.succeeded();
         Ok(AuthPayload {
             token: token.expose().to_owned(),
             agent: Agent(agent),

@@ -15,9 +15,10 @@ use sea_orm::DatabaseConnection;
 use super::auth::{Agent, AgentPresence};
 use super::types::{Conversation, Message, SyncJob};
 use super::{parse_id, principal};
-use crate::bus::{BusEvent, Change, PageEvent, Revocation};
+use crate::bus::{BusEvent, Change, PageEvent};
 use crate::error::ApiError;
 use crate::service::auth::{self, Credential, Principal, validate_page_id};
+use crate::service::credentials::CredentialWatch;
 use crate::service::event_log::{self, Resume};
 use crate::service::{inbox, sync};
 use crate::state::AppState;
@@ -30,58 +31,78 @@ enum Step<T> {
     Ended(ApiError),
 }
 
-/// Whether `revocation` ends what `principal` holds (its streams, its WebSockets).
-pub(crate) fn revokes(revocation: &Revocation, principal: &Principal) -> bool {
-    let credential = match principal.credential {
-        Credential::Session { id, .. } => revocation.session_id == Some(id),
-        Credential::ApiToken { id } => revocation.api_token_id == Some(id),
-    };
-    credential || revocation.agent_id == Some(principal.agent.id)
-}
-
 type Events = BoxStream<'static, Result<Arc<BusEvent>, ApiError>>;
 
-/// The bus, limited to `principal`'s Pages, mapped by `select`, ended on revocation,
-/// expiry, a failure to read the log, or falling behind.
+/// The caller's credential, registered as in use for as long as the subscription runs,
+/// and its principal as it stands now.
+fn in_use(ctx: &Context<'_>) -> Result<(CredentialWatch, Arc<Principal>)> {
+    let state = ctx.data::<AppState>()?;
+    let watch = state.credentials.watch(principal(ctx)?);
+    let me = watch.current().ok_or(ApiError::Unauthenticated(REVOKED))?;
+    Ok((watch, me))
+}
+
+const REVOKED: &str = "access was revoked; sign in again";
+
+/// Resolves with why the stream must end: its credential no longer works, or `page_id`
+/// left its scope (a membership removed, an agent demoted, a token's creator off the Page).
+async fn withdrawn(mut watch: CredentialWatch, page_id: String) -> ApiError {
+    loop {
+        let Some(me) = watch.current() else {
+            return ApiError::Unauthenticated(REVOKED);
+        };
+        if !me.can_see(&page_id) {
+            return ApiError::Unauthenticated("access to this Page was withdrawn");
+        }
+        // The expiry is also watched here, so that it holds while the database re-check
+        // cannot run.
+        let expiry = match me.credential {
+            Credential::Session { expires_at, .. } => {
+                expires_at.saturating_sub(crate::time::now_ms()).max(0) as u64
+            }
+            Credential::ApiToken { .. } => u64::MAX,
+        };
+        tokio::select! {
+            () = watch.changed() => {}
+            () = tokio::time::sleep(std::time::Duration::from_millis(expiry)) => {
+                return ApiError::Unauthenticated("the session expired; sign in again");
+            }
+        }
+    }
+}
+
+/// The bus, limited to one of the caller's Pages, mapped by `select`, ended once the
+/// credential no longer works or the Page leaves its scope, on a failure to read the
+/// log, or on falling behind.
 fn guarded<T: Send + 'static>(
     events: Events,
-    principal: &Principal,
+    watch: CredentialWatch,
+    page_id: &str,
     select: impl Fn(&BusEvent) -> Option<T> + Send + 'static,
 ) -> BoxStream<'static, Result<T>> {
-    let principal = Arc::new(principal.clone());
-    let who = principal.clone();
+    let who = watch.clone();
     let events = events.map(move |event| {
         let event = match event {
             Ok(event) => event,
             Err(err) => return Step::Ended(err),
         };
         match &*event {
-            BusEvent::AccessRevoked(revocation) if revokes(revocation, &who) => Step::Ended(
-                ApiError::Unauthenticated("access was revoked; sign in again"),
-            ),
             BusEvent::Lagged => Step::Ended(ApiError::FellBehind),
             // Page events only of the caller's Pages; the others (presence) are `select`'s to judge.
-            event if event.page_id().is_none_or(|page| who.can_see(page)) => {
+            event
+                if event
+                    .page_id()
+                    .is_none_or(|page| who.current().is_some_and(|me| me.can_see(page))) =>
+            {
                 select(event).map_or(Step::Skip, Step::Item)
             }
             _ => Step::Skip,
         }
     });
-    let expiry: BoxStream<'static, Step<T>> = match principal.credential {
-        Credential::Session { expires_at, .. } => {
-            let left = expires_at.saturating_sub(crate::time::now_ms()).max(0) as u64;
-            stream::once(async move {
-                tokio::time::sleep(std::time::Duration::from_millis(left)).await;
-                Step::Ended(ApiError::Unauthenticated(
-                    "the session expired; sign in again",
-                ))
-            })
-            .boxed()
-        }
-        Credential::ApiToken { .. } => stream::pending().boxed(),
-    };
+    let page_id = page_id.to_owned();
+    let ended = stream::once(async move { Step::Ended(withdrawn(watch, page_id).await) }).boxed();
     // Ends right after the error, without waiting for another event.
-    stream::unfold(Some(stream::select(events, expiry)), |state| async move {
+    stream::unfold(Some(stream::select(events, ended)), |state| async move {
         let mut steps = state?;
         loop {
             match steps.next().await? {
@@ -272,9 +293,12 @@ impl From<&PageEvent> for PageEventItem {
 }
 
 /// The conversation, if the caller may see it; NOT_FOUND otherwise, as for none at all.
-async fn visible_conversation(ctx: &Context<'_>, id: &ID) -> Result<entity::conversation::Model> {
+async fn visible_conversation(
+    ctx: &Context<'_>,
+    me: &Principal,
+    id: &ID,
+) -> Result<entity::conversation::Model> {
     let state = ctx.data::<AppState>()?;
-    let me = principal(ctx)?;
     let id = parse_id(id, "conversationId")?;
     inbox::conversation(&state.db, id)
         .await?
@@ -283,8 +307,7 @@ async fn visible_conversation(ctx: &Context<'_>, id: &ID) -> Result<entity::conv
 }
 
 /// The Page, if the caller may see it; NOT_FOUND otherwise.
-fn visible_page(ctx: &Context<'_>, page_id: &ID) -> Result<String> {
-    let me = principal(ctx)?;
+fn visible_page(me: &Principal, page_id: &ID) -> Result<String> {
     validate_page_id(page_id)?;
     if !me.can_see(page_id) {
         return Err(ApiError::NotFound("page").into());
@@ -324,10 +347,12 @@ async fn conversation_messages(
     wanted: MessageChange,
 ) -> Result<BoxStream<'static, Result<Message>>> {
     let events = listen(ctx)?;
-    let conversation = visible_conversation(ctx, &conversation_id).await?;
+    let (watch, me) = in_use(ctx)?;
+    let conversation = visible_conversation(ctx, &me, &conversation_id).await?;
     let id = conversation.id;
-    let events = page_events(ctx, events, &conversation.page_id, after.as_deref()).await?;
-    Ok(guarded(events, principal(ctx)?, move |event| {
+    let page_id = conversation.page_id;
+    let events = page_events(ctx, events, &page_id, after.as_deref()).await?;
+    Ok(guarded(events, watch, &page_id, move |event| {
         let BusEvent::Page(PageEvent {
             position, change, ..
         }) = event
@@ -376,9 +401,10 @@ impl SubscriptionRoot {
         after: Option<String>,
     ) -> Result<impl Stream<Item = Result<PageEventItem>> + use<>> {
         let events = listen(ctx)?;
-        let page_id = visible_page(ctx, &page_id)?;
+        let (watch, me) = in_use(ctx)?;
+        let page_id = visible_page(&me, &page_id)?;
         let events = page_events(ctx, events, &page_id, after.as_deref()).await?;
-        Ok(guarded(events, principal(ctx)?, move |event| match event {
+        Ok(guarded(events, watch, &page_id, move |event| match event {
             BusEvent::Page(page_event) => Some(PageEventItem::from(page_event)),
             _ => None,
         }))
@@ -392,18 +418,23 @@ impl SubscriptionRoot {
     ) -> Result<impl Stream<Item = Result<SyncJob>> + use<>> {
         let events = listen(ctx)?;
         let state = ctx.data::<AppState>()?;
-        let me = principal(ctx)?;
+        let (watch, me) = in_use(ctx)?;
         let id = parse_id(&job_id, "jobId")?;
-        let visible = sync::job(&state.db, id)
+        let Some(job) = sync::job(&state.db, id)
             .await?
-            .is_some_and(|job| me.can_see(&job.page_id));
-        if !visible {
+            .filter(|job| me.can_see(&job.page_id))
+        else {
             return Err(ApiError::NotFound("sync job").into());
-        }
-        Ok(guarded(unordered(events), me, move |event| match event {
-            BusEvent::SyncProgress(job) if job.id == id => Some(SyncJob(job.clone())),
-            _ => None,
-        }))
+        };
+        Ok(guarded(
+            unordered(events),
+            watch,
+            &job.page_id,
+            move |event| match event {
+                BusEvent::SyncProgress(job) if job.id == id => Some(SyncJob(job.clone())),
+                _ => None,
+            },
+        ))
     }
 
     /// Presence changes of the agents who work on a Page (its members and administrators).
@@ -414,25 +445,27 @@ impl SubscriptionRoot {
     ) -> Result<impl Stream<Item = Result<AgentPresence>> + use<>> {
         let events = listen(ctx)?;
         let state = ctx.data::<AppState>()?;
-        let me = principal(ctx)?;
-        validate_page_id(&page_id)?;
-        if !me.can_see(&page_id) {
-            return Err(ApiError::NotFound("page").into());
-        }
+        let (watch, me) = in_use(ctx)?;
+        let page_id = visible_page(&me, &page_id)?;
         let agents: HashMap<i64, entity::agent::Model> = auth::page_agents(&state.db, &page_id)
             .await?
             .into_iter()
             .map(|a| (a.id, a))
             .collect();
-        Ok(guarded(unordered(events), me, move |event| match event {
-            BusEvent::PresenceChanged { agent_id, status } => {
-                agents.get(agent_id).map(|agent| AgentPresence {
-                    agent: Agent(agent.clone()),
-                    status: (*status).into(),
-                })
-            }
-            _ => None,
-        }))
+        Ok(guarded(
+            unordered(events),
+            watch,
+            &page_id,
+            move |event| match event {
+                BusEvent::PresenceChanged { agent_id, status } => {
+                    agents.get(agent_id).map(|agent| AgentPresence {
+                        agent: Agent(agent.clone()),
+                        status: (*status).into(),
+                    })
+                }
+                _ => None,
+            },
+        ))
     }
 
     /// Any change to one of a Page's conversations: the conversation as it is now. With
@@ -445,9 +478,10 @@ impl SubscriptionRoot {
         after: Option<String>,
     ) -> Result<impl Stream<Item = Result<Conversation>> + use<>> {
         let events = listen(ctx)?;
-        let page_id = visible_page(ctx, &page_id)?;
+        let (watch, me) = in_use(ctx)?;
+        let page_id = visible_page(&me, &page_id)?;
         let events = page_events(ctx, events, &page_id, after.as_deref()).await?;
-        Ok(guarded(events, principal(ctx)?, move |event| match event {
+        Ok(guarded(events, watch, &page_id, move |event| match event {
             BusEvent::Page(PageEvent {
                 position,
                 change: Change::ConversationUpdated(c),

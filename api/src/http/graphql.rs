@@ -88,11 +88,12 @@ async fn post_graphql(
         Ok(principal) => principal,
         Err(response) => return response,
     };
+    let ip = super::client_ip(peer, &headers, &state.config);
     let request = match request {
-        BatchRequest::Single(one) => BatchRequest::Single(with_caller(one, &principal, peer.ip())),
+        BatchRequest::Single(one) => BatchRequest::Single(with_caller(one, &principal, ip)),
         BatchRequest::Batch(many) => BatchRequest::Batch(
             many.into_iter()
-                .map(|one| with_caller(one, &principal, peer.ip()))
+                .map(|one| with_caller(one, &principal, ip))
                 .collect(),
         ),
     };
@@ -140,7 +141,8 @@ async fn get_graphql(
         Ok(principal) => principal,
         Err(response) => return response,
     };
-    let request = with_caller(request, &principal, peer.ip());
+    let ip = super::client_ip(peer, &headers, &state.config);
+    let request = with_caller(request, &principal, ip);
     respond(&headers, schema.execute(request).await.into())
 }
 

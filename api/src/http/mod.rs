@@ -1,4 +1,5 @@
 //! Small routers, one per concern, merged here.
+mod client_ip;
 mod graphql;
 mod health;
 mod metrics;
@@ -8,6 +9,8 @@ mod webhook;
 mod ws;
 
 use axum::Router;
+
+pub use client_ip::client_ip;
 
 use crate::state::AppState;
 

@@ -165,7 +165,7 @@ async fn upgrade(
         state: state.clone(),
         schema: hub.schema.clone(),
         protocol,
-        peer,
+        peer: super::client_ip(peer, &parts.headers, &state.config),
         seats: hub.seats.clone(),
         budget: Budget::new(PRE_INIT_BYTES),
     };

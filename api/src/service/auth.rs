@@ -2,7 +2,7 @@
 //!
 //! Tokens are 32 random bytes, shown once and stored only as their SHA-256, so a leaked
 //! database does not hand out sessions. Passwords are argon2id PHC strings.
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 
 use argon2::Argon2;
 use argon2::password_hash::phc::PasswordHash;
@@ -59,6 +59,22 @@ pub enum Credential {
     ApiToken { id: i64 },
 }
 
+/// Which credential, without what it carries: live uses are registered under it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum CredentialKey {
+    Session(i64),
+    ApiToken(i64),
+}
+
+impl Credential {
+    pub fn key(&self) -> CredentialKey {
+        match self {
+            Self::Session { id, .. } => CredentialKey::Session(*id),
+            Self::ApiToken { id } => CredentialKey::ApiToken(*id),
+        }
+    }
+}
+
 /// The Pages a caller may see.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Scope {
@@ -67,7 +83,7 @@ pub enum Scope {
 }
 
 /// An authenticated caller: an agent, through a session or an API token.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Principal {
     pub agent: agent::Model,
     pub role: Role,
@@ -194,6 +210,7 @@ pub async fn create_agent(
         role: Set(role.as_str().to_owned()),
         password_hash: Set(Some(hash)),
         created_at: Set(now_ms()),
+        deactivated_at: Set(None),
     }
     .insert(db)
     .await?)
@@ -234,6 +251,12 @@ pub async fn login(
         return Err(invalid());
     }
     let agent = found.ok_or_else(invalid)?;
+    // Said only to whoever knows the password.
+    if agent.deactivated_at.is_some() {
+        return Err(ApiError::Unauthenticated(
+            "this agent was deactivated; ask an administrator",
+        ));
+    }
     let token = new_token(SESSION_PREFIX)?;
     let now = now_ms();
     session::ActiveModel {
@@ -261,7 +284,8 @@ pub async fn logout(db: &impl ConnectionTrait, principal: &Principal) -> Result<
     Ok(())
 }
 
-/// Resolves a bearer token to its principal; `None` when unknown, revoked or expired.
+/// Resolves a bearer token to its principal; `None` when unknown, revoked or expired, or
+/// when its agent was deactivated.
 pub async fn authenticate(
     db: &impl ConnectionTrait,
     token: &str,
@@ -271,86 +295,192 @@ pub async fn authenticate(
         return Ok(None);
     }
     let hash = sha256_hex(token);
-    let now = now_ms();
-    if token.starts_with(SESSION_PREFIX) {
-        let Some(session) = session::Entity::find()
+    let grant = if token.starts_with(SESSION_PREFIX) {
+        session::Entity::find()
             .filter(session::Column::TokenHash.eq(hash))
             .one(db)
             .await?
-        else {
-            return Ok(None);
-        };
-        if session.revoked_at.is_some() || session.expires_at <= now {
-            return Ok(None);
-        }
-        let Some(agent) = agent::Entity::find_by_id(session.agent_id).one(db).await? else {
-            return Ok(None);
-        };
-        let role = Role::parse(&agent.role);
-        let scope = agent_scope(db, &agent, role).await?;
-        return Ok(Some(Principal {
-            agent,
-            role,
+            .and_then(|session| Grant::of_session(&session, now_ms()))
+    } else if token.starts_with(API_TOKEN_PREFIX) {
+        api_token::Entity::find()
+            .filter(api_token::Column::TokenHash.eq(hash))
+            .one(db)
+            .await?
+            .and_then(|token| Grant::of_api_token(&token))
+    } else {
+        None
+    };
+    let Some(grant) = grant else {
+        return Ok(None);
+    };
+    let key = grant.credential.key();
+    Ok(resolve(db, vec![grant]).await?.remove(&key))
+}
+
+/// What each of these credentials is worth now, as `authenticate` would answer: a
+/// credential missing from the answer no longer works (revoked, logged out, expired, its
+/// agent gone or deactivated). A few queries for any number of credentials, so that every
+/// live connection can be re-checked every second.
+pub async fn recheck(
+    db: &impl ConnectionTrait,
+    keys: &[CredentialKey],
+) -> Result<HashMap<CredentialKey, Principal>, ApiError> {
+    let sessions: Vec<i64> = keys
+        .iter()
+        .filter_map(|key| match key {
+            CredentialKey::Session(id) => Some(*id),
+            CredentialKey::ApiToken(_) => None,
+        })
+        .collect();
+    let tokens: Vec<i64> = keys
+        .iter()
+        .filter_map(|key| match key {
+            CredentialKey::ApiToken(id) => Some(*id),
+            CredentialKey::Session(_) => None,
+        })
+        .collect();
+    let now = now_ms();
+    let mut grants = Vec::with_capacity(keys.len());
+    for chunk in sessions.chunks(IN_LIST_MAX) {
+        let found = session::Entity::find()
+            .filter(session::Column::Id.is_in(chunk.iter().copied()))
+            .all(db)
+            .await?;
+        grants.extend(found.iter().filter_map(|s| Grant::of_session(s, now)));
+    }
+    for chunk in tokens.chunks(IN_LIST_MAX) {
+        let found = api_token::Entity::find()
+            .filter(api_token::Column::Id.is_in(chunk.iter().copied()))
+            .all(db)
+            .await?;
+        grants.extend(found.iter().filter_map(Grant::of_api_token));
+    }
+    resolve(db, grants).await
+}
+
+/// Ids per `IN (...)` list: well under SQLite's and PostgreSQL's limits on parameters.
+const IN_LIST_MAX: usize = 500;
+
+/// A credential that is itself still valid (not revoked, not expired), before its agent
+/// and Pages are looked at.
+struct Grant {
+    credential: Credential,
+    agent_id: i64,
+}
+
+impl Grant {
+    fn of_session(session: &session::Model, now: i64) -> Option<Self> {
+        (session.revoked_at.is_none() && session.expires_at > now).then_some(Self {
             credential: Credential::Session {
                 id: session.id,
                 expires_at: session.expires_at,
             },
-            scope,
-        }));
+            agent_id: session.agent_id,
+        })
     }
-    if token.starts_with(API_TOKEN_PREFIX) {
-        let Some(api) = api_token::Entity::find()
-            .filter(api_token::Column::TokenHash.eq(hash))
-            .one(db)
-            .await?
-        else {
-            return Ok(None);
-        };
-        if api.revoked_at.is_some() {
-            return Ok(None);
-        }
-        let Some(agent) = agent::Entity::find_by_id(api.agent_id).one(db).await? else {
-            return Ok(None);
-        };
-        let role = Role::parse(&agent.role);
-        let granted: HashSet<String> = api_token_page::Entity::find()
-            .filter(api_token_page::Column::TokenId.eq(api.id))
-            .all(db)
-            .await?
-            .into_iter()
-            .map(|p| p.page_id)
-            .collect();
-        // Never more than its creator may see now.
-        let pages = match agent_scope(db, &agent, role).await? {
-            Scope::All => granted,
-            Scope::Pages(mine) => granted.intersection(&mine).cloned().collect(),
-        };
-        return Ok(Some(Principal {
-            agent,
-            role,
-            credential: Credential::ApiToken { id: api.id },
-            scope: Scope::Pages(pages),
-        }));
+
+    fn of_api_token(token: &api_token::Model) -> Option<Self> {
+        token.revoked_at.is_none().then_some(Self {
+            credential: Credential::ApiToken { id: token.id },
+            agent_id: token.agent_id,
+        })
     }
-    Ok(None)
 }
 
-async fn agent_scope(
+/// The principals of valid credentials: their active agents, with the Pages each may see.
+/// This is the one place that turns stored rows into a caller's role and scope.
+async fn resolve(
     db: &impl ConnectionTrait,
-    agent: &agent::Model,
-    role: Role,
-) -> Result<Scope, ApiError> {
-    if role == Role::Admin {
-        return Ok(Scope::All);
+    grants: Vec<Grant>,
+) -> Result<HashMap<CredentialKey, Principal>, ApiError> {
+    let agent_ids: Vec<i64> = grants
+        .iter()
+        .map(|g| g.agent_id)
+        .collect::<HashSet<_>>()
+        .into_iter()
+        .collect();
+    let mut agents: HashMap<i64, agent::Model> = HashMap::new();
+    for chunk in agent_ids.chunks(IN_LIST_MAX) {
+        let found = agent::Entity::find()
+            .filter(agent::Column::Id.is_in(chunk.iter().copied()))
+            .filter(agent::Column::DeactivatedAt.is_null())
+            .all(db)
+            .await?;
+        agents.extend(found.into_iter().map(|a| (a.id, a)));
     }
-    let pages = page_member::Entity::find()
-        .select_only()
-        .column(page_member::Column::PageId)
-        .filter(page_member::Column::AgentId.eq(agent.id))
-        .into_tuple::<String>()
-        .all(db)
-        .await?;
-    Ok(Scope::Pages(pages.into_iter().collect()))
+    // Members' Pages, for the agents who are not administrators.
+    let members: Vec<i64> = agents
+        .values()
+        .filter(|a| Role::parse(&a.role) != Role::Admin)
+        .map(|a| a.id)
+        .collect();
+    let mut memberships: HashMap<i64, HashSet<String>> = HashMap::new();
+    for chunk in members.chunks(IN_LIST_MAX) {
+        let rows = page_member::Entity::find()
+            .select_only()
+            .column(page_member::Column::AgentId)
+            .column(page_member::Column::PageId)
+            .filter(page_member::Column::AgentId.is_in(chunk.iter().copied()))
+            .into_tuple::<(i64, String)>()
+            .all(db)
+            .await?;
+        for (agent_id, page_id) in rows {
+            memberships.entry(agent_id).or_default().insert(page_id);
+        }
+    }
+    let tokens: Vec<i64> = grants
+        .iter()
+        .filter_map(|g| match g.credential {
+            Credential::ApiToken { id } if agents.contains_key(&g.agent_id) => Some(id),
+            _ => None,
+        })
+        .collect();
+    let mut granted: HashMap<i64, HashSet<String>> = HashMap::new();
+    for chunk in tokens.chunks(IN_LIST_MAX) {
+        let rows = api_token_page::Entity::find()
+            .select_only()
+            .column(api_token_page::Column::TokenId)
+            .column(api_token_page::Column::PageId)
+            .filter(api_token_page::Column::TokenId.is_in(chunk.iter().copied()))
+            .into_tuple::<(i64, String)>()
+            .all(db)
+            .await?;
+        for (token_id, page_id) in rows {
+            granted.entry(token_id).or_default().insert(page_id);
+        }
+    }
+    let mut principals = HashMap::with_capacity(grants.len());
+    for grant in grants {
+        let Some(agent) = agents.get(&grant.agent_id) else {
+            continue;
+        };
+        let role = Role::parse(&agent.role);
+        let agent_scope = match role {
+            Role::Admin => Scope::All,
+            Role::Agent => Scope::Pages(memberships.get(&agent.id).cloned().unwrap_or_default()),
+        };
+        let scope = match grant.credential {
+            Credential::Session { .. } => agent_scope,
+            // Never more than its creator may see now.
+            Credential::ApiToken { id } => {
+                let pages = granted.remove(&id).unwrap_or_default();
+                Scope::Pages(match agent_scope {
+                    Scope::All => pages,
+                    Scope::Pages(mine) => pages.intersection(&mine).cloned().collect(),
+                })
+            }
+        };
+        principals.insert(
+            grant.credential.key(),
+            Principal {
+                agent: agent.clone(),
+                role,
+                credential: grant.credential,
+                scope,
+            },
+        );
+    }
+    Ok(principals)
 }
 
 /// A token for an integration, limited to `page_ids` (all of which the caller must see).

@@ -1,36 +1,132 @@
-//! Rate limits: sign-in attempts per address and per email, API calls per token.
-use std::net::IpAddr;
+//! Rate limits: sign-in attempts per (email, address) with back-off and per address across
+//! emails; API calls per token.
+//!
+//! Sign-in is keyed by the pair, not by the email alone: a stranger failing at an agent's
+//! email from their own address backs off themselves, and the agent still signs in from
+//! theirs. Guessing many emails from one address meets the per-address limit.
+use std::collections::HashMap;
+use std::net::{IpAddr, Ipv6Addr};
 use std::num::NonZeroU32;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
 
 use governor::clock::{Clock, DefaultClock};
 use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
 
 use crate::error::ApiError;
 
-/// Sign-in attempts a minute from one address.
-const LOGIN_PER_IP_PER_MINUTE: u32 = 30;
-/// Sign-in attempts a minute for one email, from anywhere: brute force on one account.
-const LOGIN_PER_EMAIL_PER_MINUTE: u32 = 10;
+/// Sign-in attempts a minute from one address (an IPv6 /64), whatever the email.
+const LOGIN_PER_ADDRESS_PER_MINUTE: u32 = 30;
+/// Failed sign-ins for one email from one address before the next one waits.
+pub const LOGIN_FREE_FAILURES: u32 = 10;
+/// The first wait; each further failure doubles it, up to `LOGIN_MAX_BACKOFF`.
+const LOGIN_FIRST_BACKOFF: Duration = Duration::from_secs(1);
+const LOGIN_MAX_BACKOFF: Duration = Duration::from_secs(15 * 60);
+/// A pair with no failure for this long starts again from zero.
+const LOGIN_FORGET_AFTER: Duration = Duration::from_secs(60 * 60);
+/// Most (email, address) pairs remembered: the oldest are forgotten beyond it.
+const LOGIN_MAX_PAIRS: usize = 50_000;
+/// Longest email kept as a key (longer ones cannot be valid: RFC 5321 allows 254).
+const MAX_EMAIL_KEY: usize = 320;
 /// Requests a second for one API token, with a burst of twice that.
 const API_PER_TOKEN_PER_SECOND: u32 = 50;
 
 /// Shared by every request of this instance.
 pub struct Limits {
-    login_ip: DefaultKeyedRateLimiter<IpAddr>,
-    login_email: DefaultKeyedRateLimiter<String>,
+    login_address: DefaultKeyedRateLimiter<IpAddr>,
+    login_pairs: Mutex<HashMap<PairKey, Failures>>,
     api_token: DefaultKeyedRateLimiter<i64>,
     clock: DefaultClock,
+}
+
+type PairKey = (IpAddr, String);
+
+/// Failed (or still running) sign-ins of one pair.
+struct Failures {
+    count: u32,
+    last: Instant,
+    /// No attempt before this.
+    wait_until: Instant,
+}
+
+/// A sign-in attempt let through. `succeeded` forgets its pair's failures; dropped
+/// without it, the attempt failed and the pair's wait starts from the failure (not from
+/// when the password check began).
+#[must_use]
+pub struct LoginAttempt<'a> {
+    limits: &'a Limits,
+    key: Option<PairKey>,
+}
+
+impl LoginAttempt<'_> {
+    /// The password was right: the pair starts again from zero.
+    pub fn succeeded(mut self) {
+        if let Some(key) = self.key.take() {
+            self.limits.pairs().remove(&key);
+        }
+    }
+}
+
+impl Drop for LoginAttempt<'_> {
+    fn drop(&mut self) {
+        let Some(key) = self.key.take() else { return };
+        let now = Instant::now();
+        if let Some(failures) = self.limits.pairs().get_mut(&key) {
+            failures.wait_until = failures.wait_until.max(now + backoff(failures.count));
+        }
+    }
 }
 
 fn nonzero(n: u32) -> NonZeroU32 {
     NonZeroU32::new(n).unwrap_or(NonZeroU32::MIN)
 }
 
+/// The unit an address is limited as: an IPv4 address, or an IPv6 /64 (what one
+/// subscriber usually holds).
+fn address_key(ip: Option<IpAddr>) -> IpAddr {
+    match ip.map(|ip| ip.to_canonical()) {
+        Some(IpAddr::V6(v6)) => {
+            let prefix = u128::from(v6) & !((1u128 << 64) - 1);
+            IpAddr::V6(Ipv6Addr::from(prefix))
+        }
+        Some(v4) => v4,
+        None => IpAddr::from([0, 0, 0, 0]),
+    }
+}
+
+fn email_key(email: &str) -> String {
+    let email = email.trim().to_lowercase();
+    match email.char_indices().nth(MAX_EMAIL_KEY) {
+        Some((cut, _)) => email[..cut].to_owned(),
+        None => email,
+    }
+}
+
+/// The wait after the `count`-th failure: none before the `LOGIN_FREE_FAILURES`-th, then
+/// 1 s, 2 s, 4 s, … up to 15 minutes.
+fn backoff(count: u32) -> Duration {
+    let Some(extra) = count.checked_sub(LOGIN_FREE_FAILURES) else {
+        return Duration::ZERO;
+    };
+    LOGIN_FIRST_BACKOFF
+        .checked_mul(2u32.saturating_pow(extra.min(31)))
+        .unwrap_or(LOGIN_MAX_BACKOFF)
+        .min(LOGIN_MAX_BACKOFF)
+}
+
+/// Whole seconds to wait, at least one.
+fn retry_after(wait: Duration) -> ApiError {
+    let seconds = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
+    ApiError::RateLimited(seconds.max(1))
+}
+
 impl Limits {
     pub fn new() -> Self {
         Self {
-            login_ip: RateLimiter::keyed(Quota::per_minute(nonzero(LOGIN_PER_IP_PER_MINUTE))),
-            login_email: RateLimiter::keyed(Quota::per_minute(nonzero(LOGIN_PER_EMAIL_PER_MINUTE))),
+            login_address: RateLimiter::keyed(Quota::per_minute(nonzero(
+                LOGIN_PER_ADDRESS_PER_MINUTE,
+            ))),
+            login_pairs: Mutex::default(),
             api_token: RateLimiter::keyed(
                 Quota::per_second(nonzero(API_PER_TOKEN_PER_SECOND))
                     .allow_burst(nonzero(2 * API_PER_TOKEN_PER_SECOND)),
@@ -39,45 +135,137 @@ impl Limits {
         }
     }
 
-    /// One sign-in attempt from `ip` for `email`.
-    pub fn login(&self, ip: Option<IpAddr>, email: &str) -> Result<(), ApiError> {
-        if let Some(ip) = ip {
-            self.login_ip
-                .check_key(&ip)
-                .map_err(|wait| self.limited(wait.wait_time_from(self.clock.now())))?;
+    fn pairs(&self) -> std::sync::MutexGuard<'_, HashMap<PairKey, Failures>> {
+        self.login_pairs
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// One sign-in attempt from `ip` for `email`. It counts as a failure until
+    /// `LoginAttempt::succeeded` says otherwise, so attempts running at once count too.
+    pub fn login(&self, ip: Option<IpAddr>, email: &str) -> Result<LoginAttempt<'_>, ApiError> {
+        let address = address_key(ip);
+        self.login_address
+            .check_key(&address)
+            .map_err(|wait| retry_after(wait.wait_time_from(self.clock.now())))?;
+        if self.login_address.len() > LOGIN_MAX_PAIRS {
+            self.login_address.retain_recent();
         }
-        let email = email.trim().to_lowercase();
-        self.login_email
-            .check_key(&email)
-            .map_err(|wait| self.limited(wait.wait_time_from(self.clock.now())))?;
-        self.forget_old();
-        Ok(())
+        let key = (address, email_key(email));
+        let now = Instant::now();
+        let mut pairs = self.pairs();
+        if let Some(failures) = pairs.get(&key)
+            && failures.wait_until > now
+        {
+            return Err(retry_after(failures.wait_until - now));
+        }
+        if pairs.len() >= LOGIN_MAX_PAIRS && !pairs.contains_key(&key) {
+            forget_oldest(&mut pairs, now);
+        }
+        let failures = pairs.entry(key.clone()).or_insert(Failures {
+            count: 0,
+            last: now,
+            wait_until: now,
+        });
+        if now.duration_since(failures.last) > LOGIN_FORGET_AFTER {
+            failures.count = 0;
+        }
+        failures.count = failures.count.saturating_add(1);
+        failures.last = now;
+        failures.wait_until = now + backoff(failures.count);
+        Ok(LoginAttempt {
+            limits: self,
+            key: Some(key),
+        })
     }
 
     /// One API call with token `id`.
     pub fn api_call(&self, token_id: i64) -> Result<(), ApiError> {
         self.api_token
             .check_key(&token_id)
-            .map_err(|wait| self.limited(wait.wait_time_from(self.clock.now())))
+            .map_err(|wait| retry_after(wait.wait_time_from(self.clock.now())))
     }
+}
 
-    fn limited(&self, wait: std::time::Duration) -> ApiError {
-        ApiError::RateLimited(wait.as_secs().max(1))
+/// Makes room in a full map: first the pairs quiet for `LOGIN_FORGET_AFTER`, then, if it
+/// is still more than three quarters full, the older half (sorted once, so a flood of new
+/// pairs costs O(log n) each on average).
+fn forget_oldest(pairs: &mut HashMap<PairKey, Failures>, now: Instant) {
+    pairs.retain(|_, failures| now.duration_since(failures.last) <= LOGIN_FORGET_AFTER);
+    if pairs.len() * 4 <= LOGIN_MAX_PAIRS * 3 {
+        return;
     }
-
-    /// Keeps the keyed state from growing without bound.
-    fn forget_old(&self) {
-        if self.login_ip.len() > 10_000 {
-            self.login_ip.retain_recent();
-        }
-        if self.login_email.len() > 10_000 {
-            self.login_email.retain_recent();
-        }
-    }
+    let mut lasts: Vec<Instant> = pairs.values().map(|failures| failures.last).collect();
+    let middle = lasts.len() / 2;
+    let (_, cutoff, _) = lasts.select_nth_unstable(middle);
+    let cutoff = *cutoff;
+    pairs.retain(|_, failures| failures.last > cutoff);
 }
 
 impl Default for Limits {
     fn default() -> Self {
         Self::new()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn failures_back_off_per_pair_and_a_success_resets_it() {
+        let limits = Limits::new();
+        let stranger = Some(IpAddr::from([203, 0, 113, 7]));
+        let agent = Some(IpAddr::from([198, 51, 100, 2]));
+        for _ in 0..LOGIN_FREE_FAILURES {
+            let failed = limits.login(stranger, "Ada@Example.com");
+            assert!(failed.is_ok());
+        }
+        assert!(matches!(
+            limits.login(stranger, "ada@example.com"),
+            Err(ApiError::RateLimited(1))
+        ));
+        limits.login(agent, "ada@example.com").unwrap().succeeded();
+        assert!(limits.login(stranger, "grace@example.com").is_ok());
+    }
+
+    #[test]
+    fn the_wait_doubles_up_to_a_cap() {
+        assert_eq!(backoff(LOGIN_FREE_FAILURES - 1), Duration::ZERO);
+        assert_eq!(backoff(LOGIN_FREE_FAILURES), Duration::from_secs(1));
+        assert_eq!(backoff(LOGIN_FREE_FAILURES + 2), Duration::from_secs(4));
+        assert_eq!(backoff(u32::MAX), LOGIN_MAX_BACKOFF);
+    }
+
+    #[test]
+    fn ipv6_addresses_are_limited_by_their_64_prefix() {
+        let a: IpAddr = "2001:db8:1:2:aaaa::1".parse().unwrap();
+        let b: IpAddr = "2001:db8:1:2:bbbb::2".parse().unwrap();
+        let c: IpAddr = "2001:db8:1:3::1".parse().unwrap();
+        assert_eq!(address_key(Some(a)), address_key(Some(b)));
+        assert_ne!(address_key(Some(a)), address_key(Some(c)));
+        let mapped: IpAddr = "::ffff:192.0.2.1".parse().unwrap();
+        assert_eq!(address_key(Some(mapped)), IpAddr::from([192, 0, 2, 1]));
+    }
+
+    #[test]
+    fn a_full_map_forgets_its_oldest_pairs() {
+        let now = Instant::now();
+        let mut pairs = HashMap::new();
+        for i in 0..LOGIN_MAX_PAIRS {
+            let at = now + Duration::from_millis(i as u64);
+            pairs.insert(
+                (IpAddr::from([10, 0, 0, 1]), format!("{i}@example.com")),
+                Failures {
+                    count: 1,
+                    last: at,
+                    wait_until: at,
+                },
+            );
+        }
+        forget_oldest(&mut pairs, now + Duration::from_secs(60));
+        assert!(pairs.len() <= LOGIN_MAX_PAIRS / 2, "{}", pairs.len());
+        let newest = format!("{}@example.com", LOGIN_MAX_PAIRS - 1);
+        assert!(pairs.contains_key(&(IpAddr::from([10, 0, 0, 1]), newest)));
     }
 }

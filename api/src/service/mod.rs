@@ -2,6 +2,7 @@
 //! Resolvers and HTTP handlers call these; they never write SQL themselves.
 pub mod auth;
 pub mod conversations;
+pub mod credentials;
 pub mod event_log;
 pub mod inbox;
 pub mod ingest;

@@ -139,7 +139,7 @@ pub async fn send_message(
         .filter(|c| principal.can_see(&c.page_id))
         .ok_or(ApiError::NotFound("conversation"))?;
     if let Some(key) = &request.client_mutation_id
-        && let Some(existing) = by_key(db, &conversation.page_id, key).await?
+        && let Some(existing) = by_key(db, conversation.id, key).await?
     {
         return Ok(existing);
     }
@@ -177,7 +177,7 @@ pub async fn send_message(
         Err(err) if matches!(err.sql_err(), Some(SqlErr::UniqueConstraintViolation(_))) => {
             txn.rollback().await?;
             if let Some(key) = &request.client_mutation_id
-                && let Some(existing) = by_key(db, &conversation.page_id, key).await?
+                && let Some(existing) = by_key(db, conversation.id, key).await?
             {
                 return Ok(existing);
             }
@@ -324,13 +324,14 @@ async fn finish(
     Ok(finished)
 }
 
+/// The message sent with `key` in this conversation (keys are unique per conversation).
 async fn by_key(
     db: &impl ConnectionTrait,
-    page_id: &str,
+    conversation_id: i64,
     key: &str,
 ) -> Result<Option<message::Model>, ApiError> {
     Ok(message::Entity::find()
-        .filter(message::Column::PageId.eq(page_id))
+        .filter(message::Column::ConversationId.eq(conversation_id))
         .filter(message::Column::ClientMutationId.eq(key))
         .one(db)
         .await?)

@@ -2,7 +2,7 @@
 //! operation authorised and charged as on HTTP, keep-alive both ways, and the close code
 //! that tells the client what to do.
 use std::borrow::Cow;
-use std::net::SocketAddr;
+use std::net::IpAddr;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::time::Duration;
@@ -25,11 +25,11 @@ use super::{
     CLOSE_BAD_MESSAGE, CLOSE_DUPLICATE_ID, CLOSE_FORBIDDEN, CLOSE_GOING_AWAY, CLOSE_IDLE,
     CLOSE_INIT_TIMEOUT, CLOSE_TOO_BIG, CLOSE_TOO_MANY, CLOSE_UNAUTHORIZED, KEEP_ALIVE_EVERY,
 };
-use crate::bus::BusEvent;
 use crate::config::Secret;
-use crate::graphql::{AppSchema, ClientIp, publish_presence, revokes};
+use crate::graphql::{AppSchema, ClientIp, publish_presence};
 use crate::http::graphql::with_codes;
 use crate::service::auth::{self, Credential, Principal};
+use crate::service::credentials::CredentialWatch;
 use crate::state::AppState;
 
 /// After a revocation, how long the connection's operations get to end by themselves
@@ -41,7 +41,8 @@ pub(super) struct Connection {
     pub state: AppState,
     pub schema: AppSchema,
     pub protocol: Protocol,
-    pub peer: SocketAddr,
+    /// The client's address (from a trusted proxy's `X-Forwarded-For`, if any).
+    pub peer: IpAddr,
     pub seats: Arc<Seats>,
     pub budget: Arc<Budget>,
 }
@@ -54,8 +55,8 @@ struct Session {
     /// The agent counted ONLINE through this connection (a session's, not a token's).
     online: Option<i64>,
     _seat: Seat,
-    /// Revocations published on the bus.
-    events: BoxStream<'static, Arc<BusEvent>>,
+    /// The credential kept current against the database (and the bus's revocations).
+    watch: CredentialWatch,
 }
 
 impl Session {
@@ -68,20 +69,11 @@ impl Session {
             }
             Credential::ApiToken { .. } => futures::future::pending().boxed(),
         };
-        let principal = &self.principal;
-        let revoked = async {
-            while let Some(event) = self.events.next().await {
-                if let BusEvent::AccessRevoked(revocation) = &*event
-                    && revokes(revocation, principal)
-                {
-                    return;
-                }
-            }
-            futures::future::pending::<()>().await;
-        };
+        // The expiry is watched here too, so that it holds while the database re-check
+        // cannot run.
         tokio::select! {
             () = expiry => {}
-            () = revoked => {}
+            () = self.watch.revoked() => {}
         }
     }
 }
@@ -327,7 +319,7 @@ impl Connection {
             ));
         };
         self.budget.lift();
-        let events = self.state.bus.subscribe();
+        let watch = self.state.credentials.watch(&principal);
         // An agent's own session counts towards presence; an integration's token does not.
         let online = matches!(principal.credential, Credential::Session { .. })
             .then_some(principal.agent.id);
@@ -341,7 +333,7 @@ impl Connection {
             principal,
             online,
             _seat: seat,
-            events,
+            watch,
         })
     }
 
@@ -380,7 +372,7 @@ impl Connection {
             return self.refuse(out, &id, json!([err.extend()])).await;
         }
         session.principal = principal.clone();
-        let request = request.data(principal).data(ClientIp(self.peer.ip()));
+        let request = request.data(principal).data(ClientIp(self.peer));
         let mut results = self
             .schema
             .execute_stream(request)

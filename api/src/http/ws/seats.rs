@@ -5,29 +5,13 @@ use std::collections::HashMap;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
-use crate::service::auth::Credential;
-
-/// A credential, without what changes about it.
-#[derive(Clone, Copy, Debug, Hash, PartialEq, Eq)]
-enum Holder {
-    Session(i64),
-    ApiToken(i64),
-}
-
-impl From<&Credential> for Holder {
-    fn from(credential: &Credential) -> Self {
-        match credential {
-            Credential::Session { id, .. } => Self::Session(*id),
-            Credential::ApiToken { id } => Self::ApiToken(*id),
-        }
-    }
-}
+use crate::service::auth::{Credential, CredentialKey};
 
 /// The counts, shared by every connection of this instance.
 pub(super) struct Seats {
     open: AtomicUsize,
     max_open: usize,
-    per_credential: Mutex<HashMap<Holder, usize>>,
+    per_credential: Mutex<HashMap<CredentialKey, usize>>,
     max_per_credential: usize,
 }
 
@@ -53,7 +37,7 @@ impl Seats {
 
     /// A place among `credential`'s connections; `None` when it holds the most allowed.
     pub(super) fn seat(self: &Arc<Self>, credential: &Credential) -> Option<Seat> {
-        let holder = Holder::from(credential);
+        let holder = credential.key();
         let mut counts = self.per_credential.lock().ok()?;
         let count = counts.entry(holder).or_default();
         if *count >= self.max_per_credential {
@@ -79,7 +63,7 @@ impl Drop for Slot {
 /// One initialised connection of a credential.
 pub(super) struct Seat {
     seats: Arc<Seats>,
-    holder: Holder,
+    holder: CredentialKey,
 }
 
 impl Drop for Seat {

@@ -1,0 +1,320 @@
+//! Revocation ends live access: for each way a credential or its scope is withdrawn, an
+//! open subscription of that credential ends (UNAUTHENTICATED, or its WebSocket closed
+//! with 4403) within a second, and HTTP refuses the credential. With two instances on
+//! PostgreSQL + Redis, a revocation on one ends the subscriber on the other, also when
+//! Redis is down at that moment (the instances re-check live credentials in the database).
+use std::time::{Duration, Instant};
+
+use mf_tests::own_redis::OwnRedis;
+use mf_tests::webhook::{batch, message};
+use mf_tests::ws::{Ending, Subscription};
+use mf_tests::{
+    Agent, CUSTOMER, OTHER_CUSTOMER, OTHER_PAGE, PAGE, T0, TIMEOUT, TestApp, error_code, spawn_app,
+    spawn_app_with, spawn_beside,
+};
+use sea_orm::ConnectionTrait;
+use serde_json::{Value, json};
+
+/// How soon a revocation must reach a live subscription (through the bus, or at once on
+/// the instance that revoked).
+const PROMPTLY: Duration = Duration::from_secs(1);
+/// How soon it must reach one on an instance whose bus was down at the time (the
+/// database re-check runs every second).
+const WITHOUT_THE_BUS: Duration = Duration::from_secs(4);
+
+const CONVERSATION_UPDATED: &str = "subscription($pageId: ID!) {
+  conversationUpdated(pageId: $pageId) { id lastMessageText }
+}";
+
+/// Pages A and B with a conversation each, and alice on both.
+async fn world() -> (TestApp, Agent) {
+    let app = spawn_app().await;
+    arrange_pages(&app).await;
+    let alice = app
+        .agent_on("alice@example.com", "Alice", &[PAGE, OTHER_PAGE])
+        .await;
+    (app, alice)
+}
+
+async fn arrange_pages(app: &TestApp) {
+    app.ingest(&batch(PAGE, [message(PAGE, CUSTOMER, "a1", "hello A", T0)]))
+        .await;
+    app.ingest(&batch(
+        OTHER_PAGE,
+        [message(OTHER_PAGE, OTHER_CUSTOMER, "b1", "hello B", T0)],
+    ))
+    .await;
+}
+
+async fn subscribe(app: &TestApp, token: &str, page: &str) -> Subscription {
+    app.subscribe_as(token, CONVERSATION_UPDATED, json!({ "pageId": page }))
+        .await
+}
+
+/// Fails unless the subscription ends as revoked (UNAUTHENTICATED, or closed 4403)
+/// within `within`.
+async fn assert_ends(subscription: &mut Subscription, within: Duration, what: &str) {
+    let started = Instant::now();
+    let ending = subscription
+        .ending(within)
+        .await
+        .unwrap_or_else(|error| panic!("{what}: {error:#}"));
+    match &ending {
+        Ending::Errors(errors) if error_code(errors) == Some("UNAUTHENTICATED") => {}
+        Ending::Closed(Some(4403)) => {}
+        other => panic!("{what}: the subscription ended otherwise: {other:?}"),
+    }
+    eprintln!("{what}: ended after {:?}", started.elapsed());
+}
+
+/// Fails unless HTTP answers `token` with UNAUTHENTICATED.
+async fn assert_refused(app: &TestApp, token: &str) {
+    let response = app.gql_as(Some(token), "{ pages { id } }", json!({})).await;
+    assert_eq!(
+        error_code(&response),
+        Some("UNAUTHENTICATED"),
+        "{response:#}"
+    );
+}
+
+async fn page_ids(app: &TestApp, token: &str) -> Value {
+    app.gql_data_as(token, "{ pages { id } }", json!({})).await["pages"].clone()
+}
+
+/// A new message on `page`, which its subscribers see as a conversation update.
+async fn traffic(app: &TestApp, page: &str, mid: &str) {
+    let customer = if page == PAGE {
+        CUSTOMER
+    } else {
+        OTHER_CUSTOMER
+    };
+    app.ingest(&batch(page, [message(page, customer, mid, mid, T0 + 1000)]))
+        .await;
+}
+
+#[tokio::test]
+async fn revoking_an_api_token_ends_its_subscription_within_a_second_and_http_refuses_it() {
+    // Arrange
+    let (app, alice) = world().await;
+    let token = app
+        .create_api_token(&alice.token, "alice's integration", &[PAGE])
+        .await;
+    let mut subscription = subscribe(&app, &token.token, PAGE).await;
+
+    // Act
+    app.revoke_api_token(&alice.token, &token.id).await;
+
+    // Assert
+    assert_ends(&mut subscription, PROMPTLY, "revokeApiToken").await;
+    assert_refused(&app, &token.token).await;
+}
+
+#[tokio::test]
+async fn logging_out_ends_the_sessions_subscription_within_a_second_and_http_refuses_it() {
+    // Arrange
+    let (app, alice) = world().await;
+    let mut subscription = subscribe(&app, &alice.token, PAGE).await;
+
+    // Act
+    app.logout(&alice.token).await;
+
+    // Assert
+    assert_ends(&mut subscription, PROMPTLY, "logout").await;
+    assert_refused(&app, &alice.token).await;
+}
+
+#[tokio::test]
+async fn removing_a_membership_ends_the_subscriptions_to_that_page_only() {
+    // Arrange: alice's session and her token each watch A and B.
+    let (app, alice) = world().await;
+    let token = app
+        .create_api_token(&alice.token, "alice's integration", &[PAGE, OTHER_PAGE])
+        .await;
+    let mut on_a = subscribe(&app, &alice.token, PAGE).await;
+    let mut on_b = subscribe(&app, &alice.token, OTHER_PAGE).await;
+    let mut token_on_a = subscribe(&app, &token.token, PAGE).await;
+
+    // Act
+    app.remove_page_member(PAGE, &alice.id).await;
+
+    // Assert: A's streams end, B's goes on, and HTTP shows her B alone.
+    assert_ends(&mut on_a, PROMPTLY, "removePageMember (session)").await;
+    assert_ends(&mut token_on_a, PROMPTLY, "removePageMember (token)").await;
+    traffic(&app, OTHER_PAGE, "b2").await;
+    let event = on_b.next(TIMEOUT).await.expect("B's subscription goes on");
+    assert_eq!(event["conversationUpdated"]["lastMessageText"], "b2");
+    assert_eq!(
+        page_ids(&app, &alice.token).await,
+        json!([{ "id": OTHER_PAGE }])
+    );
+    assert_eq!(
+        page_ids(&app, &token.token).await,
+        json!([{ "id": OTHER_PAGE }])
+    );
+}
+
+#[tokio::test]
+async fn a_session_that_expires_ends_its_subscription_within_a_second_of_its_expiry() {
+    // Arrange: alice's session expires in 1.5 s (as if she signed in 14 days ago).
+    let (app, alice) = world().await;
+    let mut subscription = subscribe(&app, &alice.token, PAGE).await;
+    let expiry = Duration::from_millis(1500);
+    let expires_at = now_ms() + expiry.as_millis() as i64;
+    let started = Instant::now();
+    execute(
+        &app,
+        &format!(
+            "UPDATE sessions SET expires_at = {expires_at} WHERE agent_id = {}",
+            alice.id
+        ),
+    )
+    .await;
+
+    // Act: nothing; time passes.
+
+    // Assert: not before the expiry, and within a second after it.
+    assert_ends(&mut subscription, expiry + PROMPTLY, "session expiry").await;
+    assert!(
+        started.elapsed() >= expiry - Duration::from_millis(100),
+        "the subscription ended before the session expired ({:?})",
+        started.elapsed()
+    );
+    assert_refused(&app, &alice.token).await;
+}
+
+#[tokio::test]
+async fn a_revocation_stored_without_any_bus_message_still_ends_the_subscription() {
+    // Arrange
+    let (app, alice) = world().await;
+    let token = app
+        .create_api_token(&alice.token, "alice's integration", &[PAGE])
+        .await;
+    let mut subscription = subscribe(&app, &token.token, PAGE).await;
+
+    // Act: revoked in the database alone, as an instance whose bus is down leaves it.
+    execute(
+        &app,
+        &format!(
+            "UPDATE api_tokens SET revoked_at = {} WHERE id = {}",
+            now_ms(),
+            token.id
+        ),
+    )
+    .await;
+
+    // Assert
+    assert_ends(
+        &mut subscription,
+        WITHOUT_THE_BUS,
+        "revoked in the database",
+    )
+    .await;
+    assert_refused(&app, &token.token).await;
+}
+
+/// Whether this is the PostgreSQL + Redis pass (both variables set), where the tests of
+/// two instances must run; without either they are skipped, and one alone is a mistake.
+fn two_instances_possible() -> bool {
+    let set = |name: &str| std::env::var(name).is_ok_and(|value| !value.is_empty());
+    match (set("MF_TEST_POSTGRES_URL"), set("MF_TEST_REDIS_URL")) {
+        (true, true) => true,
+        (false, false) => {
+            eprintln!(
+                "skipped: two instances run on PostgreSQL + Redis (scripts/test's second pass)"
+            );
+            false
+        }
+        _ => panic!("set both MF_TEST_POSTGRES_URL and MF_TEST_REDIS_URL, or neither"),
+    }
+}
+
+#[tokio::test]
+async fn a_revocation_on_one_instance_ends_a_subscription_on_the_other_within_a_second() {
+    if !two_instances_possible() {
+        return;
+    }
+    // Arrange: alice's session and token subscribed on instance two.
+    let (one, alice) = world().await;
+    let two = spawn_beside(&one).await;
+    let token = one
+        .create_api_token(&alice.token, "alice's integration", &[PAGE])
+        .await;
+    let mut with_token = subscribe(&two, &token.token, PAGE).await;
+    let mut with_session = subscribe(&two, &alice.token, PAGE).await;
+
+    // Act: both revoked on instance one.
+    one.revoke_api_token(&alice.token, &token.id).await;
+    one.logout(&alice.token).await;
+
+    // Assert
+    assert_ends(
+        &mut with_token,
+        PROMPTLY,
+        "revokeApiToken on the other instance",
+    )
+    .await;
+    assert_ends(&mut with_session, PROMPTLY, "logout on the other instance").await;
+    assert_refused(&two, &token.token).await;
+    assert_refused(&two, &alice.token).await;
+}
+
+#[tokio::test]
+async fn with_redis_down_a_revocation_still_ends_a_subscription_on_the_other_instance() {
+    if !two_instances_possible() {
+        return;
+    }
+    let Some(mut redis) = OwnRedis::start() else {
+        panic!("the PostgreSQL + Redis pass needs redis-server on PATH");
+    };
+    // Arrange: two instances on one database and a Redis of the test's own; alice
+    // subscribed on instance two, with her session and with a token.
+    let url = redis.url();
+    let one = spawn_app_with(move |config| {
+        config.redis_url = Some(url);
+        config.redis_channel = "mf-revocation-test".to_owned();
+    })
+    .await;
+    arrange_pages(&one).await;
+    let alice = one
+        .agent_on("alice@example.com", "Alice", &[PAGE, OTHER_PAGE])
+        .await;
+    let two = spawn_beside(&one).await;
+    let token = one
+        .create_api_token(&alice.token, "alice's integration", &[PAGE])
+        .await;
+    let mut with_token = subscribe(&two, &token.token, PAGE).await;
+    let mut on_a = subscribe(&two, &alice.token, PAGE).await;
+
+    // Act: Redis goes down; then, on instance one, the token is revoked and alice leaves A.
+    redis.stop();
+    one.revoke_api_token(&alice.token, &token.id).await;
+    one.remove_page_member(PAGE, &alice.id).await;
+
+    // Assert: instance two learns it from the database within a few seconds.
+    assert_ends(
+        &mut with_token,
+        WITHOUT_THE_BUS,
+        "revokeApiToken, Redis down",
+    )
+    .await;
+    assert_ends(&mut on_a, WITHOUT_THE_BUS, "removePageMember, Redis down").await;
+    assert_refused(&two, &token.token).await;
+    assert_eq!(
+        page_ids(&two, &alice.token).await,
+        json!([{ "id": OTHER_PAGE }])
+    );
+}
+
+fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .expect("the clock is after 1970")
+        .as_millis() as i64
+}
+
+async fn execute(app: &TestApp, sql: &str) {
+    let db = app.db();
+    db.execute_unprepared(sql)
+        .await
+        .unwrap_or_else(|error| panic!("{sql}: {error}"));
+}
