@@ -25,7 +25,7 @@ type Socket = WebSocketStream<MaybeTlsStream<TcpStream>>;
 
 /// How a WebSocket upgrade was answered.
 pub enum Upgrade {
-    Opened(Wire),
+    Opened(Box<Wire>),
     /// Refused with this HTTP status.
     Refused(u16),
 }
@@ -42,7 +42,7 @@ impl Wire {
     /// Opens a WebSocket offering `protocol`; a refused upgrade is an `Err`.
     pub async fn open(url: &str, protocol: &str) -> anyhow::Result<Self> {
         match Self::upgrade(url, protocol).await? {
-            Upgrade::Opened(wire) => Ok(wire),
+            Upgrade::Opened(wire) => Ok(*wire),
             Upgrade::Refused(status) => bail!("the upgrade was refused with {status}"),
         }
     }
@@ -55,10 +55,10 @@ impl Wire {
             HeaderValue::from_str(protocol).context("a header value")?,
         );
         match tokio_tungstenite::connect_async(request).await {
-            Ok((socket, _)) => Ok(Upgrade::Opened(Self {
+            Ok((socket, _)) => Ok(Upgrade::Opened(Box::new(Self {
                 socket,
                 closed: None,
-            })),
+            }))),
             Err(WsError::Http(response)) => Ok(Upgrade::Refused(response.status().as_u16())),
             Err(error) => Err(error).context("opening the WebSocket"),
         }
