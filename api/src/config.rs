@@ -161,6 +161,10 @@ pub struct Config {
     /// Log format: `text` or `json`.
     #[arg(long, env = "LOG_FORMAT", default_value = "text")]
     pub log_format: String,
+    /// The log filter (`info`, `api=debug,info`, `trace`...). Dependencies that print raw
+    /// payloads stay capped whatever it says (see `logging::CAPPED`).
+    #[arg(long = "log-filter", env = "RUST_LOG", default_value = "info")]
+    pub rust_log: String,
     /// Largest number of webhook deliveries committed in one transaction (group commit).
     #[arg(long, env = "MF_INGEST_GROUP_MAX", default_value_t = DEFAULT_INGEST_GROUP_MAX)]
     pub ingest_group_max: usize,
@@ -219,6 +223,9 @@ impl Config {
         self.redis_url = text(self.redis_url);
         self.fb_app_id = text(self.fb_app_id);
         self.cors_origins = text(self.cors_origins);
+        if self.rust_log.trim().is_empty() {
+            "info".clone_into(&mut self.rust_log);
+        }
         if self.database_url.trim().is_empty() {
             DEFAULT_DATABASE_URL.clone_into(&mut self.database_url);
         }
@@ -247,6 +254,7 @@ impl Config {
             ws_max_connections_per_credential: DEFAULT_WS_MAX_CONNECTIONS_PER_CREDENTIAL,
             ws_max_connections: DEFAULT_WS_MAX_CONNECTIONS,
             log_format: "text".to_owned(),
+            rust_log: "info".to_owned(),
             ingest_group_max: DEFAULT_INGEST_GROUP_MAX,
             ingest_writers: DEFAULT_INGEST_WRITERS,
             event_retention_secs: DEFAULT_EVENT_RETENTION_SECS,
@@ -284,6 +292,7 @@ impl fmt::Debug for Config {
             )
             .field("ws_max_connections", &self.ws_max_connections)
             .field("log_format", &self.log_format)
+            .field("rust_log", &self.rust_log)
             .field("ingest_group_max", &self.ingest_group_max)
             .field("ingest_writers", &self.ingest_writers)
             .field("event_retention_secs", &self.event_retention_secs)

@@ -16,6 +16,10 @@ pub struct Model {
     pub error: Option<String>,
     pub started_at: i64,
     pub finished_at: Option<i64>,
+    /// Renewed while the job runs; a RUNNING job whose heartbeat stopped was abandoned (its
+    /// instance died) and no longer stands in the way of a new one.
+    #[serde(default)]
+    pub heartbeat_at: Option<i64>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

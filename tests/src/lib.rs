@@ -165,6 +165,55 @@ fn client() -> reqwest::Client {
 /// Like [`spawn_app_with`], but the server is the real `api` binary in a process of its
 /// own, configured through its environment as in production.
 pub async fn spawn_app_process_with(configure: impl FnOnce(&mut api::Config)) -> TestApp {
+    spawn_process(configure, None).await.0
+}
+
+/// What an api process wrote to its stdout and stderr (its logs), collected as it runs.
+#[derive(Clone, Default)]
+pub struct ProcessLogs(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
+
+impl ProcessLogs {
+    /// Everything written so far, as text.
+    pub fn text(&self) -> String {
+        let bytes = self
+            .0
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        String::from_utf8_lossy(&bytes).into_owned()
+    }
+
+    /// Keeps reading `output` into the buffer until it ends.
+    fn collect(&self, mut output: impl tokio::io::AsyncRead + Unpin + Send + 'static) {
+        let buffer = self.0.clone();
+        tokio::spawn(async move {
+            use tokio::io::AsyncReadExt;
+            let mut chunk = vec![0u8; 64 * 1024];
+            while let Ok(read) = output.read(&mut chunk).await {
+                if read == 0 {
+                    break;
+                }
+                buffer
+                    .lock()
+                    .unwrap_or_else(|poisoned| poisoned.into_inner())
+                    .extend_from_slice(&chunk[..read]);
+            }
+        });
+    }
+}
+
+/// Like [`spawn_app_process_with`], with `RUST_LOG=<rust_log>`, collecting what the
+/// process logs (both its output streams).
+pub async fn spawn_app_process_logging(
+    configure: impl FnOnce(&mut api::Config),
+    rust_log: &str,
+) -> (TestApp, ProcessLogs) {
+    spawn_process(configure, Some(rust_log)).await
+}
+
+async fn spawn_process(
+    configure: impl FnOnce(&mut api::Config),
+    rust_log: Option<&str>,
+) -> (TestApp, ProcessLogs) {
     init_once();
     let database_dir = tempfile::tempdir().expect("creating the database directory");
     let config = test_config(&database_dir, configure).await;
@@ -220,14 +269,29 @@ pub async fn spawn_app_process_with(configure: impl FnOnce(&mut api::Config)) ->
         )
         .env(
             "RUST_LOG",
-            std::env::var("TEST_LOG").unwrap_or_else(|_| "warn".to_owned()),
+            rust_log.map_or_else(
+                || std::env::var("TEST_LOG").unwrap_or_else(|_| "warn".to_owned()),
+                str::to_owned,
+            ),
         )
         .env_remove("REDIS_URL")
         .kill_on_drop(true);
     if let Some(redis) = &config.redis_url {
         command.env("REDIS_URL", redis);
     }
-    let process = command.spawn().expect("starting the api binary");
+    let logs = ProcessLogs::default();
+    if rust_log.is_some() {
+        command
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped());
+    }
+    let mut process = command.spawn().expect("starting the api binary");
+    if let Some(stdout) = process.stdout.take() {
+        logs.collect(stdout);
+    }
+    if let Some(stderr) = process.stderr.take() {
+        logs.collect(stderr);
+    }
     let addr: SocketAddr = ([127, 0, 0, 1], port).into();
     let http = client();
     let deadline = std::time::Instant::now() + Duration::from_secs(30);
@@ -259,7 +323,7 @@ pub async fn spawn_app_process_with(configure: impl FnOnce(&mut api::Config)) ->
         _database_dir: database_dir,
     };
     app.admin_token = app.login(ADMIN_EMAIL, ADMIN_PASSWORD).await;
-    app
+    (app, logs)
 }
 
 /// A workspace binary from the same build as this test (`target/debug/<name>`). `scripts/test`

@@ -277,6 +277,22 @@ fn cases() -> Vec<Case> {
             document: "mutation($id: ID!) { revokeApiToken(id: $id) }",
             variables: |t| json!({ "id": t.api_token }),
             expected: Expected::Error("NOT_FOUND"),
+            // An API token may revoke only itself: any other id is refused before it is looked up.
+            expected_for_api_token: Some(Expected::Error("FORBIDDEN")),
+        },
+        Case {
+            operation: "deactivateAgent",
+            document: "mutation($id: ID!) { deactivateAgent(id: $id) { id active } }",
+            variables: |t| json!({ "id": t.agent }),
+            expected: Expected::Error("FORBIDDEN"),
+            expected_for_api_token: None,
+        },
+        Case {
+            operation: "setAgentRole",
+            // Alice making herself an administrator, which would show her B.
+            document: "mutation($id: ID!) { setAgentRole(id: $id, role: ADMIN) { id role } }",
+            variables: |t| json!({ "id": t.me }),
+            expected: Expected::Error("FORBIDDEN"),
             expected_for_api_token: None,
         },
         Case {

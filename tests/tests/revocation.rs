@@ -212,6 +212,180 @@ async fn a_revocation_stored_without_any_bus_message_still_ends_the_subscription
     assert_refused(&app, &token.token).await;
 }
 
+#[tokio::test]
+async fn deactivating_an_agent_ends_its_sessions_and_tokens_and_it_cannot_sign_in() {
+    // Arrange
+    let (app, alice) = world().await;
+    let token = app
+        .create_api_token(&alice.token, "alice's integration", &[PAGE])
+        .await;
+    let mut with_session = subscribe(&app, &alice.token, PAGE).await;
+    let mut with_token = subscribe(&app, &token.token, PAGE).await;
+
+    // Act
+    let data = app
+        .gql_data(
+            "mutation($id: ID!) { deactivateAgent(id: $id) { id active } }",
+            json!({ "id": alice.id }),
+        )
+        .await;
+
+    // Assert
+    assert_eq!(
+        data["deactivateAgent"],
+        json!({ "id": alice.id, "active": false })
+    );
+    assert_ends(&mut with_session, PROMPTLY, "deactivateAgent (session)").await;
+    assert_ends(&mut with_token, PROMPTLY, "deactivateAgent (token)").await;
+    assert_refused(&app, &alice.token).await;
+    assert_refused(&app, &token.token).await;
+    let login = app
+        .gql_as(
+            None,
+            "mutation($e: String!, $p: String!) { login(email: $e, password: $p) { token } }",
+            json!({ "e": alice.email, "p": mf_tests::AGENT_PASSWORD }),
+        )
+        .await;
+    assert_eq!(error_code(&login), Some("UNAUTHENTICATED"), "{login:#}");
+}
+
+/// Creates an administrator who is also a member of `pages`, signed in.
+async fn second_admin(app: &TestApp, email: &str, pages: &[&str]) -> Agent {
+    let data = app
+        .gql_data(
+            "mutation($input: CreateAgentInput!) { createAgent(input: $input) { id } }",
+            json!({ "input": {
+                "email": email, "name": "Second Admin", "role": "ADMIN",
+                "password": mf_tests::AGENT_PASSWORD,
+            } }),
+        )
+        .await;
+    let id = data["createAgent"]["id"]
+        .as_str()
+        .expect("an id")
+        .to_owned();
+    for page in pages {
+        app.add_page_member(page, &id).await;
+    }
+    let token = app.login(email, mf_tests::AGENT_PASSWORD).await;
+    Agent {
+        id,
+        email: email.to_owned(),
+        token,
+    }
+}
+
+async fn set_role(app: &TestApp, token: &str, id: &str, role: &str) -> Value {
+    app.gql_as(
+        Some(token),
+        "mutation($id: ID!, $role: AgentRole!) { setAgentRole(id: $id, role: $role) { id role } }",
+        json!({ "id": id, "role": role }),
+    )
+    .await
+}
+
+#[tokio::test]
+async fn demoting_an_administrator_shrinks_its_scope_to_its_memberships_at_once() {
+    // Arrange: an administrator who is a member of B only, watching A and B.
+    let app = spawn_app().await;
+    arrange_pages(&app).await;
+    let carol = second_admin(&app, "carol@example.com", &[OTHER_PAGE]).await;
+    let mut on_a = subscribe(&app, &carol.token, PAGE).await;
+    let mut on_b = subscribe(&app, &carol.token, OTHER_PAGE).await;
+
+    // Act
+    let demoted = set_role(&app, &app.admin_token, &carol.id, "AGENT").await;
+
+    // Assert: A's stream ends, B's goes on; HTTP shows B alone and no administration.
+    assert_eq!(
+        demoted["data"]["setAgentRole"],
+        json!({ "id": carol.id, "role": "AGENT" }),
+        "{demoted:#}"
+    );
+    assert_ends(&mut on_a, PROMPTLY, "demotion").await;
+    traffic(&app, OTHER_PAGE, "b2").await;
+    let event = on_b.next(TIMEOUT).await.expect("B's subscription goes on");
+    assert_eq!(event["conversationUpdated"]["lastMessageText"], "b2");
+    assert_eq!(
+        page_ids(&app, &carol.token).await,
+        json!([{ "id": OTHER_PAGE }])
+    );
+    let refused = set_role(&app, &carol.token, &carol.id, "ADMIN").await;
+    assert_eq!(error_code(&refused), Some("FORBIDDEN"), "{refused:#}");
+}
+
+#[tokio::test]
+async fn the_last_active_administrator_can_be_neither_demoted_nor_deactivated() {
+    // Arrange
+    let app = spawn_app().await;
+    let me = app.gql_data("{ me { id } }", json!({})).await["me"]["id"]
+        .as_str()
+        .expect("my id")
+        .to_owned();
+
+    // Act
+    let demoted = set_role(&app, &app.admin_token, &me, "AGENT").await;
+    let deactivated = app
+        .gql(
+            "mutation($id: ID!) { deactivateAgent(id: $id) { id } }",
+            json!({ "id": me }),
+        )
+        .await;
+
+    // Assert: refused, and still an administrator.
+    for refused in [&demoted, &deactivated] {
+        assert_eq!(error_code(refused), Some("BAD_USER_INPUT"), "{refused:#}");
+        assert!(
+            mf_tests::error_message(refused)
+                .is_some_and(|m| m.contains("last active administrator")),
+            "{refused:#}"
+        );
+    }
+    let role = app.gql_data("{ me { role active } }", json!({})).await;
+    assert_eq!(role["me"], json!({ "role": "ADMIN", "active": true }));
+}
+
+#[tokio::test]
+async fn two_administrators_demoting_each_other_at_once_leave_one_administrator() {
+    // Arrange
+    let app = spawn_app().await;
+    let me = app.gql_data("{ me { id } }", json!({})).await["me"]["id"]
+        .as_str()
+        .expect("my id")
+        .to_owned();
+    let carol = second_admin(&app, "carol@example.com", &[]).await;
+
+    // Act
+    let (first, second) = tokio::join!(
+        set_role(&app, &app.admin_token, &carol.id, "AGENT"),
+        set_role(&app, &carol.token, &me, "AGENT"),
+    );
+
+    // Assert: exactly one went through (the other was refused as the last administrator's
+    // demotion, or as coming from someone no longer an administrator), and one is left.
+    let refused: Vec<&Value> = [&first, &second]
+        .into_iter()
+        .filter(|r| error_code(r).is_some())
+        .collect();
+    assert_eq!(refused.len(), 1, "{first:#}\n{second:#}");
+    assert!(
+        matches!(error_code(refused[0]), Some("BAD_USER_INPUT" | "FORBIDDEN")),
+        "{first:#}\n{second:#}"
+    );
+    let admins = app
+        .db()
+        .query_one_raw(sea_orm::Statement::from_string(
+            app.db().get_database_backend(),
+            "SELECT COUNT(*) AS n FROM agents WHERE role = 'ADMIN'",
+        ))
+        .await
+        .expect("counting administrators")
+        .expect("a count")
+        .try_get::<i64>("", "n")
+        .expect("the count");
+    assert_eq!(admins, 1);
+}
+
 /// Whether this is the PostgreSQL + Redis pass (both variables set), where the tests of
 /// two instances must run; without either they are skipped, and one alone is a mistake.
 fn two_instances_possible() -> bool {

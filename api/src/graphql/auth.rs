@@ -53,6 +53,12 @@ impl Agent {
     async fn role(&self) -> AgentRole {
         Role::parse(&self.0.role).into()
     }
+
+    /// False once an administrator deactivated the agent (`deactivateAgent`): it cannot
+    /// sign in, and its sessions and API tokens no longer work.
+    async fn active(&self) -> bool {
+        self.0.deactivated_at.is_none()
+    }
 }
 
 /// A new session: send `token` as `Authorization: Bearer <token>`.

@@ -12,10 +12,9 @@ use crate::bus::{BusEvent, Revocation};
 use crate::config::Secret;
 use crate::error::ApiError;
 use crate::facebook::graph::Outgoing;
-use crate::service::auth::validate_page_id;
 use crate::service::auth::{self, Credential};
 use crate::service::presence;
-use crate::service::{conversations, pages, send, sync};
+use crate::service::{access, agents, conversations, pages, send, sync};
 use crate::state::AppState;
 use crate::time::rfc3339;
 
@@ -180,6 +179,44 @@ impl MutationRoot {
         Ok(removed)
     }
 
+    /// Deactivates an agent (administrators only): it can no longer sign in, and its
+    /// sessions and API tokens stop working at once, on HTTP and on open connections
+    /// (their subscriptions end). The last active administrator cannot be deactivated.
+    async fn deactivate_agent(&self, ctx: &Context<'_>, id: ID) -> Result<Agent> {
+        let state = ctx.data::<AppState>()?;
+        principal(ctx)?.require_admin()?;
+        let id = parse_id(&id, "id")?;
+        let agent = agents::deactivate(&state.db, id).await?;
+        revoke(
+            state,
+            Revocation {
+                agent_id: Some(id),
+                ..Revocation::default()
+            },
+        )
+        .await;
+        Ok(Agent(agent))
+    }
+
+    /// Gives an agent another role (administrators only). An ADMIN made an AGENT sees only
+    /// the Pages it is a member of, at once: its subscriptions to other Pages end. The last
+    /// active administrator cannot be demoted.
+    async fn set_agent_role(&self, ctx: &Context<'_>, id: ID, role: AgentRole) -> Result<Agent> {
+        let state = ctx.data::<AppState>()?;
+        principal(ctx)?.require_admin()?;
+        let id = parse_id(&id, "id")?;
+        let agent = agents::set_role(&state.db, id, role.into()).await?;
+        revoke(
+            state,
+            Revocation {
+                agent_id: Some(id),
+                ..Revocation::default()
+            },
+        )
+        .await;
+        Ok(Agent(agent))
+    }
+
     /// A long-lived token for an integration, limited to `pageIds`.
     async fn create_api_token(
         &self,
@@ -200,7 +237,8 @@ impl MutationRoot {
         })
     }
 
-    /// Appear AWAY or OFFLINE by choice; ONLINE follows the connection again.
+    /// Appear AWAY or OFFLINE by choice; ONLINE follows the connection again. Only a
+    /// signed-in agent sets its own presence (an API token is FORBIDDEN).
     async fn set_presence(
         &self,
         ctx: &Context<'_>,
@@ -208,6 +246,12 @@ impl MutationRoot {
     ) -> Result<AgentPresence> {
         let state = ctx.data::<AppState>()?;
         let me = principal(ctx)?;
+        if !matches!(me.credential, Credential::Session { .. }) {
+            return Err(ApiError::Forbidden(
+                "an API token cannot set its creator's presence; sign in to set it",
+            )
+            .into());
+        }
         if let Some(changed) = state.presence.choose(me.agent.id, status.into()) {
             publish_presence(state, me.agent.id, changed).await;
         }
@@ -243,11 +287,12 @@ impl MutationRoot {
                 );
             }
         };
+        let conversation = access::require_conversation(&state.db, me, conversation_id).await?;
         let message = send::send_message(
             state,
             me,
             send::SendRequest {
-                conversation_id,
+                conversation,
                 content,
                 client_mutation_id: input.client_mutation_id,
             },
@@ -266,7 +311,8 @@ impl MutationRoot {
         let state = ctx.data::<AppState>()?;
         let me = principal(ctx)?;
         let id = parse_id(&conversation_id, "conversationId")?;
-        send::typing(state, me, id, typing).await?;
+        let conversation = access::require_conversation(&state.db, me, id).await?;
+        send::typing(state, &conversation, typing).await?;
         Ok(true)
     }
 
@@ -291,8 +337,9 @@ impl MutationRoot {
             assignee,
             mark_read: input.mark_read.unwrap_or(false),
         };
+        let conversation = access::require_conversation(&state.db, me, id).await?;
         Ok(Conversation::from(
-            conversations::update(state, me, id, change).await?,
+            conversations::update(state, conversation, change).await?,
         ))
     }
 
@@ -321,13 +368,9 @@ impl MutationRoot {
         #[graphql(default = 5)] limit: Option<i32>,
     ) -> Result<SyncResult> {
         let state = ctx.data::<AppState>()?;
-        let me = principal(ctx)?;
-        validate_page_id(&page_id)?;
-        if !me.can_see(&page_id) {
-            return Err(ApiError::NotFound("page").into());
-        }
+        let page = access::require_page(principal(ctx)?, &page_id)?;
         let limit = u32::try_from(limit.unwrap_or(5)).unwrap_or(0);
-        let imported = sync::sync_conversations(state, &page_id, limit).await?;
+        let imported = sync::sync_conversations(state, &page, limit).await?;
         Ok(SyncResult {
             conversations: imported.conversations as i32,
             messages: imported.messages as i32,
@@ -339,15 +382,12 @@ impl MutationRoot {
     /// `syncJob(id)` or the `syncProgress(jobId)` subscription.
     async fn sync_full_history(&self, ctx: &Context<'_>, page_id: ID) -> Result<SyncJob> {
         let state = ctx.data::<AppState>()?;
-        let me = principal(ctx)?;
-        validate_page_id(&page_id)?;
-        if !me.can_see(&page_id) {
-            return Err(ApiError::NotFound("page").into());
-        }
-        Ok(SyncJob(sync::start_full_sync(state, &page_id).await?))
+        let page = access::require_page(principal(ctx)?, &page_id)?;
+        Ok(SyncJob(sync::start_full_sync(state, &page).await?))
     }
 
-    /// Revokes an API token; requests and subscriptions using it stop at once.
+    /// Revokes an API token; requests and subscriptions using it stop at once. An API token
+    /// may revoke only itself (FORBIDDEN otherwise).
     async fn revoke_api_token(&self, ctx: &Context<'_>, id: ID) -> Result<bool> {
         let state = ctx.data::<AppState>()?;
         let me = principal(ctx)?;

@@ -1,5 +1,5 @@
-//! Queries: thin resolvers over `service::inbox`, each checking what the caller may see.
-//! What is not the caller's answers exactly as if it did not exist.
+//! Queries: thin resolvers over `service::inbox`; `service::access` decides what the
+//! caller may see. What is not the caller's answers exactly as if it did not exist.
 use async_graphql::{Context, ID, Object, Result};
 
 use super::auth::{Agent, AgentPresence};
@@ -7,10 +7,8 @@ use super::types::{
     Conversation, ConversationConnection, ConversationStatus, MessageConnection, Page, SyncJob,
 };
 use super::{parse_id, principal};
-use crate::error::ApiError;
-use crate::service::auth::{self, validate_page_id};
 use crate::service::inbox::{self, Cursor, Slice};
-use crate::service::sync;
+use crate::service::{access, auth};
 use crate::state::AppState;
 
 pub struct QueryRoot;
@@ -25,12 +23,10 @@ impl QueryRoot {
     /// The agents who work on a Page, with their presence now.
     async fn page_agents(&self, ctx: &Context<'_>, page_id: ID) -> Result<Vec<AgentPresence>> {
         let state = ctx.data::<AppState>()?;
-        let me = principal(ctx)?;
-        validate_page_id(&page_id)?;
-        if !me.can_see(&page_id) {
+        let Some(page) = access::page(principal(ctx)?, &page_id)? else {
             return Ok(Vec::new());
-        }
-        Ok(auth::page_agents(&state.db, &page_id)
+        };
+        Ok(auth::page_agents(&state.db, &page)
             .await?
             .into_iter()
             .map(|agent| AgentPresence {
@@ -43,22 +39,18 @@ impl QueryRoot {
     /// A history sync job, or null when there is none the caller may see.
     async fn sync_job(&self, ctx: &Context<'_>, id: ID) -> Result<Option<SyncJob>> {
         let state = ctx.data::<AppState>()?;
-        let me = principal(ctx)?;
         let id = parse_id(&id, "id")?;
-        Ok(sync::job(&state.db, id)
+        Ok(access::sync_job(&state.db, principal(ctx)?, id)
             .await?
-            .filter(|job| me.can_see(&job.page_id))
             .map(SyncJob))
     }
 
     /// The Pages the caller may see.
     async fn pages(&self, ctx: &Context<'_>) -> Result<Vec<Page>> {
         let state = ctx.data::<AppState>()?;
-        let me = principal(ctx)?;
         let pages = inbox::pages(&state.db).await?;
-        Ok(pages
+        Ok(access::pages(principal(ctx)?, pages)
             .into_iter()
-            .filter(|p| me.can_see(&p.id))
             .map(Page::from_model)
             .collect())
     }
@@ -73,13 +65,12 @@ impl QueryRoot {
         status: Option<ConversationStatus>,
     ) -> Result<ConversationConnection> {
         let state = ctx.data::<AppState>()?;
-        let me = principal(ctx)?;
-        validate_page_id(&page_id)?;
+        let page = access::page(principal(ctx)?, &page_id)?;
         let first = first.unwrap_or(5);
         let after = after.as_deref().map(Cursor::decode).transpose()?;
-        let slice = if me.can_see(&page_id) {
+        let slice = if let Some(page) = page {
             let status = status.map(ConversationStatus::as_str);
-            inbox::conversations(&state.db, &page_id, first, after, status).await?
+            inbox::conversations(&state.db, &page, first, after, status).await?
         } else {
             // The same answer as for a Page with no conversations, after the same checks.
             inbox::check_page_size(first, "first")?;
@@ -94,12 +85,10 @@ impl QueryRoot {
     /// One conversation, or null when there is none the caller may see.
     async fn conversation(&self, ctx: &Context<'_>, id: ID) -> Result<Option<Conversation>> {
         let state = ctx.data::<AppState>()?;
-        let me = principal(ctx)?;
         let id = parse_id(&id, "id")?;
-        Ok(inbox::conversation(&state.db, id)
+        Ok(access::conversation(&state.db, principal(ctx)?, id)
             .await?
-            .filter(|c| me.can_see(&c.page_id))
-            .map(Conversation::from))
+            .map(|c| Conversation::from(c.into_model())))
     }
 
     /// A conversation's messages: the `last` ones before `before`, oldest first.
@@ -111,16 +100,10 @@ impl QueryRoot {
         before: Option<String>,
     ) -> Result<MessageConnection> {
         let state = ctx.data::<AppState>()?;
-        let me = principal(ctx)?;
         let id = parse_id(&conversation_id, "conversationId")?;
         let before = before.as_deref().map(Cursor::decode).transpose()?;
-        let visible = inbox::conversation(&state.db, id)
-            .await?
-            .is_some_and(|c| me.can_see(&c.page_id));
-        if !visible {
-            return Err(ApiError::NotFound("conversation").into());
-        }
-        let slice = inbox::messages(&state.db, id, last.unwrap_or(50), before).await?;
+        let conversation = access::require_conversation(&state.db, principal(ctx)?, id).await?;
+        let slice = inbox::messages(&state.db, &conversation, last.unwrap_or(50), before).await?;
         Ok(MessageConnection::new(slice, before.is_some()))
     }
 }

@@ -17,10 +17,10 @@ use super::types::{Conversation, Message, SyncJob};
 use super::{parse_id, principal};
 use crate::bus::{BusEvent, Change, PageEvent};
 use crate::error::ApiError;
-use crate::service::auth::{self, Credential, Principal, validate_page_id};
+use crate::service::access;
+use crate::service::auth::{self, Credential, Principal};
 use crate::service::credentials::CredentialWatch;
 use crate::service::event_log::{self, Resume};
-use crate::service::{inbox, sync};
 use crate::state::AppState;
 
 pub struct SubscriptionRoot;
@@ -51,7 +51,7 @@ async fn withdrawn(mut watch: CredentialWatch, page_id: String) -> ApiError {
         let Some(me) = watch.current() else {
             return ApiError::Unauthenticated(REVOKED);
         };
-        if !me.can_see(&page_id) {
+        if !access::in_scope(&me, &page_id) {
             return ApiError::Unauthenticated("access to this Page was withdrawn");
         }
         // The expiry is also watched here, so that it holds while the database re-check
@@ -90,9 +90,9 @@ fn guarded<T: Send + 'static>(
             BusEvent::Lagged => Step::Ended(ApiError::FellBehind),
             // Page events only of the caller's Pages; the others (presence) are `select`'s to judge.
             event
-                if event
-                    .page_id()
-                    .is_none_or(|page| who.current().is_some_and(|me| me.can_see(page))) =>
+                if event.page_id().is_none_or(|page| {
+                    who.current().is_some_and(|me| access::in_scope(&me, page))
+                }) =>
             {
                 select(event).map_or(Step::Skip, Step::Item)
             }
@@ -254,6 +254,9 @@ pub struct PageEventItem {
     message: Option<Message>,
     /// The conversation, as it is now (CONVERSATION_UPDATED).
     conversation: Option<Conversation>,
+    /// MESSAGE_REMOVED: this message was the same Facebook message as another one (our
+    /// reply, also imported by a history sync) and was merged into it; drop it.
+    removed_message_id: Option<ID>,
 }
 
 #[derive(Enum, Copy, Clone, Eq, PartialEq)]
@@ -261,11 +264,13 @@ pub enum PageEventKind {
     MessageAdded,
     MessageUpdated,
     ConversationUpdated,
+    MessageRemoved,
 }
 
 impl From<&PageEvent> for PageEventItem {
     fn from(event: &PageEvent) -> Self {
         let position = Some(event.position);
+        let mut removed_message_id = None;
         let (kind, message, conversation) = match &event.change {
             Change::MessageAdded(m) => (
                 PageEventKind::MessageAdded,
@@ -282,37 +287,19 @@ impl From<&PageEvent> for PageEventItem {
                 None,
                 Some(Conversation(c.clone(), position)),
             ),
+            Change::MessageRemoved { id, .. } => {
+                removed_message_id = Some(ID(id.to_string()));
+                (PageEventKind::MessageRemoved, None, None)
+            }
         };
         Self {
             position: event.position.to_string(),
             kind,
             message,
             conversation,
+            removed_message_id,
         }
     }
-}
-
-/// The conversation, if the caller may see it; NOT_FOUND otherwise, as for none at all.
-async fn visible_conversation(
-    ctx: &Context<'_>,
-    me: &Principal,
-    id: &ID,
-) -> Result<entity::conversation::Model> {
-    let state = ctx.data::<AppState>()?;
-    let id = parse_id(id, "conversationId")?;
-    inbox::conversation(&state.db, id)
-        .await?
-        .filter(|c| me.can_see(&c.page_id))
-        .ok_or_else(|| ApiError::NotFound("conversation").into())
-}
-
-/// The Page, if the caller may see it; NOT_FOUND otherwise.
-fn visible_page(me: &Principal, page_id: &ID) -> Result<String> {
-    validate_page_id(page_id)?;
-    if !me.can_see(page_id) {
-        return Err(ApiError::NotFound("page").into());
-    }
-    Ok(page_id.0.clone())
 }
 
 /// One Page's events in order, from `after` (or from now).
@@ -348,9 +335,10 @@ async fn conversation_messages(
 ) -> Result<BoxStream<'static, Result<Message>>> {
     let events = listen(ctx)?;
     let (watch, me) = in_use(ctx)?;
-    let conversation = visible_conversation(ctx, &me, &conversation_id).await?;
-    let id = conversation.id;
-    let page_id = conversation.page_id;
+    let state = ctx.data::<AppState>()?;
+    let id = parse_id(&conversation_id, "conversationId")?;
+    let conversation = access::require_conversation(&state.db, &me, id).await?;
+    let page_id = conversation.model().page_id.clone();
     let events = page_events(ctx, events, &page_id, after.as_deref()).await?;
     Ok(guarded(events, watch, &page_id, move |event| {
         let BusEvent::Page(PageEvent {
@@ -402,7 +390,8 @@ impl SubscriptionRoot {
     ) -> Result<impl Stream<Item = Result<PageEventItem>> + use<>> {
         let events = listen(ctx)?;
         let (watch, me) = in_use(ctx)?;
-        let page_id = visible_page(&me, &page_id)?;
+        let page = access::require_page(&me, &page_id)?;
+        let page_id = page.id().to_owned();
         let events = page_events(ctx, events, &page_id, after.as_deref()).await?;
         Ok(guarded(events, watch, &page_id, move |event| match event {
             BusEvent::Page(page_event) => Some(PageEventItem::from(page_event)),
@@ -420,10 +409,7 @@ impl SubscriptionRoot {
         let state = ctx.data::<AppState>()?;
         let (watch, me) = in_use(ctx)?;
         let id = parse_id(&job_id, "jobId")?;
-        let Some(job) = sync::job(&state.db, id)
-            .await?
-            .filter(|job| me.can_see(&job.page_id))
-        else {
+        let Some(job) = access::sync_job(&state.db, &me, id).await? else {
             return Err(ApiError::NotFound("sync job").into());
         };
         Ok(guarded(
@@ -446,8 +432,9 @@ impl SubscriptionRoot {
         let events = listen(ctx)?;
         let state = ctx.data::<AppState>()?;
         let (watch, me) = in_use(ctx)?;
-        let page_id = visible_page(&me, &page_id)?;
-        let agents: HashMap<i64, entity::agent::Model> = auth::page_agents(&state.db, &page_id)
+        let page = access::require_page(&me, &page_id)?;
+        let page_id = page.id().to_owned();
+        let agents: HashMap<i64, entity::agent::Model> = auth::page_agents(&state.db, &page)
             .await?
             .into_iter()
             .map(|a| (a.id, a))
@@ -479,7 +466,8 @@ impl SubscriptionRoot {
     ) -> Result<impl Stream<Item = Result<Conversation>> + use<>> {
         let events = listen(ctx)?;
         let (watch, me) = in_use(ctx)?;
-        let page_id = visible_page(&me, &page_id)?;
+        let page = access::require_page(&me, &page_id)?;
+        let page_id = page.id().to_owned();
         let events = page_events(ctx, events, &page_id, after.as_deref()).await?;
         Ok(guarded(events, watch, &page_id, move |event| match event {
             BusEvent::Page(PageEvent {

@@ -214,14 +214,14 @@ impl Conversation {
     async fn window_expires_at(&self) -> Option<String> {
         self.0
             .last_inbound_timestamp
-            .map(|t| rfc3339(t + send::STANDARD_WINDOW_MS))
+            .map(|t| rfc3339(t.saturating_add(send::STANDARD_WINDOW_MS)))
     }
 
     /// Until when a human agent may still reply (7 days, HUMAN_AGENT tag).
     async fn human_agent_window_expires_at(&self) -> Option<String> {
         self.0
             .last_inbound_timestamp
-            .map(|t| rfc3339(t + send::HUMAN_AGENT_WINDOW_MS))
+            .map(|t| rfc3339(t.saturating_add(send::HUMAN_AGENT_WINDOW_MS)))
     }
 }
 

@@ -21,6 +21,7 @@ use entity::{agent, api_token, api_token_page, page, page_member, session};
 
 use crate::config::Secret;
 use crate::error::ApiError;
+use crate::service::access::{self, VisiblePage};
 use crate::time::now_ms;
 
 /// How long a sign-in lasts.
@@ -92,8 +93,9 @@ pub struct Principal {
 }
 
 impl Principal {
-    /// Whether this caller may see anything of `page_id`.
-    pub fn can_see(&self, page_id: &str) -> bool {
+    /// Whether this caller may see anything of `page_id`: for `service::access`, which
+    /// decides for everyone else.
+    pub(in crate::service) fn can_see(&self, page_id: &str) -> bool {
         match &self.scope {
             Scope::All => true,
             Scope::Pages(pages) => pages.contains(page_id),
@@ -505,9 +507,9 @@ pub async fn create_api_token(
         return Err(ApiError::bad_input("`pageIds` must name 1 to 100 Pages"));
     }
     for page_id in page_ids {
-        validate_page_id(page_id)?;
+        let visible = access::page(principal, page_id)?;
         let exists = page::Entity::find_by_id(page_id.clone()).count(db).await? > 0;
-        if !exists || !principal.can_see(page_id) {
+        if !exists || visible.is_none() {
             return Err(ApiError::NotFound("page"));
         }
     }
@@ -536,12 +538,21 @@ pub async fn create_api_token(
     Ok((token, model))
 }
 
-/// Revokes an API token of the caller's (any, for an administrator).
+/// Revokes an API token of the caller's (any, for an administrator). An integration may
+/// revoke its own token, never another: a leaked token must not be able to cut off the
+/// other integrations.
 pub async fn revoke_api_token(
     db: &impl ConnectionTrait,
     principal: &Principal,
     id: i64,
 ) -> Result<api_token::Model, ApiError> {
+    if let Credential::ApiToken { id: own } = principal.credential
+        && own != id
+    {
+        return Err(ApiError::Forbidden(
+            "an API token may revoke only itself; sign in to revoke other tokens",
+        ));
+    }
     let found = api_token::Entity::find_by_id(id).one(db).await?;
     let Some(token) = found.filter(|t| principal.is_admin() || t.agent_id == principal.agent.id)
     else {
@@ -612,8 +623,9 @@ pub async fn remove_page_member(
 /// The agents who work on a Page: its members and every administrator.
 pub async fn page_agents(
     db: &impl ConnectionTrait,
-    page_id: &str,
+    page: &VisiblePage,
 ) -> Result<Vec<agent::Model>, ApiError> {
+    let page_id = page.id();
     let members: HashSet<i64> = page_member::Entity::find()
         .select_only()
         .column(page_member::Column::AgentId)

@@ -6,7 +6,8 @@ use entity::{agent, conversation};
 
 use crate::bus;
 use crate::error::ApiError;
-use crate::service::auth::{self, Principal};
+use crate::service::access::VisibleConversation;
+use crate::service::auth;
 use crate::service::pages;
 use crate::state::AppState;
 use crate::time::now_ms;
@@ -23,17 +24,14 @@ pub struct Change {
 
 pub async fn update(
     state: &AppState,
-    principal: &Principal,
-    id: i64,
+    conversation: VisibleConversation,
     change: Change,
 ) -> Result<conversation::Model, ApiError> {
-    let current = conversation::Entity::find_by_id(id)
-        .one(&state.db)
-        .await?
-        .filter(|c| principal.can_see(&c.page_id))
-        .ok_or(ApiError::NotFound("conversation"))?;
+    let page = conversation.page();
+    let current = conversation.into_model();
+    let id = current.id;
     if let Some(Some(agent_id)) = change.assignee {
-        let works_here = auth::page_agents(&state.db, &current.page_id)
+        let works_here = auth::page_agents(&state.db, &page)
             .await?
             .iter()
             .any(|a: &agent::Model| a.id == agent_id);

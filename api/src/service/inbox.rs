@@ -10,6 +10,7 @@ use sea_orm::{
 use entity::{conversation, message, page};
 
 use crate::error::ApiError;
+use crate::service::access::{VisibleConversation, VisiblePage};
 
 /// Largest page size a client may ask for.
 pub const MAX_PAGE_SIZE: i32 = 100;
@@ -72,14 +73,14 @@ pub async fn page(db: &impl ConnectionTrait, id: &str) -> Result<Option<page::Mo
 /// A Page's conversations, newest message first, `first` of them after `after`.
 pub async fn conversations(
     db: &impl ConnectionTrait,
-    page_id: &str,
+    page: &VisiblePage,
     first: i32,
     after: Option<Cursor>,
     status: Option<&str>,
 ) -> Result<Slice<conversation::Model>, ApiError> {
     use conversation::Column as C;
     let limit = check_page_size(first, "first")?;
-    let mut query = conversation::Entity::find().filter(C::PageId.eq(page_id));
+    let mut query = conversation::Entity::find().filter(C::PageId.eq(page.id()));
     if let Some(status) = status {
         query = query.filter(C::Status.eq(status));
     }
@@ -105,7 +106,8 @@ pub async fn conversations(
     Ok(Slice { items, more })
 }
 
-pub async fn conversation(
+/// Any conversation, visible or not: `access::conversation` is what callers use.
+pub(crate) async fn conversation(
     db: &impl ConnectionTrait,
     id: i64,
 ) -> Result<Option<conversation::Model>, ApiError> {
@@ -115,13 +117,13 @@ pub async fn conversation(
 /// The `last` messages before `before`, returned oldest first.
 pub async fn messages(
     db: &impl ConnectionTrait,
-    conversation_id: i64,
+    conversation: &VisibleConversation,
     last: i32,
     before: Option<Cursor>,
 ) -> Result<Slice<message::Model>, ApiError> {
     use message::Column as M;
     let limit = check_page_size(last, "last")?;
-    let mut query = message::Entity::find().filter(M::ConversationId.eq(conversation_id));
+    let mut query = message::Entity::find().filter(M::ConversationId.eq(conversation.id()));
     if let Some(cursor) = before {
         query = query.filter(
             Condition::any()

@@ -1,5 +1,7 @@
 //! The domain: functions over a database connection (or transaction) and the bus.
 //! Resolvers and HTTP handlers call these; they never write SQL themselves.
+pub mod access;
+pub mod agents;
 pub mod auth;
 pub mod conversations;
 pub mod credentials;

@@ -15,6 +15,7 @@ use crate::bus::Change;
 use crate::error::ApiError;
 use crate::facebook::events::Attachment as StoredAttachment;
 use crate::facebook::graph::{GraphError, Outgoing};
+use crate::service::access::VisibleConversation;
 use crate::service::auth::Principal;
 use crate::service::ingest::{OWN_METADATA_PREFIX, PENDING_MID_PREFIX};
 use crate::state::AppState;
@@ -30,7 +31,8 @@ pub const HUMAN_AGENT_WINDOW_MS: i64 = 7 * 24 * HOUR_MS;
 
 /// What an agent asked to send.
 pub struct SendRequest {
-    pub conversation_id: i64,
+    /// Where to, as `access` found it.
+    pub conversation: VisibleConversation,
     /// A text, or an attachment by URL: one of the two.
     pub content: Outgoing,
     pub client_mutation_id: Option<String>,
@@ -97,8 +99,11 @@ pub enum Window {
     Closed,
 }
 
+/// Overflow-safe for any stored time; a last message "from the future" (beyond the clock
+/// skew we allow) opens no window.
 pub fn window(last_inbound: Option<i64>, now: i64) -> Window {
-    match last_inbound.map(|t| now - t) {
+    match last_inbound.map(|t| now.saturating_sub(t)) {
+        Some(age) if age < -crate::time::MAX_FUTURE_SKEW_MS => Window::Closed,
         Some(age) if age <= STANDARD_WINDOW_MS => Window::Standard,
         Some(age) if age <= HUMAN_AGENT_WINDOW_MS => Window::HumanAgent,
         _ => Window::Closed,
@@ -133,11 +138,7 @@ pub async fn send_message(
         validate_key(key)?;
     }
     let db = &state.db;
-    let conversation = conversation::Entity::find_by_id(request.conversation_id)
-        .one(db)
-        .await?
-        .filter(|c| principal.can_see(&c.page_id))
-        .ok_or(ApiError::NotFound("conversation"))?;
+    let conversation = request.conversation.model();
     if let Some(key) = &request.client_mutation_id
         && let Some(existing) = by_key(db, conversation.id, key).await?
     {
@@ -243,15 +244,10 @@ pub async fn send_message(
 /// Shows the customer that an agent is typing (or stops showing it).
 pub async fn typing(
     state: &AppState,
-    principal: &Principal,
-    conversation_id: i64,
+    conversation: &VisibleConversation,
     on: bool,
 ) -> Result<(), ApiError> {
-    let conversation = conversation::Entity::find_by_id(conversation_id)
-        .one(&state.db)
-        .await?
-        .filter(|c| principal.can_see(&c.page_id))
-        .ok_or(ApiError::NotFound("conversation"))?;
+    let conversation = conversation.model();
     let token = crate::service::pages::token(&state.db, &conversation.page_id).await?;
     let action = if on { "typing_on" } else { "typing_off" };
     match state
@@ -377,5 +373,9 @@ mod tests {
             Window::Closed
         );
         assert_eq!(window(None, now), Window::Closed);
+        assert_eq!(window(Some(i64::MIN), now), Window::Closed);
+        assert_eq!(window(Some(i64::MAX), now), Window::Closed);
+        assert_eq!(window(Some(now + 1000), now), Window::Standard);
+        assert_eq!(window(Some(0), i64::MIN), Window::Closed);
     }
 }

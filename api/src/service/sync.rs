@@ -2,11 +2,15 @@
 //! or everything in a background job that reports progress. Messages go through the
 //! ingest writer like webhooks, so one seen by both is stored once.
 use std::collections::HashSet;
+use std::time::Duration;
 
 use chrono::DateTime;
 use sea_orm::ActiveValue::{NotSet, Set};
 use sea_orm::sea_query::{Expr, ExprTrait};
-use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter,
+    SqlErr,
+};
 
 use entity::{conversation, sync_job};
 
@@ -15,6 +19,7 @@ use crate::config::Secret;
 use crate::error::ApiError;
 use crate::facebook::events::{Attachment, Direction, Event, IncomingMessage};
 use crate::facebook::graph::{GraphConversation, GraphError, GraphMessage};
+use crate::service::access::VisiblePage;
 use crate::service::pages;
 use crate::state::AppState;
 use crate::time::now_ms;
@@ -197,9 +202,10 @@ async fn name_customer(
 /// Imports the Page's `limit` newest conversations with their recent messages.
 pub async fn sync_conversations(
     state: &AppState,
-    page_id: &str,
+    page: &VisiblePage,
     limit: u32,
 ) -> Result<Imported, ApiError> {
+    let page_id = page.id();
     if !(1..=100).contains(&limit) {
         return Err(ApiError::bad_input("`limit` must be between 1 and 100"));
     }
@@ -235,31 +241,69 @@ async fn publish_job(state: &AppState, job: &sync_job::Model) {
     }
 }
 
+/// How often a running job renews its `heartbeat_at`.
+const HEARTBEAT_EVERY: Duration = Duration::from_secs(15);
+/// A RUNNING job whose heartbeat is older than this was abandoned by an instance that
+/// stopped (it is marked FAILED when the next sync of its Page starts).
+const ABANDONED_AFTER_MS: i64 = 120_000;
+
 /// Starts a background job that pages through all of the Page's conversations and
-/// messages; progress is stored on the job and published.
-pub async fn start_full_sync(state: &AppState, page_id: &str) -> Result<sync_job::Model, ApiError> {
-    let token = pages::token(&state.db, page_id).await?;
-    let job = sync_job::ActiveModel {
-        id: NotSet,
-        page_id: Set(page_id.to_owned()),
-        status: Set("RUNNING".to_owned()),
-        conversations: Set(0),
-        messages: Set(0),
-        error: Set(None),
-        started_at: Set(now_ms()),
-        finished_at: Set(None),
+/// messages; progress is stored on the job and published. While one runs for the Page,
+/// answers that one instead: at most one RUNNING job per Page is stored (a partial unique
+/// index), so two calls at once start a single job.
+pub async fn start_full_sync(
+    state: &AppState,
+    page: &VisiblePage,
+) -> Result<sync_job::Model, ApiError> {
+    let page_id = page.id();
+    // A second try only when another call's job appeared and ended between our two looks.
+    for _ in 0..3 {
+        if let Some(running) = running_job(&state.db, page_id).await? {
+            return Ok(running);
+        }
+        let token = pages::token(&state.db, page_id).await?;
+        let now = now_ms();
+        let inserted = sync_job::ActiveModel {
+            id: NotSet,
+            page_id: Set(page_id.to_owned()),
+            status: Set("RUNNING".to_owned()),
+            conversations: Set(0),
+            messages: Set(0),
+            error: Set(None),
+            started_at: Set(now),
+            finished_at: Set(None),
+            heartbeat_at: Set(Some(now)),
+        }
+        .insert(&state.db)
+        .await;
+        match inserted {
+            Ok(job) => {
+                launch(state, job.clone(), token);
+                publish_job(state, &job).await;
+                return Ok(job);
+            }
+            // Another call started one in the meantime: that is the Page's job.
+            Err(err) if matches!(err.sql_err(), Some(SqlErr::UniqueConstraintViolation(_))) => {}
+            Err(err) => return Err(err.into()),
+        }
     }
-    .insert(&state.db)
-    .await?;
-    let task_state = state.clone();
-    let task_job = job.clone();
+    Err(ApiError::Internal(anyhow::anyhow!(
+        "starting a history sync kept racing with others"
+    )))
+}
+
+/// Runs the job in the background, renewing its heartbeat, and records how it ended.
+fn launch(state: &AppState, job: sync_job::Model, token: Secret) {
+    let state = state.clone();
     tokio::spawn(async move {
-        let state = task_state;
-        let result = run_full_sync(&state, task_job.clone(), &token).await;
+        let result = tokio::select! {
+            result = run_full_sync(&state, job.clone(), &token) => result,
+            () = heartbeat(&state.db, job.id) => Ok(()),
+        };
         let (status, error) = match result {
             Ok(()) => ("DONE", None),
             Err(err) => {
-                tracing::warn!(error = %err.message(), job = task_job.id, "history sync failed");
+                tracing::warn!(error = %err.message(), job = job.id, "history sync failed");
                 ("FAILED", Some(err.message()))
             }
         };
@@ -267,7 +311,7 @@ pub async fn start_full_sync(state: &AppState, page_id: &str) -> Result<sync_job
             .col_expr(sync_job::Column::Status, Expr::val(status))
             .col_expr(sync_job::Column::Error, Expr::val(error))
             .col_expr(sync_job::Column::FinishedAt, Expr::val(now_ms()))
-            .filter(sync_job::Column::Id.eq(task_job.id))
+            .filter(sync_job::Column::Id.eq(job.id))
             .exec_with_returning(&state.db)
             .await;
         match finished {
@@ -279,8 +323,54 @@ pub async fn start_full_sync(state: &AppState, page_id: &str) -> Result<sync_job
             Err(err) => tracing::error!(error = %err, "recording the end of a sync failed"),
         }
     });
-    publish_job(state, &job).await;
-    Ok(job)
+}
+
+/// The Page's RUNNING job, if one is alive; one whose heartbeat stopped is marked FAILED.
+async fn running_job(
+    db: &impl ConnectionTrait,
+    page_id: &str,
+) -> Result<Option<sync_job::Model>, ApiError> {
+    let Some(job) = sync_job::Entity::find()
+        .filter(sync_job::Column::PageId.eq(page_id))
+        .filter(sync_job::Column::Status.eq("RUNNING"))
+        .one(db)
+        .await?
+    else {
+        return Ok(None);
+    };
+    let now = now_ms();
+    if now - job.heartbeat_at.unwrap_or(job.started_at) <= ABANDONED_AFTER_MS {
+        return Ok(Some(job));
+    }
+    sync_job::Entity::update_many()
+        .col_expr(sync_job::Column::Status, Expr::val("FAILED"))
+        .col_expr(
+            sync_job::Column::Error,
+            Expr::val("abandoned: the instance running it stopped"),
+        )
+        .col_expr(sync_job::Column::FinishedAt, Expr::val(now))
+        .filter(sync_job::Column::Id.eq(job.id))
+        .filter(sync_job::Column::Status.eq("RUNNING"))
+        .exec(db)
+        .await?;
+    Ok(None)
+}
+
+/// Renews the job's heartbeat for as long as it runs (never returns).
+async fn heartbeat(db: &DatabaseConnection, job_id: i64) {
+    let mut every = tokio::time::interval(HEARTBEAT_EVERY);
+    every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        every.tick().await;
+        let renewed = sync_job::Entity::update_many()
+            .col_expr(sync_job::Column::HeartbeatAt, Expr::val(now_ms()))
+            .filter(sync_job::Column::Id.eq(job_id))
+            .exec(db)
+            .await;
+        if let Err(err) = renewed {
+            tracing::warn!(error = %err, job = job_id, "renewing a sync's heartbeat failed");
+        }
+    }
 }
 
 async fn run_full_sync(
@@ -382,7 +472,10 @@ async fn record_progress(
     Ok(())
 }
 
-/// A job, if it is one of a Page the caller may see (checked by the caller).
-pub async fn job(db: &impl ConnectionTrait, id: i64) -> Result<Option<sync_job::Model>, ApiError> {
+/// Any job, visible or not: `access::sync_job` is what callers use.
+pub(crate) async fn job(
+    db: &impl ConnectionTrait,
+    id: i64,
+) -> Result<Option<sync_job::Model>, ApiError> {
     Ok(sync_job::Entity::find_by_id(id).one(db).await?)
 }

@@ -1,0 +1,105 @@
+//! Administering agents: deactivating and changing roles, never leaving the inbox without
+//! an active administrator.
+use sea_orm::sea_query::Expr;
+use sea_orm::{
+    ColumnTrait, DatabaseConnection, DatabaseTransaction, EntityTrait, PaginatorTrait, QueryFilter,
+    TransactionTrait,
+};
+
+use entity::{agent, api_token, session};
+
+use crate::error::ApiError;
+use crate::service::auth::Role;
+use crate::time::now_ms;
+
+/// Deactivates an agent: it can no longer sign in, and its sessions and API tokens are
+/// revoked. Deactivating a deactivated agent changes nothing.
+pub async fn deactivate(db: &DatabaseConnection, id: i64) -> Result<agent::Model, ApiError> {
+    let txn = lock_administrators(db).await?;
+    let target = find(&txn, id).await?;
+    if target.deactivated_at.is_some() {
+        return Ok(target);
+    }
+    let now = now_ms();
+    agent::Entity::update_many()
+        .col_expr(agent::Column::DeactivatedAt, Expr::val(now))
+        .filter(agent::Column::Id.eq(id))
+        .exec(&txn)
+        .await?;
+    session::Entity::update_many()
+        .col_expr(session::Column::RevokedAt, Expr::val(now))
+        .filter(session::Column::AgentId.eq(id))
+        .filter(session::Column::RevokedAt.is_null())
+        .exec(&txn)
+        .await?;
+    api_token::Entity::update_many()
+        .col_expr(api_token::Column::RevokedAt, Expr::val(now))
+        .filter(api_token::Column::AgentId.eq(id))
+        .filter(api_token::Column::RevokedAt.is_null())
+        .exec(&txn)
+        .await?;
+    require_an_administrator(&txn, "deactivated").await?;
+    let updated = find(&txn, id).await?;
+    txn.commit().await?;
+    Ok(updated)
+}
+
+/// Gives an agent another role. An administrator made an AGENT sees only the Pages it is
+/// a member of.
+pub async fn set_role(
+    db: &DatabaseConnection,
+    id: i64,
+    role: Role,
+) -> Result<agent::Model, ApiError> {
+    let txn = lock_administrators(db).await?;
+    let target = find(&txn, id).await?;
+    if Role::parse(&target.role) == role {
+        return Ok(target);
+    }
+    agent::Entity::update_many()
+        .col_expr(agent::Column::Role, Expr::val(role.as_str()))
+        .filter(agent::Column::Id.eq(id))
+        .exec(&txn)
+        .await?;
+    require_an_administrator(&txn, "demoted").await?;
+    let updated = find(&txn, id).await?;
+    txn.commit().await?;
+    Ok(updated)
+}
+
+/// A transaction that has locked the active administrators' rows, so that two
+/// administrators demoting (or deactivating) each other at once cannot both succeed: the
+/// second waits for the first and then counts what it left. A write as the first statement
+/// also takes SQLite's write lock up front, instead of upgrading a read lock later.
+async fn lock_administrators(db: &DatabaseConnection) -> Result<DatabaseTransaction, ApiError> {
+    let txn = db.begin().await?;
+    agent::Entity::update_many()
+        .col_expr(agent::Column::Role, Expr::col(agent::Column::Role))
+        .filter(agent::Column::Role.eq(Role::Admin.as_str()))
+        .filter(agent::Column::DeactivatedAt.is_null())
+        .exec(&txn)
+        .await?;
+    Ok(txn)
+}
+
+async fn find(txn: &DatabaseTransaction, id: i64) -> Result<agent::Model, ApiError> {
+    agent::Entity::find_by_id(id)
+        .one(txn)
+        .await?
+        .ok_or(ApiError::NotFound("agent"))
+}
+
+/// Fails (and so rolls back the change) when no active administrator would be left.
+async fn require_an_administrator(txn: &DatabaseTransaction, what: &str) -> Result<(), ApiError> {
+    let left = agent::Entity::find()
+        .filter(agent::Column::Role.eq(Role::Admin.as_str()))
+        .filter(agent::Column::DeactivatedAt.is_null())
+        .count(txn)
+        .await?;
+    if left == 0 {
+        return Err(ApiError::bad_input(format!(
+            "the last active administrator cannot be {what}: make another agent ADMIN first"
+        )));
+    }
+    Ok(())
+}
