@@ -90,6 +90,8 @@ impl std::str::FromStr for TrustedProxies {
         Ok(Self(nets))
     }
 }
+const DEFAULT_GRAPHIQL_DIR: &str = "graphiql/dist";
+const DEFAULT_QUERY_DEADLINE_MS: u64 = 10_000;
 
 /// Server settings. Names are fixed by the API contract; `.env.example` documents each.
 #[derive(Clone, Parser)]
@@ -174,6 +176,15 @@ pub struct Config {
     /// names the client; unset: the connection's peer is the client.
     #[arg(long, env = "MF_TRUSTED_PROXIES", default_value = "")]
     pub trusted_proxies: TrustedProxies,
+    /// GraphiQL's vendored files (`scripts/build-graphiql` writes them), served at
+    /// `GET /graphql` for a browser; relative paths are from the working directory.
+    /// Missing: the page says how to build them.
+    #[arg(long, env = "MF_GRAPHIQL_DIR", default_value = DEFAULT_GRAPHIQL_DIR)]
+    pub graphiql_dir: PathBuf,
+    /// Milliseconds a GraphQL query may run; past it its work is dropped and it answers
+    /// `TIMEOUT`. Mutations always run to the end.
+    #[arg(long, env = "MF_QUERY_DEADLINE_MS", default_value_t = DEFAULT_QUERY_DEADLINE_MS)]
+    pub query_deadline_ms: u64,
 }
 
 impl Config {
@@ -239,6 +250,8 @@ impl Config {
             shutdown_grace_secs: DEFAULT_SHUTDOWN_GRACE_SECS,
             web_dir: PathBuf::from(DEFAULT_WEB_DIR),
             trusted_proxies: TrustedProxies::default(),
+            graphiql_dir: PathBuf::from(DEFAULT_GRAPHIQL_DIR),
+            query_deadline_ms: DEFAULT_QUERY_DEADLINE_MS,
         }
     }
 }
@@ -270,6 +283,8 @@ impl fmt::Debug for Config {
             .field("shutdown_grace_secs", &self.shutdown_grace_secs)
             .field("web_dir", &self.web_dir)
             .field("trusted_proxies", &self.trusted_proxies)
+            .field("graphiql_dir", &self.graphiql_dir)
+            .field("query_deadline_ms", &self.query_deadline_ms)
             .finish()
     }
 }

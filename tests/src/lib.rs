@@ -232,6 +232,8 @@ async fn spawn_process(
         .env("DATABASE_URL", &config.database_url)
         .env("MF_REDIS_CHANNEL", &config.redis_channel)
         .env("MF_WEB_DIR", &config.web_dir)
+        .env("MF_GRAPHIQL_DIR", &config.graphiql_dir)
+        .env("MF_QUERY_DEADLINE_MS", config.query_deadline_ms.to_string())
         .env("FB_APP_SECRET", secret(&config.fb_app_secret))
         .env("FB_VERIFY_TOKEN", secret(&config.fb_verify_token))
         .env("FB_GRAPH_URL", &config.fb_graph_url)
@@ -345,6 +347,8 @@ async fn test_config(
     config.fb_verify_token = Some(api::Secret::new(VERIFY_TOKEN));
     config.admin_email = Some(ADMIN_EMAIL.to_owned());
     config.admin_password = Some(api::Secret::new(ADMIN_PASSWORD));
+    // GraphiQL as `scripts/build-graphiql` vendors it into the workspace.
+    config.graphiql_dir = browser::graphiql_dist();
     configure(&mut config);
     config
 }
@@ -607,6 +611,26 @@ impl TestApp {
             .post(self.url("/graphql"))
             .header(reqwest::header::ACCEPT, "application/json")
             .json(&json!({ "query": query, "variables": variables }));
+        if let Some(token) = token {
+            request = request.bearer_auth(token);
+        }
+        let response = request.send().await.expect("POST /graphql failed");
+        HttpResponse::read(response).await
+    }
+
+    /// Sends the document `query` with `operationName` = `operation` and no variables, as
+    /// tools send their introspection query; the HTTP exchange itself.
+    pub async fn gql_http_named(
+        &self,
+        token: Option<&str>,
+        query: &str,
+        operation: &str,
+    ) -> HttpResponse {
+        let mut request = self
+            .http
+            .post(self.url("/graphql"))
+            .header(reqwest::header::ACCEPT, "application/json")
+            .json(&json!({ "query": query, "operationName": operation, "variables": {} }));
         if let Some(token) = token {
             request = request.bearer_auth(token);
         }

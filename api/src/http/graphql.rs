@@ -1,7 +1,6 @@
 //! `/graphql` over HTTP (GraphQL-over-HTTP), GraphiQL for browsers, and `/graphql/ws`
 //! for subscriptions (`graphql-transport-ws`, and the legacy `graphql-ws`).
 use async_graphql::http::ALL_WEBSOCKET_PROTOCOLS;
-use async_graphql::http::GraphiQLSource;
 use async_graphql::parser::types::OperationType;
 use async_graphql_axum::{GraphQLProtocol, GraphQLWebSocket};
 use axum::Router;
@@ -18,7 +17,7 @@ use tokio_util::sync::CancellationToken;
 use async_graphql::{BatchRequest, Data, ErrorExtensions};
 use axum::extract::{ConnectInfo, DefaultBodyLimit, Extension, RawQuery, State};
 use axum::http::{HeaderMap, StatusCode, header};
-use axum::response::{Html, IntoResponse, Response};
+use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 
 use crate::error::ApiError;
@@ -37,6 +36,10 @@ const WS_READ_BUFFER: usize = 4 * 1024;
 
 /// Largest GraphQL request body.
 const MAX_BODY: usize = 256 * 1024;
+/// Operations one batched POST may hold; each is costed and rate limited on its own.
+pub const MAX_BATCH: usize = 10;
+/// Operations of one batch that run at once: a batch cannot take the whole pool.
+const BATCH_CONCURRENCY: usize = 2;
 const GRAPHQL_RESPONSE_JSON: &str = "application/graphql-response+json";
 
 pub fn router(state: &AppState) -> Router<AppState> {
@@ -277,8 +280,13 @@ fn bearer(value: &str) -> Option<&str> {
         .then_some(token.trim())
 }
 
-/// The caller of an HTTP request, or an error response (a rate-limited API token).
-async fn caller(state: &AppState, headers: &HeaderMap) -> Result<Option<Principal>, Response> {
+/// The caller of an HTTP request, or an error response (a rate-limited API token, which
+/// pays one call per operation: `operations` of a batch).
+async fn caller(
+    state: &AppState,
+    headers: &HeaderMap,
+    operations: usize,
+) -> Result<Option<Principal>, Response> {
     let Some(token) = headers
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
@@ -294,7 +302,9 @@ async fn caller(state: &AppState, headers: &HeaderMap) -> Result<Option<Principa
         credential: Credential::ApiToken { id },
         ..
     }) = &principal
-        && let Err(err) = state.limits.api_call(*id)
+        && let Err(err) = state
+            .limits
+            .api_calls(*id, u32::try_from(operations).unwrap_or(u32::MAX))
     {
         return Err(error_response(headers, err));
     }
@@ -324,20 +334,38 @@ async fn post_graphql(
         Ok(request) => request,
         Err(err) => return bad_request(&headers, &format!("invalid GraphQL request: {err}")),
     };
-    let principal = match caller(&state, &headers).await {
+    let operations = match &request {
+        BatchRequest::Single(_) => 1,
+        BatchRequest::Batch(many) => many.len(),
+    };
+    if operations > MAX_BATCH {
+        return bad_request(
+            &headers,
+            &format!(
+                "a batch holds at most {MAX_BATCH} operations; this one has {operations}: \
+                 send them in several requests"
+            ),
+        );
+    }
+    let principal = match caller(&state, &headers, operations).await {
         Ok(principal) => principal,
         Err(response) => return response,
     };
     let ip = super::client_ip(peer, &headers, &state.config);
-    let request = match request {
-        BatchRequest::Single(one) => BatchRequest::Single(with_caller(one, &principal, ip)),
-        BatchRequest::Batch(many) => BatchRequest::Batch(
-            many.into_iter()
-                .map(|one| with_caller(one, &principal, ip))
-                .collect(),
+    let response = match request {
+        BatchRequest::Single(one) => async_graphql::BatchResponse::Single(
+            schema.execute(with_caller(one, &principal, ip)).await,
+        ),
+        // In order, a few at a time, each with its own cost and deadline.
+        BatchRequest::Batch(many) => async_graphql::BatchResponse::Batch(
+            futures::stream::iter(many)
+                .map(|one| schema.execute(with_caller(one, &principal, ip)))
+                .buffered(BATCH_CONCURRENCY)
+                .collect()
+                .await,
         ),
     };
-    respond(&headers, schema.execute_batch(request).await)
+    respond(&headers, response)
 }
 
 /// GraphiQL for a browser; otherwise a query in the URL (never a mutation).
@@ -350,20 +378,7 @@ async fn get_graphql(
 ) -> Response {
     let wants_html = accepts(&headers, "text/html");
     if wants_html && query.is_none() {
-        // GraphiQL loads its scripts and styles from a CDN.
-        let csp = "default-src 'self'; script-src 'self' 'unsafe-inline' https://unpkg.com; \
-                   style-src 'self' 'unsafe-inline' https://unpkg.com; img-src 'self' data: https:; \
-                   connect-src 'self' ws: wss:; frame-ancestors 'none'";
-        return (
-            [(header::CONTENT_SECURITY_POLICY, csp)],
-            Html(
-                GraphiQLSource::build()
-                    .endpoint("/graphql")
-                    .subscription_endpoint("/graphql/ws")
-                    .finish(),
-            ),
-        )
-            .into_response();
+        return super::graphiql::page(&state.config.graphiql_dir).await;
     }
     let request = match async_graphql::http::parse_query_string(query.as_deref().unwrap_or("")) {
         Ok(request) => request,
@@ -377,7 +392,7 @@ async fn get_graphql(
         )
             .into_response();
     }
-    let principal = match caller(&state, &headers).await {
+    let principal = match caller(&state, &headers, 1).await {
         Ok(principal) => principal,
         Err(response) => return response,
     };

@@ -1,5 +1,6 @@
 //! Small routers, one per concern, merged here.
 mod client_ip;
+mod graphiql;
 mod graphql;
 mod health;
 mod metrics;
@@ -22,6 +23,7 @@ pub fn router(state: AppState) -> Router {
         .merge(metrics::router())
         .merge(webhook::router())
         .merge(graphql::router(&state))
+        .merge(graphiql::router(&state.config.graphiql_dir))
         .fallback(web)
         .with_state(state);
     security::headers(app, cors, graph_images)
