@@ -518,3 +518,43 @@ async fn the_legacy_graphql_ws_protocol_starts_receives_and_stops() {
     assert_eq!(complete, json!({ "type": "complete", "id": "1" }));
     arena.held("a legacy client").await;
 }
+
+#[tokio::test]
+async fn a_second_operation_with_a_running_ones_id_is_closed_4409() {
+    // Arrange
+    let mut arena = Arena::open(|_| {}).await;
+    let mut wire = Wire::initialised(&arena.url(), &arena.app.admin_token)
+        .await
+        .expect("connecting");
+    let page_events = "subscription($p: ID!) { pageEvents(pageId: $p) { kind } }";
+    wire.subscribe("1", page_events, json!({ "p": PAGE }))
+        .await
+        .expect("subscribing");
+
+    // Act
+    wire.subscribe("1", page_events, json!({ "p": PAGE }))
+        .await
+        .expect("subscribing again");
+
+    // Assert
+    assert_eq!(wire.close_code(TIMEOUT).await.expect("closed"), Some(4409));
+    arena.held("a duplicate operation id").await;
+}
+
+#[tokio::test]
+async fn a_message_that_is_not_the_protocols_is_closed_4400() {
+    // Arrange
+    let mut arena = Arena::open(|_| {}).await;
+    let mut wire = Wire::initialised(&arena.url(), &arena.app.admin_token)
+        .await
+        .expect("connecting");
+
+    // Act
+    wire.send(json!({ "type": "subscribe", "id": 7, "payload": "not a request" }))
+        .await
+        .expect("sending");
+
+    // Assert
+    assert_eq!(wire.close_code(TIMEOUT).await.expect("closed"), Some(4400));
+    arena.held("a malformed message").await;
+}

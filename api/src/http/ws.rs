@@ -28,6 +28,7 @@ mod connection;
 mod outgoing;
 mod protocol;
 mod seats;
+mod session;
 
 use std::net::SocketAddr;
 use std::sync::Arc;

@@ -19,17 +19,16 @@ use tokio_tungstenite::tungstenite::{Error as WsError, Message};
 
 use super::budget::Budget;
 use super::outgoing::{self, Outgoing, close_frame};
-use super::protocol::{ClientMessage, Protocol, init_token};
-use super::seats::{Seat, Seats};
+use super::protocol::{ClientMessage, Protocol};
+use super::seats::Seats;
+use super::session::{Session, ended};
 use super::{
     CLOSE_BAD_MESSAGE, CLOSE_DUPLICATE_ID, CLOSE_FORBIDDEN, CLOSE_GOING_AWAY, CLOSE_IDLE,
     CLOSE_INIT_TIMEOUT, CLOSE_TOO_BIG, CLOSE_TOO_MANY, CLOSE_UNAUTHORIZED, KEEP_ALIVE_EVERY,
 };
-use crate::config::Secret;
 use crate::graphql::{AppSchema, ClientIp, publish_presence};
 use crate::http::graphql::with_codes;
-use crate::service::auth::{self, Credential, Principal};
-use crate::service::credentials::CredentialWatch;
+use crate::service::auth::{self, Credential};
 use crate::state::AppState;
 
 /// After a revocation, how long the connection's operations get to end by themselves
@@ -47,42 +46,11 @@ pub(super) struct Connection {
     pub budget: Arc<Budget>,
 }
 
-/// An initialised connection: whose it is, and what ends it.
-struct Session {
-    /// Re-checked for every operation; never logged.
-    token: Secret,
-    principal: Principal,
-    /// The agent counted ONLINE through this connection (a session's, not a token's).
-    online: Option<i64>,
-    _seat: Seat,
-    /// The credential kept current against the database (and the bus's revocations).
-    watch: CredentialWatch,
-}
-
-impl Session {
-    /// Resolves when the credential is revoked or expires.
-    async fn ended(&mut self) {
-        let expiry = match self.principal.credential {
-            Credential::Session { expires_at, .. } => {
-                let left = expires_at.saturating_sub(crate::time::now_ms()).max(0) as u64;
-                tokio::time::sleep(Duration::from_millis(left)).boxed()
-            }
-            Credential::ApiToken { .. } => futures::future::pending().boxed(),
-        };
-        // The expiry is watched here too, so that it holds while the database re-check
-        // cannot run.
-        tokio::select! {
-            () = expiry => {}
-            () = self.watch.revoked() => {}
-        }
-    }
-}
-
 /// Each operation's results, then `None` when it is complete.
 type Operations = StreamMap<String, BoxStream<'static, Option<async_graphql::Response>>>;
 
 /// How handling one step went.
-enum Verdict {
+pub(super) enum Verdict {
     Continue,
     /// Close with this code and reason.
     Close(u16, Cow<'static, str>),
@@ -90,7 +58,7 @@ enum Verdict {
     End,
 }
 
-fn close(code: u16, reason: &'static str) -> Verdict {
+pub(super) fn close(code: u16, reason: &'static str) -> Verdict {
     Verdict::Close(code, Cow::Borrowed(reason))
 }
 
@@ -244,7 +212,7 @@ impl Connection {
                 if session.is_some() {
                     return close(CLOSE_TOO_MANY, "Too many initialisation requests");
                 }
-                match self.init(payload).await {
+                match Session::start(self, payload).await {
                     Ok(started) => {
                         *session = Some(started);
                         let mut sent = out.send(&json!({ "type": "connection_ack" })).await;
@@ -292,49 +260,6 @@ impl Connection {
             }
             ClientMessage::Pong { .. } => Verdict::Continue,
         }
-    }
-
-    /// Authenticates `connection_init`, takes a seat of its credential, lifts the
-    /// pre-init byte budget and counts the agent ONLINE.
-    async fn init(&self, payload: Option<Value>) -> Result<Session, Verdict> {
-        let token = init_token(payload.as_ref()).map(Secret::new);
-        drop(payload);
-        let forbidden = || close(CLOSE_FORBIDDEN, "Forbidden");
-        let Some(token) = token else {
-            return Err(forbidden());
-        };
-        let principal = match auth::authenticate(&self.state.db, token.expose()).await {
-            Ok(Some(principal)) => principal,
-            Ok(None) => return Err(forbidden()),
-            Err(err) => {
-                // Logged (internal) by `extend`; the client may retry.
-                let _ = err.extend();
-                return Err(close(1011, "internal error; retry"));
-            }
-        };
-        let Some(seat) = self.seats.seat(&principal.credential) else {
-            return Err(close(
-                CLOSE_TOO_MANY,
-                "too many connections for this credential",
-            ));
-        };
-        self.budget.lift();
-        let watch = self.state.credentials.watch(&principal);
-        // An agent's own session counts towards presence; an integration's token does not.
-        let online = matches!(principal.credential, Credential::Session { .. })
-            .then_some(principal.agent.id);
-        if let Some(agent_id) = online
-            && let Some(status) = self.state.presence.connected(agent_id)
-        {
-            publish_presence(&self.state, agent_id, status).await;
-        }
-        Ok(Session {
-            token,
-            principal,
-            online,
-            _seat: seat,
-            watch,
-        })
     }
 
     /// Starts operation `id` as the credential is now: closes (4403) when it no longer
@@ -431,14 +356,6 @@ impl Connection {
         } else {
             Verdict::End
         }
-    }
-}
-
-/// Resolves when the initialised connection's credential ends; never before init.
-async fn ended(session: &mut Option<Session>) {
-    match session {
-        Some(session) => session.ended().await,
-        None => futures::future::pending().await,
     }
 }
 
