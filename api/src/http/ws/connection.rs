@@ -84,6 +84,11 @@ impl Connection {
         let reader = async {
             let verdict = self.run(&mut incoming, &out, &mut session).await;
             if let Verdict::Close(code, reason) = verdict {
+                self.state
+                    .metrics
+                    .ws_closed
+                    .with_label_values(&[&code.to_string()])
+                    .inc();
                 if code == CLOSE_GOING_AWAY {
                     out.abort(close_frame(code, &reason));
                 } else {
