@@ -49,6 +49,10 @@ const DEFAULT_EVENT_RETENTION_SECS: u64 = 7 * 24 * 3600;
 const DEFAULT_WS_SEND_QUEUE: usize = 1024;
 const DEFAULT_REDIS_CHANNEL: &str = "messengerflow:events";
 const DEFAULT_WS_IDLE_SECS: u64 = 50;
+const DEFAULT_WS_INIT_TIMEOUT_SECS: u64 = 10;
+const DEFAULT_WS_MAX_SUBSCRIPTIONS: usize = 100;
+const DEFAULT_WS_MAX_CONNECTIONS_PER_CREDENTIAL: usize = 50;
+const DEFAULT_WS_MAX_CONNECTIONS: usize = 10_000;
 const DEFAULT_SHUTDOWN_GRACE_SECS: u64 = 20;
 const DEFAULT_WEB_DIR: &str = "client/dist";
 const DEFAULT_DATABASE_URL: &str = "sqlite://messengerflow.db?mode=rwc";
@@ -141,6 +145,21 @@ pub struct Config {
     /// it is closed and its agent counted OFFLINE.
     #[arg(long, env = "MF_WS_IDLE_TIMEOUT_SECS", default_value_t = DEFAULT_WS_IDLE_SECS)]
     pub ws_idle_timeout_secs: u64,
+    /// Seconds a new WebSocket gets to send `connection_init`; then it is closed (4408).
+    #[arg(long, env = "MF_WS_INIT_TIMEOUT_SECS", default_value_t = DEFAULT_WS_INIT_TIMEOUT_SECS)]
+    pub ws_init_timeout_secs: u64,
+    /// Operations (subscriptions, queries, mutations) running at once on one WebSocket;
+    /// the next `subscribe` is answered with an error (TOO_MANY_SUBSCRIPTIONS).
+    #[arg(long, env = "MF_WS_MAX_SUBSCRIPTIONS", default_value_t = DEFAULT_WS_MAX_SUBSCRIPTIONS)]
+    pub ws_max_subscriptions: usize,
+    /// WebSockets one credential (a session or an API token) may hold open on this
+    /// instance; the next is closed with 4429 after its `connection_init`.
+    #[arg(long, env = "MF_WS_MAX_CONNECTIONS_PER_CREDENTIAL", default_value_t = DEFAULT_WS_MAX_CONNECTIONS_PER_CREDENTIAL)]
+    pub ws_max_connections_per_credential: usize,
+    /// WebSockets open on this instance, initialised or not; past it the upgrade is
+    /// answered 503.
+    #[arg(long, env = "MF_WS_MAX_CONNECTIONS", default_value_t = DEFAULT_WS_MAX_CONNECTIONS)]
+    pub ws_max_connections: usize,
     /// Log format: `text` or `json`.
     #[arg(long, env = "LOG_FORMAT", default_value = "text")]
     pub log_format: String,
@@ -241,6 +260,10 @@ impl Config {
             admin_password: None,
             cors_origins: None,
             ws_idle_timeout_secs: DEFAULT_WS_IDLE_SECS,
+            ws_init_timeout_secs: DEFAULT_WS_INIT_TIMEOUT_SECS,
+            ws_max_subscriptions: DEFAULT_WS_MAX_SUBSCRIPTIONS,
+            ws_max_connections_per_credential: DEFAULT_WS_MAX_CONNECTIONS_PER_CREDENTIAL,
+            ws_max_connections: DEFAULT_WS_MAX_CONNECTIONS,
             log_format: "text".to_owned(),
             rust_log: "info".to_owned(),
             ingest_group_max: DEFAULT_INGEST_GROUP_MAX,
@@ -274,6 +297,13 @@ impl fmt::Debug for Config {
             .field("admin_password", &self.admin_password)
             .field("cors_origins", &self.cors_origins)
             .field("ws_idle_timeout_secs", &self.ws_idle_timeout_secs)
+            .field("ws_init_timeout_secs", &self.ws_init_timeout_secs)
+            .field("ws_max_subscriptions", &self.ws_max_subscriptions)
+            .field(
+                "ws_max_connections_per_credential",
+                &self.ws_max_connections_per_credential,
+            )
+            .field("ws_max_connections", &self.ws_max_connections)
             .field("log_format", &self.log_format)
             .field("rust_log", &self.rust_log)
             .field("ingest_group_max", &self.ingest_group_max)

@@ -10,6 +10,8 @@ pub mod backend;
 pub mod browser;
 pub mod counts;
 pub mod cut_proxy;
+pub mod hostile;
+pub mod node;
 pub mod own_redis;
 pub mod proxy;
 pub mod sim;
@@ -247,6 +249,27 @@ async fn spawn_process(
             config.shutdown_grace_secs.to_string(),
         )
         .env(
+            "MF_WS_IDLE_TIMEOUT_SECS",
+            config.ws_idle_timeout_secs.to_string(),
+        )
+        .env(
+            "MF_WS_INIT_TIMEOUT_SECS",
+            config.ws_init_timeout_secs.to_string(),
+        )
+        .env("MF_WS_SEND_QUEUE", config.ws_send_queue.to_string())
+        .env(
+            "MF_WS_MAX_SUBSCRIPTIONS",
+            config.ws_max_subscriptions.to_string(),
+        )
+        .env(
+            "MF_WS_MAX_CONNECTIONS_PER_CREDENTIAL",
+            config.ws_max_connections_per_credential.to_string(),
+        )
+        .env(
+            "MF_WS_MAX_CONNECTIONS",
+            config.ws_max_connections.to_string(),
+        )
+        .env(
             "RUST_LOG",
             rust_log.map_or_else(
                 || std::env::var("TEST_LOG").unwrap_or_else(|_| "warn".to_owned()),
@@ -366,6 +389,11 @@ impl TestApp {
         self.process
             .as_mut()
             .expect("the server runs as a process (spawn_app_process_with)")
+    }
+
+    /// The api process's id, to read its `/proc` entries.
+    pub fn process_id(&mut self) -> u32 {
+        self.child().id().expect("the api process is still running")
     }
 
     /// SIGKILL: the process ends at once, whatever it was doing; returns once it is gone.

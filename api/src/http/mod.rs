@@ -7,6 +7,7 @@ mod metrics;
 mod security;
 mod web;
 mod webhook;
+mod ws;
 
 use axum::Router;
 
@@ -23,6 +24,7 @@ pub fn router(state: AppState) -> Router {
         .merge(metrics::router())
         .merge(webhook::router())
         .merge(graphql::router(&state))
+        .merge(ws::router(&state))
         .merge(graphiql::router(&state.config.graphiql_dir))
         .fallback(web)
         .with_state(state);
