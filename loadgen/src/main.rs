@@ -8,9 +8,11 @@
 //!   with `--subscribe-url`, across two instances (webhooks to one, subscribers on the other).
 //! - `loadgen ingest`: durable ingest throughput with N-event POSTs.
 //! - `loadgen resume`: the cost of a subscriber resuming after N missed messages.
+//! - `loadgen recheck`: one re-check of every live credential against the database.
 #![forbid(unsafe_code)]
 
 mod graph;
+mod recheck;
 mod resume;
 mod server;
 mod stats;
@@ -84,6 +86,18 @@ enum Command {
         #[arg(long, default_value_t = 20)]
         runs: usize,
     },
+    /// One re-check of `sessions` + `tokens` live credentials against the database, as
+    /// each instance runs every second (no server: the queries alone), `runs` times.
+    Recheck {
+        #[arg(long, default_value_t = 1000)]
+        agents: usize,
+        #[arg(long, default_value_t = 19_000)]
+        sessions: usize,
+        #[arg(long, default_value_t = 1000)]
+        tokens: usize,
+        #[arg(long, default_value_t = 50)]
+        runs: usize,
+    },
     /// Ingest throughput: `posts` POSTs of `batch` events each, `concurrency` at a time.
     Ingest {
         #[arg(long, default_value_t = 1)]
@@ -116,6 +130,15 @@ async fn main() -> anyhow::Result<()> {
         Command::Send { count, concurrency } => {
             return graph::send(&cli.secret, cli.database_url.as_deref(), count, concurrency).await;
         }
+        Command::Recheck {
+            agents,
+            sessions,
+            tokens,
+            runs,
+        } => {
+            return recheck::recheck(cli.database_url.as_deref(), agents, sessions, tokens, runs)
+                .await;
+        }
         _ => {}
     }
     let target = match &cli.url {
@@ -145,7 +168,7 @@ async fn main() -> anyhow::Result<()> {
             posts,
         } => ingest(&target, batch, concurrency, posts).await?,
         Command::Resume { missed, runs } => resume::resume(&target, missed, runs).await?,
-        Command::Sync { .. } | Command::Send { .. } => {}
+        Command::Sync { .. } | Command::Send { .. } | Command::Recheck { .. } => {}
     }
     Ok(())
 }
