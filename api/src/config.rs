@@ -49,6 +49,10 @@ const DEFAULT_EVENT_RETENTION_SECS: u64 = 7 * 24 * 3600;
 const DEFAULT_WS_SEND_QUEUE: usize = 1024;
 const DEFAULT_REDIS_CHANNEL: &str = "messengerflow:events";
 const DEFAULT_WS_IDLE_SECS: u64 = 50;
+const DEFAULT_WS_INIT_TIMEOUT_SECS: u64 = 10;
+const DEFAULT_WS_MAX_SUBSCRIPTIONS: usize = 100;
+const DEFAULT_WS_MAX_CONNECTIONS_PER_CREDENTIAL: usize = 50;
+const DEFAULT_WS_MAX_CONNECTIONS: usize = 10_000;
 const DEFAULT_SHUTDOWN_GRACE_SECS: u64 = 20;
 const DEFAULT_WEB_DIR: &str = "client/dist";
 const DEFAULT_DATABASE_URL: &str = "sqlite://messengerflow.db?mode=rwc";
@@ -90,6 +94,8 @@ impl std::str::FromStr for TrustedProxies {
         Ok(Self(nets))
     }
 }
+const DEFAULT_GRAPHIQL_DIR: &str = "graphiql/dist";
+const DEFAULT_QUERY_DEADLINE_MS: u64 = 10_000;
 
 /// Server settings. Names are fixed by the API contract; `.env.example` documents each.
 #[derive(Clone, Parser)]
@@ -139,9 +145,28 @@ pub struct Config {
     /// it is closed and its agent counted OFFLINE.
     #[arg(long, env = "MF_WS_IDLE_TIMEOUT_SECS", default_value_t = DEFAULT_WS_IDLE_SECS)]
     pub ws_idle_timeout_secs: u64,
+    /// Seconds a new WebSocket gets to send `connection_init`; then it is closed (4408).
+    #[arg(long, env = "MF_WS_INIT_TIMEOUT_SECS", default_value_t = DEFAULT_WS_INIT_TIMEOUT_SECS)]
+    pub ws_init_timeout_secs: u64,
+    /// Operations (subscriptions, queries, mutations) running at once on one WebSocket;
+    /// the next `subscribe` is answered with an error (TOO_MANY_SUBSCRIPTIONS).
+    #[arg(long, env = "MF_WS_MAX_SUBSCRIPTIONS", default_value_t = DEFAULT_WS_MAX_SUBSCRIPTIONS)]
+    pub ws_max_subscriptions: usize,
+    /// WebSockets one credential (a session or an API token) may hold open on this
+    /// instance; the next is closed with 4429 after its `connection_init`.
+    #[arg(long, env = "MF_WS_MAX_CONNECTIONS_PER_CREDENTIAL", default_value_t = DEFAULT_WS_MAX_CONNECTIONS_PER_CREDENTIAL)]
+    pub ws_max_connections_per_credential: usize,
+    /// WebSockets open on this instance, initialised or not; past it the upgrade is
+    /// answered 503.
+    #[arg(long, env = "MF_WS_MAX_CONNECTIONS", default_value_t = DEFAULT_WS_MAX_CONNECTIONS)]
+    pub ws_max_connections: usize,
     /// Log format: `text` or `json`.
     #[arg(long, env = "LOG_FORMAT", default_value = "text")]
     pub log_format: String,
+    /// The log filter (`info`, `api=debug,info`, `trace`...). Dependencies that print raw
+    /// payloads stay capped whatever it says (see `logging::CAPPED`).
+    #[arg(long = "log-filter", env = "RUST_LOG", default_value = "info")]
+    pub rust_log: String,
     /// Largest number of webhook deliveries committed in one transaction (group commit).
     #[arg(long, env = "MF_INGEST_GROUP_MAX", default_value_t = DEFAULT_INGEST_GROUP_MAX)]
     pub ingest_group_max: usize,
@@ -170,6 +195,15 @@ pub struct Config {
     /// names the client; unset: the connection's peer is the client.
     #[arg(long, env = "MF_TRUSTED_PROXIES", default_value = "")]
     pub trusted_proxies: TrustedProxies,
+    /// GraphiQL's vendored files (`scripts/build-graphiql` writes them), served at
+    /// `GET /graphql` for a browser; relative paths are from the working directory.
+    /// Missing: the page says how to build them.
+    #[arg(long, env = "MF_GRAPHIQL_DIR", default_value = DEFAULT_GRAPHIQL_DIR)]
+    pub graphiql_dir: PathBuf,
+    /// Milliseconds a GraphQL query may run; past it its work is dropped and it answers
+    /// `TIMEOUT`. Mutations always run to the end.
+    #[arg(long, env = "MF_QUERY_DEADLINE_MS", default_value_t = DEFAULT_QUERY_DEADLINE_MS)]
+    pub query_deadline_ms: u64,
 }
 
 impl Config {
@@ -200,6 +234,9 @@ impl Config {
         self.redis_url = text(self.redis_url);
         self.fb_app_id = text(self.fb_app_id);
         self.cors_origins = text(self.cors_origins);
+        if self.rust_log.trim().is_empty() {
+            "info".clone_into(&mut self.rust_log);
+        }
         if self.database_url.trim().is_empty() {
             DEFAULT_DATABASE_URL.clone_into(&mut self.database_url);
         }
@@ -223,7 +260,12 @@ impl Config {
             admin_password: None,
             cors_origins: None,
             ws_idle_timeout_secs: DEFAULT_WS_IDLE_SECS,
+            ws_init_timeout_secs: DEFAULT_WS_INIT_TIMEOUT_SECS,
+            ws_max_subscriptions: DEFAULT_WS_MAX_SUBSCRIPTIONS,
+            ws_max_connections_per_credential: DEFAULT_WS_MAX_CONNECTIONS_PER_CREDENTIAL,
+            ws_max_connections: DEFAULT_WS_MAX_CONNECTIONS,
             log_format: "text".to_owned(),
+            rust_log: "info".to_owned(),
             ingest_group_max: DEFAULT_INGEST_GROUP_MAX,
             ingest_writers: DEFAULT_INGEST_WRITERS,
             event_retention_secs: DEFAULT_EVENT_RETENTION_SECS,
@@ -231,6 +273,8 @@ impl Config {
             shutdown_grace_secs: DEFAULT_SHUTDOWN_GRACE_SECS,
             web_dir: PathBuf::from(DEFAULT_WEB_DIR),
             trusted_proxies: TrustedProxies::default(),
+            graphiql_dir: PathBuf::from(DEFAULT_GRAPHIQL_DIR),
+            query_deadline_ms: DEFAULT_QUERY_DEADLINE_MS,
         }
     }
 }
@@ -253,7 +297,15 @@ impl fmt::Debug for Config {
             .field("admin_password", &self.admin_password)
             .field("cors_origins", &self.cors_origins)
             .field("ws_idle_timeout_secs", &self.ws_idle_timeout_secs)
+            .field("ws_init_timeout_secs", &self.ws_init_timeout_secs)
+            .field("ws_max_subscriptions", &self.ws_max_subscriptions)
+            .field(
+                "ws_max_connections_per_credential",
+                &self.ws_max_connections_per_credential,
+            )
+            .field("ws_max_connections", &self.ws_max_connections)
             .field("log_format", &self.log_format)
+            .field("rust_log", &self.rust_log)
             .field("ingest_group_max", &self.ingest_group_max)
             .field("ingest_writers", &self.ingest_writers)
             .field("event_retention_secs", &self.event_retention_secs)
@@ -261,6 +313,8 @@ impl fmt::Debug for Config {
             .field("shutdown_grace_secs", &self.shutdown_grace_secs)
             .field("web_dir", &self.web_dir)
             .field("trusted_proxies", &self.trusted_proxies)
+            .field("graphiql_dir", &self.graphiql_dir)
+            .field("query_deadline_ms", &self.query_deadline_ms)
             .finish()
     }
 }

@@ -11,6 +11,7 @@ pub mod error;
 pub mod facebook;
 pub mod graphql;
 pub mod http;
+pub mod logging;
 pub mod metrics;
 pub mod service;
 pub mod state;

@@ -6,7 +6,6 @@ use std::net::SocketAddr;
 use anyhow::Context;
 use api::{Config, Server};
 use tokio::net::TcpListener;
-use tracing_subscriber::EnvFilter;
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
@@ -15,23 +14,13 @@ async fn main() -> anyhow::Result<()> {
         return Ok(());
     }
     let config = Config::from_env();
-    init_logging(&config.log_format);
+    api::logging::init(&config.rust_log, &config.log_format);
     let addr = SocketAddr::new(config.host, config.port);
     let listener = TcpListener::bind(addr)
         .await
         .with_context(|| format!("binding {addr}"))?;
     let server = Server::build(config, listener).await?;
     server.run_until(shutdown_signal()).await
-}
-
-fn init_logging(format: &str) {
-    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
-    let builder = tracing_subscriber::fmt().with_env_filter(filter);
-    if format == "json" {
-        builder.json().init();
-    } else {
-        builder.init();
-    }
 }
 
 /// Ctrl-C or SIGTERM: stop taking connections, finish what is in flight.

@@ -433,6 +433,11 @@ impl MessageList {
         }
     }
 
+    /// Drops the message with this id (the server merged it into another).
+    pub fn remove(&mut self, id: &str) {
+        self.items.retain(|it| it.id != id);
+    }
+
     /// Adds or updates a message, matched by id or by the client mutation id that
     /// the optimistic copy carries. Messages of other conversations are ignored.
     pub fn upsert(&mut self, m: Message) {

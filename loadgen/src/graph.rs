@@ -132,6 +132,7 @@ async fn setup(
     let target = Target::start_with(
         secret,
         database_url,
+        None,
         &[
             ("FB_GRAPH_URL", sim.graph_url()),
             ("MF_ADMIN_EMAIL", ADMIN.0.to_owned()),

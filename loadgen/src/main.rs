@@ -8,10 +8,13 @@
 //!   with `--subscribe-url`, across two instances (webhooks to one, subscribers on the other).
 //! - `loadgen ingest`: durable ingest throughput with N-event POSTs.
 //! - `loadgen resume`: the cost of a subscriber resuming after N missed messages.
+//! - `loadgen queries`: the inbox's reads on a Page with 100,000 conversations and
+//!   1,000,000 messages (seeded in bulk), p99 and requests/s.
 //! - `loadgen recheck`: one re-check of every live credential against the database.
 #![forbid(unsafe_code)]
 
 mod graph;
+mod queries;
 mod recheck;
 mod resume;
 mod server;
@@ -49,6 +52,10 @@ struct Cli {
     /// Redis for a started server's event bus (default: the in-process bus).
     #[arg(long, global = true)]
     redis_url: Option<String>,
+    /// The `api` binary to start (default: the one next to this binary), e.g. a copy of an
+    /// earlier build, to compare two builds in alternating runs.
+    #[arg(long, global = true)]
+    api: Option<std::path::PathBuf>,
     #[command(subcommand)]
     command: Command,
 }
@@ -107,6 +114,19 @@ enum Command {
         #[arg(long, default_value_t = 20_000)]
         posts: usize,
     },
+    /// The inbox's reads on a big Page: `conversations(first: 5)` and `messages(last: 50)`
+    /// (the web client's operations), `concurrency` clients for `seconds` each. Seeds the
+    /// database in bulk unless it already holds the Page (pass `--database-url` to keep it).
+    Queries {
+        #[arg(long, default_value_t = 100_000)]
+        conversations: usize,
+        #[arg(long, default_value_t = 1_000_000)]
+        messages: usize,
+        #[arg(long, default_value_t = 16)]
+        concurrency: usize,
+        #[arg(long, default_value_t = 10)]
+        seconds: u64,
+    },
 }
 
 const PAGE: &str = "100000000000001";
@@ -149,7 +169,13 @@ async fn main() -> anyhow::Result<()> {
                 .iter()
                 .map(|url| ("REDIS_URL", url.clone()))
                 .collect();
-            Target::start_with(&cli.secret, cli.database_url.as_deref(), &env).await?
+            Target::start_with(
+                &cli.secret,
+                cli.database_url.as_deref(),
+                cli.api.as_deref(),
+                &env,
+            )
+            .await?
         }
     };
     let subscribe_to = match &cli.subscribe_url {
@@ -168,6 +194,23 @@ async fn main() -> anyhow::Result<()> {
             posts,
         } => ingest(&target, batch, concurrency, posts).await?,
         Command::Resume { missed, runs } => resume::resume(&target, missed, runs).await?,
+        Command::Queries {
+            conversations,
+            messages,
+            concurrency,
+            seconds,
+        } => {
+            let Some(database_url) = target.database_url().or(cli.database_url.as_deref()) else {
+                bail!("with --url, pass that server's --database-url too (for seeding)");
+            };
+            let shape = queries::Shape {
+                conversations,
+                messages,
+                concurrency,
+                seconds,
+            };
+            queries::queries(&target, database_url, &shape).await?;
+        }
         Command::Sync { .. } | Command::Send { .. } | Command::Recheck { .. } => {}
     }
     Ok(())

@@ -30,7 +30,11 @@ pub async fn recheck(
         Some(_) => None,
         None => {
             std::fs::create_dir_all("target").context("creating ./target")?;
-            Some(tempfile::Builder::new().prefix("recheck-").tempdir_in("target")?)
+            Some(
+                tempfile::Builder::new()
+                    .prefix("recheck-")
+                    .tempdir_in("target")?,
+            )
         }
     };
     let url = match (&dir, database_url) {
@@ -122,7 +126,10 @@ async fn insert(
 ) -> anyhow::Result<()> {
     let rows: Vec<String> = rows.collect();
     for chunk in rows.chunks(ROWS_PER_INSERT) {
-        let sql = format!("INSERT INTO {table_and_columns} VALUES {}", chunk.join(", "));
+        let sql = format!(
+            "INSERT INTO {table_and_columns} VALUES {}",
+            chunk.join(", ")
+        );
         db.execute_unprepared(&sql)
             .await
             .with_context(|| format!("arranging {table_and_columns}"))?;

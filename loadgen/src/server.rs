@@ -41,10 +41,11 @@ impl Target {
     pub async fn start_with(
         secret: &str,
         database_url: Option<&str>,
+        api: Option<&std::path::Path>,
         env: &[(&str, String)],
     ) -> anyhow::Result<Self> {
         let exe = std::env::current_exe().context("locating loadgen")?;
-        let api = exe.with_file_name("api");
+        let api = api.map_or_else(|| exe.with_file_name("api"), std::path::Path::to_path_buf);
         if !api.exists() {
             bail!(
                 "{} not found: build it with `cargo build --release -p api -p loadgen`",
@@ -108,6 +109,11 @@ impl Target {
             }
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
+    }
+
+    /// The started server's database (None for `--url`).
+    pub fn database_url(&self) -> Option<&str> {
+        self.owned.as_ref().map(|owned| owned.database_url.as_str())
     }
 
     pub fn base(&self) -> &str {

@@ -65,6 +65,16 @@ pub fn client_dist() -> PathBuf {
     workspace.join("client").join("dist")
 }
 
+/// The vendored GraphiQL the tests serve: `graphiql/dist` of the workspace
+/// (`scripts/build-graphiql` writes it).
+pub fn graphiql_dist() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .unwrap_or_else(|| Path::new(".."))
+        .join("graphiql")
+        .join("dist")
+}
+
 fn on_path(names: &[&str]) -> Option<PathBuf> {
     let path = std::env::var_os("PATH")?;
     std::env::split_paths(&path)
@@ -79,8 +89,9 @@ fn tool(variable: &str, names: &[&str]) -> Option<PathBuf> {
     }
 }
 
-/// What is missing for a browser test, if anything.
-fn missing() -> Option<String> {
+/// What is missing for a browser test of the page built into `build` (and its build
+/// command), if anything.
+fn missing(build: &Path, build_command: &str) -> Option<String> {
     let mut missing = Vec::new();
     if tool(
         "MF_CHROMIUM",
@@ -95,11 +106,8 @@ fn missing() -> Option<String> {
             "chromedriver (apt-get install chromium-driver, or set MF_CHROMEDRIVER)".to_owned(),
         );
     }
-    if !client_dist().join("index.html").is_file() {
-        missing.push(format!(
-            "the built client {} (run scripts/build-client)",
-            client_dist().display()
-        ));
+    if !build.join("index.html").is_file() {
+        missing.push(format!("{} (run {build_command})", build.display()));
     }
     (!missing.is_empty()).then(|| missing.join("; "))
 }
@@ -117,7 +125,16 @@ impl Browser {
     /// A desktop-sized browser, or `None` (after a loud message) when chromium,
     /// chromedriver or the built client is missing and the browser is not required.
     pub async fn start(test: &str) -> Option<Self> {
-        if let Some(missing) = missing() {
+        Self::start_for(test, &client_dist(), "scripts/build-client").await
+    }
+
+    /// Like [`Browser::start`], for GraphiQL (`graphiql/dist`) instead of the web client.
+    pub async fn start_for_graphiql(test: &str) -> Option<Self> {
+        Self::start_for(test, &graphiql_dist(), "scripts/build-graphiql").await
+    }
+
+    async fn start_for(test: &str, build: &Path, build_command: &str) -> Option<Self> {
+        if let Some(missing) = missing(build, build_command) {
             assert!(
                 !required(),
                 "browser test {test} cannot run: missing {missing} \

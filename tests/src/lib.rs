@@ -10,6 +10,8 @@ pub mod backend;
 pub mod browser;
 pub mod counts;
 pub mod cut_proxy;
+pub mod hostile;
+pub mod node;
 pub mod own_redis;
 pub mod proxy;
 pub mod sim;
@@ -163,6 +165,55 @@ fn client() -> reqwest::Client {
 /// Like [`spawn_app_with`], but the server is the real `api` binary in a process of its
 /// own, configured through its environment as in production.
 pub async fn spawn_app_process_with(configure: impl FnOnce(&mut api::Config)) -> TestApp {
+    spawn_process(configure, None).await.0
+}
+
+/// What an api process wrote to its stdout and stderr (its logs), collected as it runs.
+#[derive(Clone, Default)]
+pub struct ProcessLogs(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
+
+impl ProcessLogs {
+    /// Everything written so far, as text.
+    pub fn text(&self) -> String {
+        let bytes = self
+            .0
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        String::from_utf8_lossy(&bytes).into_owned()
+    }
+
+    /// Keeps reading `output` into the buffer until it ends.
+    fn collect(&self, mut output: impl tokio::io::AsyncRead + Unpin + Send + 'static) {
+        let buffer = self.0.clone();
+        tokio::spawn(async move {
+            use tokio::io::AsyncReadExt;
+            let mut chunk = vec![0u8; 64 * 1024];
+            while let Ok(read) = output.read(&mut chunk).await {
+                if read == 0 {
+                    break;
+                }
+                buffer
+                    .lock()
+                    .unwrap_or_else(|poisoned| poisoned.into_inner())
+                    .extend_from_slice(&chunk[..read]);
+            }
+        });
+    }
+}
+
+/// Like [`spawn_app_process_with`], with `RUST_LOG=<rust_log>`, collecting what the
+/// process logs (both its output streams).
+pub async fn spawn_app_process_logging(
+    configure: impl FnOnce(&mut api::Config),
+    rust_log: &str,
+) -> (TestApp, ProcessLogs) {
+    spawn_process(configure, Some(rust_log)).await
+}
+
+async fn spawn_process(
+    configure: impl FnOnce(&mut api::Config),
+    rust_log: Option<&str>,
+) -> (TestApp, ProcessLogs) {
     init_once();
     let database_dir = tempfile::tempdir().expect("creating the database directory");
     let config = test_config(&database_dir, configure).await;
@@ -183,6 +234,8 @@ pub async fn spawn_app_process_with(configure: impl FnOnce(&mut api::Config)) ->
         .env("DATABASE_URL", &config.database_url)
         .env("MF_REDIS_CHANNEL", &config.redis_channel)
         .env("MF_WEB_DIR", &config.web_dir)
+        .env("MF_GRAPHIQL_DIR", &config.graphiql_dir)
+        .env("MF_QUERY_DEADLINE_MS", config.query_deadline_ms.to_string())
         .env("FB_APP_SECRET", secret(&config.fb_app_secret))
         .env("FB_VERIFY_TOKEN", secret(&config.fb_verify_token))
         .env("FB_GRAPH_URL", &config.fb_graph_url)
@@ -196,15 +249,51 @@ pub async fn spawn_app_process_with(configure: impl FnOnce(&mut api::Config)) ->
             config.shutdown_grace_secs.to_string(),
         )
         .env(
+            "MF_WS_IDLE_TIMEOUT_SECS",
+            config.ws_idle_timeout_secs.to_string(),
+        )
+        .env(
+            "MF_WS_INIT_TIMEOUT_SECS",
+            config.ws_init_timeout_secs.to_string(),
+        )
+        .env("MF_WS_SEND_QUEUE", config.ws_send_queue.to_string())
+        .env(
+            "MF_WS_MAX_SUBSCRIPTIONS",
+            config.ws_max_subscriptions.to_string(),
+        )
+        .env(
+            "MF_WS_MAX_CONNECTIONS_PER_CREDENTIAL",
+            config.ws_max_connections_per_credential.to_string(),
+        )
+        .env(
+            "MF_WS_MAX_CONNECTIONS",
+            config.ws_max_connections.to_string(),
+        )
+        .env(
             "RUST_LOG",
-            std::env::var("TEST_LOG").unwrap_or_else(|_| "warn".to_owned()),
+            rust_log.map_or_else(
+                || std::env::var("TEST_LOG").unwrap_or_else(|_| "warn".to_owned()),
+                str::to_owned,
+            ),
         )
         .env_remove("REDIS_URL")
         .kill_on_drop(true);
     if let Some(redis) = &config.redis_url {
         command.env("REDIS_URL", redis);
     }
-    let process = command.spawn().expect("starting the api binary");
+    let logs = ProcessLogs::default();
+    if rust_log.is_some() {
+        command
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped());
+    }
+    let mut process = command.spawn().expect("starting the api binary");
+    if let Some(stdout) = process.stdout.take() {
+        logs.collect(stdout);
+    }
+    if let Some(stderr) = process.stderr.take() {
+        logs.collect(stderr);
+    }
     let addr: SocketAddr = ([127, 0, 0, 1], port).into();
     let http = client();
     let deadline = std::time::Instant::now() + Duration::from_secs(30);
@@ -236,7 +325,7 @@ pub async fn spawn_app_process_with(configure: impl FnOnce(&mut api::Config)) ->
         _database_dir: database_dir,
     };
     app.admin_token = app.login(ADMIN_EMAIL, ADMIN_PASSWORD).await;
-    app
+    (app, logs)
 }
 
 /// A workspace binary from the same build as this test (`target/debug/<name>`). `scripts/test`
@@ -281,6 +370,8 @@ async fn test_config(
     config.fb_verify_token = Some(api::Secret::new(VERIFY_TOKEN));
     config.admin_email = Some(ADMIN_EMAIL.to_owned());
     config.admin_password = Some(api::Secret::new(ADMIN_PASSWORD));
+    // GraphiQL as `scripts/build-graphiql` vendors it into the workspace.
+    config.graphiql_dir = browser::graphiql_dist();
     configure(&mut config);
     config
 }
@@ -298,6 +389,11 @@ impl TestApp {
         self.process
             .as_mut()
             .expect("the server runs as a process (spawn_app_process_with)")
+    }
+
+    /// The api process's id, to read its `/proc` entries.
+    pub fn process_id(&mut self) -> u32 {
+        self.child().id().expect("the api process is still running")
     }
 
     /// SIGKILL: the process ends at once, whatever it was doing; returns once it is gone.
@@ -543,6 +639,26 @@ impl TestApp {
             .post(self.url("/graphql"))
             .header(reqwest::header::ACCEPT, "application/json")
             .json(&json!({ "query": query, "variables": variables }));
+        if let Some(token) = token {
+            request = request.bearer_auth(token);
+        }
+        let response = request.send().await.expect("POST /graphql failed");
+        HttpResponse::read(response).await
+    }
+
+    /// Sends the document `query` with `operationName` = `operation` and no variables, as
+    /// tools send their introspection query; the HTTP exchange itself.
+    pub async fn gql_http_named(
+        &self,
+        token: Option<&str>,
+        query: &str,
+        operation: &str,
+    ) -> HttpResponse {
+        let mut request = self
+            .http
+            .post(self.url("/graphql"))
+            .header(reqwest::header::ACCEPT, "application/json")
+            .json(&json!({ "query": query, "operationName": operation, "variables": {} }));
         if let Some(token) = token {
             request = request.bearer_auth(token);
         }

@@ -688,3 +688,71 @@ async fn full_history_sync_from_settings_shows_progress_then_the_conversations()
     }
     world.browser.close().await;
 }
+
+#[tokio::test]
+async fn graphiql_opens_offline_from_this_origin_and_its_docs_list_the_query_fields() {
+    let Some(browser) = Browser::start_for_graphiql("graphiql").await else {
+        return;
+    };
+    let dist = browser::graphiql_dist();
+    // The real api process, as served; nothing else runs, so nothing but it could answer.
+    let app = mf_tests::spawn_app_process_with(move |config| config.graphiql_dir = dist).await;
+
+    browser.goto(&format!("http://{}/graphql", app.addr)).await;
+
+    browser
+        .wait_for(
+            "the GraphiQL editor shows",
+            UI_TIMEOUT,
+            "return document.querySelector('.graphiql-container .graphiql-query-editor') !== null;",
+        )
+        .await;
+    // The docs explorer lists the root types once the introspection query has answered.
+    browser
+        .wait_for(
+            "the documentation explorer opens",
+            UI_TIMEOUT,
+            "const button = document.querySelector('[aria-label=\"Show Documentation Explorer\"]');\
+             if (button) button.click();\
+             return document.querySelector('.graphiql-doc-explorer') !== null;",
+        )
+        .await;
+    browser
+        .wait_for(
+            "the docs name the query root type (the schema loaded)",
+            UI_TIMEOUT,
+            "const link = [...document.querySelectorAll('.graphiql-doc-explorer a')]\
+               .find(a => a.textContent.trim() === 'QueryRoot');\
+             if (!link) return false;\
+             link.click();\
+             return true;",
+        )
+        .await;
+    let fields = browser
+        .wait_for(
+            "the docs list QueryRoot's fields",
+            UI_TIMEOUT,
+            "const text = document.querySelector('.graphiql-doc-explorer')?.innerText || '';\
+             return ['conversations', 'messages', 'pages'].every(f => text.includes(f)) && text;",
+        )
+        .await;
+    assert!(
+        fields.as_str().is_some_and(|t| t.contains("me")),
+        "{fields}"
+    );
+    // Every script and stylesheet came from the api.
+    let origins = browser
+        .js(
+            "return performance.getEntriesByType('resource').map(e => new URL(e.name).origin);",
+            vec![],
+        )
+        .await;
+    let own = format!("http://{}", app.addr);
+    for origin in origins.as_array().expect("resource origins") {
+        assert_eq!(origin.as_str(), Some(own.as_str()), "{origins:#}");
+    }
+    if let Some(path) = std::env::var_os("MF_GRAPHIQL_SCREENSHOT") {
+        browser.screenshot(std::path::Path::new(&path)).await;
+    }
+    browser.close().await;
+}

@@ -841,3 +841,127 @@ async fn the_typing_indicator_reaches_facebook_as_sender_actions() {
     assert_eq!(actions, ["typing_on", "typing_off"]);
     assert_eq!(world.sim.sent(PAGE).await, Vec::<Value>::new());
 }
+
+/// A Graph API stand-in whose Send API answers every send with the mid `mid`: enough to
+/// connect a Page and reply (profile lookups get 404).
+async fn graph_answering_sends_with(mid: &'static str) -> String {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("binding the fake Graph API");
+    let addr = listener.local_addr().expect("its address");
+    tokio::spawn(async move {
+        while let Ok((mut stream, _)) = listener.accept().await {
+            tokio::spawn(async move {
+                let mut request = Vec::new();
+                let mut chunk = [0u8; 4096];
+                // Headers, then as much body as Content-Length says.
+                let (head, body_start) = loop {
+                    let Ok(read) = stream.read(&mut chunk).await else {
+                        return;
+                    };
+                    if read == 0 {
+                        return;
+                    }
+                    request.extend_from_slice(&chunk[..read]);
+                    if let Some(end) = request.windows(4).position(|w| w == b"\r\n\r\n") {
+                        break (
+                            String::from_utf8_lossy(&request[..end]).into_owned(),
+                            end + 4,
+                        );
+                    }
+                };
+                let length = head
+                    .lines()
+                    .find_map(|line| {
+                        let (name, value) = line.split_once(':')?;
+                        name.eq_ignore_ascii_case("content-length")
+                            .then(|| value.trim().parse::<usize>().ok())?
+                    })
+                    .unwrap_or(0);
+                while request.len() < body_start + length {
+                    let Ok(read) = stream.read(&mut chunk).await else {
+                        return;
+                    };
+                    if read == 0 {
+                        break;
+                    }
+                    request.extend_from_slice(&chunk[..read]);
+                }
+                let line = head.lines().next().unwrap_or_default().to_owned();
+                let (status, body) = if line.starts_with("GET /me") {
+                    ("200 OK", json!({ "id": PAGE, "name": "Fake Page" }))
+                } else if line.contains("/subscribed_apps") {
+                    ("200 OK", json!({ "success": true }))
+                } else if line.starts_with(&format!("POST /{PAGE}/messages")) {
+                    (
+                        "200 OK",
+                        json!({ "recipient_id": CUSTOMER, "message_id": mid }),
+                    )
+                } else {
+                    (
+                        "404 Not Found",
+                        json!({ "error": { "message": "unknown", "type": "GraphMethodException", "code": 100 } }),
+                    )
+                };
+                let body = body.to_string();
+                let response = format!(
+                    "HTTP/1.1 {status}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                    body.len()
+                );
+                let _ = stream.write_all(response.as_bytes()).await;
+                let _ = stream.shutdown().await;
+            });
+        }
+    });
+    format!("http://{addr}")
+}
+
+/// The Send API answers with a mid that a history sync already imported (a copy of this
+/// very reply: outbound, no agent): the copy is merged into our message, which becomes
+/// SENT with the mid, instead of staying PENDING for ever behind the unique mid.
+#[tokio::test]
+async fn a_send_whose_mid_a_sync_already_imported_merges_the_copy_and_is_sent() {
+    use mf_tests::webhook::{batch, echo, message};
+    // Arrange
+    let graph = graph_answering_sends_with("m-known").await;
+    let app = mf_tests::spawn_app_with(move |config| config.fb_graph_url = graph).await;
+    let page = app.connect_page(PAGE, "fake-page-token").await;
+    assert_eq!(page["connected"], true, "{page:#}");
+    let now = i64::try_from(
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .expect("a clock after 1970")
+            .as_millis(),
+    )
+    .expect("a time in range");
+    app.ingest(&batch(
+        PAGE,
+        [message(PAGE, CUSTOMER, "m-hello", "Hello", now)],
+    ))
+    .await;
+    app.ingest(&batch(
+        PAGE,
+        [echo(PAGE, CUSTOMER, "m-known", "Hi!", now + 1)],
+    ))
+    .await;
+    let conversation = app.conversation_with(PAGE, CUSTOMER).await;
+    let copy = app
+        .messages(id_of(&conversation))
+        .await
+        .into_iter()
+        .find(|m| m["mid"] == "m-known")
+        .expect("the imported copy");
+
+    // Act
+    let sent = sent_message(&send(&app, id_of(&conversation), "Hi!", Some("reply-1")).await);
+
+    // Assert
+    assert_eq!(sent["status"], "SENT", "{sent:#}");
+    assert_eq!(sent["mid"], "m-known", "{sent:#}");
+    assert_ne!(sent["id"], copy["id"]);
+    let stored = outbound(&messages(&app, id_of(&conversation)).await);
+    assert_eq!(stored.len(), 1, "{stored:#?}");
+    assert_eq!(stored[0]["id"], sent["id"]);
+    assert_eq!(stored[0]["clientMutationId"], "reply-1");
+}

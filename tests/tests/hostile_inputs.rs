@@ -153,9 +153,6 @@ enum Expected {
     Code(&'static str),
     /// Like `Code`, with exactly this message.
     CodeAndMessage(&'static str, &'static str),
-    /// HTTP 200, a GraphQL error with this message, and no data (validation limits
-    /// carry no code).
-    Message(&'static str),
     /// Every attempt but the last UNAUTHENTICATED; the last RATE_LIMITED with
     /// `extensions.retryAfter`.
     LockedOutOnLastAttempt,
@@ -245,13 +242,24 @@ fn graphql_body_of_size(size: usize) -> Vec<u8> {
     bytes
 }
 
-/// `__schema { types { fields { type { ofType {...} } } } }`, `depth` levels deep.
+/// `conversation { page { conversation { ... id } } }`, `depth` fields deep: not
+/// introspection, so the depth limit applies (before the fields are even checked).
 fn deep_query(depth: usize) -> String {
-    let of_types = depth - 5;
+    let levels = depth - 1;
     format!(
-        "{{ __schema {{ types {{ fields {{ type {{ {}name{} }} }} }} }} }}",
-        "ofType { ".repeat(of_types),
-        " }".repeat(of_types)
+        "{{ {}id{} }}",
+        "conversation(id: \"1\") { ".repeat(levels),
+        " }".repeat(levels)
+    )
+}
+
+/// `__schema { types { fields { type { fields { ... } } } } }` with `lists` of `fields`
+/// inside one another.
+fn nested_introspection_lists(lists: usize) -> String {
+    format!(
+        "{{ __schema {{ types {{ {}name{} }} }} }}",
+        "fields { type { ".repeat(lists),
+        " } }".repeat(lists)
     )
 }
 
@@ -442,12 +450,17 @@ fn rows(f: &Fixture) -> Vec<Row> {
         row(
             "query nested 13 deep",
             gql(admin(), &deep_query(13), json!({})),
-            Expected::Message("Query is nested too deep."),
+            Expected::CodeAndMessage("BAD_USER_INPUT", "the query nests deeper than 12 fields"),
         ),
         row(
-            "query of 600 fields",
-            gql(admin(), &wide_query(300), json!({})),
-            Expected::Message("Query is too complex."),
+            "introspection nesting `fields` 4 deep",
+            gql(admin(), &nested_introspection_lists(4), json!({})),
+            Expected::Code("BAD_USER_INPUT"),
+        ),
+        row(
+            "query of 10,002 fields (over the budget of 10,000)",
+            gql(admin(), &wide_query(5001), json!({})),
+            Expected::Code("BAD_USER_INPUT"),
         ),
         // Page sizes and cursors.
         row(
@@ -1129,7 +1142,6 @@ impl Expected {
             Self::CodeAndMessage(code, message) => {
                 graphql_error(response, Some(code), Some(message))
             }
-            Self::Message(message) => graphql_error(response, None, Some(message)),
             Self::LockedOutOnLastAttempt | Self::RateLimited | Self::WsRefused => {
                 Err(format!("expected {self:?}, got {response:?}"))
             }

@@ -59,11 +59,15 @@ fn logs() -> String {
     String::from_utf8_lossy(&bytes).into_owned()
 }
 
-/// The secrets that appear in `text`, by name.
+/// The secrets that appear in `text`, by name: as they are, or hex-encoded (how frame
+/// and byte dumps print them).
 fn leaked<'a>(text: &str, secrets: &'a [(&'a str, String)]) -> Vec<&'a str> {
+    let text = text.to_lowercase();
     secrets
         .iter()
-        .filter(|(_, secret)| text.contains(secret.as_str()))
+        .filter(|(_, secret)| {
+            text.contains(&secret.to_lowercase()) || text.contains(&hex::encode(secret))
+        })
         .map(|(name, _)| *name)
         .collect()
 }
@@ -327,4 +331,123 @@ async fn connecting_a_page_syncing_and_replying_log_no_page_token() {
     ];
     let found = leaked(&logs, &secrets);
     assert!(found.is_empty(), "the logs hold {found:?}:\n{logs}");
+}
+
+/// The real `api` process at `RUST_LOG=trace`, every target (dependencies too: hyper,
+/// h2, reqwest, sqlx, tungstenite, async-graphql...), through a whole session: the
+/// webhook handshake, signed deliveries, sign-in, a connected Page (its token goes to
+/// Graph in headers), an API token over HTTP and over WebSocket (`connection_init` and a
+/// subscription), a reply, a wrong password and a logout. Its output holds no secret.
+#[tokio::test]
+async fn a_whole_session_at_trace_level_in_every_target_logs_no_secret() {
+    use mf_tests::sim::{SIM_SECRET, Simulator};
+    // Arrange
+    let sim = Simulator::start(SIM_SECRET).await;
+    let graph_url = sim.base_url();
+    let (app, logs) = mf_tests::spawn_app_process_logging(
+        move |config| {
+            config.fb_graph_url = graph_url;
+            config.fb_app_secret = Some(api::Secret::new(SIM_SECRET));
+            config.fb_verify_token = Some(api::Secret::new(VERIFY_TOKEN));
+        },
+        "trace",
+    )
+    .await;
+    sim.set_webhook(format!("http://{}/webhook", app.addr))
+        .await;
+    let page_token = sim.create_page("990002", "Traced Shop").await;
+    sim.create_customer("990002", "880002", "Ada", "Lovelace")
+        .await;
+
+    // Act
+    let verification = app
+        .verify_webhook(&[
+            ("hub.mode", "subscribe"),
+            ("hub.verify_token", VERIFY_TOKEN),
+            ("hub.challenge", "1158201444"),
+        ])
+        .await;
+    assert_eq!(verification.status, 200, "{verification:?}");
+    let session = app.login(ADMIN_EMAIL, ADMIN_PASSWORD).await;
+    app.connect_page("990002", &page_token).await;
+    let api_token = app.create_api_token(&session, "traced", &["990002"]).await;
+    let events = "subscription($p: ID!) { pageEvents(pageId: $p) { kind message { id text } } }";
+    let mut by_token = app
+        .subscribe_as(&api_token.token, events, json!({ "p": "990002" }))
+        .await;
+    let mut by_session = app
+        .subscribe_as(&session, events, json!({ "p": "990002" }))
+        .await;
+    sim.customer_says("990002", "880002", "hello", None).await;
+    let added = by_token
+        .next(TIMEOUT)
+        .await
+        .expect("an event over the socket");
+    by_session
+        .next(TIMEOUT)
+        .await
+        .expect("an event over the session's socket");
+    let conversation = added["pageEvents"]["message"]["id"].clone();
+    assert!(conversation.is_string(), "{added:#}");
+    let conversations = app
+        .gql_data_as(
+            &api_token.token,
+            "query($p: ID!) { conversations(pageId: $p) { edges { node { id } } } }",
+            json!({ "p": "990002" }),
+        )
+        .await;
+    let conversation_id = id_of(&mf_tests::nodes(&conversations["conversations"])[0]).to_owned();
+    let sent = app
+        .gql_data_as(
+            &session,
+            "mutation($c: ID!) { sendMessage(input: { conversationId: $c, text: \"hi!\" }) \
+             { status } }",
+            json!({ "c": conversation_id }),
+        )
+        .await;
+    assert_eq!(sent["sendMessage"]["status"], "SENT", "{sent:#}");
+    let wrong = app
+        .gql_as(
+            None,
+            "mutation($e: String!, $p: String!) { login(email: $e, password: $p) { token } }",
+            json!({ "e": ADMIN_EMAIL, "p": WRONG_PASSWORD }),
+        )
+        .await;
+    assert_eq!(mf_tests::error_code(&wrong), Some("UNAUTHENTICATED"));
+    app.logout(&session).await;
+    drop(by_token);
+    drop(by_session);
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+
+    // Assert: the capture holds dependencies' trace lines, and no secret.
+    let logs = logs.text();
+    for sign in ["TRACE", "webhook verified", "MessengerFlow listening"] {
+        assert!(
+            logs.contains(sign),
+            "the capture lacks {sign:?}: not a trace-level log of the session"
+        );
+    }
+    let secrets = [
+        ("the app secret", SIM_SECRET.to_owned()),
+        ("the verify token", VERIFY_TOKEN.to_owned()),
+        ("the admin password", ADMIN_PASSWORD.to_owned()),
+        ("the wrong password", WRONG_PASSWORD.to_owned()),
+        ("the harness's session token", app.admin_token.clone()),
+        ("the session token", session.clone()),
+        ("the API token", api_token.token.clone()),
+        ("the page token", page_token.clone()),
+    ];
+    let found = leaked(&logs, &secrets);
+    if !found.is_empty() {
+        let lines: Vec<&str> = logs
+            .lines()
+            .filter(|line| secrets.iter().any(|(_, s)| line.contains(s.as_str())))
+            .take(20)
+            .collect();
+        panic!(
+            "the trace logs hold {found:?}, in ({} bytes of logs):\n{}",
+            logs.len(),
+            lines.join("\n")
+        );
+    }
 }

@@ -59,8 +59,10 @@ fn preflight(app: &TestApp, origin: &str) -> reqwest::RequestBuilder {
 
 #[tokio::test]
 async fn every_kind_of_response_carries_the_security_headers() {
-    // Arrange
-    let app = spawn_app().await;
+    // Arrange: any built page stands in for GraphiQL's.
+    let fixture = WebFixture::new();
+    let page = fixture.dir();
+    let app = spawn_app_with(move |config| config.graphiql_dir = page).await;
     let delivery =
         serde_json::to_vec(&batch(PAGE, [message(PAGE, CUSTOMER, "m1", "hi", T0)])).expect("JSON");
     let signature = webhook::sign(APP_SECRET, &delivery);
@@ -165,8 +167,10 @@ async fn every_kind_of_response_carries_the_security_headers() {
 
 #[tokio::test]
 async fn graphiql_is_served_as_html_with_frame_ancestors_none() {
-    // Arrange
-    let app = spawn_app().await;
+    // Arrange: any built page stands in for GraphiQL's.
+    let fixture = WebFixture::new();
+    let page = fixture.dir();
+    let app = spawn_app_with(move |config| config.graphiql_dir = page).await;
 
     // Act
     let response = app

@@ -1,7 +1,10 @@
+use std::time::Duration;
+
+use mf_tests::node::NodeScript;
 use mf_tests::webhook::{batch, delivery, echo, message, read};
 use mf_tests::{
     CONVERSATION_FIELDS, CUSTOMER, MESSAGE_FIELDS, OTHER_CUSTOMER, OTHER_PAGE, PAGE, T0, TIMEOUT,
-    TestApp, id_of, spawn_app,
+    TestApp, id_of, spawn_app, spawn_app_with,
 };
 use serde_json::json;
 
@@ -338,4 +341,73 @@ async fn watermark_that_changes_nothing_pushes_no_message_update() {
     subscription
         .expect_nothing(std::time::Duration::from_millis(300))
         .await;
+}
+
+/// Subscribes with the `graphql-ws` npm client as integrations use it, with its default
+/// `keepAlive: 0` (it never pings), and prints each event as a JSON line.
+const STOCK_CLIENT: &str = r#"
+const { createClient } = require('graphql-ws');
+const WebSocket = require('ws');
+const [url, token, page] = process.argv.slice(1);
+const print = (event) => console.log(JSON.stringify(event));
+const client = createClient({
+  url,
+  webSocketImpl: WebSocket,
+  connectionParams: { authorization: `Bearer ${token}` },
+  keepAlive: 0,
+  retryAttempts: 0,
+  on: {
+    connected: () => print({ event: 'connected' }),
+    closed: (close) => print({ event: 'closed', code: close.code }),
+  },
+});
+client.subscribe(
+  { query: 'subscription($p: ID!) { pageEvents(pageId: $p) { kind message { mid } } }', variables: { p: page } },
+  {
+    next: (value) => print({ event: 'next', value }),
+    error: (error) => print({ event: 'error', error: String((error && error.message) || error) }),
+    complete: () => print({ event: 'complete' }),
+  },
+);
+"#;
+
+#[tokio::test]
+async fn a_stock_graphql_ws_client_that_never_pings_stays_subscribed_past_the_idle_timeout() {
+    // Arrange: a 3 s idle timeout; the stock client connected.
+    let idle = 3;
+    let app = spawn_app_with(|config| config.ws_idle_timeout_secs = idle).await;
+    let Some(mut client) = NodeScript::start(
+        "a_stock_graphql_ws_client_that_never_pings_stays_subscribed_past_the_idle_timeout",
+        STOCK_CLIENT,
+        &[&app.ws_url(), &app.admin_token, PAGE],
+    ) else {
+        return;
+    };
+    let connected = client
+        .next(TIMEOUT)
+        .await
+        .expect("the client's first event");
+    assert_eq!(connected["event"], "connected", "{connected:#}");
+
+    // Act: more than twice the idle timeout of silence from the client, then a message.
+    // (A wait is what this test is about: the server must keep the quiet client.)
+    tokio::time::sleep(Duration::from_secs(2 * idle + 1)).await;
+    app.ingest(&batch(
+        PAGE,
+        [message(PAGE, CUSTOMER, "m-late", "still there?", T0)],
+    ))
+    .await;
+
+    // Assert: still connected (nothing printed meanwhile), and the message arrives.
+    let event = loop {
+        let event = client.next(TIMEOUT).await.expect("an event");
+        assert_eq!(event["event"], "next", "the client was cut off: {event:#}");
+        if event["value"]["data"]["pageEvents"]["kind"] == "MESSAGE_ADDED" {
+            break event;
+        }
+    };
+    assert_eq!(
+        event["value"]["data"]["pageEvents"]["message"]["mid"],
+        "m-late"
+    );
 }

@@ -1,6 +1,8 @@
-use mf_tests::webhook::{self, batch, echo, entry, envelope, message, message_with, postback};
+use mf_tests::webhook::{
+    self, batch, delivery, echo, entry, envelope, message, message_with, postback, read,
+};
 use mf_tests::{CUSTOMER, OTHER_CUSTOMER, OTHER_PAGE, PAGE, T0, id_of, spawn_app};
-use serde_json::json;
+use serde_json::{Value, json};
 
 /// `T0` as the API shows it.
 const T0_RFC3339: &str = "2025-11-26T13:25:26.123Z";
@@ -429,4 +431,221 @@ async fn timestamps_show_milliseconds_even_when_they_are_zero() {
     assert_eq!(conversation["lastTimestamp"], "2025-11-26T13:25:26.000Z");
     let messages = app.messages(id_of(&conversation)).await;
     assert_eq!(messages[0]["timestamp"], "2025-11-26T13:25:26.000Z");
+}
+
+/// Our reply, PENDING or FAILED, whose mid a history sync already imported as another row:
+/// its echo (with our metadata) completes our row and the imported copy is merged into it,
+/// instead of hitting the unique `(page_id, mid)` and failing the delivery on every retry.
+#[tokio::test]
+async fn an_echo_of_our_reply_already_imported_by_a_sync_merges_the_two_rows() {
+    use sea_orm::{ActiveModelTrait, ActiveValue::Set};
+    // Arrange: a conversation; the reply imported as a row of its own (as a sync stores
+    // it: outbound, no agent, no key); our own row of that reply, FAILED with no mid.
+    let app = spawn_app().await;
+    app.ingest(&batch(
+        PAGE,
+        [message(PAGE, CUSTOMER, "m-hello", "hello", T0)],
+    ))
+    .await;
+    app.ingest(&batch(
+        PAGE,
+        [echo(PAGE, CUSTOMER, "m-reply", "Hi Ada!", T0 + 1_000)],
+    ))
+    .await;
+    let conversation = app.conversation_with(PAGE, CUSTOMER).await;
+    let conversation_id: i64 = id_of(&conversation).parse().expect("a numeric id");
+    let imported = app.messages(id_of(&conversation)).await;
+    let imported_id = imported
+        .iter()
+        .find(|m| m["mid"] == "m-reply")
+        .map(|m| id_of(m).to_owned())
+        .expect("the imported reply");
+    let admin: i64 = app.gql_data("{ me { id } }", json!({})).await["me"]["id"]
+        .as_str()
+        .and_then(|id| id.parse().ok())
+        .expect("the administrator's id");
+    let ours = entity::message::ActiveModel {
+        page_id: Set(PAGE.to_owned()),
+        conversation_id: Set(conversation_id),
+        mid: Set("pending:00112233445566778899aabb".to_owned()),
+        direction: Set("OUTBOUND".to_owned()),
+        text: Set(Some("Hi Ada!".to_owned())),
+        timestamp: Set(T0 + 900),
+        status: Set("FAILED".to_owned()),
+        error_code: Set(Some("GRAPH_API_ERROR".to_owned())),
+        created_at: Set(T0 + 900),
+        client_mutation_id: Set(Some("reply-1".to_owned())),
+        agent_id: Set(Some(admin)),
+        ..Default::default()
+    }
+    .insert(app.db())
+    .await
+    .expect("storing our failed reply");
+    let position = app
+        .gql_data("{ pages { id eventPosition } }", json!({}))
+        .await["pages"][0]["eventPosition"]
+        .as_str()
+        .expect("eventPosition")
+        .to_owned();
+    let mut events = app
+        .subscribe(
+            "subscription($p: ID!, $after: String) { pageEvents(pageId: $p, after: $after) \
+             { kind removedMessageId message { id mid status } } }",
+            json!({ "p": PAGE, "after": position }),
+        )
+        .await;
+    let mut our_echo = echo(PAGE, CUSTOMER, "m-reply", "Hi Ada!", T0 + 1_000);
+    our_echo["message"]["metadata"] = json!(format!("mf:{}", ours.id));
+    let delivery = batch(
+        PAGE,
+        [
+            our_echo,
+            message(PAGE, CUSTOMER, "m-good", "thanks", T0 + 2_000),
+        ],
+    );
+
+    // Act
+    let response = app.post_webhook(&delivery).await;
+    let retried = app.post_webhook(&delivery).await;
+
+    // Assert: stored, once; our row survives with the mid, the imported copy is gone.
+    assert_eq!(response.status, 200, "{response:?}");
+    assert_eq!(retried.status, 200, "{retried:?}");
+    let messages = app.messages(id_of(&conversation)).await;
+    let mids: Vec<&str> = messages.iter().filter_map(|m| m["mid"].as_str()).collect();
+    assert_eq!(mids, ["m-hello", "m-reply", "m-good"], "{messages:#?}");
+    let reply = &messages[1];
+    assert_eq!(id_of(reply), ours.id.to_string());
+    assert_eq!(reply["status"], "SENT");
+    assert_eq!(reply["text"], "Hi Ada!");
+    // Subscribers: our row updated (now with the mid), then the copy removed.
+    let mut updated = false;
+    loop {
+        let event = events
+            .next(mf_tests::TIMEOUT)
+            .await
+            .expect("the merge reached the subscriber")["pageEvents"]
+            .clone();
+        if event["kind"] == "MESSAGE_UPDATED" && event["message"]["mid"] == "m-reply" {
+            assert_eq!(id_of(&event["message"]), ours.id.to_string(), "{event:#}");
+            updated = true;
+        }
+        if event["kind"] == "MESSAGE_REMOVED" {
+            assert!(updated, "removed before our row was updated: {event:#}");
+            assert_eq!(event["removedMessageId"], imported_id.as_str(), "{event:#}");
+            break;
+        }
+    }
+}
+
+fn now_ms() -> i64 {
+    let since_epoch = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .expect("a clock after 1970");
+    i64::try_from(since_epoch.as_millis()).expect("a time in range")
+}
+
+fn ms_of(rfc3339: &Value) -> i64 {
+    chrono::DateTime::parse_from_rfc3339(rfc3339.as_str().expect("a time"))
+        .expect("an RFC 3339 time")
+        .timestamp_millis()
+}
+
+/// Signed deliveries with absurd times (as a broken or hostile sender could sign them)
+/// are stored without a panic (debug builds check overflow), at the time they arrived,
+/// and do not pin the conversation: a normal message afterwards is its last one, and a
+/// reply after a far-future read watermark is not READ.
+#[tokio::test]
+async fn extreme_timestamps_and_watermarks_neither_panic_nor_corrupt_ordering() {
+    // Arrange
+    let app = spawn_app().await;
+    let far_future = 4_102_444_800_000 * 1000; // the year 131,970
+    let extremes = [i64::MAX, i64::MIN, -1, 0, far_future, i64::MAX - 1];
+    let started = now_ms();
+
+    // Act
+    for (i, &at) in extremes.iter().enumerate() {
+        let events = [
+            message(PAGE, CUSTOMER, &format!("m-extreme-{i}"), "extreme", at),
+            postback(
+                PAGE,
+                CUSTOMER,
+                &format!("pb-extreme-{i}"),
+                "Tapped",
+                "P",
+                at,
+            ),
+            echo(PAGE, CUSTOMER, &format!("e-extreme-{i}"), "echoed", at),
+            delivery(PAGE, CUSTOMER, at),
+            read(PAGE, CUSTOMER, at),
+        ];
+        let response = app.post_webhook(&batch(PAGE, events)).await;
+        assert_eq!(response.status, 200, "timestamp {at}: {response:?}");
+    }
+    let later = now_ms() + 1;
+    app.ingest(&batch(
+        PAGE,
+        [message(
+            PAGE,
+            CUSTOMER,
+            "m-normal",
+            "the real last one",
+            later,
+        )],
+    ))
+    .await;
+    app.ingest(&batch(
+        PAGE,
+        [echo(PAGE, CUSTOMER, "e-reply", "a reply", later + 1)],
+    ))
+    .await;
+
+    // Assert: the server answers; every time is sane and the normal message is the last.
+    let conversation = app.conversation_with(PAGE, CUSTOMER).await;
+    assert_eq!(
+        conversation["lastMessageText"], "a reply",
+        "{conversation:#}"
+    );
+    assert_eq!(ms_of(&conversation["lastTimestamp"]), later + 1);
+    let messages = app.messages(id_of(&conversation)).await;
+    assert_eq!(messages.len(), 3 * extremes.len() + 2, "{messages:#?}");
+    let finished = now_ms();
+    for message in &messages {
+        let at = ms_of(&message["timestamp"]);
+        assert!(
+            (started..=finished + 1).contains(&at),
+            "a time outside the test's run: {message:#}"
+        );
+    }
+    let last_two: Vec<&str> = messages[messages.len() - 2..]
+        .iter()
+        .filter_map(|m| m["mid"].as_str())
+        .collect();
+    assert_eq!(last_two, ["m-normal", "e-reply"]);
+    let reply = &messages[messages.len() - 1];
+    assert_eq!(reply["status"], "SENT", "{reply:#}");
+
+    // A time stored before times were checked still answers (debug builds would panic
+    // adding the window to it).
+    use sea_orm::{ConnectionTrait, Statement};
+    app.db()
+        .execute_raw(Statement::from_string(
+            app.db().get_database_backend(),
+            format!(
+                "UPDATE conversations SET last_inbound_timestamp = {}",
+                i64::MAX
+            ),
+        ))
+        .await
+        .expect("storing an extreme time");
+    let windows = app
+        .gql_data(
+            "query($id: ID!) { conversation(id: $id) { windowExpiresAt humanAgentWindowExpiresAt } }",
+            json!({ "id": id_of(&conversation) }),
+        )
+        .await;
+    assert!(
+        windows["conversation"]["windowExpiresAt"].is_string(),
+        "{windows:#}"
+    );
 }

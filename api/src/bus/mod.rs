@@ -53,6 +53,9 @@ pub enum Change {
     MessageUpdated(message::Model),
     /// A conversation changed (new message, unread count, status, watermarks).
     ConversationUpdated(conversation::Model),
+    /// A message row was merged into another that is the same Facebook message (an echo
+    /// completed our reply while a sync had already imported it): drop message `id`.
+    MessageRemoved { page_id: String, id: i64 },
 }
 
 impl Change {
@@ -61,6 +64,7 @@ impl Change {
         match self {
             Self::MessageAdded(m) | Self::MessageUpdated(m) => &m.page_id,
             Self::ConversationUpdated(c) => &c.page_id,
+            Self::MessageRemoved { page_id, .. } => page_id,
         }
     }
 }

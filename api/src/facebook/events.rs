@@ -3,6 +3,8 @@
 use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
 
+use crate::time;
+
 /// A message's direction, seen from the Page.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Direction {
@@ -75,6 +77,19 @@ impl Event {
             Self::Delivery { page_id, .. } | Self::Read { page_id, .. } => page_id,
         }
     }
+
+    /// Which event this is, for the log: ids only, never a message's content.
+    pub fn describe(&self) -> String {
+        match self {
+            Self::Message(m) => format!("message {} of Page {}", m.mid, m.page_id),
+            Self::Delivery { page_id, psid, .. } => {
+                format!("delivery watermark of Page {page_id} for {psid}")
+            }
+            Self::Read { page_id, psid, .. } => {
+                format!("read watermark of Page {page_id} for {psid}")
+            }
+        }
+    }
 }
 
 /// The events of one delivery, and how many were skipped as malformed.
@@ -95,7 +110,16 @@ const MAX_ID_LEN: usize = 512;
 
 /// Parses a delivery. Fails only when the envelope itself is not JSON; bad events inside
 /// are counted in `skipped`, unknown ones in `ignored`.
+///
+/// Times are made safe here (`time::event_time`, `time::watermark`): a signed delivery may
+/// still carry `0`, negative or `i64::MAX` timestamps, and nothing after parsing does
+/// arithmetic on a time it has not checked.
 pub fn parse(body: &[u8]) -> Result<Parsed, EnvelopeError> {
+    parse_at(body, crate::time::now_ms())
+}
+
+/// `parse`, as if received at `now` (ms since the epoch).
+pub fn parse_at(body: &[u8], now: i64) -> Result<Parsed, EnvelopeError> {
     let envelope: Envelope<'_> = serde_json::from_slice(body)?;
     let mut parsed = Parsed::default();
     if envelope.object.as_deref().is_some_and(|o| o != "page") {
@@ -117,7 +141,7 @@ pub fn parse(body: &[u8]) -> Result<Parsed, EnvelopeError> {
             continue;
         };
         for raw in entry.messaging.iter().chain(entry.standby.iter()) {
-            match parse_event(&page_id, raw.get()) {
+            match parse_event(&page_id, raw.get(), now) {
                 Ok(Some(event)) => parsed.events.push(event),
                 Ok(None) => parsed.ignored += 1,
                 Err(reason) => {
@@ -130,13 +154,14 @@ pub fn parse(body: &[u8]) -> Result<Parsed, EnvelopeError> {
     Ok(parsed)
 }
 
-fn parse_event(page_id: &str, raw: &str) -> Result<Option<Event>, String> {
+fn parse_event(page_id: &str, raw: &str, now: i64) -> Result<Option<Event>, String> {
     let event: RawEvent = serde_json::from_str(raw).map_err(|e| e.to_string())?;
     let sender = event.sender.and_then(Party::into_id);
     let recipient = event.recipient.and_then(Party::into_id);
 
     if let Some(message) = event.message {
         let timestamp = event.timestamp.ok_or("message without timestamp")?;
+        let timestamp = time::event_time(timestamp, now);
         let (direction, psid) = if message.is_echo {
             (
                 Direction::Outbound,
@@ -185,6 +210,8 @@ fn parse_event(page_id: &str, raw: &str) -> Result<Option<Event>, String> {
             None => valid_id(format!("postback:{psid}:{timestamp}"))
                 .ok_or("postback without mid, and too long an id to make one")?,
         };
+        // After the mid: a retry derives the same mid from the same raw time.
+        let timestamp = time::event_time(timestamp, now);
         return Ok(Some(Event::Message(IncomingMessage {
             page_id: page_id.to_owned(),
             psid,
@@ -202,18 +229,24 @@ fn parse_event(page_id: &str, raw: &str) -> Result<Option<Event>, String> {
     }
     if let Some(delivery) = event.delivery {
         let psid = sender.ok_or("delivery without sender")?;
+        let Some(watermark) = time::watermark(delivery.watermark, now) else {
+            return Ok(None);
+        };
         return Ok(Some(Event::Delivery {
             page_id: page_id.to_owned(),
             psid,
-            watermark: delivery.watermark,
+            watermark,
         }));
     }
     if let Some(read) = event.read {
         let psid = sender.ok_or("read without sender")?;
+        let Some(watermark) = time::watermark(read.watermark, now) else {
+            return Ok(None);
+        };
         return Ok(Some(Event::Read {
             page_id: page_id.to_owned(),
             psid,
-            watermark: read.watermark,
+            watermark,
         }));
     }
     Ok(None)

@@ -1,6 +1,8 @@
 //! The GraphQL schema, free of the web framework: `build_schema` serves HTTP, WebSocket,
 //! tests and the SDL export alike.
 mod auth;
+pub mod cost;
+pub mod loaders;
 mod mutation;
 mod query;
 mod subscription;
@@ -18,32 +20,36 @@ pub use subscription::SubscriptionRoot;
 
 pub type AppSchema = Schema<QueryRoot, MutationRoot, SubscriptionRoot>;
 
-/// Query depth past which a request is refused before it runs.
-const MAX_DEPTH: usize = 12;
-/// Fields (each counting 1) a single request may select; the web client's largest
-/// query selects about 40.
-const MAX_COMPLEXITY: usize = 500;
-/// Nesting of input values (lists in lists, objects in objects).
-const MAX_RECURSIVE_DEPTH: usize = 16;
+/// Nesting of selection sets and fragment spreads the parser accepts: a guard for the
+/// stack only (async-graphql's default). The depth that matters, with introspection
+/// apart, is checked by `cost::CostLimits`.
+const MAX_RECURSIVE_DEPTH: usize = 32;
 /// Directives on one field.
 const MAX_DIRECTIVES: usize = 8;
 
-fn builder() -> async_graphql::SchemaBuilder<QueryRoot, MutationRoot, SubscriptionRoot> {
+fn builder(
+    limits: cost::CostLimits,
+) -> async_graphql::SchemaBuilder<QueryRoot, MutationRoot, SubscriptionRoot> {
+    // Depth and complexity are limited by `cost::CostLimits`, which refuses with the
+    // cost and the budget in the error, and lets introspection nest as tools need.
     Schema::build(QueryRoot, MutationRoot, SubscriptionRoot)
-        .limit_depth(MAX_DEPTH)
-        .limit_complexity(MAX_COMPLEXITY)
+        .extension(limits)
         .limit_recursive_depth(MAX_RECURSIVE_DEPTH)
         .limit_directives(MAX_DIRECTIVES)
 }
 
 /// The schema with the app's state, as served.
 pub fn build_schema(state: AppState) -> AppSchema {
-    builder().data(state).finish()
+    let limits = cost::CostLimits {
+        deadline: std::time::Duration::from_millis(state.config.query_deadline_ms),
+    };
+    let loader = loaders::loader(state.db.clone());
+    builder(limits).data(loader).data(state).finish()
 }
 
 /// The schema's SDL: what `schema.graphql` must contain (`api print-schema`).
 pub fn schema_sdl() -> String {
-    builder().finish().sdl()
+    builder(cost::CostLimits::default()).finish().sdl()
 }
 
 /// The authenticated caller, or UNAUTHENTICATED.

@@ -56,6 +56,7 @@ impl QueryRoot {
     }
 
     /// A Page's conversations, newest message first (a Relay connection).
+    #[graphql(complexity = "super::cost::connection(first, 5, child_complexity)")]
     async fn conversations(
         &self,
         ctx: &Context<'_>,
@@ -92,6 +93,7 @@ impl QueryRoot {
     }
 
     /// A conversation's messages: the `last` ones before `before`, oldest first.
+    #[graphql(complexity = "super::cost::connection(last, 50, child_complexity)")]
     async fn messages(
         &self,
         ctx: &Context<'_>,

@@ -254,6 +254,9 @@ pub struct PageEventItem {
     message: Option<Message>,
     /// The conversation, as it is now (CONVERSATION_UPDATED).
     conversation: Option<Conversation>,
+    /// MESSAGE_REMOVED: this message was the same Facebook message as another one (our
+    /// reply, also imported by a history sync) and was merged into it; drop it.
+    removed_message_id: Option<ID>,
 }
 
 #[derive(Enum, Copy, Clone, Eq, PartialEq)]
@@ -261,11 +264,13 @@ pub enum PageEventKind {
     MessageAdded,
     MessageUpdated,
     ConversationUpdated,
+    MessageRemoved,
 }
 
 impl From<&PageEvent> for PageEventItem {
     fn from(event: &PageEvent) -> Self {
         let position = Some(event.position);
+        let mut removed_message_id = None;
         let (kind, message, conversation) = match &event.change {
             Change::MessageAdded(m) => (
                 PageEventKind::MessageAdded,
@@ -282,12 +287,17 @@ impl From<&PageEvent> for PageEventItem {
                 None,
                 Some(Conversation(c.clone(), position)),
             ),
+            Change::MessageRemoved { id, .. } => {
+                removed_message_id = Some(ID(id.to_string()));
+                (PageEventKind::MessageRemoved, None, None)
+            }
         };
         Self {
             position: event.position.to_string(),
             kind,
             message,
             conversation,
+            removed_message_id,
         }
     }
 }

@@ -3,13 +3,11 @@ use async_graphql::{Context, Enum, ID, Object, SimpleObject};
 
 use entity::{conversation, message, page};
 
-use crate::facebook::events::Attachment as StoredAttachment;
-use sea_orm::EntityTrait;
-
 use super::auth::Agent;
+use super::loaders::{self, AgentId, EventHead, Loaders, PageId};
+use crate::facebook::events::Attachment as StoredAttachment;
 use crate::service::inbox::{self, Cursor};
 use crate::service::send;
-use crate::state::AppState;
 use crate::time::rfc3339;
 
 /// A Facebook Page connected to (or seen by) MessengerFlow.
@@ -35,8 +33,11 @@ impl Page {
         if let Some(model) = &self.loaded {
             return Ok(Some(model.clone()));
         }
-        let state = ctx.data::<AppState>()?;
-        Ok(inbox::page(&state.db, &self.id).await?)
+        let loaders = ctx.data::<Loaders>()?;
+        Ok(loaders
+            .load_one(PageId(self.id.clone()))
+            .await
+            .map_err(loaders::internal)?)
     }
 }
 
@@ -63,10 +64,12 @@ impl Page {
     /// The Page's latest event-log position ("0" before its first event). Subscribe with
     /// `after` set to it to receive every change from now on, even across reconnects.
     async fn event_position(&self, ctx: &Context<'_>) -> async_graphql::Result<String> {
-        let state = ctx.data::<AppState>()?;
-        Ok(crate::service::event_log::head(&state.db, &self.id)
-            .await?
-            .to_string())
+        let loaders = ctx.data::<Loaders>()?;
+        let head = loaders
+            .load_one(EventHead(self.id.clone()))
+            .await
+            .map_err(loaders::internal)?;
+        Ok(head.unwrap_or(0).to_string())
     }
 
     /// The Page's name, once known (from connecting it or a sync).
@@ -203,10 +206,11 @@ impl Conversation {
         let Some(id) = self.0.assignee_id else {
             return Ok(None);
         };
-        let state = ctx.data::<AppState>()?;
-        Ok(entity::agent::Entity::find_by_id(id)
-            .one(&state.db)
-            .await?
+        let loaders = ctx.data::<Loaders>()?;
+        Ok(loaders
+            .load_one(AgentId(id))
+            .await
+            .map_err(loaders::internal)?
             .map(Agent))
     }
 
@@ -214,14 +218,14 @@ impl Conversation {
     async fn window_expires_at(&self) -> Option<String> {
         self.0
             .last_inbound_timestamp
-            .map(|t| rfc3339(t + send::STANDARD_WINDOW_MS))
+            .map(|t| rfc3339(t.saturating_add(send::STANDARD_WINDOW_MS)))
     }
 
     /// Until when a human agent may still reply (7 days, HUMAN_AGENT tag).
     async fn human_agent_window_expires_at(&self) -> Option<String> {
         self.0
             .last_inbound_timestamp
-            .map(|t| rfc3339(t + send::HUMAN_AGENT_WINDOW_MS))
+            .map(|t| rfc3339(t.saturating_add(send::HUMAN_AGENT_WINDOW_MS)))
     }
 }
 

@@ -1,11 +1,13 @@
 //! Small routers, one per concern, merged here.
 mod client_ip;
+mod graphiql;
 mod graphql;
 mod health;
 mod metrics;
 mod security;
 mod web;
 mod webhook;
+mod ws;
 
 use axum::Router;
 
@@ -22,6 +24,8 @@ pub fn router(state: AppState) -> Router {
         .merge(metrics::router())
         .merge(webhook::router())
         .merge(graphql::router(&state))
+        .merge(ws::router(&state))
+        .merge(graphiql::router(&state.config.graphiql_dir))
         .fallback(web)
         .with_state(state);
     security::headers(app, cors, graph_images)

@@ -269,7 +269,12 @@ mod tests {
     const WAIT: Duration = Duration::from_secs(5);
 
     /// A registry on a migrated SQLite database, and a session of an AGENT on Page "p".
-    async fn arranged() -> (tempfile::TempDir, DatabaseConnection, Credentials, Principal) {
+    async fn arranged() -> (
+        tempfile::TempDir,
+        DatabaseConnection,
+        Credentials,
+        Principal,
+    ) {
         let dir = tempfile::tempdir().unwrap();
         let url = format!("sqlite://{}/c.db?mode=rwc", dir.path().display());
         let db = crate::db::connect(&url).await.unwrap();
@@ -315,7 +320,11 @@ mod tests {
         .await
         .unwrap();
         let key = CredentialKey::Session(session.id);
-        let principal = auth::recheck(&db, &[key]).await.unwrap().remove(&key).unwrap();
+        let principal = auth::recheck(&db, &[key])
+            .await
+            .unwrap()
+            .remove(&key)
+            .unwrap();
         let credentials = Credentials::start(
             db.clone(),
             Arc::new(MemoryBus::new()),
@@ -326,7 +335,10 @@ mod tests {
 
     async fn set_session_revoked(db: &DatabaseConnection, revoked_at: Option<i64>) {
         session::Entity::update_many()
-            .col_expr(session::Column::RevokedAt, sea_orm::sea_query::Expr::val(revoked_at))
+            .col_expr(
+                session::Column::RevokedAt,
+                sea_orm::sea_query::Expr::val(revoked_at),
+            )
             .exec(db)
             .await
             .unwrap();

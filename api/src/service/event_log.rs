@@ -22,6 +22,7 @@ use crate::bus::{Change, PageEvent};
 const MESSAGE_ADDED: &str = "MESSAGE_ADDED";
 const MESSAGE_UPDATED: &str = "MESSAGE_UPDATED";
 const CONVERSATION_UPDATED: &str = "CONVERSATION_UPDATED";
+const MESSAGE_REMOVED: &str = "MESSAGE_REMOVED";
 
 /// Rows per multi-row INSERT (5 parameters each).
 const INSERT_CHUNK: usize = 1000;
@@ -33,6 +34,7 @@ fn kind_and_id(change: &Change) -> (&'static str, i64) {
         Change::MessageAdded(m) => (MESSAGE_ADDED, m.id),
         Change::MessageUpdated(m) => (MESSAGE_UPDATED, m.id),
         Change::ConversationUpdated(c) => (CONVERSATION_UPDATED, c.id),
+        Change::MessageRemoved { id, .. } => (MESSAGE_REMOVED, *id),
     }
 }
 
@@ -220,10 +222,10 @@ pub async fn replay(
     let mut message_ids = Vec::new();
     let mut conversation_ids = Vec::new();
     for entry in &entries {
-        if entry.kind == CONVERSATION_UPDATED {
-            conversation_ids.push(entry.entity_id);
-        } else {
-            message_ids.push(entry.entity_id);
+        match entry.kind.as_str() {
+            CONVERSATION_UPDATED => conversation_ids.push(entry.entity_id),
+            MESSAGE_REMOVED => {}
+            _ => message_ids.push(entry.entity_id),
         }
     }
     message_ids.sort_unstable();
@@ -267,9 +269,14 @@ pub async fn replay(
                 .get(&entry.entity_id)
                 .cloned()
                 .map(Change::ConversationUpdated),
+            // The row is gone; the entry itself says which.
+            MESSAGE_REMOVED => Some(Change::MessageRemoved {
+                page_id: entry.page_id.clone(),
+                id: entry.entity_id,
+            }),
             _ => None,
         };
-        // Rows are never deleted today; should one be, its entry is skipped.
+        // A removed message's earlier entries are skipped: a replay never shows it.
         let Some(change) = change else { continue };
         events.push(PageEvent {
             page_id: entry.page_id,

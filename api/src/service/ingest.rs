@@ -59,6 +59,20 @@ pub enum IngestError {
     Panicked,
 }
 
+/// Whether `err` comes from what was stored (a constraint, a panic) rather than from the
+/// database being down or slow: retrying the same data fails the same way.
+fn bad_data(err: &IngestError) -> bool {
+    match err {
+        IngestError::Panicked => true,
+        IngestError::Database(db) => matches!(
+            db.sql_err(),
+            Some(sea_orm::SqlErr::UniqueConstraintViolation(_))
+                | Some(sea_orm::SqlErr::ForeignKeyConstraintViolation(_))
+        ),
+        IngestError::Stopped | IngestError::TimedOut(_) => false,
+    }
+}
+
 /// Refuses every delivery of `group` with (a copy of) `err`.
 fn fail(group: Vec<Job>, err: &IngestError) {
     for job in group {
@@ -172,7 +186,8 @@ impl Writer {
             }
             match attempt {
                 Ok(outcome) => self.finish(group, outcome).await,
-                Err(err) if group.len() == 1 || !self.reachable().await => {
+                Err(err) if group.len() == 1 => self.store_alone(group, err).await,
+                Err(err) if !self.reachable().await => {
                     tracing::error!(error = %err, size = group.len(), "storing webhook deliveries failed");
                     fail(group, &err);
                 }
@@ -181,12 +196,14 @@ impl Writer {
                     tracing::warn!(error = %err, size = group.len(), "group commit failed; retrying one by one");
                     let mut rest = group.into_iter();
                     while let Some(job) = rest.next() {
-                        let single = [job];
-                        match self.guarded_commit(&single, None).await {
-                            Ok(outcome) => self.finish(Vec::from(single), outcome).await,
+                        let single = vec![job];
+                        let retried = self.guarded_commit(&single, None).await;
+                        match retried {
+                            Ok(outcome) => self.finish(single, outcome).await,
+                            Err(err) if bad_data(&err) => self.store_alone(single, err).await,
                             Err(err) => {
                                 tracing::error!(error = %err, "storing a webhook delivery failed");
-                                fail(Vec::from(single), &err);
+                                fail(single, &err);
                                 if !self.reachable().await {
                                     fail(rest.by_ref().collect(), &err);
                                 }
@@ -196,6 +213,53 @@ impl Writer {
                 }
             }
         }
+    }
+
+    /// A delivery that failed on its own (`single` holds one job). When the failure comes
+    /// from its data (a constraint, a panic), retrying the whole delivery would fail the
+    /// same way for ever, and Facebook would end up disabling the webhook: its events are
+    /// stored one by one instead, and an event that still fails alone is skipped, logged
+    /// and counted (`events{outcome="failed"}`), while the others are stored and the
+    /// delivery is answered 200. Any other failure (the database down or slow) refuses
+    /// the delivery (503), so Facebook retries it.
+    async fn store_alone(&mut self, single: Vec<Job>, err: IngestError) {
+        if !bad_data(&err) || !self.reachable().await {
+            tracing::error!(error = %err, "storing a webhook delivery failed");
+            fail(single, &err);
+            return;
+        }
+        let Some(job) = single.into_iter().next() else {
+            return;
+        };
+        tracing::warn!(error = %err, events = job.events.len(), "a webhook delivery failed; storing its events one by one");
+        let mut report = IngestReport::default();
+        for event in &job.events {
+            let (reply, _ignored) = oneshot::channel();
+            let one = vec![Job {
+                events: vec![event.clone()],
+                reply,
+            }];
+            match self.guarded_commit(&one, None).await {
+                Ok(outcome) => {
+                    if let Some(part) = outcome.reports.first() {
+                        report.stored += part.stored;
+                        report.duplicates += part.duplicates;
+                        report.watermarks += part.watermarks;
+                    }
+                    self.finish(one, outcome).await;
+                }
+                Err(err) if bad_data(&err) => {
+                    tracing::error!(error = %err, event = %event.describe(), "a webhook event cannot be stored; skipping it");
+                    self.metrics.events.with_label_values(&["failed"]).inc();
+                }
+                Err(err) => {
+                    tracing::error!(error = %err, "storing a webhook delivery failed");
+                    let _ = job.reply.send(Err(err));
+                    return;
+                }
+            }
+        }
+        let _ = job.reply.send(Ok(report));
     }
 
     /// `commit`, bounded in time and shielded from panics: whatever happens to one group,
@@ -362,12 +426,19 @@ impl Writer {
         let turn = self.turn.lock().await;
 
         let mut adopted: Vec<message::Model> = Vec::new();
+        let mut removed: Vec<Change> = Vec::new();
         let mut unmatched = Vec::new();
         for (index, conversation_id, own_id, m) in adopt {
             match adopt_echo(db, own_id, m).await? {
-                Some(model) => {
+                Some((model, merged)) => {
                     outcome.reports[index].duplicates += 1;
                     touched.entry(conversation_id).or_default().new_outbound = true;
+                    if let Some(id) = merged {
+                        removed.push(Change::MessageRemoved {
+                            page_id: model.page_id.clone(),
+                            id,
+                        });
+                    }
                     adopted.push(model);
                 }
                 None => unmatched.push((index, conversation_id, m)),
@@ -446,6 +517,8 @@ impl Writer {
             changes.push(Change::MessageAdded(latest));
         }
         changes.extend(changed.into_values().map(Change::MessageUpdated));
+        // After the survivor's update, so a client never shows neither.
+        changes.extend(removed);
         changes.extend(
             updated_conversations
                 .into_iter()
@@ -610,14 +683,85 @@ pub const OWN_METADATA_PREFIX: &str = "mf:";
 /// The `mid` of a message not yet accepted by Facebook.
 pub const PENDING_MID_PREFIX: &str = "pending:";
 
+/// Who else holds a mid that our unsent row is about to take.
+pub enum MidHolder {
+    /// Nobody: our row may take it.
+    Nobody,
+    /// An imported copy of our reply, now deleted (its id): our row may take the mid.
+    MergedCopy(i64),
+    /// A row that cannot be the same message (another conversation, inbound, one of our
+    /// own sends), or our row is not unsent: left alone, and our row must not take it.
+    Other,
+}
+
+/// Makes way for our unsent row `own_id` (PENDING or FAILED, no mid yet) to take `mid`.
+/// A history sync may have imported our reply as a row of its own before the echo or
+/// the Send API's answer gave us the mid. Ours survives, since it is the row
+/// `sendMessage` answered with and carries the agent and `clientMutationId`: the copy
+/// (outbound, in our row's conversation, no agent, no key) is deleted, so the unique
+/// `(page_id, mid)` is never hit. Call in the transaction that then gives ours the mid.
+///
+/// The DELETE comes first: on SQLite a transaction that read before writing could not
+/// take the write lock while another connection writes.
+pub async fn make_way_for_mid(
+    db: &impl ConnectionTrait,
+    own_id: i64,
+    page_id: &str,
+    mid: &str,
+) -> Result<MidHolder, DbErr> {
+    use message::Column as M;
+    let ours_conversation = sea_orm::sea_query::Query::select()
+        .column(M::ConversationId)
+        .from(message::Entity)
+        .and_where(M::Id.eq(own_id))
+        .and_where(M::PageId.eq(page_id))
+        .and_where(M::Direction.eq("OUTBOUND"))
+        .and_where(M::Mid.starts_with(PENDING_MID_PREFIX))
+        .to_owned();
+    let deleted = message::Entity::delete_many()
+        .filter(M::PageId.eq(page_id))
+        .filter(M::Mid.eq(mid))
+        .filter(M::Id.ne(own_id))
+        .filter(M::Direction.eq(Direction::Outbound.as_str()))
+        .filter(M::AgentId.is_null())
+        .filter(M::ClientMutationId.is_null())
+        .filter(M::ConversationId.in_subquery(ours_conversation))
+        .exec_with_returning(db)
+        .await?;
+    if let Some(copy) = deleted.first() {
+        return Ok(MidHolder::MergedCopy(copy.id));
+    }
+    let held = message::Entity::find()
+        .filter(M::PageId.eq(page_id))
+        .filter(M::Mid.eq(mid))
+        .filter(M::Id.ne(own_id))
+        .one(db)
+        .await?;
+    Ok(if held.is_some() {
+        MidHolder::Other
+    } else {
+        MidHolder::Nobody
+    })
+}
+
 /// An echo of our own send: gives the stored message Facebook's mid and SENT, whether the
-/// Send API's answer or the echo arrived first. `None` when no such message is ours.
+/// Send API's answer or the echo arrived first. `None` when no such message is ours (the
+/// echo is then stored, or counted as a duplicate, like any other).
+///
+/// When a history sync already imported the reply (`make_way_for_mid`), the copy is
+/// merged into ours and its id comes back with ours, for a MESSAGE_REMOVED entry: the
+/// delivery is stored rather than failing on the unique `(page_id, mid)` for ever.
 async fn adopt_echo(
     db: &impl ConnectionTrait,
     own_id: i64,
     echo: &IncomingMessage,
-) -> Result<Option<message::Model>, DbErr> {
+) -> Result<Option<(message::Model, Option<i64>)>, DbErr> {
     use message::Column as M;
+    let merged = match make_way_for_mid(db, own_id, &echo.page_id, &echo.mid).await? {
+        MidHolder::Nobody => None,
+        MidHolder::MergedCopy(copy) => Some(copy),
+        MidHolder::Other => return Ok(None),
+    };
     let was_unsent = ExprTrait::is_in(Expr::col(M::Status), ["PENDING", "FAILED"]);
     let status = Expr::case(was_unsent, Expr::val("SENT")).finally(Expr::col(M::Status));
     let updated = message::Entity::update_many()
@@ -634,7 +778,7 @@ async fn adopt_echo(
         )
         .exec_with_returning(db)
         .await?;
-    Ok(updated.into_iter().next())
+    Ok(updated.into_iter().next().map(|model| (model, merged)))
 }
 
 /// What the inbox shows as a conversation's last message.

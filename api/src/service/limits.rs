@@ -181,9 +181,18 @@ impl Limits {
 
     /// One API call with token `id`.
     pub fn api_call(&self, token_id: i64) -> Result<(), ApiError> {
-        self.api_token
-            .check_key(&token_id)
-            .map_err(|wait| retry_after(wait.wait_time_from(self.clock.now())))
+        self.api_calls(token_id, 1)
+    }
+
+    /// `calls` API calls at once with token `id` (a batch pays one per item): all of them,
+    /// or none and RATE_LIMITED.
+    pub fn api_calls(&self, token_id: i64, calls: u32) -> Result<(), ApiError> {
+        match self.api_token.check_key_n(&token_id, nonzero(calls)) {
+            Ok(Ok(())) => Ok(()),
+            Ok(Err(wait)) => Err(retry_after(wait.wait_time_from(self.clock.now()))),
+            // More than the burst: never possible, whatever the wait.
+            Err(_) => Err(retry_after(Duration::from_secs(1))),
+        }
     }
 }
 

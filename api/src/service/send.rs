@@ -17,7 +17,9 @@ use crate::facebook::events::Attachment as StoredAttachment;
 use crate::facebook::graph::{GraphError, Outgoing};
 use crate::service::access::VisibleConversation;
 use crate::service::auth::Principal;
-use crate::service::ingest::{OWN_METADATA_PREFIX, PENDING_MID_PREFIX};
+use crate::service::ingest::{
+    MidHolder, OWN_METADATA_PREFIX, PENDING_MID_PREFIX, make_way_for_mid,
+};
 use crate::state::AppState;
 use crate::time::now_ms;
 
@@ -99,8 +101,11 @@ pub enum Window {
     Closed,
 }
 
+/// Overflow-safe for any stored time; a last message "from the future" (beyond the clock
+/// skew we allow) opens no window.
 pub fn window(last_inbound: Option<i64>, now: i64) -> Window {
-    match last_inbound.map(|t| now - t) {
+    match last_inbound.map(|t| now.saturating_sub(t)) {
+        Some(age) if age < -crate::time::MAX_FUTURE_SKEW_MS => Window::Closed,
         Some(age) if age <= STANDARD_WINDOW_MS => Window::Standard,
         Some(age) if age <= HUMAN_AGENT_WINDOW_MS => Window::HumanAgent,
         _ => Window::Closed,
@@ -212,13 +217,13 @@ pub async fn send_message(
         )
         .await;
     let finished = match result {
-        Ok(sent) => finish(state, stored.id, Ok(sent.message_id)).await?,
+        Ok(sent) => finish(state, &stored, Ok(sent.message_id)).await?,
         Err(err) => {
             tracing::warn!(error = %err, page_id = %conversation.page_id, "Send API refused a message");
             if err.is_invalid_token() {
                 mark_needs_reconnect(db, &conversation.page_id).await?;
             }
-            finish(state, stored.id, Err(error_code(&err))).await?
+            finish(state, &stored, Err(error_code(&err))).await?
         }
     };
     if let Some(finished) = &finished {
@@ -277,15 +282,30 @@ pub fn error_code(err: &GraphError) -> &'static str {
 }
 
 /// PENDING -> SENT (with the mid) or FAILED (with the code). `None` when the echo got
-/// there first and already completed the row.
+/// there first and already completed the row. A copy of the reply that a history sync
+/// imported meanwhile (holding the mid) is merged into ours, as for the echo
+/// (`ingest::make_way_for_mid`): MESSAGE_UPDATED for ours, MESSAGE_REMOVED for the copy.
 async fn finish(
     state: &AppState,
-    id: i64,
+    pending: &message::Model,
     outcome: Result<String, &'static str>,
 ) -> Result<Option<message::Model>, ApiError> {
     use message::Column as M;
+    let txn = state.db.begin().await?;
+    let mut removed = None;
+    if let Ok(mid) = &outcome {
+        match make_way_for_mid(&txn, pending.id, &pending.page_id, mid).await? {
+            MidHolder::Nobody => {}
+            MidHolder::MergedCopy(copy) => removed = Some(copy),
+            // Not ours to take: the row stays as it is (the echo may yet complete it).
+            MidHolder::Other => {
+                txn.rollback().await?;
+                return Ok(None);
+            }
+        }
+    }
     let update = message::Entity::update_many()
-        .filter(M::Id.eq(id))
+        .filter(M::Id.eq(pending.id))
         .filter(M::Status.eq("PENDING"));
     let update = match outcome {
         Ok(mid) => update
@@ -295,7 +315,6 @@ async fn finish(
             .col_expr(M::Status, Expr::val("FAILED"))
             .col_expr(M::ErrorCode, Expr::val(code)),
     };
-    let txn = state.db.begin().await?;
     let finished = match update.exec_with_returning(&txn).await {
         Ok(rows) => rows.into_iter().next(),
         // The echo already stored this mid on the row: nothing left to do.
@@ -307,10 +326,12 @@ async fn finish(
     };
     match &finished {
         Some(model) => {
-            state
-                .outbox
-                .commit(txn, vec![Change::MessageUpdated(model.clone())])
-                .await?;
+            let mut changes = vec![Change::MessageUpdated(model.clone())];
+            changes.extend(removed.map(|id| Change::MessageRemoved {
+                page_id: model.page_id.clone(),
+                id,
+            }));
+            state.outbox.commit(txn, changes).await?;
         }
         None => txn.rollback().await?,
     }
@@ -370,5 +391,9 @@ mod tests {
             Window::Closed
         );
         assert_eq!(window(None, now), Window::Closed);
+        assert_eq!(window(Some(i64::MIN), now), Window::Closed);
+        assert_eq!(window(Some(i64::MAX), now), Window::Closed);
+        assert_eq!(window(Some(now + 1000), now), Window::Standard);
+        assert_eq!(window(Some(0), i64::MIN), Window::Closed);
     }
 }

@@ -36,6 +36,8 @@ enum Event {
         position: String,
         conversation: Option<Box<model::Conversation>>,
         message: Option<Box<Message>>,
+        /// A message merged into another (the same Facebook message stored twice).
+        removed: Option<String>,
     },
     Presence(Presence),
     Sync(model::SyncJob),
@@ -178,6 +180,7 @@ async fn serve(
             position: d.page_events.position,
             conversation: d.page_events.conversation.map(|c| Box::new(c.into())),
             message: d.page_events.message.map(|m| Box::new(m.into())),
+            removed: d.page_events.removed_message_id,
         },
     )
     .await;
@@ -219,6 +222,7 @@ async fn serve(
                 position: at,
                 conversation,
                 message,
+                removed,
             } => {
                 apply(
                     state,
@@ -226,6 +230,9 @@ async fn serve(
                     conversation.map(|c| *c),
                     message.map(|m| *m),
                 );
+                if let Some(id) = removed {
+                    state.messages.write().remove(&id);
+                }
                 *position = Some(at);
             }
             Event::Presence(p) => model::upsert_presence(&mut state.presence.write(), p),

@@ -1,0 +1,237 @@
+//! Batched lookups for fields that each node of a list would otherwise read on its own
+//! (a Conversation's `page { name connected ... eventPosition }`, its `assignee`): the
+//! keys asked for while a response is being resolved are collected for a moment and read
+//! with one `WHERE id IN (...)`. A page of 100 conversations reads its Pages and its
+//! assignees with one statement each, not one per conversation.
+//!
+//! Nothing is cached: each load reads the database, so a renamed agent or a reconnected
+//! Page shows at once, also on long-lived subscriptions.
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_graphql::dataloader::{DataLoader, Loader};
+use sea_orm::{ColumnTrait, DatabaseConnection, DbErr, EntityTrait, QueryFilter};
+
+use entity::{agent, page, page_event_head};
+
+/// A Page by id.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct PageId(pub String);
+
+/// An agent by id.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct AgentId(pub i64);
+
+/// A Page's latest event-log position, by Page id.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct EventHead(pub String);
+
+/// How long keys are collected before one statement reads them. The nodes of a list are
+/// resolved together (32 at a time between yields), so a short wait gathers a whole page
+/// in the common case; a slow pass is read in a few statements rather than one, never
+/// one per node.
+const COLLECT: Duration = Duration::from_micros(500);
+
+/// The loader every resolver uses (`ctx.data::<Loaders>()`).
+pub type Loaders = DataLoader<Store>;
+
+pub fn loader(db: DatabaseConnection) -> Loaders {
+    loader_collecting(db, COLLECT)
+}
+
+/// A loader that collects keys for `collect` before reading them.
+pub fn loader_collecting(db: DatabaseConnection, collect: Duration) -> Loaders {
+    DataLoader::new(Store { db }, tokio::spawn).delay(collect)
+}
+
+/// Reads what the loader collected.
+pub struct Store {
+    db: DatabaseConnection,
+}
+
+/// Loader errors are shared by every waiting field; the cause is logged where it surfaces.
+pub type LoadError = Arc<DbErr>;
+
+impl Loader<PageId> for Store {
+    type Value = page::Model;
+    type Error = LoadError;
+
+    async fn load(&self, keys: &[PageId]) -> Result<HashMap<PageId, page::Model>, LoadError> {
+        let ids = keys.iter().map(|k| k.0.clone());
+        let pages = page::Entity::find()
+            .filter(page::Column::Id.is_in(ids))
+            .all(&self.db)
+            .await?;
+        Ok(pages
+            .into_iter()
+            .map(|p| (PageId(p.id.clone()), p))
+            .collect())
+    }
+}
+
+impl Loader<AgentId> for Store {
+    type Value = agent::Model;
+    type Error = LoadError;
+
+    async fn load(&self, keys: &[AgentId]) -> Result<HashMap<AgentId, agent::Model>, LoadError> {
+        let agents = agent::Entity::find()
+            .filter(agent::Column::Id.is_in(keys.iter().map(|k| k.0)))
+            .all(&self.db)
+            .await?;
+        Ok(agents.into_iter().map(|a| (AgentId(a.id), a)).collect())
+    }
+}
+
+impl Loader<EventHead> for Store {
+    type Value = i64;
+    type Error = LoadError;
+
+    async fn load(&self, keys: &[EventHead]) -> Result<HashMap<EventHead, i64>, LoadError> {
+        let heads = page_event_head::Entity::find()
+            .filter(page_event_head::Column::PageId.is_in(keys.iter().map(|k| k.0.clone())))
+            .all(&self.db)
+            .await?;
+        let found: HashMap<String, i64> =
+            heads.into_iter().map(|h| (h.page_id, h.position)).collect();
+        // A Page without events yet is at position 0.
+        Ok(keys
+            .iter()
+            .map(|k| (k.clone(), found.get(&k.0).copied().unwrap_or(0)))
+            .collect())
+    }
+}
+
+/// A loader error as the API's error: logged, answered `INTERNAL`.
+pub fn internal(err: LoadError) -> crate::error::ApiError {
+    crate::error::ApiError::Internal(anyhow::anyhow!("batched lookup failed: {err}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::{Arc, Mutex};
+    use std::time::Duration;
+
+    use sea_orm::{ConnectionTrait, EntityTrait, Statement};
+
+    use crate::bus::memory::MemoryBus;
+    use crate::config::Config;
+    use crate::facebook::graph::GraphClient;
+    use crate::graphql::cost::CostLimits;
+    use crate::metrics::Metrics;
+    use crate::service::auth::{Credential, Principal, Role, Scope};
+    use crate::state::AppState;
+
+    const QUERY: &str = r#"{
+      conversations(pageId: "p1", first: 100) {
+        edges { node { id page { id name connected needsReconnect eventPosition }
+                       assignee { id name } } }
+      }
+    }"#;
+
+    /// Statements on `table` among those recorded.
+    fn on(statements: &[String], table: &str) -> usize {
+        let quoted = format!("FROM \"{table}\"");
+        statements.iter().filter(|s| s.contains(&quoted)).count()
+    }
+
+    #[tokio::test]
+    async fn a_page_of_100_conversations_reads_pages_heads_and_assignees_once_each() {
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite://{}/t.db?mode=rwc", dir.path().display());
+        let mut db = crate::db::connect(&url).await.unwrap();
+        crate::db::migrate(&db).await.unwrap();
+        let mut seed = vec![
+            "INSERT INTO pages (id, name, created_at) VALUES ('p1', 'Page one', 0)".to_owned(),
+            "INSERT INTO agents (email, name, role, created_at) VALUES \
+             ('a@x', 'Ada', 'ADMIN', 0), ('b@x', 'Bo', 'AGENT', 0)"
+                .to_owned(),
+        ];
+        for i in 0..100 {
+            // Every other conversation is assigned, to one of the two agents.
+            let assignee = match i % 4 {
+                0 => "1",
+                2 => "2",
+                _ => "NULL",
+            };
+            seed.push(format!(
+                "INSERT INTO conversations (page_id, psid, last_timestamp, created_at, \
+                 updated_at, assignee_id) VALUES ('p1', 'c{i}', {i}, 0, 0, {assignee})"
+            ));
+        }
+        for sql in seed {
+            db.execute_raw(Statement::from_string(db.get_database_backend(), sql))
+                .await
+                .unwrap();
+        }
+        let admin = entity::agent::Entity::find_by_id(1_i64)
+            .one(&db)
+            .await
+            .unwrap()
+            .unwrap();
+        let statements: Arc<Mutex<Vec<String>>> = Arc::default();
+        let recorded = statements.clone();
+        db.set_metric_callback(move |info| {
+            recorded.lock().unwrap().push(info.statement.sql.clone());
+        });
+        let writer = crate::db::connect_writer(&url, 1).await.unwrap();
+        let state = AppState::new(
+            Config::with_database(url),
+            db,
+            writer,
+            Arc::new(MemoryBus::new()),
+            GraphClient::new("http://127.0.0.1:9/v25.0").unwrap(),
+            Metrics::new().unwrap(),
+        );
+        // A debug build resolves 100 nodes slowly: collect long enough to see them all, so
+        // the count below is the loader's batching, not the machine's speed.
+        let loader = super::loader_collecting(state.db.clone(), Duration::from_millis(200));
+        let schema = crate::graphql::builder(CostLimits::default())
+            .data(loader)
+            .data(state)
+            .finish();
+        let principal = Principal {
+            agent: admin,
+            role: Role::Admin,
+            credential: Credential::Session {
+                id: 1,
+                expires_at: i64::MAX,
+            },
+            scope: Scope::All,
+        };
+
+        let response = schema
+            .execute(async_graphql::Request::new(QUERY).data(principal))
+            .await;
+
+        assert!(response.errors.is_empty(), "{:?}", response.errors);
+        let data = response.data.into_json().unwrap();
+        let edges = data["conversations"]["edges"].as_array().unwrap();
+        assert_eq!(edges.len(), 100);
+        assert!(
+            edges
+                .iter()
+                .all(|e| e["node"]["page"]["name"] == "Page one")
+        );
+        assert_eq!(
+            edges
+                .iter()
+                .filter(|e| e["node"]["assignee"]["name"] == "Ada")
+                .count(),
+            25
+        );
+        assert_eq!(
+            edges
+                .iter()
+                .filter(|e| e["node"]["assignee"]["name"] == "Bo")
+                .count(),
+            25
+        );
+        let statements = statements.lock().unwrap().clone();
+        // One read each, not one per conversation (100 before the loaders).
+        assert_eq!(on(&statements, "pages"), 1, "{statements:#?}");
+        assert_eq!(on(&statements, "agents"), 1, "{statements:#?}");
+        assert!(on(&statements, "page_event_heads") <= 2, "{statements:#?}");
+        assert_eq!(on(&statements, "conversations"), 1, "{statements:#?}");
+    }
+}
