@@ -22,6 +22,9 @@ pub struct Metrics {
     pub ws_connections: IntGauge,
     /// Subscription connections closed (4100) because the client stopped reading.
     pub ws_slow_disconnects: IntCounter,
+    /// WebSockets the server closed, by close code (1009, 4403, 4408, ...), and upgrades
+    /// refused because every connection was taken (`503`).
+    pub ws_closed: IntCounterVec,
     /// Replies by final status: sent, failed, refused.
     pub sends: IntCounterVec,
 }
@@ -59,6 +62,13 @@ impl Metrics {
             "ws_slow_disconnects_total",
             "Subscription connections closed because the client stopped reading",
         )?;
+        let ws_closed = IntCounterVec::new(
+            Opts::new(
+                "ws_closed_total",
+                "WebSockets closed by the server, by close code (503: upgrades refused, all taken)",
+            ),
+            &["code"],
+        )?;
         let sends = IntCounterVec::new(
             Opts::new("sends_total", "Replies sent from the inbox, by outcome"),
             &["outcome"],
@@ -70,6 +80,7 @@ impl Metrics {
         registry.register(Box::new(group_failures.clone()))?;
         registry.register(Box::new(ws_connections.clone()))?;
         registry.register(Box::new(ws_slow_disconnects.clone()))?;
+        registry.register(Box::new(ws_closed.clone()))?;
         registry.register(Box::new(sends.clone()))?;
         Ok(Self {
             registry,
@@ -80,6 +91,7 @@ impl Metrics {
             group_failures,
             ws_connections,
             ws_slow_disconnects,
+            ws_closed,
             sends,
         })
     }

@@ -10,10 +10,12 @@
 //! - `loadgen resume`: the cost of a subscriber resuming after N missed messages.
 //! - `loadgen queries`: the inbox's reads on a Page with 100,000 conversations and
 //!   1,000,000 messages (seeded in bulk), p99 and requests/s.
+//! - `loadgen recheck`: one re-check of every live credential against the database.
 #![forbid(unsafe_code)]
 
 mod graph;
 mod queries;
+mod recheck;
 mod resume;
 mod server;
 mod stats;
@@ -91,6 +93,18 @@ enum Command {
         #[arg(long, default_value_t = 20)]
         runs: usize,
     },
+    /// One re-check of `sessions` + `tokens` live credentials against the database, as
+    /// each instance runs every second (no server: the queries alone), `runs` times.
+    Recheck {
+        #[arg(long, default_value_t = 1000)]
+        agents: usize,
+        #[arg(long, default_value_t = 19_000)]
+        sessions: usize,
+        #[arg(long, default_value_t = 1000)]
+        tokens: usize,
+        #[arg(long, default_value_t = 50)]
+        runs: usize,
+    },
     /// Ingest throughput: `posts` POSTs of `batch` events each, `concurrency` at a time.
     Ingest {
         #[arg(long, default_value_t = 1)]
@@ -135,6 +149,15 @@ async fn main() -> anyhow::Result<()> {
         }
         Command::Send { count, concurrency } => {
             return graph::send(&cli.secret, cli.database_url.as_deref(), count, concurrency).await;
+        }
+        Command::Recheck {
+            agents,
+            sessions,
+            tokens,
+            runs,
+        } => {
+            return recheck::recheck(cli.database_url.as_deref(), agents, sessions, tokens, runs)
+                .await;
         }
         _ => {}
     }
@@ -188,7 +211,7 @@ async fn main() -> anyhow::Result<()> {
             };
             queries::queries(&target, database_url, &shape).await?;
         }
-        Command::Sync { .. } | Command::Send { .. } => {}
+        Command::Sync { .. } | Command::Send { .. } | Command::Recheck { .. } => {}
     }
     Ok(())
 }

@@ -128,6 +128,11 @@ async fn a_connection_that_never_sends_connection_init_is_closed_4408_at_the_dea
             .expect("closed"),
         Some(4408)
     );
+    let metrics = arena.app.get("/metrics").await.body;
+    assert!(
+        metrics.contains(r#"messengerflow_ws_closed_total{code="4408"} 1"#),
+        "{metrics}"
+    );
     arena.held("a silent connection").await;
 }
 
@@ -300,6 +305,11 @@ async fn an_upgrade_past_the_total_cap_is_answered_503_unauthenticated_ones_coun
     assert!(
         matches!(refused, Upgrade::Refused(503)),
         "not refused with 503"
+    );
+    let metrics = arena.app.get("/metrics").await.body;
+    assert!(
+        metrics.contains(r#"messengerflow_ws_closed_total{code="503"} 1"#),
+        "{metrics}"
     );
     drop(idle.pop());
     let deadline = tokio::time::Instant::now() + TIMEOUT;
@@ -557,4 +567,36 @@ async fn a_message_that_is_not_the_protocols_is_closed_4400() {
     // Assert
     assert_eq!(wire.close_code(TIMEOUT).await.expect("closed"), Some(4400));
     arena.held("a malformed message").await;
+}
+
+#[tokio::test]
+async fn a_socket_whose_session_expires_is_closed_4403_without_any_operation() {
+    // Arrange: alice's idle inbox tab; her session then expires in a second (in the
+    // database alone, as if she signed in 14 days ago).
+    let mut arena = Arena::open(|_| {}).await;
+    let alice = arena
+        .app
+        .agent_on("alice@example.com", "Alice", &[PAGE])
+        .await;
+    let mut wire = Wire::initialised(&arena.url(), &alice.token)
+        .await
+        .expect("connecting");
+    {
+        use sea_orm::sea_query::Expr;
+        use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+        let expires_at = api::time::now_ms() + 1000;
+        let agent_id: i64 = alice.id.parse().expect("a numeric id");
+        entity::session::Entity::update_many()
+            .col_expr(entity::session::Column::ExpiresAt, Expr::val(expires_at))
+            .filter(entity::session::Column::AgentId.eq(agent_id))
+            .exec(arena.app.db())
+            .await
+            .expect("shortening the session");
+    }
+
+    // Act: nothing; time passes.
+
+    // Assert
+    assert_eq!(wire.close_code(TIMEOUT).await.expect("closed"), Some(4403));
+    arena.held("an expired session's socket").await;
 }

@@ -142,3 +142,37 @@ async fn an_untrusted_peers_x_forwarded_for_is_ignored() {
     // Assert: one pair, so the back-off applies whatever the header says.
     retry_after(&claimed_elsewhere);
 }
+
+#[tokio::test]
+async fn many_addresses_guessing_one_email_are_limited_but_not_the_agents_own() {
+    // Arrange: the agent signed in from their address before.
+    let app = behind_a_proxy().await;
+    let agent = login_from(&app, Some(AGENT), ADMIN_EMAIL, ADMIN_PASSWORD).await;
+    assert!(signed_in(&agent), "{agent:#}");
+
+    // Act: one guess each from 50 addresses (the per-email burst), then one more at a
+    // time until refused (the limit refills one every 6 s), then someone new.
+    let address = |i: usize| format!("198.18.{}.{}", i / 250, 1 + i % 250);
+    let strangers: Vec<String> = (0..50).map(address).collect();
+    futures::future::join_all(
+        strangers
+            .iter()
+            .map(|from| login_from(&app, Some(from), ADMIN_EMAIL, "guess")),
+    )
+    .await;
+    let mut next = 50;
+    loop {
+        let guess = login_from(&app, Some(&address(next)), ADMIN_EMAIL, "guess").await;
+        if error_code(&guess) == Some("RATE_LIMITED") {
+            break;
+        }
+        next += 1;
+        assert!(next < 100, "guesses from new addresses were never limited");
+    }
+    let newcomer = login_from(&app, Some("192.0.2.77"), ADMIN_EMAIL, ADMIN_PASSWORD).await;
+    let again = login_from(&app, Some(AGENT), ADMIN_EMAIL, ADMIN_PASSWORD).await;
+
+    // Assert: a new address waits, even with the right password; the agent's does not.
+    assert!(retry_after(&newcomer) >= 1);
+    assert!(signed_in(&again), "the agent was locked out: {again:#}");
+}

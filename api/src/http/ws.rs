@@ -155,6 +155,7 @@ async fn upgrade(
         );
     };
     let Some(slot) = hub.seats.slot() else {
+        state.metrics.ws_closed.with_label_values(&["503"]).inc();
         return (
             StatusCode::SERVICE_UNAVAILABLE,
             [(header::RETRY_AFTER, "5")],

@@ -256,3 +256,142 @@ impl Shared {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use sea_orm::ActiveValue::Set;
+    use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter};
+
+    use super::*;
+    use crate::bus::memory::MemoryBus;
+    use entity::{agent, page, page_member, session};
+
+    const WAIT: Duration = Duration::from_secs(5);
+
+    /// A registry on a migrated SQLite database, and a session of an AGENT on Page "p".
+    async fn arranged() -> (
+        tempfile::TempDir,
+        DatabaseConnection,
+        Credentials,
+        Principal,
+    ) {
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite://{}/c.db?mode=rwc", dir.path().display());
+        let db = crate::db::connect(&url).await.unwrap();
+        crate::db::migrate(&db).await.unwrap();
+        let agent = agent::ActiveModel {
+            email: Set("a@example.com".to_owned()),
+            name: Set("A".to_owned()),
+            role: Set("AGENT".to_owned()),
+            password_hash: Set(None),
+            created_at: Set(0),
+            deactivated_at: Set(None),
+            ..Default::default()
+        }
+        .insert(&db)
+        .await
+        .unwrap();
+        page::ActiveModel {
+            id: Set("p".to_owned()),
+            created_at: Set(0),
+            needs_reconnect: Set(false),
+            ..Default::default()
+        }
+        .insert(&db)
+        .await
+        .unwrap();
+        page_member::ActiveModel {
+            page_id: Set("p".to_owned()),
+            agent_id: Set(agent.id),
+            created_at: Set(0),
+        }
+        .insert(&db)
+        .await
+        .unwrap();
+        let session = session::ActiveModel {
+            agent_id: Set(agent.id),
+            token_hash: Set("h".to_owned()),
+            expires_at: Set(now_ms() + 3_600_000),
+            revoked_at: Set(None),
+            created_at: Set(0),
+            ..Default::default()
+        }
+        .insert(&db)
+        .await
+        .unwrap();
+        let key = CredentialKey::Session(session.id);
+        let principal = auth::recheck(&db, &[key])
+            .await
+            .unwrap()
+            .remove(&key)
+            .unwrap();
+        let credentials = Credentials::start(
+            db.clone(),
+            Arc::new(MemoryBus::new()),
+            CancellationToken::new(),
+        );
+        (dir, db, credentials, principal)
+    }
+
+    async fn set_session_revoked(db: &DatabaseConnection, revoked_at: Option<i64>) {
+        session::Entity::update_many()
+            .col_expr(
+                session::Column::RevokedAt,
+                sea_orm::sea_query::Expr::val(revoked_at),
+            )
+            .exec(db)
+            .await
+            .unwrap();
+    }
+
+    #[tokio::test]
+    async fn uses_of_one_credential_share_an_entry_until_the_last_is_dropped() {
+        let (_dir, _db, credentials, principal) = arranged().await;
+        let first = credentials.watch(&principal);
+        let second = first.clone();
+        let third = credentials.watch(&principal);
+        assert_eq!(credentials.live(), 1);
+        drop(first);
+        drop(third);
+        assert_eq!(credentials.live(), 1);
+        assert_eq!(second.current().as_deref(), Some(&principal));
+        drop(second);
+        assert_eq!(credentials.live(), 0);
+    }
+
+    #[tokio::test]
+    async fn a_revocation_stored_in_the_database_reaches_the_watch_and_is_final() {
+        let (_dir, db, credentials, principal) = arranged().await;
+        let mut watch = credentials.watch(&principal);
+
+        set_session_revoked(&db, Some(now_ms())).await;
+        credentials.recheck_now();
+        tokio::time::timeout(WAIT, watch.revoked()).await.unwrap();
+        assert!(watch.current().is_none());
+
+        // Even were the row to read valid again, the watch stays revoked.
+        set_session_revoked(&db, None).await;
+        credentials.recheck_now();
+        tokio::time::sleep(RECHECK_EVERY * 2).await;
+        assert!(watch.current().is_none());
+        assert!(credentials.watch(&principal).current().is_none());
+    }
+
+    #[tokio::test]
+    async fn a_removed_membership_changes_the_scope_without_revoking() {
+        let (_dir, db, credentials, principal) = arranged().await;
+        let mut watch = credentials.watch(&principal);
+        assert!(watch.current().is_some_and(|me| me.can_see("p")));
+
+        page_member::Entity::delete_many()
+            .filter(page_member::Column::PageId.eq("p"))
+            .exec(&db)
+            .await
+            .unwrap();
+        credentials.recheck_now();
+        tokio::time::timeout(WAIT, watch.changed()).await.unwrap();
+
+        let now = watch.current().expect("still signed in");
+        assert!(!now.can_see("p"));
+    }
+}

@@ -3,7 +3,9 @@
 //!
 //! Sign-in is keyed by the pair, not by the email alone: a stranger failing at an agent's
 //! email from their own address backs off themselves, and the agent still signs in from
-//! theirs. Guessing many emails from one address meets the per-address limit.
+//! theirs. Guessing many emails from one address meets the per-address limit; guessing
+//! one email from many addresses meets a per-email limit, which spares the addresses that
+//! email signed in from before.
 use std::collections::HashMap;
 use std::net::{IpAddr, Ipv6Addr};
 use std::num::NonZeroU32;
@@ -28,6 +30,14 @@ const LOGIN_FORGET_AFTER: Duration = Duration::from_secs(60 * 60);
 const LOGIN_MAX_PAIRS: usize = 50_000;
 /// Longest email kept as a key (longer ones cannot be valid: RFC 5321 allows 254).
 const MAX_EMAIL_KEY: usize = 320;
+/// Sign-in attempts for one email from addresses it has not signed in from: a burst of
+/// 50, then 10 a minute. Guessing one password from many addresses (each with its own
+/// free failures) meets it; the agent's own addresses do not (`LOGIN_KNOWN_FOR`).
+const LOGIN_PER_EMAIL_BURST: u32 = 50;
+const LOGIN_PER_EMAIL_PER_MINUTE: u32 = 10;
+/// How long a successful sign-in from an address exempts that (email, address) pair
+/// from the per-email limit.
+const LOGIN_KNOWN_FOR: Duration = Duration::from_secs(30 * 24 * 3600);
 /// Requests a second for one API token, with a burst of twice that.
 const API_PER_TOKEN_PER_SECOND: u32 = 50;
 
@@ -35,6 +45,9 @@ const API_PER_TOKEN_PER_SECOND: u32 = 50;
 pub struct Limits {
     login_address: DefaultKeyedRateLimiter<IpAddr>,
     login_pairs: Mutex<HashMap<PairKey, Failures>>,
+    login_email: DefaultKeyedRateLimiter<String>,
+    /// Pairs that signed in, and when (at most `LOGIN_MAX_PAIRS`).
+    login_known: Mutex<HashMap<PairKey, Instant>>,
     api_token: DefaultKeyedRateLimiter<i64>,
     clock: DefaultClock,
 }
@@ -63,6 +76,7 @@ impl LoginAttempt<'_> {
     pub fn succeeded(mut self) {
         if let Some(key) = self.key.take() {
             self.limits.pairs().remove(&key);
+            self.limits.remember(key);
         }
     }
 }
@@ -127,12 +141,40 @@ impl Limits {
                 LOGIN_PER_ADDRESS_PER_MINUTE,
             ))),
             login_pairs: Mutex::default(),
+            login_email: RateLimiter::keyed(
+                Quota::per_minute(nonzero(LOGIN_PER_EMAIL_PER_MINUTE))
+                    .allow_burst(nonzero(LOGIN_PER_EMAIL_BURST)),
+            ),
+            login_known: Mutex::default(),
             api_token: RateLimiter::keyed(
                 Quota::per_second(nonzero(API_PER_TOKEN_PER_SECOND))
                     .allow_burst(nonzero(2 * API_PER_TOKEN_PER_SECOND)),
             ),
             clock: DefaultClock::default(),
         }
+    }
+
+    fn known(&self) -> std::sync::MutexGuard<'_, HashMap<PairKey, Instant>> {
+        self.login_known
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// `key` signed in: exempt from the per-email limit for `LOGIN_KNOWN_FOR`.
+    fn remember(&self, key: PairKey) {
+        let now = Instant::now();
+        let mut known = self.known();
+        if known.len() >= LOGIN_MAX_PAIRS && !known.contains_key(&key) {
+            known.retain(|_, at| now.duration_since(*at) <= LOGIN_KNOWN_FOR);
+            if known.len() * 4 > LOGIN_MAX_PAIRS * 3 {
+                let mut times: Vec<Instant> = known.values().copied().collect();
+                let middle = times.len() / 2;
+                let (_, cutoff, _) = times.select_nth_unstable(middle);
+                let cutoff = *cutoff;
+                known.retain(|_, at| *at > cutoff);
+            }
+        }
+        known.insert(key, now);
     }
 
     fn pairs(&self) -> std::sync::MutexGuard<'_, HashMap<PairKey, Failures>> {
@@ -153,11 +195,23 @@ impl Limits {
         }
         let key = (address, email_key(email));
         let now = Instant::now();
+        let known = self
+            .known()
+            .get(&key)
+            .is_some_and(|at| now.duration_since(*at) <= LOGIN_KNOWN_FOR);
         let mut pairs = self.pairs();
         if let Some(failures) = pairs.get(&key)
             && failures.wait_until > now
         {
             return Err(retry_after(failures.wait_until - now));
+        }
+        if !known {
+            self.login_email
+                .check_key(&key.1)
+                .map_err(|wait| retry_after(wait.wait_time_from(self.clock.now())))?;
+            if self.login_email.len() > LOGIN_MAX_PAIRS {
+                self.login_email.retain_recent();
+            }
         }
         if pairs.len() >= LOGIN_MAX_PAIRS && !pairs.contains_key(&key) {
             forget_oldest(&mut pairs, now);
@@ -236,6 +290,25 @@ mod tests {
         ));
         limits.login(agent, "ada@example.com").unwrap().succeeded();
         assert!(limits.login(stranger, "grace@example.com").is_ok());
+    }
+
+    #[test]
+    fn many_addresses_guessing_one_email_are_limited_but_its_known_addresses_are_not() {
+        let limits = Limits::new();
+        let agent = Some(IpAddr::from([198, 51, 100, 2]));
+        limits.login(agent, "ada@example.com").unwrap().succeeded();
+        for i in 0..LOGIN_PER_EMAIL_BURST - 1 {
+            let stranger = Some(IpAddr::from([10, 0, (i / 256) as u8, (i % 256) as u8]));
+            let failed = limits.login(stranger, "ada@example.com");
+            assert!(failed.is_ok(), "attempt {i}");
+        }
+        let newcomer = Some(IpAddr::from([192, 0, 2, 1]));
+        assert!(matches!(
+            limits.login(newcomer, "ada@example.com"),
+            Err(ApiError::RateLimited(_))
+        ));
+        assert!(limits.login(agent, "ada@example.com").is_ok());
+        assert!(limits.login(newcomer, "grace@example.com").is_ok());
     }
 
     #[test]

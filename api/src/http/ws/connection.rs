@@ -84,6 +84,11 @@ impl Connection {
         let reader = async {
             let verdict = self.run(&mut incoming, &out, &mut session).await;
             if let Verdict::Close(code, reason) = verdict {
+                self.state
+                    .metrics
+                    .ws_closed
+                    .with_label_values(&[&code.to_string()])
+                    .inc();
                 if code == CLOSE_GOING_AWAY {
                     out.abort(close_frame(code, &reason));
                 } else {
@@ -116,7 +121,10 @@ impl Connection {
         let idle_limit = Duration::from_secs(config.ws_idle_timeout_secs.max(1));
         let init_deadline = tokio::time::sleep(Duration::from_secs(config.ws_init_timeout_secs));
         let idle = tokio::time::sleep(idle_limit);
-        tokio::pin!(init_deadline, idle);
+        // Made once, not per message: the loop below turns once per event delivered.
+        let shutdown = self.state.shutdown.cancelled();
+        let exhausted = self.budget.exhausted();
+        tokio::pin!(init_deadline, idle, shutdown, exhausted);
         let ping_every = keep_alive_interval(idle_limit);
         let mut keep_alive = tokio::time::interval_at(Instant::now() + ping_every, ping_every);
         keep_alive.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -131,11 +139,11 @@ impl Connection {
             }
             let ready = session.is_some();
             let step = tokio::select! {
-                () = self.state.shutdown.cancelled() => Step::Verdict(close(
+                () = &mut shutdown => Step::Verdict(close(
                     CLOSE_GOING_AWAY,
                     "server shutting down: reconnect and resume",
                 )),
-                () = self.budget.exhausted() => Step::Verdict(close(
+                () = &mut exhausted, if !ready => Step::Verdict(close(
                     CLOSE_TOO_BIG,
                     "too much sent before connection_init",
                 )),

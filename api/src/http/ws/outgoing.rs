@@ -87,6 +87,7 @@ impl Outgoing {
             Err(_) => {
                 tracing::warn!("a subscriber stopped reading; disconnecting it (4100)");
                 self.metrics.ws_slow_disconnects.inc();
+                self.metrics.ws_closed.with_label_values(&["4100"]).inc();
                 self.abort(close_frame(
                     CLOSE_TOO_SLOW,
                     "too far behind: reconnect and resume with `after`",

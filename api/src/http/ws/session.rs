@@ -1,10 +1,11 @@
 //! An initialised connection: the credential it authenticated with, kept current, and
 //! what ends it (revocation, expiry).
+use std::pin::Pin;
 use std::time::Duration;
 
 use async_graphql::ErrorExtensions;
-use futures::FutureExt;
 use serde_json::Value;
+use tokio::time::Sleep;
 
 use super::CLOSE_FORBIDDEN;
 use super::CLOSE_TOO_MANY;
@@ -26,6 +27,9 @@ pub(super) struct Session {
     _seat: Seat,
     /// The credential kept current against the database (and the bus's revocations).
     watch: CredentialWatch,
+    /// A session's expiry, watched here too so that it holds while the database re-check
+    /// cannot run. Made once: `ended` is polled for every message the connection handles.
+    expiry: Option<Pin<Box<Sleep>>>,
 }
 
 impl Session {
@@ -66,29 +70,35 @@ impl Session {
         {
             publish_presence(&connection.state, agent_id, status).await;
         }
+        let expiry = match principal.credential {
+            Credential::Session { expires_at, .. } => {
+                let left = expires_at.saturating_sub(crate::time::now_ms()).max(0) as u64;
+                Some(Box::pin(tokio::time::sleep(Duration::from_millis(left))))
+            }
+            Credential::ApiToken { .. } => None,
+        };
         Ok(Self {
             token,
             principal,
             online,
             _seat: seat,
             watch,
+            expiry,
         })
     }
 
     /// Resolves when the credential is revoked or expires.
     async fn ended(&mut self) {
-        let expiry = match self.principal.credential {
-            Credential::Session { expires_at, .. } => {
-                let left = expires_at.saturating_sub(crate::time::now_ms()).max(0) as u64;
-                tokio::time::sleep(Duration::from_millis(left)).boxed()
+        let Self { watch, expiry, .. } = self;
+        let expired = async {
+            match expiry {
+                Some(sleep) => sleep.as_mut().await,
+                None => futures::future::pending().await,
             }
-            Credential::ApiToken { .. } => futures::future::pending().boxed(),
         };
-        // The expiry is watched here too, so that it holds while the database re-check
-        // cannot run.
         tokio::select! {
-            () = expiry => {}
-            () = self.watch.revoked() => {}
+            () = expired => {}
+            () = watch.revoked() => {}
         }
     }
 }
