@@ -366,3 +366,24 @@ async fn a_query_past_its_deadline_answers_timeout_and_a_mutation_is_not_cut() {
         .await;
     assert!(login["data"]["login"]["token"].is_string(), "{login:#}");
 }
+
+#[tokio::test]
+async fn the_cost_model_holds_over_the_websocket_too() {
+    let app = spawn_app().await;
+    conversations_exist(&app, 2).await;
+
+    // The same over-budget operation as on HTTP, sent as a `subscribe` message.
+    let errors = app
+        .subscription_refusal(Some(&app.admin_token), &aliases(40, 100), json!({}))
+        .await
+        .expect("the operation was refused, not run");
+
+    assert_eq!(
+        errors["errors"][0]["extensions"]["code"], "BAD_USER_INPUT",
+        "{errors:#}"
+    );
+    assert_eq!(
+        errors["errors"][0]["extensions"]["cost"], 12_040,
+        "{errors:#}"
+    );
+}
