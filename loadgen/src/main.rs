@@ -258,7 +258,13 @@ async fn latency(
     let token = subscribe_to.login().await?;
     let mut clients = Vec::with_capacity(subscribers);
     for _ in 0..subscribers {
-        clients.push(ws::Subscriber::connect(&subscribe_to.ws_url(), &token, &query).await?);
+        let client = ws::Subscriber::connect(&subscribe_to.ws_url(), &token, &query)
+            .await
+            .context(
+                "subscribing (a server given with --url must allow one session this many \
+                 connections: MF_WS_MAX_CONNECTIONS_PER_CREDENTIAL)",
+            )?;
+        clients.push(client);
     }
     let total = rate as usize * seconds as usize;
     let collectors: Vec<_> = clients

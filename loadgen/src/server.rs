@@ -70,6 +70,9 @@ impl Target {
         };
         let port = free_port()?;
         let child = Command::new(&api)
+            // Every subscriber of a run signs in with the one administrator's session, so
+            // the per-credential cap (50 by default) must not stop the fan-out measured.
+            .env("MF_WS_MAX_CONNECTIONS_PER_CREDENTIAL", "1000000")
             .envs(env.iter().map(|(k, v)| (*k, v.as_str())))
             .env("HOST", "127.0.0.1")
             .env("PORT", port.to_string())
