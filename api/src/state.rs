@@ -14,6 +14,7 @@ use crate::service::ingest::Ingest;
 use crate::service::limits::Limits;
 use crate::service::outbox::Outbox;
 use crate::service::presence::Presence;
+use crate::service::viewers::Viewers;
 
 /// Cheap to clone: everything inside is shared.
 #[derive(Clone)]
@@ -27,6 +28,8 @@ pub struct AppState {
     pub outbox: Outbox,
     pub limits: Arc<Limits>,
     pub presence: Arc<Presence>,
+    /// Who has which conversation open or is replying in it, on every instance.
+    pub viewers: Arc<Viewers>,
     /// The credentials of live subscriptions and connections, kept current (revocation).
     pub credentials: Arc<Credentials>,
     /// Facebook's Graph API (or the simulator).
@@ -73,6 +76,7 @@ impl AppState {
             outbox,
             limits: Arc::new(Limits::new()),
             presence: Arc::new(Presence::default()),
+            viewers: Arc::new(Viewers::default()),
             credentials,
             graph,
             metrics,
@@ -80,6 +84,11 @@ impl AppState {
             connections: TaskTracker::new(),
         };
         tokio::spawn(crate::service::profiles::run(state.clone(), customers));
+        tokio::spawn(crate::service::viewers::run(
+            state.viewers.clone(),
+            state.bus.clone(),
+            state.shutdown.clone(),
+        ));
         tokio::spawn(crate::service::event_log::prune_forever(
             state.db.clone(),
             state.config.event_retention_secs,

@@ -1,6 +1,7 @@
 //! The domain: functions over a database connection (or transaction) and the bus.
 //! Resolvers and HTTP handlers call these; they never write SQL themselves.
 pub mod access;
+pub mod activity;
 pub mod agents;
 pub mod auth;
 pub mod conversations;
@@ -15,3 +16,4 @@ pub mod presence;
 pub mod profiles;
 pub mod send;
 pub mod sync;
+pub mod viewers;
