@@ -5,8 +5,10 @@
 //! duplicates a conversation or a message, and never moves a message's status back.
 use serde::{Deserialize, Serialize};
 
+pub mod threads;
 pub mod time;
 
+pub use threads::{Drafts, Threads};
 pub use time::{format_left, parse_rfc3339, relative_time};
 
 /// Defines an enum shared by every generated operation (`extern_enums`), with a
@@ -415,7 +417,7 @@ impl ConversationList {
     }
 }
 
-/// The loaded messages of the open conversation, oldest first.
+/// The loaded messages of one conversation, oldest first.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct MessageList {
     pub conversation_id: String,

@@ -756,3 +756,443 @@ async fn graphiql_opens_offline_from_this_origin_and_its_docs_list_the_query_fie
     }
     browser.close().await;
 }
+
+// ---- chat (issue 12): the chat is a function of the conversation id, keyboard-first,
+// ---- and the reply window and timeline as the chat shows them.
+
+/// A customer's conversation, as a test arranged it.
+struct Thread {
+    psid: &'static str,
+    name: &'static str,
+    id: String,
+    /// What the customer wrote.
+    text: String,
+}
+
+impl World {
+    /// The customer `psid` (`first last`) writes `text`; returns the conversation.
+    async fn thread(
+        &self,
+        psid: &'static str,
+        (first, last): (&'static str, &str),
+        text: String,
+    ) -> Thread {
+        self.customer(psid, first, last).await;
+        self.customer_wrote(psid, &text).await;
+        let conversation = self.app.conversation_with(PAGE, psid).await;
+        Thread {
+            psid,
+            name: first,
+            id: mf_tests::id_of(&conversation).to_owned(),
+            text,
+        }
+    }
+
+    /// Waits until the simulator received `text` from the Page; returns those messages.
+    async fn received(&self, text: &str) -> Vec<Value> {
+        let deadline = Instant::now() + UI_TIMEOUT;
+        loop {
+            let sent: Vec<Value> = self
+                .sim
+                .sent(PAGE)
+                .await
+                .into_iter()
+                .filter(|m| m["text"] == text)
+                .collect();
+            if !sent.is_empty() {
+                return sent;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "{text:?} never reached the simulator: {:#?}",
+                self.sim.sent(PAGE).await
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+}
+
+/// Waits until the chat shows `open` (its id, its customer in the header) with every text
+/// of `own` among its messages and none of `foreign`.
+async fn chat_shows(b: &Browser, what: &str, open: &Thread, own: &[&str], foreign: &[&str]) {
+    let script = format!(
+        "const chat = document.querySelector('[data-testid=\"chat\"]');\
+         if (!chat || chat.getAttribute('data-conversation-id') !== {id}) return false;\
+         const header = chat.querySelector('[data-testid=\"chat-customer\"]');\
+         if (!header || !header.textContent.includes({name})) return false;\
+         const texts = Array.from(chat.querySelectorAll('[data-testid=\"message-item\"]'))\
+           .map(e => e.textContent);\
+         return {own}.every(t => texts.some(x => x.includes(t)))\
+           && !{foreign}.some(t => texts.some(x => x.includes(t)));",
+        id = json!(open.id),
+        name = json!(open.name),
+        own = json!(own),
+        foreign = json!(foreign),
+    );
+    b.wait_for(what, UI_TIMEOUT, &script).await;
+}
+
+/// Waits until the composer holds exactly `text`.
+async fn composer_holds(b: &Browser, what: &str, text: &str) {
+    b.wait_for(
+        what,
+        UI_TIMEOUT,
+        &format!(
+            "const c = document.querySelector('[data-testid=\"composer-input\"]');\
+             return c !== null && c.value === {};",
+            json!(text)
+        ),
+    )
+    .await;
+}
+
+/// The `data-unread` of the conversation item of `id` ("" when not listed).
+async fn unread_of(b: &Browser, id: &str) -> String {
+    b.js(
+        &format!(
+            "const e = document.querySelector('[data-testid=\"conversation-item\"][data-conversation-id={}]');\
+             return e ? e.getAttribute('data-unread') : '';",
+            json!(id)
+        ),
+        vec![],
+    )
+    .await
+    .as_str()
+    .unwrap_or_default()
+    .to_owned()
+}
+
+async fn wait_unread(b: &Browser, id: &str, unread: &str) {
+    b.wait_for(
+        &format!("conversation {id} with {unread} unread"),
+        UI_TIMEOUT,
+        &format!(
+            "const e = document.querySelector('[data-testid=\"conversation-item\"][data-conversation-id={}]');\
+             return e !== null && e.getAttribute('data-unread') === {};",
+            json!(id),
+            json!(unread)
+        ),
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn switching_by_click_back_forward_and_the_hash_shows_only_the_open_conversations_messages() {
+    let Some(world) = world(
+        "switching_by_click_back_forward_and_the_hash_shows_only_the_open_conversations_messages",
+    )
+    .await
+    else {
+        return;
+    };
+    // Arrange
+    let n = nonce();
+    let a = world
+        .thread(
+            "3000000021",
+            ("Ada", "Byron"),
+            format!("A: where is my parcel? {n}"),
+        )
+        .await;
+    let c = world
+        .thread(
+            "3000000022",
+            ("Bert", "Kahn"),
+            format!("B: can I change my order? {n}"),
+        )
+        .await;
+    world.sign_in().await;
+    let b = &world.browser;
+    world.open_conversation_showing(&a.text).await;
+    chat_shows(b, "A's chat", &a, &[&a.text], &[&c.text]).await;
+
+    // Act and assert: by a click.
+    world.open_conversation_showing(&c.text).await;
+    chat_shows(b, "B's chat after a click", &c, &[&c.text], &[&a.text]).await;
+
+    // Act and assert: Back, then Forward.
+    b.js("history.back(); return true;", vec![]).await;
+    chat_shows(b, "A's chat after Back", &a, &[&a.text], &[&c.text]).await;
+    b.js("history.forward(); return true;", vec![]).await;
+    chat_shows(b, "B's chat after Forward", &c, &[&c.text], &[&a.text]).await;
+
+    // Act and assert: editing the address.
+    b.js(
+        &format!("location.hash = '#/c/{}'; return true;", a.id),
+        vec![],
+    )
+    .await;
+    chat_shows(
+        b,
+        "A's chat after editing the hash",
+        &a,
+        &[&a.text],
+        &[&c.text],
+    )
+    .await;
+    world.browser.close().await;
+}
+
+#[tokio::test]
+async fn a_draft_stays_with_its_conversation_and_a_reply_typed_in_another_reaches_that_customer() {
+    let Some(world) = world(
+        "a_draft_stays_with_its_conversation_and_a_reply_typed_in_another_reaches_that_customer",
+    )
+    .await
+    else {
+        return;
+    };
+    // Arrange
+    let n = nonce();
+    let a = world
+        .thread(
+            "3000000023",
+            ("Ada", "Byron"),
+            format!("A: do you have size 44? {n}"),
+        )
+        .await;
+    let c = world
+        .thread(
+            "3000000024",
+            ("Bert", "Kahn"),
+            format!("B: is it in stock? {n}"),
+        )
+        .await;
+    world.sign_in().await;
+    let b = &world.browser;
+    world.open_conversation_showing(&a.text).await;
+    chat_shows(b, "A's chat", &a, &[&a.text], &[]).await;
+    let draft = format!("Draft for Ada only {n}");
+    b.fill("composer-input", &draft).await;
+
+    // Act: to B, where Enter is pressed in the composer at once.
+    world.open_conversation_showing(&c.text).await;
+    b.wait_for(
+        "B's chat header",
+        UI_TIMEOUT,
+        &format!(
+            "const chat = document.querySelector('[data-testid=\"chat\"]');\
+             return chat !== null && chat.getAttribute('data-conversation-id') === {};",
+            json!(c.id)
+        ),
+    )
+    .await;
+    composer_holds(b, "B's composer empty, without A's draft", "").await;
+    let composer = b.testid("composer-input").await;
+    composer
+        .send_keys("\u{E007}")
+        .await
+        .expect("pressing Enter");
+
+    // Assert: B's composer is still empty, B's chat never shows A's draft.
+    composer_holds(b, "B's composer empty", "").await;
+    chat_shows(b, "B's chat", &c, &[&c.text], &[&a.text, &draft]).await;
+
+    // Act: a reply typed in B and sent with Enter.
+    let reply = format!("Yes, Bert, it is {n}");
+    b.fill("composer-input", &reply).await;
+    b.testid("composer-input")
+        .await
+        .send_keys("\u{E007}")
+        .await
+        .expect("pressing Enter");
+
+    // Assert: it reached B's customer, once; A's draft reached nobody.
+    let sent = world.received(&reply).await;
+    assert_eq!(sent.len(), 1, "{sent:#?}");
+    assert_eq!(sent[0]["psid"], c.psid, "{sent:#?}");
+    chat_shows(
+        b,
+        "B's chat with the reply",
+        &c,
+        &[&c.text, &reply],
+        &[&draft],
+    )
+    .await;
+    let everything = world.sim.sent(PAGE).await;
+    assert!(
+        !everything.iter().any(|m| m["text"] == draft.as_str()),
+        "A's draft was sent: {everything:#?}"
+    );
+
+    // Act and assert: back in A, its draft is there again; then B's is empty again.
+    world.open_conversation_showing(&a.text).await;
+    chat_shows(b, "A's chat again", &a, &[&a.text], &[&reply]).await;
+    composer_holds(b, "A's draft restored", &draft).await;
+    world.open_conversation_showing(&reply).await;
+    chat_shows(b, "B's chat again", &c, &[&reply], &[&a.text]).await;
+    composer_holds(b, "B's composer empty again", "").await;
+
+    // Act and assert: the draft survives a reload.
+    b.goto(&format!("{}/#/c/{}", world.base, a.id)).await;
+    b.reload().await;
+    chat_shows(b, "A's chat after a reload", &a, &[&a.text], &[]).await;
+    composer_holds(b, "A's draft after a reload", &draft).await;
+    world.browser.close().await;
+}
+
+#[tokio::test]
+async fn a_live_message_for_another_conversation_lands_only_in_its_thread_and_its_badge() {
+    let Some(world) =
+        world("a_live_message_for_another_conversation_lands_only_in_its_thread_and_its_badge")
+            .await
+    else {
+        return;
+    };
+    // Arrange: B opened once (so its thread is loaded), then A.
+    let n = nonce();
+    let a = world
+        .thread(
+            "3000000025",
+            ("Ada", "Byron"),
+            format!("A: my zip broke {n}"),
+        )
+        .await;
+    let c = world
+        .thread(
+            "3000000026",
+            ("Bert", "Kahn"),
+            format!("B: wrong colour {n}"),
+        )
+        .await;
+    world.sign_in().await;
+    let b = &world.browser;
+    world.open_conversation_showing(&c.text).await;
+    chat_shows(b, "B's chat", &c, &[&c.text], &[]).await;
+    wait_unread(b, &c.id, "0").await;
+    world.open_conversation_showing(&a.text).await;
+    chat_shows(b, "A's chat", &a, &[&a.text], &[&c.text]).await;
+    wait_unread(b, &a.id, "0").await;
+    let live = format!("B again: any news? {n}");
+    b.js(
+        &format!(
+            "window.__mfLeak = [];\
+             const look = () => {{\
+               const chat = document.querySelector('[data-testid=\"chat\"]');\
+               if (!chat || chat.getAttribute('data-conversation-id') !== {a}) return;\
+               for (const e of chat.querySelectorAll('[data-testid=\"message-item\"]'))\
+                 if (e.textContent.includes({live})) window.__mfLeak.push(e.textContent);\
+             }};\
+             new MutationObserver(look).observe(document.body, \
+               {{ subtree: true, childList: true, characterData: true, attributes: true }});\
+             return true;",
+            a = json!(a.id),
+            live = json!(live),
+        ),
+        vec![],
+    )
+    .await;
+
+    // Act: B writes while A is open.
+    world.sim.customer_says(PAGE, c.psid, &live, None).await;
+
+    // Assert: B's item shows it with one unread; A's thread never showed it.
+    wait_unread(b, &c.id, "1").await;
+    b.wait_for(
+        "B's unread badge",
+        UI_TIMEOUT,
+        &format!(
+            "return document.querySelector('[data-conversation-id={}] [data-testid=\"unread-badge\"]') !== null;",
+            json!(c.id)
+        ),
+    )
+    .await;
+    chat_shows(b, "A's chat still A's", &a, &[&a.text], &[&live, &c.text]).await;
+    assert_eq!(unread_of(b, &a.id).await, "0");
+
+    // Act and assert: B's thread has it, next to the earlier message.
+    world.open_conversation_showing(&live).await;
+    chat_shows(
+        b,
+        "B's chat with the live message",
+        &c,
+        &[&c.text, &live],
+        &[&a.text],
+    )
+    .await;
+    let leaked = b.js("return window.__mfLeak;", vec![]).await;
+    assert_eq!(leaked, json!([]), "B's message showed in A's chat");
+    wait_unread(b, &c.id, "0").await;
+    world.browser.close().await;
+}
+
+#[tokio::test]
+async fn a_link_to_a_conversation_the_list_has_not_loaded_opens_it_whole() {
+    let Some(world) =
+        world("a_link_to_a_conversation_the_list_has_not_loaded_opens_it_whole").await
+    else {
+        return;
+    };
+    // Arrange: seven conversations; the oldest is beyond the first five.
+    let n = nonce();
+    let oldest = world
+        .thread(
+            "3000000030",
+            ("Olga", "Oldest"),
+            format!("The oldest question {n}"),
+        )
+        .await;
+    for i in 1..=6 {
+        let psid: &'static str = [
+            "3000000031",
+            "3000000032",
+            "3000000033",
+            "3000000034",
+            "3000000035",
+            "3000000036",
+        ][i - 1];
+        world
+            .thread(
+                psid,
+                ("Newer", "Customer"),
+                format!("Newer question {i} {n}"),
+            )
+            .await;
+    }
+    world.sign_in().await;
+    let b = &world.browser;
+    b.wait_for(
+        "five conversations listed",
+        UI_TIMEOUT,
+        "return document.querySelectorAll('[data-testid=\"conversation-item\"]').length >= 5;",
+    )
+    .await;
+    assert_eq!(
+        unread_of(b, &oldest.id).await,
+        "",
+        "the oldest is listed already"
+    );
+
+    // Act and assert: editing the address while another chat is open.
+    world.open_conversation_showing("Newer question 6").await;
+    b.js(
+        &format!("location.hash = '#/c/{}'; return true;", oldest.id),
+        vec![],
+    )
+    .await;
+    chat_shows(
+        b,
+        "the linked chat by the hash",
+        &oldest,
+        &[&oldest.text],
+        &["Newer question 6"],
+    )
+    .await;
+    b.wait_for_testid("composer-input").await;
+    b.wait_for_testid("window-indicator").await;
+
+    // Act and assert: a fresh page load at its address.
+    b.goto("about:blank").await;
+    b.goto(&format!("{}/#/c/{}", world.base, oldest.id)).await;
+    chat_shows(
+        b,
+        "the linked chat after a load",
+        &oldest,
+        &[&oldest.text],
+        &[],
+    )
+    .await;
+    b.wait_for_testid("window-indicator").await;
+    b.wait_for_testid("composer-input").await;
+    world.browser.close().await;
+}

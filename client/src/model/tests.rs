@@ -219,3 +219,103 @@ fn unknown_enum_values_decode_as_unknown() {
         Some(ConversationStatus::SNOOZED)
     );
 }
+
+fn msg_in(conversation: &str, id: &str, ts: &str) -> Message {
+    Message {
+        conversation_id: conversation.into(),
+        direction: MessageDirection::INBOUND,
+        ..msg(id, ts, MessageStatus::SENT, None)
+    }
+}
+
+fn ids(threads: &Threads, conversation: &str) -> Vec<String> {
+    threads
+        .get(conversation)
+        .map(|t| t.messages.items.iter().map(|m| m.id.clone()).collect())
+        .unwrap_or_default()
+}
+
+#[test]
+fn a_message_lands_in_its_own_conversations_thread_and_no_other() {
+    let mut threads = Threads::default();
+    threads.open("1");
+    threads.open("2");
+
+    assert!(threads.upsert_message(msg_in("2", "20", "2026-11-26T10:00:00Z")));
+    assert!(threads.upsert_message(msg_in("1", "10", "2026-11-26T10:01:00Z")));
+    // A conversation never opened: left for its first load.
+    assert!(!threads.upsert_message(msg_in("3", "30", "2026-11-26T10:02:00Z")));
+
+    assert_eq!(ids(&threads, "1"), ["10"]);
+    assert_eq!(ids(&threads, "2"), ["20"]);
+    assert!(threads.get("3").is_none());
+    assert!(threads.has_message(&msg_in("2", "20", "2026-11-26T10:00:00Z")));
+    assert!(!threads.has_message(&msg_in("1", "20", "2026-11-26T10:00:00Z")));
+    threads.remove_message("20");
+    assert!(ids(&threads, "2").is_empty());
+}
+
+#[test]
+fn reopening_a_thread_keeps_its_messages_and_its_place_in_history() {
+    let mut threads = Threads::default();
+    threads.open("1").messages.merge_page(
+        vec![msg_in("1", "10", "2026-11-26T10:00:00Z")],
+        Some((Some("c10".into()), true)),
+    );
+    threads.open("2");
+
+    let again = threads.open("1");
+
+    assert_eq!(again.messages.items.len(), 1);
+    assert_eq!(again.messages.start_cursor.as_deref(), Some("c10"));
+    assert!(again.messages.has_previous && again.messages.loaded);
+    assert!(!threads.get("2").is_some_and(|t| t.messages.loaded));
+}
+
+#[test]
+fn only_the_most_recently_opened_threads_are_kept() {
+    let mut threads = Threads::default();
+    for i in 0..=threads::KEEP_THREADS {
+        threads.open(&i.to_string());
+    }
+    assert!(threads.get("0").is_none(), "the least recent is dropped");
+    assert!(threads.get("1").is_some());
+    assert!(threads.get(&threads::KEEP_THREADS.to_string()).is_some());
+
+    threads.keep_only(Some("5"));
+    assert!(threads.get("5").is_some());
+    assert!(threads.get("6").is_none());
+    threads.keep_only(None);
+    assert!(threads.get("5").is_none());
+}
+
+#[test]
+fn a_threads_conversation_is_updated_only_when_held() {
+    let mut threads = Threads::default();
+    threads.open("1");
+    threads.put_conversation(&conv(
+        "1",
+        "2026-11-26T10:00:00Z",
+        ConversationStatus::RESOLVED,
+    ));
+    threads.put_conversation(&conv("2", "2026-11-26T10:00:00Z", ConversationStatus::OPEN));
+    let held = threads.get("1").and_then(|t| t.conversation.as_ref());
+    assert_eq!(held.map(|c| c.status), Some(ConversationStatus::RESOLVED));
+    assert!(threads.get("2").is_none());
+}
+
+#[test]
+fn drafts_are_per_conversation_and_survive_a_round_trip_through_json() {
+    let mut drafts = Drafts::default();
+    drafts.set("1", "for Ada");
+    drafts.set("2", "for Bert");
+    drafts.set("2", "");
+
+    assert_eq!(drafts.get("1"), "for Ada");
+    assert_eq!(drafts.get("2"), "", "an emptied draft is gone");
+    assert_eq!(drafts.get("3"), "");
+    let back = Drafts::from_json(&drafts.to_json());
+    assert_eq!(back, drafts);
+    assert_eq!(Drafts::from_json("not json"), Drafts::default());
+    assert_eq!(Drafts::from_json(r#"{"1": 5}"#), Drafts::default());
+}

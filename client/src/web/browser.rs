@@ -24,6 +24,26 @@ pub fn save_token(token: Option<&str>) {
     }
 }
 
+const DRAFTS_KEY: &str = "messengerflow.drafts";
+
+/// The drafts saved in this browser (forgotten at sign-out).
+pub fn load_drafts() -> crate::model::Drafts {
+    storage()
+        .and_then(|s| s.get_item(DRAFTS_KEY).ok().flatten())
+        .map(|json| crate::model::Drafts::from_json(&json))
+        .unwrap_or_default()
+}
+
+/// Saves the drafts (`None` forgets them).
+pub fn save_drafts(json: Option<&str>) {
+    if let Some(s) = storage() {
+        let _ = match json {
+            Some(j) => s.set_item(DRAFTS_KEY, j),
+            None => s.remove_item(DRAFTS_KEY),
+        };
+    }
+}
+
 /// The URL's hash, which carries the route.
 pub fn hash() -> String {
     web_sys::window()
@@ -109,6 +129,13 @@ pub fn scroll_height(id: &str) -> i32 {
 pub fn scroll_to_bottom(id: &str) {
     if let Some(e) = element_by_id(id) {
         e.set_scroll_top(e.scroll_height());
+    }
+}
+
+/// Scrolls an element to `top` pixels from its top.
+pub fn set_scroll_top(id: &str, top: f64) {
+    if let Some(e) = element_by_id(id) {
+        e.set_scroll_top(top as i32);
     }
 }
 

@@ -39,7 +39,12 @@ fn App() -> Element {
     let token = state.token.read().clone();
     match token {
         None => rsx! { Login {} },
-        Some(token) => rsx! { Workspace { key: "{token}", token } },
+        // In a keyed list, so another session mounts afresh (see `components::Chat`).
+        Some(token) => rsx! {
+            for token in std::iter::once(token) {
+                Workspace { key: "{token}", token }
+            }
+        },
     }
 }
 
@@ -83,8 +88,9 @@ fn Workspace(token: String) -> Element {
                     button { onclick: move |_| session.restart(), "Try again" }
                 }
             }
-            if let Some(page_id) = page_id {
-                Live { key: "{page_id}", token: token.clone(), page_id: page_id.clone() }
+            // In a keyed list, so another Page starts its own feed (see `components::Chat`).
+            for page_id in page_id.into_iter() {
+                Live { key: "{page_id}", token: token.clone(), page_id }
             }
             if route == Route::Settings {
                 main { class: "body", Settings {} }

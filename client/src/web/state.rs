@@ -1,12 +1,15 @@
 //! The inbox's shared state: signals created once at the root and handed to every
 //! component through the context, plus the operations that change them.
+use std::collections::HashMap;
+
 use dioxus::prelude::*;
 use graphql_client::GraphQLQuery;
 
 use super::api::{self, ApiError};
 use super::browser;
 use crate::model::{
-    Agent, ConversationList, ConversationStatus, MessageList, Page, Presence, Route, SyncJob,
+    Agent, Conversation, ConversationList, ConversationStatus, Drafts, Page, Presence, Route,
+    SyncJob, Threads,
 };
 
 /// What the connection-state indicator says.
@@ -50,7 +53,13 @@ pub struct AppState {
     pub conversations: Signal<ConversationList>,
     pub status_filter: Signal<Option<ConversationStatus>>,
     pub mine_only: Signal<bool>,
-    pub messages: Signal<MessageList>,
+    /// The threads of the conversations opened so far, by conversation id.
+    pub threads: Signal<Threads>,
+    /// The unsent replies, by conversation id (also in `localStorage`).
+    pub drafts: Signal<Drafts>,
+    /// Where the agent left each conversation's message list (`scrollTop`); absent: at
+    /// the newest. Not reactive: only read when a chat opens.
+    pub scroll: CopyValue<HashMap<String, f64>>,
     pub route: Signal<Route>,
     pub connection: Signal<Connection>,
     pub presence: Signal<Vec<Presence>>,
@@ -68,7 +77,9 @@ impl AppState {
             conversations: Signal::new(ConversationList::default()),
             status_filter: Signal::new(None),
             mine_only: Signal::new(false),
-            messages: Signal::new(MessageList::default()),
+            threads: Signal::new(Threads::default()),
+            drafts: Signal::new(browser::load_drafts()),
+            scroll: CopyValue::new(HashMap::new()),
             route: Signal::new(Route::parse(&browser::hash())),
             connection: Signal::new(Connection::Idle),
             presence: Signal::new(Vec::new()),
@@ -108,7 +119,9 @@ impl AppState {
         self.pages.set(Vec::new());
         self.page_id.set(None);
         self.conversations.set(ConversationList::default());
-        self.messages.set(MessageList::default());
+        self.threads.set(Threads::default());
+        self.drafts.set(Drafts::default());
+        browser::save_drafts(None);
         self.presence.set(Vec::new());
         self.sync_jobs.set(Vec::new());
     }
@@ -126,5 +139,30 @@ impl AppState {
             Route::Chat(id) => Some(id.clone()),
             _ => None,
         }
+    }
+
+    /// The open conversation, read without subscribing (for tasks and handlers).
+    pub fn open_conversation_now(&self) -> Option<String> {
+        match &*self.route.peek() {
+            Route::Chat(id) => Some(id.clone()),
+            _ => None,
+        }
+    }
+
+    /// The newest copy of a conversation, wherever it is shown: the list (as far as its
+    /// filter keeps it) and the thread holding it.
+    pub fn put_conversation(mut self, c: Conversation) {
+        self.threads.write().put_conversation(&c);
+        let filter = *self.status_filter.peek();
+        self.conversations.write().upsert(c, filter);
+    }
+
+    /// Keeps the draft of conversation `id`, here and in `localStorage`.
+    pub fn set_draft(mut self, id: &str, text: &str) {
+        if self.drafts.peek().get(id) == text {
+            return;
+        }
+        self.drafts.write().set(id, text);
+        browser::save_drafts(Some(&self.drafts.peek().to_json()));
     }
 }
