@@ -304,6 +304,7 @@ pub async fn update_conversation(
             status,
             assignee_id: assignee.flatten(),
             mark_read: mark_read.then_some(true),
+            snoozed_until: None,
         };
         state
             .gql::<UpdateConversation>(update_conversation::Variables { id, input })
