@@ -6,6 +6,7 @@
 use serde::{Deserialize, Serialize};
 
 pub mod follow_ups;
+pub mod keys;
 pub mod threads;
 pub mod time;
 

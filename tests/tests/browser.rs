@@ -1196,3 +1196,237 @@ async fn a_link_to_a_conversation_the_list_has_not_loaded_opens_it_whole() {
     b.wait_for_testid("composer-input").await;
     world.browser.close().await;
 }
+
+const ALT: char = '\u{E00A}';
+const ARROW_DOWN: char = '\u{E015}';
+const ARROW_UP: char = '\u{E013}';
+const ENTER: char = '\u{E007}';
+const ESCAPE: char = '\u{E00C}';
+
+/// Presses the keys of `chord` together (the first ones held, as modifiers), on
+/// whatever has the focus, the way a person does.
+async fn press(b: &Browser, chord: &[char]) {
+    use fantoccini::actions::{InputSource, KeyAction, KeyActions};
+    let mut keys = KeyActions::new("keyboard".to_owned());
+    for c in chord {
+        keys = keys.then(KeyAction::Down { value: *c });
+    }
+    for c in chord.iter().rev() {
+        keys = keys.then(KeyAction::Up { value: *c });
+    }
+    b.client()
+        .perform_actions(keys)
+        .await
+        .unwrap_or_else(|error| panic!("pressing {chord:?}: {error}"));
+}
+
+/// Waits until the keyboard focus is on the list item of conversation `id`.
+async fn focus_on_item(b: &Browser, what: &str, id: &str) {
+    b.wait_for(
+        what,
+        UI_TIMEOUT,
+        &format!(
+            "const e = document.activeElement;\
+             return e !== null && e.getAttribute('data-testid') === 'conversation-item'\
+               && e.getAttribute('data-conversation-id') === {};",
+            json!(id)
+        ),
+    )
+    .await;
+}
+
+/// Waits until the chat shows conversation `id`.
+async fn chat_open(b: &Browser, what: &str, id: &str) {
+    b.wait_for(
+        what,
+        UI_TIMEOUT,
+        &format!(
+            "const chat = document.querySelector('[data-testid=\"chat\"]');\
+             return chat !== null && chat.getAttribute('data-conversation-id') === {}\
+               && location.hash === '#/c/' + {0};",
+            json!(id)
+        ),
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn after_sign_in_the_keys_move_in_the_list_at_once_and_question_mark_lists_the_shortcuts() {
+    let Some(world) = world(
+        "after_sign_in_the_keys_move_in_the_list_at_once_and_question_mark_lists_the_shortcuts",
+    )
+    .await
+    else {
+        return;
+    };
+    // Arrange: three conversations, newest on top.
+    let n = nonce();
+    let oldest = world
+        .thread("3000000041", ("Ada", "Byron"), format!("first {n}"))
+        .await;
+    let middle = world
+        .thread("3000000042", ("Bert", "Kahn"), format!("second {n}"))
+        .await;
+    let newest = world
+        .thread("3000000043", ("Cleo", "Dahl"), format!("third {n}"))
+        .await;
+
+    // Act: sign in, then only the keyboard.
+    world.sign_in().await;
+    let b = &world.browser;
+
+    // Assert: the focus is in the list, and j/k and the arrows move it.
+    focus_on_item(b, "the focus on the top item after sign-in", &newest.id).await;
+    press(b, &['j']).await;
+    focus_on_item(b, "j moves down", &middle.id).await;
+    press(b, &[ARROW_DOWN]).await;
+    focus_on_item(b, "Down moves down", &oldest.id).await;
+    press(b, &['k']).await;
+    focus_on_item(b, "k moves up", &middle.id).await;
+    press(b, &[ARROW_UP]).await;
+    focus_on_item(b, "Up moves up", &newest.id).await;
+    press(b, &['j']).await;
+    press(b, &[ENTER]).await;
+    chat_open(b, "Enter opens the focused conversation", &middle.id).await;
+    chat_shows(b, "its messages", &middle, &[&middle.text], &[&newest.text]).await;
+
+    // Act and assert: `?` opens the sheet, which lists the shortcuts.
+    press(b, &['?']).await;
+    let listed = b
+        .wait_for(
+            "the shortcut sheet",
+            UI_TIMEOUT,
+            "const d = document.querySelector('[data-testid=\"shortcut-sheet\"]');\
+             if (!d || d.getAttribute('role') !== 'dialog' || !d.contains(document.activeElement))\
+               return false;\
+             return Array.from(d.querySelectorAll('[data-testid=\"shortcut\"]'))\
+               .map(e => e.textContent);",
+        )
+        .await;
+    let listed = listed.to_string();
+    for what in [
+        "Reply",
+        "Resolve",
+        "next conversation",
+        "previous conversation",
+        "Back to the list",
+        "Esc",
+        "Alt",
+    ] {
+        assert!(listed.contains(what), "the sheet lacks {what:?}: {listed}");
+    }
+    // Shortcuts do not act behind it.
+    press(b, &['e']).await;
+    press(b, &[ESCAPE]).await;
+    b.wait_for(
+        "the sheet closed by Escape",
+        UI_TIMEOUT,
+        "return document.querySelector('[data-testid=\"shortcut-sheet\"]') === null;",
+    )
+    .await;
+    chat_open(b, "the chat still open after the sheet", &middle.id).await;
+    let status = world.app.conversation_with(PAGE, middle.psid).await["status"].clone();
+    assert_eq!(status, "OPEN", "e acted behind the sheet");
+    world.browser.close().await;
+}
+
+#[tokio::test]
+async fn reply_resolve_next_previous_and_escape_have_keys_that_never_fire_while_typing() {
+    let Some(world) =
+        world("reply_resolve_next_previous_and_escape_have_keys_that_never_fire_while_typing")
+            .await
+    else {
+        return;
+    };
+    // Arrange: three conversations; the newest (top) is open.
+    let n = nonce();
+    let oldest = world
+        .thread("3000000044", ("Ada", "Byron"), format!("first {n}"))
+        .await;
+    let middle = world
+        .thread("3000000045", ("Bert", "Kahn"), format!("second {n}"))
+        .await;
+    let newest = world
+        .thread("3000000046", ("Cleo", "Dahl"), format!("third {n}"))
+        .await;
+    world.sign_in().await;
+    let b = &world.browser;
+    focus_on_item(b, "the focus in the list", &newest.id).await;
+    press(b, &[ENTER]).await;
+    chat_open(b, "the newest open", &newest.id).await;
+
+    // Act and assert: r focuses the reply box.
+    press(b, &['r']).await;
+    b.wait_for(
+        "r focuses the reply box",
+        UI_TIMEOUT,
+        "return document.activeElement?.getAttribute('data-testid') === 'composer-input';",
+    )
+    .await;
+
+    // Act and assert: in it, shortcut letters are text.
+    for key in ['e', 'J', 'K', '?', 'r'] {
+        press(b, &[key]).await;
+    }
+    composer_holds(b, "the letters typed into the reply box", "eJK?r").await;
+    assert_eq!(
+        b.js(
+            "return document.querySelector('[data-testid=\"shortcut-sheet\"]') === null;",
+            vec![]
+        )
+        .await,
+        true,
+        "? opened the sheet while typing"
+    );
+    chat_open(b, "still the same chat", &newest.id).await;
+    let status = world.app.conversation_with(PAGE, newest.psid).await["status"].clone();
+    assert_eq!(status, "OPEN", "e resolved while typing");
+
+    // Act and assert: Escape leaves the reply box for the list (the draft stays).
+    press(b, &[ESCAPE]).await;
+    b.wait_for(
+        "Escape back to the list",
+        UI_TIMEOUT,
+        "return location.hash === '#/' && document.querySelector('[data-testid=\"chat\"]') === null;",
+    )
+    .await;
+    focus_on_item(b, "the focus on the conversation left", &newest.id).await;
+
+    // Act and assert: next and previous, both ways of pressing them.
+    press(b, &['J']).await;
+    chat_open(b, "J opens the next", &middle.id).await;
+    press(b, &[ALT, ARROW_DOWN]).await;
+    chat_open(b, "Alt+Down opens the next", &oldest.id).await;
+    chat_shows(
+        b,
+        "the oldest's messages",
+        &oldest,
+        &[&oldest.text],
+        &[&middle.text],
+    )
+    .await;
+    press(b, &['K']).await;
+    chat_open(b, "K opens the previous", &middle.id).await;
+    press(b, &[ALT, ARROW_UP]).await;
+    chat_open(b, "Alt+Up opens the previous", &newest.id).await;
+    composer_holds(b, "the draft kept", "eJK?r").await;
+
+    // Act and assert: e resolves the open conversation, on the server too.
+    press(b, &['e']).await;
+    b.wait_for(
+        "the conversation shown resolved",
+        UI_TIMEOUT,
+        &format!(
+            "const e = document.querySelector('[data-testid=\"conversation-item\"][data-conversation-id={}]');\
+             const s = document.querySelector('[data-testid=\"conversation-status\"]');\
+             return e !== null && e.getAttribute('data-status') === 'RESOLVED' && s.value === 'RESOLVED';",
+            json!(newest.id)
+        ),
+    )
+    .await;
+    let status = world.app.conversation_with(PAGE, newest.psid).await["status"].clone();
+    assert_eq!(status, "RESOLVED");
+    let others = world.app.conversation_with(PAGE, middle.psid).await["status"].clone();
+    assert_eq!(others, "OPEN", "another conversation was resolved");
+    world.browser.close().await;
+}

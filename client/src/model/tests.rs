@@ -379,3 +379,68 @@ fn drafts_are_per_conversation_and_survive_a_round_trip_through_json() {
     assert_eq!(Drafts::from_json("not json"), Drafts::default());
     assert_eq!(Drafts::from_json(r#"{"1": 5}"#), Drafts::default());
 }
+
+fn key(key: &str) -> keys::KeyPress<'_> {
+    keys::KeyPress {
+        key,
+        ..keys::KeyPress::default()
+    }
+}
+
+#[test]
+fn shortcut_letters_act_outside_fields_only_and_escape_everywhere() {
+    use keys::{Shortcut, shortcut};
+    assert_eq!(shortcut(&key("r")), Some(Shortcut::Reply));
+    assert_eq!(shortcut(&key("e")), Some(Shortcut::Resolve));
+    assert_eq!(shortcut(&key("J")), Some(Shortcut::Next));
+    assert_eq!(shortcut(&key("K")), Some(Shortcut::Previous));
+    assert_eq!(shortcut(&key("?")), Some(Shortcut::Help));
+    assert_eq!(shortcut(&key("x")), None);
+    let alt = |k| keys::KeyPress {
+        alt: true,
+        ..key(k)
+    };
+    assert_eq!(shortcut(&alt("ArrowDown")), Some(Shortcut::Next));
+    assert_eq!(shortcut(&alt("ArrowUp")), Some(Shortcut::Previous));
+    assert_eq!(shortcut(&alt("r")), None);
+    let typing = |k| keys::KeyPress {
+        in_field: true,
+        ..key(k)
+    };
+    for k in ["r", "e", "J", "K", "?", "j"] {
+        assert_eq!(shortcut(&typing(k)), None, "{k} while typing");
+    }
+    assert_eq!(shortcut(&typing("Escape")), Some(Shortcut::Escape));
+    let ctrl = keys::KeyPress {
+        ctrl: true,
+        ..key("r")
+    };
+    assert_eq!(shortcut(&ctrl), None, "Ctrl+R reloads, as ever");
+}
+
+#[test]
+fn list_keys_reach_the_list_only_when_nothing_has_the_focus() {
+    use keys::{Shortcut, shortcut};
+    // Focused in the list, the list moves itself; elsewhere (the message log) they scroll.
+    assert_eq!(shortcut(&key("j")), None);
+    assert_eq!(shortcut(&key("ArrowDown")), None);
+    let nowhere = |k| keys::KeyPress {
+        nothing_focused: true,
+        ..key(k)
+    };
+    for k in ["j", "k", "ArrowDown", "ArrowUp"] {
+        assert_eq!(shortcut(&nowhere(k)), Some(Shortcut::FocusList), "{k}");
+    }
+}
+
+#[test]
+fn next_and_previous_stop_at_the_ends_of_the_list() {
+    let ids: Vec<String> = ["3", "2", "1"].iter().map(|s| s.to_string()).collect();
+    assert_eq!(keys::step_in(&ids, Some("3"), 1).as_deref(), Some("2"));
+    assert_eq!(keys::step_in(&ids, Some("1"), 1).as_deref(), Some("1"));
+    assert_eq!(keys::step_in(&ids, Some("3"), -1).as_deref(), Some("3"));
+    assert_eq!(keys::step_in(&ids, Some("2"), -1).as_deref(), Some("3"));
+    assert_eq!(keys::step_in(&ids, None, 1).as_deref(), Some("3"));
+    assert_eq!(keys::step_in(&ids, Some("9"), -1).as_deref(), Some("3"));
+    assert_eq!(keys::step_in(&[], Some("3"), 1), None);
+}

@@ -5,11 +5,12 @@ mod actions;
 mod api;
 mod browser;
 mod components;
+mod keyboard;
 mod live;
 mod state;
 
 use crate::model::Route;
-use components::{Chat, Inbox, Login, Settings, TopBar};
+use components::{Chat, Inbox, Login, Settings, ShortcutSheet, TopBar};
 use state::{AppState, Connection};
 
 pub fn launch() {
@@ -78,6 +79,20 @@ fn Workspace(token: String) -> Element {
             }
         });
     });
+    // The keyboard shortcuts, for as long as the session lasts.
+    let sheet = use_signal(|| false);
+    let mut shortcut_error = use_signal(|| None::<String>);
+    let resolve = use_coroutine(move |mut ids: UnboundedReceiver<String>| async move {
+        use futures::StreamExt;
+        while let Some(id) = ids.next().await {
+            let resolved = Some(crate::model::ConversationStatus::RESOLVED);
+            match actions::update_conversation(state, id, resolved, None, false).await {
+                Ok(()) => shortcut_error.set(None),
+                Err(e) => shortcut_error.set(Some(e.to_string())),
+            }
+        }
+    });
+    use_hook(move || std::rc::Rc::new(keyboard::listen(state, sheet, resolve)));
     let route = state.route.read().clone();
     let page_id = state.page_id.read().clone();
     let chat_open = matches!(route, Route::Chat(_));
@@ -90,6 +105,12 @@ fn Workspace(token: String) -> Element {
                     button { onclick: move |_| session.restart(), "Try again" }
                 }
             }
+            if let Some(e) = shortcut_error() {
+                div { class: "banner error", role: "alert", "data-testid": "shortcut-error",
+                    "Could not resolve the conversation: {e}"
+                }
+            }
+            ShortcutSheet { open: sheet }
             // In a keyed list, so another Page starts its own feed (see `components::Chat`).
             for page_id in page_id.into_iter() {
                 Live { key: "{page_id}", token: token.clone(), page_id }

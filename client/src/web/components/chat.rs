@@ -30,7 +30,7 @@ pub fn Chat() -> Element {
         },
         None => rsx! {
             section { class: "chat placeholder", "aria-label": "Chat",
-                p { class: "muted", "Pick a conversation. Use ↑/↓ or j/k to move, Enter to open." }
+                p { class: "muted", "Pick a conversation. Use ↑/↓ or j/k to move, Enter to open, ? for every shortcut." }
             }
         },
     }

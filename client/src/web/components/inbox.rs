@@ -44,8 +44,31 @@ pub fn Inbox() -> Element {
             loading_more.set(false);
         });
     };
+    // After sign-in (or a reload) the keyboard starts in the list: j/k work at once.
+    let mut focused_once = use_signal(|| false);
+    use_effect(move || {
+        let ready = {
+            let list = state.conversations.read();
+            list.loaded && !list.items.is_empty()
+        };
+        if !ready || *focused_once.peek() {
+            return;
+        }
+        focused_once.set(true);
+        spawn(async move {
+            browser::sleep_ms(0).await;
+            if browser::nothing_focused() {
+                browser::focus_list_item(state.open_conversation_now().as_deref());
+            }
+        });
+    });
     let keys = ids.clone();
     let onkeydown = move |e: KeyboardEvent| {
+        // With a modifier these are other shortcuts (Alt+Down: the next conversation).
+        let m = e.modifiers();
+        if m.alt() || m.ctrl() || m.meta() {
+            return;
+        }
         let key = e.key().to_string();
         let step: i64 = match key.as_str() {
             "ArrowDown" | "j" => 1,
