@@ -180,7 +180,8 @@ pub fn parse_local(value: &str, offset_minutes: i64) -> Option<i64> {
     if b.len() < 16 || b[4] != b'-' || b[7] != b'-' || b[10] != b'T' || b[13] != b':' {
         return None;
     }
-    let num = |from: usize, len: usize| -> Option<i64> { value.get(from..from + len)?.parse().ok() };
+    let num =
+        |from: usize, len: usize| -> Option<i64> { value.get(from..from + len)?.parse().ok() };
     let (y, m, d, h, min) = (num(0, 4)?, num(5, 2)?, num(8, 2)?, num(11, 2)?, num(14, 2)?);
     if !(1..=12).contains(&m) || !(1..=31).contains(&d) || h > 23 || min > 59 {
         return None;
@@ -193,7 +194,11 @@ pub fn format_local(ms: i64, offset_minutes: i64) -> String {
     let local = ms - offset_minutes * MINUTE;
     let (y, m, d) = civil_from_days(local.div_euclid(DAY));
     let rest = local.rem_euclid(DAY);
-    format!("{y:04}-{m:02}-{d:02}T{:02}:{:02}", rest / HOUR, rest % HOUR / MINUTE)
+    format!(
+        "{y:04}-{m:02}-{d:02}T{:02}:{:02}",
+        rest / HOUR,
+        rest % HOUR / MINUTE
+    )
 }
 
 /// "Snoozed until Tue 9:00" (or a date further off), local time.
@@ -262,7 +267,13 @@ mod tests {
         let ms = parse_local("2026-12-01T11:00", BERLIN).unwrap();
         assert_eq!(ms, NOW);
         assert_eq!(format_local(NOW, BERLIN), "2026-12-01T11:00");
-        for bad in ["", "2026-12-01", "2026-13-01T10:00", "2026-12-01T25:00", "nope"] {
+        for bad in [
+            "",
+            "2026-12-01",
+            "2026-13-01T10:00",
+            "2026-12-01T25:00",
+            "nope",
+        ] {
             assert!(parse_local(bad, 0).is_none(), "{bad}");
         }
     }
@@ -273,7 +284,10 @@ mod tests {
         assert_eq!(text("2026-12-01T12:30:00Z"), "Snoozed until today 13:30");
         assert_eq!(text("2026-12-02T08:00:00Z"), "Snoozed until tomorrow 9:00");
         assert_eq!(text("2026-12-04T08:00:00Z"), "Snoozed until Fri 9:00");
-        assert_eq!(text("2027-01-04T08:00:00Z"), "Snoozed until 2027-01-04 9:00");
+        assert_eq!(
+            text("2027-01-04T08:00:00Z"),
+            "Snoozed until 2027-01-04 9:00"
+        );
     }
 
     #[test]

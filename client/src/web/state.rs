@@ -8,8 +8,8 @@ use graphql_client::GraphQLQuery;
 use super::api::{self, ApiError};
 use super::browser;
 use crate::model::{
-    Agent, AssigneeChoice, Conversation, ConversationList, ConversationStatus, Drafts,
-    ListFilter, Page, Presence, Route, SyncJob, Threads,
+    Agent, AssigneeChoice, Conversation, ConversationList, ConversationStatus, Drafts, ListFilter,
+    Page, Presence, Route, SyncJob, Threads,
 };
 
 /// What the connection-state indicator says.
