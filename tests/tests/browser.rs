@@ -1748,3 +1748,50 @@ fn mf_tests_time(value: &Value) -> f64 {
         .unwrap_or_else(|e| panic!("{text}: {e}"))
         .timestamp_millis() as f64
 }
+
+#[tokio::test]
+async fn a_snoozed_conversation_wakes_in_the_open_chat_by_itself() {
+    let Some(world) = world("a_snoozed_conversation_wakes_in_the_open_chat_by_itself").await else {
+        return;
+    };
+    // Arrange: snoozed for three seconds, its chat open.
+    let n = nonce();
+    let thread = world
+        .thread("3000000070", ("Wanda", "Wake"), format!("Remind me {n}"))
+        .await;
+    let until = chrono::DateTime::from_timestamp_millis(now_ms() as i64 + 3000)
+        .expect("a time")
+        .to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
+    let snoozed = world
+        .app
+        .gql(
+            "mutation($id: ID!, $until: String!) { updateConversation(id: $id, input: { snoozedUntil: $until }) { status } }",
+            json!({ "id": thread.id, "until": until }),
+        )
+        .await;
+    assert_eq!(
+        snoozed["data"]["updateConversation"]["status"], "SNOOZED",
+        "{snoozed:#}"
+    );
+    world.sign_in().await;
+    world.open_conversation_showing(&thread.text).await;
+    let b = &world.browser;
+    b.wait_for_testid("snoozed-until").await;
+
+    // Act: nothing; the time comes.
+    // Assert: the header goes back to Open, live, with no reload.
+    b.wait_for(
+        "the conversation woke",
+        Duration::from_secs(3) + UI_TIMEOUT,
+        "const st = document.querySelector('[data-testid=\"conversation-status\"]');\
+         const item = document.querySelector('[data-testid=\"conversation-item\"][data-status=\"OPEN\"]');\
+         return st.value === 'OPEN' && !!item\
+           && !document.querySelector('[data-testid=\"snoozed-until\"]');",
+    )
+    .await;
+    assert!(
+        now_ms() >= mf_tests_time(&json!(until)),
+        "woke before its time"
+    );
+    world.browser.close().await;
+}
