@@ -14,6 +14,7 @@ use crate::service::ingest::Ingest;
 use crate::service::limits::Limits;
 use crate::service::outbox::Outbox;
 use crate::service::presence::Presence;
+use crate::service::snooze::Snoozes;
 use crate::service::viewers::Viewers;
 
 /// Cheap to clone: everything inside is shared.
@@ -39,6 +40,8 @@ pub struct AppState {
     pub shutdown: CancellationToken,
     /// The WebSocket connections, which the shutdown waits for (briefly).
     pub connections: TaskTracker,
+    /// Wakes this instance's snooze waker when a conversation is snoozed.
+    pub snoozes: Arc<Snoozes>,
 }
 
 impl AppState {
@@ -82,6 +85,7 @@ impl AppState {
             metrics,
             shutdown,
             connections: TaskTracker::new(),
+            snoozes: Arc::new(Snoozes::default()),
         };
         tokio::spawn(crate::service::profiles::run(state.clone(), customers));
         tokio::spawn(crate::service::viewers::run(
@@ -93,6 +97,11 @@ impl AppState {
             state.db.clone(),
             state.config.event_retention_secs,
             Arc::downgrade(&state.config),
+        ));
+        // Until shutdown: it reads the snoozes due while no server ran, then keeps time.
+        tokio::spawn(crate::service::snooze::wake_forever(
+            state.clone(),
+            state.snoozes.clone(),
         ));
         state
     }

@@ -395,6 +395,98 @@ async fn another_pages_activity_is_neither_readable_nor_pushed() {
 }
 
 #[tokio::test]
+async fn a_snooze_records_its_wake_time_and_waking_and_a_customer_reopening_have_no_actor() {
+    // Arrange
+    let desk = desk().await;
+    let until = chrono::Utc::now() + chrono::Duration::milliseconds(1500);
+    let until = until.to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
+    let mut live = desk
+        .app
+        .subscribe_as(&desk.bob.token, PAGE_EVENTS, json!({ "p": PAGE }))
+        .await;
+
+    // Act: alice snoozes it; it wakes by itself; bob resolves it; the customer writes.
+    desk.update_as(&desk.alice.token, json!({ "snoozedUntil": until }))
+        .await;
+    let mut woke = false;
+    while !woke {
+        let event = live.next(Duration::from_secs(20)).await.expect("the wake");
+        woke = event["pageEvents"]["activity"]["fromStatus"] == "SNOOZED";
+    }
+    desk.update_as(&desk.bob.token, json!({ "status": "RESOLVED" }))
+        .await;
+    desk.app
+        .ingest(&batch(
+            PAGE,
+            [message(PAGE, CUSTOMER, "m-2", "still there?", T0 + 10)],
+        ))
+        .await;
+
+    // Assert: oldest first here, for reading.
+    let activity = desk.activity(&desk.alice.token, Some(10), None).await;
+    let mut entries: Vec<(Value, Value, Value, Value)> = nodes(&activity)
+        .iter()
+        .map(|n| {
+            let what = match n["kind"].as_str() {
+                Some("SNOOZE") => n["kind"].clone(),
+                _ => n["toStatus"].clone(),
+            };
+            (
+                n["kind"].clone(),
+                n["actor"]["id"].clone(),
+                n["fromStatus"].clone(),
+                what,
+            )
+        })
+        .collect();
+    entries.reverse();
+    let (alice, bob) = (json!(desk.alice.id), json!(desk.bob.id));
+    assert_eq!(
+        entries,
+        [
+            (
+                json!("STATUS"),
+                alice.clone(),
+                json!("OPEN"),
+                json!("SNOOZED")
+            ),
+            (json!("SNOOZE"), alice, Value::Null, json!("SNOOZE")),
+            (
+                json!("STATUS"),
+                Value::Null,
+                json!("SNOOZED"),
+                json!("OPEN")
+            ),
+            (json!("STATUS"), bob, json!("OPEN"), json!("RESOLVED")),
+            (
+                json!("STATUS"),
+                Value::Null,
+                json!("RESOLVED"),
+                json!("OPEN")
+            ),
+        ],
+        "{activity:#}"
+    );
+    let snooze = desk
+        .app
+        .gql_data_as(
+            &desk.alice.token,
+            "query($id: ID!) { conversation(id: $id) { activity(first: 10) { edges { node {
+               kind fromSnoozedUntil toSnoozedUntil } } } } }",
+            json!({ "id": desk.conversation }),
+        )
+        .await;
+    let snoozes: Vec<Value> = nodes(&snooze["conversation"]["activity"])
+        .into_iter()
+        .filter(|n| n["kind"] == "SNOOZE")
+        .collect();
+    assert_eq!(
+        snoozes,
+        [json!({ "kind": "SNOOZE", "fromSnoozedUntil": null, "toSnoozedUntil": until })]
+    );
+}
+
+#[tokio::test]
 async fn a_bad_activity_page_size_or_cursor_is_refused() {
     let desk = desk().await;
     for (first, after) in [

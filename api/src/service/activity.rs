@@ -35,6 +35,15 @@ fn differences(before: &conversation::Model, after: &conversation::Model) -> Vec
             to: Some(after.status.clone()),
         });
     }
+    // A new wake time (a snooze, or another one); a snooze ended by a status change
+    // (waking, resolving) is told by its STATUS entry.
+    if before.snoozed_until != after.snoozed_until && after.snoozed_until.is_some() {
+        changed.push(Changed {
+            kind: SNOOZE,
+            from: before.snoozed_until.map(|t| t.to_string()),
+            to: after.snoozed_until.map(|t| t.to_string()),
+        });
+    }
     if before.assignee_id != after.assignee_id {
         changed.push(Changed {
             kind: ASSIGNEE,
@@ -72,6 +81,30 @@ pub async fn record(
         changes.push(Change::ActivityAdded(stored));
     }
     Ok(changes)
+}
+
+/// A status change the server made by itself, from `before` to what `reopened` is now
+/// (a customer wrote to a RESOLVED or SNOOZED conversation; a snooze woke): recorded
+/// without an actor.
+pub async fn record_reopened(
+    txn: &impl ConnectionTrait,
+    reopened: &conversation::Model,
+    before: &str,
+    now: i64,
+) -> Result<Change, DbErr> {
+    let stored = conversation_activity::ActiveModel {
+        id: NotSet,
+        page_id: Set(reopened.page_id.clone()),
+        conversation_id: Set(reopened.id),
+        actor_id: Set(None),
+        kind: Set(STATUS.to_owned()),
+        from_value: Set(Some(before.to_owned())),
+        to_value: Set(Some(reopened.status.clone())),
+        created_at: Set(now),
+    }
+    .insert(txn)
+    .await?;
+    Ok(Change::ActivityAdded(stored))
 }
 
 /// A conversation's activity, newest first: `first` entries after `after`. Only for a
@@ -122,6 +155,7 @@ mod tests {
             updated_at: 0,
             customer_picture: None,
             assignee_id: assignee,
+            snoozed_until: None,
         }
     }
 

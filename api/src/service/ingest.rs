@@ -21,7 +21,7 @@ use entity::{conversation, message, page};
 
 use crate::bus::{Change, PageEvent};
 use crate::facebook::events::{Attachment, Direction, Event, IncomingMessage};
-use crate::service::{event_log, outbox::Outbox};
+use crate::service::{activity, event_log, outbox::Outbox};
 use crate::time::now_ms;
 
 /// Deliveries waiting for the writer; senders wait (back-pressure) when it is full.
@@ -490,9 +490,18 @@ impl Writer {
 
         let mut touched: Vec<(i64, Touched)> = touched.into_iter().collect();
         touched.sort_unstable_by_key(|(id, _)| *id);
+        let reopening = closed_among(db, &touched).await?;
         let mut updated_conversations = Vec::with_capacity(touched.len());
         for chunk in touched.chunks(UPDATE_CHUNK) {
             updated_conversations.extend(update_conversations(db, chunk, now).await?);
+        }
+        let mut reopened = Vec::new();
+        for conversation in &updated_conversations {
+            if let Some(before) = reopening.get(&conversation.id)
+                && conversation.status != *before
+            {
+                reopened.push(activity::record_reopened(db, conversation, before, now).await?);
+            }
         }
         let mut updated_messages: Vec<message::Model> = Vec::new();
         for (id, change) in &touched {
@@ -524,6 +533,7 @@ impl Writer {
                 .into_iter()
                 .map(Change::ConversationUpdated),
         );
+        changes.extend(reopened);
         // In this transaction: a committed change always has its place in the log.
         outcome.events = event_log::append(db, changes, now).await?;
         Ok((outcome, turn))
@@ -877,8 +887,40 @@ fn attachments_json(message: &IncomingMessage) -> Option<String> {
     }
 }
 
+/// The RESOLVED or SNOOZED conversations among those a customer just wrote to, with their
+/// status: `update_conversations` reopens them, and their activity says so (no actor).
+/// Read by the writer whose turn it is, which alone changes existing rows in ingest.
+async fn closed_among(
+    db: &impl ConnectionTrait,
+    touched: &[(i64, Touched)],
+) -> Result<HashMap<i64, String>, DbErr> {
+    use conversation::Column as C;
+    let written_to: Vec<i64> = touched
+        .iter()
+        .filter(|(_, change)| change.new_inbound > 0)
+        .map(|(id, _)| *id)
+        .collect();
+    let mut closed = HashMap::new();
+    for ids in written_to.chunks(UPDATE_CHUNK) {
+        let rows: Vec<(i64, String)> = conversation::Entity::find()
+            .select_only()
+            .column(C::Id)
+            .column(C::Status)
+            .filter(C::Id.is_in(ids.iter().copied()))
+            .filter(C::Status.is_in(["RESOLVED", "SNOOZED"]))
+            .into_tuple()
+            .all(db)
+            .await?;
+        closed.extend(rows);
+    }
+    Ok(closed)
+}
+
 /// One UPDATE ... FROM (VALUES ...) for many conversations. Times only move forward:
-/// a late, older message does not become the conversation's last one. Absent values
+/// a late, older message does not become the conversation's last one. A customer who
+/// writes (a new inbound message, not a history import, an echo or a watermark) reopens a
+/// RESOLVED or SNOOZED conversation: it becomes OPEN, its snooze cleared, and the change
+/// goes out with the conversation's update like any other. Absent values
 /// are -1 (times are positive), which keeps every VALUES column typed on PostgreSQL.
 async fn update_conversations(
     db: &impl ConnectionTrait,
@@ -917,6 +959,9 @@ async fn update_conversations(
              THEN v.column6 ELSE conversations.delivered_watermark END, \
            read_watermark = CASE WHEN v.column7 > conversations.read_watermark \
              THEN v.column7 ELSE conversations.read_watermark END, \
+           status = CASE WHEN v.column2 > 0 AND conversations.status IN ('RESOLVED', 'SNOOZED') \
+             THEN 'OPEN' ELSE conversations.status END, \
+           snoozed_until = CASE WHEN v.column2 > 0 THEN NULL ELSE conversations.snoozed_until END, \
            updated_at = v.column8 \
          FROM (VALUES {}) AS v \
          WHERE conversations.id = v.column1 \
@@ -934,7 +979,7 @@ async fn update_conversations(
 
 const CONVERSATION_COLUMNS: &str = "id, page_id, psid, customer_name, last_message_text, \
     last_timestamp, unread_count, status, last_inbound_timestamp, delivered_watermark, \
-    read_watermark, created_at, updated_at, customer_picture, assignee_id";
+    read_watermark, created_at, updated_at, customer_picture, assignee_id, snoozed_until";
 
 /// Bound parameters per row of `insert_messages`.
 const MESSAGE_PARAMS: usize = 11;

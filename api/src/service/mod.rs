@@ -15,5 +15,6 @@ pub mod pages;
 pub mod presence;
 pub mod profiles;
 pub mod send;
+pub mod snooze;
 pub mod sync;
 pub mod viewers;
