@@ -14,6 +14,7 @@ use crate::service::ingest::Ingest;
 use crate::service::limits::Limits;
 use crate::service::outbox::Outbox;
 use crate::service::presence::Presence;
+use crate::service::snooze::Snoozes;
 
 /// Cheap to clone: everything inside is shared.
 #[derive(Clone)]
@@ -36,6 +37,8 @@ pub struct AppState {
     pub shutdown: CancellationToken,
     /// The WebSocket connections, which the shutdown waits for (briefly).
     pub connections: TaskTracker,
+    /// Wakes this instance's snooze waker when a conversation is snoozed.
+    pub snoozes: Arc<Snoozes>,
 }
 
 impl AppState {
@@ -78,12 +81,18 @@ impl AppState {
             metrics,
             shutdown,
             connections: TaskTracker::new(),
+            snoozes: Arc::new(Snoozes::default()),
         };
         tokio::spawn(crate::service::profiles::run(state.clone(), customers));
         tokio::spawn(crate::service::event_log::prune_forever(
             state.db.clone(),
             state.config.event_retention_secs,
             Arc::downgrade(&state.config),
+        ));
+        // Until shutdown: it reads the snoozes due while no server ran, then keeps time.
+        tokio::spawn(crate::service::snooze::wake_forever(
+            state.clone(),
+            state.snoozes.clone(),
         ));
         state
     }

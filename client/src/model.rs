@@ -5,8 +5,13 @@
 //! duplicates a conversation or a message, and never moves a message's status back.
 use serde::{Deserialize, Serialize};
 
+pub mod follow_ups;
+pub mod keys;
+pub mod threads;
 pub mod time;
 
+pub use follow_ups::{AssigneeChoice, ListFilter, SnoozeChoice};
+pub use threads::{Drafts, Threads};
 pub use time::{format_left, parse_rfc3339, relative_time};
 
 /// Defines an enum shared by every generated operation (`extern_enums`), with a
@@ -152,6 +157,8 @@ pub struct Conversation {
     pub assignee: Option<AgentRef>,
     pub window_expires_at: Option<String>,
     pub human_agent_window_expires_at: Option<String>,
+    /// While SNOOZED: when it wakes by itself.
+    pub snoozed_until: Option<String>,
 }
 
 impl Conversation {
@@ -199,7 +206,7 @@ impl Conversation {
         }
     }
 
-    fn sort_key(&self) -> (i64, i64) {
+    pub(crate) fn sort_key(&self) -> (i64, i64) {
         (
             parse_rfc3339(&self.last_timestamp).unwrap_or(0),
             self.id.parse().unwrap_or(0),
@@ -385,22 +392,24 @@ pub struct ConversationList {
 impl ConversationList {
     /// Puts a conversation where it belongs now, replacing the copy with its id.
     /// A conversation that no longer matches the status filter leaves the list.
-    /// For a copy that is the newest the client knows of (a live event, a mutation's
-    /// answer): a page fetched before it does not overwrite it.
-    pub fn upsert(&mut self, c: Conversation, filter: Option<ConversationStatus>) {
+    /// Puts a conversation where it belongs now in a list of `filter` (status, assignee,
+    /// ending soon) at `now`, replacing the copy with its id. A conversation that no
+    /// longer passes the filter leaves the list. For a copy that is the newest the
+    /// client knows of (a live event, a mutation's answer): a page fetched before it
+    /// does not overwrite it.
+    pub fn upsert(&mut self, c: Conversation, filter: &ListFilter, now: i64) {
         self.updates += 1;
         self.updated_at.insert(c.id.clone(), self.updates);
-        self.place(c, filter);
+        self.place(c, filter, now);
     }
 
-    fn place(&mut self, c: Conversation, filter: Option<ConversationStatus>) {
+    fn place(&mut self, c: Conversation, filter: &ListFilter, now: i64) {
         self.items.retain(|it| it.id != c.id);
-        if filter.is_none_or(|f| f == c.status) {
-            let key = c.sort_key();
+        if filter.matches(&c, now) {
             let at = self
                 .items
                 .iter()
-                .position(|it| it.sort_key() < key)
+                .position(|it| filter.before(&c, it))
                 .unwrap_or(self.items.len());
             self.items.insert(at, c);
         }
@@ -424,10 +433,11 @@ impl ConversationList {
     pub fn merge_page(
         &mut self,
         nodes: Vec<Conversation>,
-        filter: Option<ConversationStatus>,
+        filter: &ListFilter,
+        now: i64,
         next: Option<(Option<String>, bool)>,
     ) {
-        self.merge_fetched(nodes, filter, next, u64::MAX);
+        self.merge_fetched(nodes, filter, now, next, u64::MAX);
     }
 
     /// Merges a page fetched from [`ConversationList::mark`] `since`: a conversation
@@ -436,14 +446,15 @@ impl ConversationList {
     pub fn merge_fetched(
         &mut self,
         nodes: Vec<Conversation>,
-        filter: Option<ConversationStatus>,
+        filter: &ListFilter,
+        now: i64,
         next: Option<(Option<String>, bool)>,
         since: u64,
     ) {
         for c in nodes {
             let newer_here = self.updated_at.get(&c.id).is_some_and(|&at| at > since);
             if !newer_here {
-                self.place(c, filter);
+                self.place(c, filter, now);
             }
         }
         if let Some((cursor, has_next)) = next {
@@ -458,7 +469,7 @@ impl ConversationList {
     }
 }
 
-/// The loaded messages of the open conversation, oldest first.
+/// The loaded messages of one conversation, oldest first.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct MessageList {
     pub conversation_id: String,
@@ -576,6 +587,8 @@ pub struct SyncJob {
     pub conversations: i64,
     pub messages: i64,
     pub error: Option<String>,
+    /// Conversations to import, once the server has counted them.
+    pub total: Option<i64>,
 }
 
 /// The screens, addressed by the URL's hash so a reload or a link opens the same one.

@@ -27,6 +27,9 @@ pub struct Model {
     pub customer_picture: Option<String>,
     /// The agent working on it.
     pub assignee_id: Option<i64>,
+    /// While SNOOZED: when it wakes (back to OPEN), ms. Null in every other status.
+    #[serde(default)]
+    pub snoozed_until: Option<i64>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -20,6 +20,9 @@ pub struct Model {
     /// instance died) and no longer stands in the way of a new one.
     #[serde(default)]
     pub heartbeat_at: Option<i64>,
+    /// Conversations the job has to import, once counted (null until then).
+    #[serde(default)]
+    pub total: Option<i32>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -78,6 +78,28 @@ async fn world() -> World {
     let bobs_token = app
         .create_api_token(&bob.token, "bob's integration", &[PAGE_B])
         .await;
+    // B's conversation is bob's, and its window closes within hours: every inbox filter
+    // would list it for bob (`the_inbox_filters_list_page_bs_conversation_for_bob`).
+    let recently = chrono::Utc::now().timestamp_millis() - 22 * 3_600_000;
+    app.ingest(&batch(
+        PAGE_B,
+        [message(
+            PAGE_B,
+            OTHER_CUSTOMER,
+            "b0",
+            "still there?",
+            recently,
+        )],
+    ))
+    .await;
+    let assigned = app
+        .gql_as(
+            Some(&bob.token),
+            "mutation($id: ID!, $bob: ID!) { updateConversation(id: $id, input: { assigneeId: $bob }) { id } }",
+            json!({ "id": conversation_b, "bob": bob.id }),
+        )
+        .await;
+    assert!(assigned["errors"].is_null(), "{assigned:#}");
     World {
         app,
         alice,
@@ -179,6 +201,13 @@ fn cases() -> Vec<Case> {
             expected_for_api_token: None,
         },
         Case {
+            operation: "updateConversation",
+            document: "mutation($id: ID!) { updateConversation(id: $id, input: { snoozedUntil: \"2099-01-01T09:00:00Z\" }) { id status snoozedUntil } }",
+            variables: |t| json!({ "id": t.conversation }),
+            expected: Expected::Error("NOT_FOUND"),
+            expected_for_api_token: None,
+        },
+        Case {
             operation: "connectPage",
             document: "mutation($pageId: ID!) { connectPage(pageId: $pageId, accessToken: \"EAAG-stolen\") { id } }",
             variables: |t| json!({ "pageId": t.page }),
@@ -218,6 +247,26 @@ fn cases() -> Vec<Case> {
             document: "query($pageId: ID!) { pageAgents(pageId: $pageId) { agent { id email } status } }",
             variables: |t| json!({ "pageId": t.page }),
             expected: Expected::Data(json!([])),
+            expected_for_api_token: None,
+        },
+        Case {
+            operation: "conversations",
+            document: "query($pageId: ID!, $agent: ID!) { conversations(pageId: $pageId, first: 100, assigneeId: $agent) { \
+                       edges { node { id } } pageInfo { hasNextPage endCursor } } }",
+            variables: |t| json!({ "pageId": t.page, "agent": t.agent }),
+            expected: Expected::Data(json!({
+                "edges": [], "pageInfo": { "hasNextPage": false, "endCursor": null },
+            })),
+            expected_for_api_token: None,
+        },
+        Case {
+            operation: "conversations",
+            document: "query($pageId: ID!) { conversations(pageId: $pageId, first: 100, assignee: ASSIGNED, \
+                       windowClosesWithinHours: 24) { edges { node { id } } pageInfo { hasNextPage endCursor } } }",
+            variables: |t| json!({ "pageId": t.page }),
+            expected: Expected::Data(json!({
+                "edges": [], "pageInfo": { "hasNextPage": false, "endCursor": null },
+            })),
             expected_for_api_token: None,
         },
         Case {
@@ -574,6 +623,36 @@ async fn alice_sees_page_a(world: &World) {
         2,
         "alice should see A's messages, or every check of B proves nothing: {messages:#}"
     );
+}
+
+/// The positive control of the inbox filters' cases: bob, on B, gets B's conversation
+/// through each of them, so alice's empty answers are access, not an empty Page.
+#[tokio::test]
+async fn the_inbox_filters_list_page_bs_conversation_for_bob() {
+    let world = world().await;
+    for (filter, variables) in [
+        (
+            "assigneeId",
+            json!({ "pageId": PAGE_B, "agent": world.bob.id }),
+        ),
+        ("assignee + ending soon", json!({ "pageId": PAGE_B })),
+    ] {
+        let document = match filter {
+            "assigneeId" => {
+                "query($pageId: ID!, $agent: ID!) { conversations(pageId: $pageId, assigneeId: $agent) { edges { node { id } } } }"
+            }
+            _ => {
+                "query($pageId: ID!) { conversations(pageId: $pageId, assignee: ASSIGNED, windowClosesWithinHours: 24) { edges { node { id } } } }"
+            }
+        };
+        let data = world
+            .app
+            .gql_data_as(&world.bob.token, document, variables)
+            .await;
+        let listed = nodes(&data["conversations"]);
+        let ids: Vec<&str> = listed.iter().map(id_of).collect();
+        assert_eq!(ids, [world.conversation_b.as_str()], "{filter}: {data:#}");
+    }
 }
 
 #[tokio::test]

@@ -613,6 +613,10 @@ async fn full_history_sync_from_settings_shows_progress_then_the_conversations()
            const v = p.getAttribute('aria-valuenow');\
            const all = window.__mfProgress;\
            if (all[all.length - 1] !== v) all.push(v);\
+           window.__mfBars = window.__mfBars || [];\
+           const bar = [p.getAttribute('data-status'), v, p.getAttribute('aria-valuemax')].join(' ');\
+           const bars = window.__mfBars;\
+           if (bars[bars.length - 1] !== bar) bars.push(bar);\
          };\
          new MutationObserver(look).observe(document.body, \
            { subtree: true, childList: true, attributes: true });\
@@ -659,6 +663,19 @@ async fn full_history_sync_from_settings_shows_progress_then_the_conversations()
     assert!(
         values.windows(2).all(|w| w[0] <= w[1]),
         "progress went backwards: {values:?}"
+    );
+    // The bar is measured against the server's total (30 threads), not one more than
+    // what is done (which showed 25 of 26, 96%, after the first Graph page).
+    let bars: Vec<String> =
+        serde_json::from_value(b.js("return window.__mfBars;", vec![]).await).expect("bar states");
+    let running_maxima: Vec<&str> = bars
+        .iter()
+        .filter(|bar| bar.starts_with("RUNNING ") && !bar.ends_with(" 0 1"))
+        .filter_map(|bar| bar.rsplit(' ').next())
+        .collect();
+    assert!(
+        !running_maxima.is_empty() && running_maxima.iter().all(|max| *max == "30"),
+        "the running bar's aria-valuemax should be the total, 30: {bars:?}"
     );
 
     // Assert: the inbox lists the newest five of the synced conversations.
@@ -755,6 +772,1023 @@ async fn graphiql_opens_offline_from_this_origin_and_its_docs_list_the_query_fie
         browser.screenshot(std::path::Path::new(&path)).await;
     }
     browser.close().await;
+}
+
+// ---- chat (issue 12): the chat is a function of the conversation id, keyboard-first,
+// ---- and the reply window and timeline as the chat shows them.
+
+/// A customer's conversation, as a test arranged it.
+struct Thread {
+    psid: &'static str,
+    name: &'static str,
+    id: String,
+    /// What the customer wrote.
+    text: String,
+}
+
+impl World {
+    /// The customer `psid` (`first last`) writes `text`; returns the conversation.
+    async fn thread(
+        &self,
+        psid: &'static str,
+        (first, last): (&'static str, &str),
+        text: String,
+    ) -> Thread {
+        self.customer(psid, first, last).await;
+        self.customer_wrote(psid, &text).await;
+        let conversation = self.app.conversation_with(PAGE, psid).await;
+        Thread {
+            psid,
+            name: first,
+            id: mf_tests::id_of(&conversation).to_owned(),
+            text,
+        }
+    }
+
+    /// Waits until the simulator received `text` from the Page; returns those messages.
+    async fn received(&self, text: &str) -> Vec<Value> {
+        let deadline = Instant::now() + UI_TIMEOUT;
+        loop {
+            let sent: Vec<Value> = self
+                .sim
+                .sent(PAGE)
+                .await
+                .into_iter()
+                .filter(|m| m["text"] == text)
+                .collect();
+            if !sent.is_empty() {
+                return sent;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "{text:?} never reached the simulator: {:#?}",
+                self.sim.sent(PAGE).await
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+}
+
+/// Waits until the chat shows `open` (its id, its customer in the header) with every text
+/// of `own` among its messages and none of `foreign`.
+async fn chat_shows(b: &Browser, what: &str, open: &Thread, own: &[&str], foreign: &[&str]) {
+    let script = format!(
+        "const chat = document.querySelector('[data-testid=\"chat\"]');\
+         if (!chat || chat.getAttribute('data-conversation-id') !== {id}) return false;\
+         const header = chat.querySelector('[data-testid=\"chat-customer\"]');\
+         if (!header || !header.textContent.includes({name})) return false;\
+         const texts = Array.from(chat.querySelectorAll('[data-testid=\"message-item\"]'))\
+           .map(e => e.textContent);\
+         return {own}.every(t => texts.some(x => x.includes(t)))\
+           && !{foreign}.some(t => texts.some(x => x.includes(t)));",
+        id = json!(open.id),
+        name = json!(open.name),
+        own = json!(own),
+        foreign = json!(foreign),
+    );
+    b.wait_for(what, UI_TIMEOUT, &script).await;
+}
+
+/// Waits until the composer holds exactly `text`.
+async fn composer_holds(b: &Browser, what: &str, text: &str) {
+    b.wait_for(
+        what,
+        UI_TIMEOUT,
+        &format!(
+            "const c = document.querySelector('[data-testid=\"composer-input\"]');\
+             return c !== null && c.value === {};",
+            json!(text)
+        ),
+    )
+    .await;
+}
+
+/// The `data-unread` of the conversation item of `id` ("" when not listed).
+async fn unread_of(b: &Browser, id: &str) -> String {
+    b.js(
+        &format!(
+            "const e = document.querySelector('[data-testid=\"conversation-item\"][data-conversation-id={}]');\
+             return e ? e.getAttribute('data-unread') : '';",
+            json!(id)
+        ),
+        vec![],
+    )
+    .await
+    .as_str()
+    .unwrap_or_default()
+    .to_owned()
+}
+
+async fn wait_unread(b: &Browser, id: &str, unread: &str) {
+    b.wait_for(
+        &format!("conversation {id} with {unread} unread"),
+        UI_TIMEOUT,
+        &format!(
+            "const e = document.querySelector('[data-testid=\"conversation-item\"][data-conversation-id={}]');\
+             return e !== null && e.getAttribute('data-unread') === {};",
+            json!(id),
+            json!(unread)
+        ),
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn switching_by_click_back_forward_and_the_hash_shows_only_the_open_conversations_messages() {
+    let Some(world) = world(
+        "switching_by_click_back_forward_and_the_hash_shows_only_the_open_conversations_messages",
+    )
+    .await
+    else {
+        return;
+    };
+    // Arrange
+    let n = nonce();
+    let a = world
+        .thread(
+            "3000000021",
+            ("Ada", "Byron"),
+            format!("A: where is my parcel? {n}"),
+        )
+        .await;
+    let c = world
+        .thread(
+            "3000000022",
+            ("Bert", "Kahn"),
+            format!("B: can I change my order? {n}"),
+        )
+        .await;
+    world.sign_in().await;
+    let b = &world.browser;
+    world.open_conversation_showing(&a.text).await;
+    chat_shows(b, "A's chat", &a, &[&a.text], &[&c.text]).await;
+
+    // Act and assert: by a click.
+    world.open_conversation_showing(&c.text).await;
+    chat_shows(b, "B's chat after a click", &c, &[&c.text], &[&a.text]).await;
+
+    // Act and assert: Back, then Forward.
+    b.js("history.back(); return true;", vec![]).await;
+    chat_shows(b, "A's chat after Back", &a, &[&a.text], &[&c.text]).await;
+    b.js("history.forward(); return true;", vec![]).await;
+    chat_shows(b, "B's chat after Forward", &c, &[&c.text], &[&a.text]).await;
+
+    // Act and assert: editing the address.
+    b.js(
+        &format!("location.hash = '#/c/{}'; return true;", a.id),
+        vec![],
+    )
+    .await;
+    chat_shows(
+        b,
+        "A's chat after editing the hash",
+        &a,
+        &[&a.text],
+        &[&c.text],
+    )
+    .await;
+    world.browser.close().await;
+}
+
+#[tokio::test]
+async fn a_draft_stays_with_its_conversation_and_a_reply_typed_in_another_reaches_that_customer() {
+    let Some(world) = world(
+        "a_draft_stays_with_its_conversation_and_a_reply_typed_in_another_reaches_that_customer",
+    )
+    .await
+    else {
+        return;
+    };
+    // Arrange
+    let n = nonce();
+    let a = world
+        .thread(
+            "3000000023",
+            ("Ada", "Byron"),
+            format!("A: do you have size 44? {n}"),
+        )
+        .await;
+    let c = world
+        .thread(
+            "3000000024",
+            ("Bert", "Kahn"),
+            format!("B: is it in stock? {n}"),
+        )
+        .await;
+    world.sign_in().await;
+    let b = &world.browser;
+    world.open_conversation_showing(&a.text).await;
+    chat_shows(b, "A's chat", &a, &[&a.text], &[]).await;
+    let draft = format!("Draft for Ada only {n}");
+    b.fill("composer-input", &draft).await;
+
+    // Act: to B, where Enter is pressed in the composer at once.
+    world.open_conversation_showing(&c.text).await;
+    b.wait_for(
+        "B's chat header",
+        UI_TIMEOUT,
+        &format!(
+            "const chat = document.querySelector('[data-testid=\"chat\"]');\
+             return chat !== null && chat.getAttribute('data-conversation-id') === {};",
+            json!(c.id)
+        ),
+    )
+    .await;
+    composer_holds(b, "B's composer empty, without A's draft", "").await;
+    let composer = b.testid("composer-input").await;
+    composer
+        .send_keys("\u{E007}")
+        .await
+        .expect("pressing Enter");
+
+    // Assert: B's composer is still empty, B's chat never shows A's draft.
+    composer_holds(b, "B's composer empty", "").await;
+    chat_shows(b, "B's chat", &c, &[&c.text], &[&a.text, &draft]).await;
+
+    // Act: a reply typed in B and sent with Enter.
+    let reply = format!("Yes, Bert, it is {n}");
+    b.fill("composer-input", &reply).await;
+    b.testid("composer-input")
+        .await
+        .send_keys("\u{E007}")
+        .await
+        .expect("pressing Enter");
+
+    // Assert: it reached B's customer, once; A's draft reached nobody.
+    let sent = world.received(&reply).await;
+    assert_eq!(sent.len(), 1, "{sent:#?}");
+    assert_eq!(sent[0]["psid"], c.psid, "{sent:#?}");
+    chat_shows(
+        b,
+        "B's chat with the reply",
+        &c,
+        &[&c.text, &reply],
+        &[&draft],
+    )
+    .await;
+    let everything = world.sim.sent(PAGE).await;
+    assert!(
+        !everything.iter().any(|m| m["text"] == draft.as_str()),
+        "A's draft was sent: {everything:#?}"
+    );
+
+    // Act and assert: back in A, its draft is there again; then B's is empty again.
+    world.open_conversation_showing(&a.text).await;
+    chat_shows(b, "A's chat again", &a, &[&a.text], &[&reply]).await;
+    composer_holds(b, "A's draft restored", &draft).await;
+    world.open_conversation_showing(&reply).await;
+    chat_shows(b, "B's chat again", &c, &[&reply], &[&a.text]).await;
+    composer_holds(b, "B's composer empty again", "").await;
+
+    // Act and assert: the draft survives a reload.
+    b.goto(&format!("{}/#/c/{}", world.base, a.id)).await;
+    b.reload().await;
+    chat_shows(b, "A's chat after a reload", &a, &[&a.text], &[]).await;
+    composer_holds(b, "A's draft after a reload", &draft).await;
+    world.browser.close().await;
+}
+
+#[tokio::test]
+async fn a_live_message_for_another_conversation_lands_only_in_its_thread_and_its_badge() {
+    let Some(world) =
+        world("a_live_message_for_another_conversation_lands_only_in_its_thread_and_its_badge")
+            .await
+    else {
+        return;
+    };
+    // Arrange: B opened once (so its thread is loaded), then A.
+    let n = nonce();
+    let a = world
+        .thread(
+            "3000000025",
+            ("Ada", "Byron"),
+            format!("A: my zip broke {n}"),
+        )
+        .await;
+    let c = world
+        .thread(
+            "3000000026",
+            ("Bert", "Kahn"),
+            format!("B: wrong colour {n}"),
+        )
+        .await;
+    world.sign_in().await;
+    let b = &world.browser;
+    world.open_conversation_showing(&c.text).await;
+    chat_shows(b, "B's chat", &c, &[&c.text], &[]).await;
+    wait_unread(b, &c.id, "0").await;
+    world.open_conversation_showing(&a.text).await;
+    chat_shows(b, "A's chat", &a, &[&a.text], &[&c.text]).await;
+    wait_unread(b, &a.id, "0").await;
+    let live = format!("B again: any news? {n}");
+    b.js(
+        &format!(
+            "window.__mfLeak = [];\
+             const look = () => {{\
+               const chat = document.querySelector('[data-testid=\"chat\"]');\
+               if (!chat || chat.getAttribute('data-conversation-id') !== {a}) return;\
+               for (const e of chat.querySelectorAll('[data-testid=\"message-item\"]'))\
+                 if (e.textContent.includes({live})) window.__mfLeak.push(e.textContent);\
+             }};\
+             new MutationObserver(look).observe(document.body, \
+               {{ subtree: true, childList: true, characterData: true, attributes: true }});\
+             return true;",
+            a = json!(a.id),
+            live = json!(live),
+        ),
+        vec![],
+    )
+    .await;
+
+    // Act: B writes while A is open.
+    world.sim.customer_says(PAGE, c.psid, &live, None).await;
+
+    // Assert: B's item shows it with one unread; A's thread never showed it.
+    wait_unread(b, &c.id, "1").await;
+    b.wait_for(
+        "B's unread badge",
+        UI_TIMEOUT,
+        &format!(
+            "return document.querySelector('[data-conversation-id={}] [data-testid=\"unread-badge\"]') !== null;",
+            json!(c.id)
+        ),
+    )
+    .await;
+    chat_shows(b, "A's chat still A's", &a, &[&a.text], &[&live, &c.text]).await;
+    assert_eq!(unread_of(b, &a.id).await, "0");
+
+    // Act and assert: B's thread has it, next to the earlier message.
+    world.open_conversation_showing(&live).await;
+    chat_shows(
+        b,
+        "B's chat with the live message",
+        &c,
+        &[&c.text, &live],
+        &[&a.text],
+    )
+    .await;
+    let leaked = b.js("return window.__mfLeak;", vec![]).await;
+    assert_eq!(leaked, json!([]), "B's message showed in A's chat");
+    wait_unread(b, &c.id, "0").await;
+    world.browser.close().await;
+}
+
+#[tokio::test]
+async fn a_link_to_a_conversation_the_list_has_not_loaded_opens_it_whole() {
+    let Some(world) =
+        world("a_link_to_a_conversation_the_list_has_not_loaded_opens_it_whole").await
+    else {
+        return;
+    };
+    // Arrange: 37 conversations; the oldest is beyond what fills the column.
+    let n = nonce();
+    let oldest = world
+        .thread(
+            "3000000030",
+            ("Olga", "Oldest"),
+            format!("The oldest question {n}"),
+        )
+        .await;
+    world.newer_conversations(30, &n).await;
+    for i in 1..=6 {
+        let psid: &'static str = [
+            "3000000031",
+            "3000000032",
+            "3000000033",
+            "3000000034",
+            "3000000035",
+            "3000000036",
+        ][i - 1];
+        world
+            .thread(
+                psid,
+                ("Newer", "Customer"),
+                format!("Newer question {i} {n}"),
+            )
+            .await;
+    }
+    world.sign_in().await;
+    let b = &world.browser;
+    list_settled(b).await;
+    assert_eq!(
+        unread_of(b, &oldest.id).await,
+        "",
+        "the oldest is listed already"
+    );
+
+    // Act and assert: editing the address while another chat is open.
+    world.open_conversation_showing("Newer question 6").await;
+    b.js(
+        &format!("location.hash = '#/c/{}'; return true;", oldest.id),
+        vec![],
+    )
+    .await;
+    chat_shows(
+        b,
+        "the linked chat by the hash",
+        &oldest,
+        &[&oldest.text],
+        &["Newer question 6"],
+    )
+    .await;
+    b.wait_for_testid("composer-input").await;
+    b.wait_for_testid("window-indicator").await;
+
+    // Act and assert: a fresh page load at its address.
+    b.goto("about:blank").await;
+    b.goto(&format!("{}/#/c/{}", world.base, oldest.id)).await;
+    chat_shows(
+        b,
+        "the linked chat after a load",
+        &oldest,
+        &[&oldest.text],
+        &[],
+    )
+    .await;
+    b.wait_for_testid("window-indicator").await;
+    b.wait_for_testid("composer-input").await;
+    world.browser.close().await;
+}
+
+const ALT: char = '\u{E00A}';
+const ARROW_DOWN: char = '\u{E015}';
+const ARROW_UP: char = '\u{E013}';
+const ENTER: char = '\u{E007}';
+const ESCAPE: char = '\u{E00C}';
+
+/// Presses the keys of `chord` together (the first ones held, as modifiers), on
+/// whatever has the focus, the way a person does.
+async fn press(b: &Browser, chord: &[char]) {
+    use fantoccini::actions::{InputSource, KeyAction, KeyActions};
+    let mut keys = KeyActions::new("keyboard".to_owned());
+    for c in chord {
+        keys = keys.then(KeyAction::Down { value: *c });
+    }
+    for c in chord.iter().rev() {
+        keys = keys.then(KeyAction::Up { value: *c });
+    }
+    b.client()
+        .perform_actions(keys)
+        .await
+        .unwrap_or_else(|error| panic!("pressing {chord:?}: {error}"));
+}
+
+/// Waits until the keyboard focus is on the list item of conversation `id`.
+async fn focus_on_item(b: &Browser, what: &str, id: &str) {
+    b.wait_for(
+        what,
+        UI_TIMEOUT,
+        &format!(
+            "const e = document.activeElement;\
+             return e !== null && e.getAttribute('data-testid') === 'conversation-item'\
+               && e.getAttribute('data-conversation-id') === {};",
+            json!(id)
+        ),
+    )
+    .await;
+}
+
+/// Waits until the chat shows conversation `id`.
+async fn chat_open(b: &Browser, what: &str, id: &str) {
+    b.wait_for(
+        what,
+        UI_TIMEOUT,
+        &format!(
+            "const chat = document.querySelector('[data-testid=\"chat\"]');\
+             return chat !== null && chat.getAttribute('data-conversation-id') === {}\
+               && location.hash === '#/c/' + {0};",
+            json!(id)
+        ),
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn after_sign_in_the_keys_move_in_the_list_at_once_and_question_mark_lists_the_shortcuts() {
+    let Some(world) = world(
+        "after_sign_in_the_keys_move_in_the_list_at_once_and_question_mark_lists_the_shortcuts",
+    )
+    .await
+    else {
+        return;
+    };
+    // Arrange: three conversations, newest on top.
+    let n = nonce();
+    let oldest = world
+        .thread("3000000041", ("Ada", "Byron"), format!("first {n}"))
+        .await;
+    let middle = world
+        .thread("3000000042", ("Bert", "Kahn"), format!("second {n}"))
+        .await;
+    let newest = world
+        .thread("3000000043", ("Cleo", "Dahl"), format!("third {n}"))
+        .await;
+
+    // Act: sign in, then only the keyboard.
+    world.sign_in().await;
+    let b = &world.browser;
+
+    // Assert: the focus is in the list, and j/k and the arrows move it.
+    focus_on_item(b, "the focus on the top item after sign-in", &newest.id).await;
+    press(b, &['j']).await;
+    focus_on_item(b, "j moves down", &middle.id).await;
+    press(b, &[ARROW_DOWN]).await;
+    focus_on_item(b, "Down moves down", &oldest.id).await;
+    press(b, &['k']).await;
+    focus_on_item(b, "k moves up", &middle.id).await;
+    press(b, &[ARROW_UP]).await;
+    focus_on_item(b, "Up moves up", &newest.id).await;
+    press(b, &['j']).await;
+    press(b, &[ENTER]).await;
+    chat_open(b, "Enter opens the focused conversation", &middle.id).await;
+    chat_shows(b, "its messages", &middle, &[&middle.text], &[&newest.text]).await;
+
+    // Act and assert: `?` opens the sheet, which lists the shortcuts.
+    press(b, &['?']).await;
+    let listed = b
+        .wait_for(
+            "the shortcut sheet",
+            UI_TIMEOUT,
+            "const d = document.querySelector('[data-testid=\"shortcut-sheet\"]');\
+             if (!d || d.getAttribute('role') !== 'dialog' || !d.contains(document.activeElement))\
+               return false;\
+             return Array.from(d.querySelectorAll('[data-testid=\"shortcut\"]'))\
+               .map(e => e.textContent);",
+        )
+        .await;
+    let listed = listed.to_string();
+    for what in [
+        "Reply",
+        "Resolve",
+        "next conversation",
+        "previous conversation",
+        "Back to the list",
+        "Esc",
+        "Alt",
+    ] {
+        assert!(listed.contains(what), "the sheet lacks {what:?}: {listed}");
+    }
+    // Shortcuts do not act behind it.
+    press(b, &['e']).await;
+    press(b, &[ESCAPE]).await;
+    b.wait_for(
+        "the sheet closed by Escape",
+        UI_TIMEOUT,
+        "return document.querySelector('[data-testid=\"shortcut-sheet\"]') === null;",
+    )
+    .await;
+    chat_open(b, "the chat still open after the sheet", &middle.id).await;
+    let status = world.app.conversation_with(PAGE, middle.psid).await["status"].clone();
+    assert_eq!(status, "OPEN", "e acted behind the sheet");
+    world.browser.close().await;
+}
+
+#[tokio::test]
+async fn reply_resolve_next_previous_and_escape_have_keys_that_never_fire_while_typing() {
+    let Some(world) =
+        world("reply_resolve_next_previous_and_escape_have_keys_that_never_fire_while_typing")
+            .await
+    else {
+        return;
+    };
+    // Arrange: three conversations; the newest (top) is open.
+    let n = nonce();
+    let oldest = world
+        .thread("3000000044", ("Ada", "Byron"), format!("first {n}"))
+        .await;
+    let middle = world
+        .thread("3000000045", ("Bert", "Kahn"), format!("second {n}"))
+        .await;
+    let newest = world
+        .thread("3000000046", ("Cleo", "Dahl"), format!("third {n}"))
+        .await;
+    world.sign_in().await;
+    let b = &world.browser;
+    focus_on_item(b, "the focus in the list", &newest.id).await;
+    press(b, &[ENTER]).await;
+    chat_open(b, "the newest open", &newest.id).await;
+
+    // Act and assert: r focuses the reply box.
+    press(b, &['r']).await;
+    b.wait_for(
+        "r focuses the reply box",
+        UI_TIMEOUT,
+        "return document.activeElement?.getAttribute('data-testid') === 'composer-input';",
+    )
+    .await;
+
+    // Act and assert: in it, shortcut letters are text.
+    for key in ['e', 'J', 'K', '?', 'r'] {
+        press(b, &[key]).await;
+    }
+    composer_holds(b, "the letters typed into the reply box", "eJK?r").await;
+    assert_eq!(
+        b.js(
+            "return document.querySelector('[data-testid=\"shortcut-sheet\"]') === null;",
+            vec![]
+        )
+        .await,
+        true,
+        "? opened the sheet while typing"
+    );
+    chat_open(b, "still the same chat", &newest.id).await;
+    let status = world.app.conversation_with(PAGE, newest.psid).await["status"].clone();
+    assert_eq!(status, "OPEN", "e resolved while typing");
+
+    // Act and assert: Escape leaves the reply box for the list (the draft stays).
+    press(b, &[ESCAPE]).await;
+    b.wait_for(
+        "Escape back to the list",
+        UI_TIMEOUT,
+        "return location.hash === '#/' && document.querySelector('[data-testid=\"chat\"]') === null;",
+    )
+    .await;
+    focus_on_item(b, "the focus on the conversation left", &newest.id).await;
+
+    // Act and assert: next and previous, both ways of pressing them.
+    press(b, &['J']).await;
+    chat_open(b, "J opens the next", &middle.id).await;
+    press(b, &[ALT, ARROW_DOWN]).await;
+    chat_open(b, "Alt+Down opens the next", &oldest.id).await;
+    chat_shows(
+        b,
+        "the oldest's messages",
+        &oldest,
+        &[&oldest.text],
+        &[&middle.text],
+    )
+    .await;
+    press(b, &['K']).await;
+    chat_open(b, "K opens the previous", &middle.id).await;
+    press(b, &[ALT, ARROW_UP]).await;
+    chat_open(b, "Alt+Up opens the previous", &newest.id).await;
+    composer_holds(b, "the draft kept", "eJK?r").await;
+
+    // Act and assert: e resolves the open conversation, on the server too.
+    press(b, &['e']).await;
+    b.wait_for(
+        "the conversation shown resolved",
+        UI_TIMEOUT,
+        &format!(
+            "const e = document.querySelector('[data-testid=\"conversation-item\"][data-conversation-id={}]');\
+             const s = document.querySelector('[data-testid=\"conversation-status\"]');\
+             return e !== null && e.getAttribute('data-status') === 'RESOLVED' && s.value === 'RESOLVED';",
+            json!(newest.id)
+        ),
+    )
+    .await;
+    let status = world.app.conversation_with(PAGE, newest.psid).await["status"].clone();
+    assert_eq!(status, "RESOLVED");
+    let others = world.app.conversation_with(PAGE, middle.psid).await["status"].clone();
+    assert_eq!(others, "OPEN", "another conversation was resolved");
+    world.browser.close().await;
+}
+
+// ---- life (issue 12): no customer slips by. Server-side assignee filters, "ending
+// ---- soon", snoozing from the chat header, and the customer writing reopening it.
+
+impl World {
+    /// Chooses `value` in the `<select>` with `testid`, as a person picking it does.
+    async fn choose(&self, testid: &str, value: &str) {
+        let script = format!(
+            "const s = document.querySelector('[data-testid=\"{testid}\"]');\
+             if (!s || !Array.from(s.options).some(o => o.value === {value})) return false;\
+             s.value = {value}; s.dispatchEvent(new Event('change', {{ bubbles: true }})); return true;",
+            value = json!(value)
+        );
+        self.browser
+            .wait_for(&format!("{testid} offering {value:?}"), UI_TIMEOUT, &script)
+            .await;
+    }
+
+    async fn admin_id(&self) -> String {
+        let me = self.app.gql_data("{ me { id } }", json!({})).await;
+        me["me"]["id"].as_str().expect("my id").to_owned()
+    }
+}
+
+/// The conversation ids the list shows, top first.
+const LISTED_IDS: &str = "return Array.from(document.querySelectorAll(\
+    '[data-testid=\"conversation-item\"]')).map(e => e.getAttribute('data-conversation-id'));";
+
+async fn list_becomes(b: &Browser, what: &str, ids: &[&str]) {
+    let script = format!(
+        "const ids = Array.from(document.querySelectorAll('[data-testid=\"conversation-item\"]'))\
+           .map(e => e.getAttribute('data-conversation-id'));\
+         return JSON.stringify(ids) === JSON.stringify({ids});",
+        ids = json!(ids)
+    );
+    if tokio::time::timeout(UI_TIMEOUT, async {
+        loop {
+            if b.js(&script, vec![]).await == json!(true) {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    })
+    .await
+    .is_err()
+    {
+        let shown = b.js(LISTED_IDS, vec![]).await;
+        panic!("{what}: the list should be {ids:?}, it is {shown}");
+    }
+}
+
+#[tokio::test]
+async fn mine_and_unassigned_find_conversations_the_list_has_not_loaded() {
+    let Some(world) = world("mine_and_unassigned_find_conversations_the_list_has_not_loaded").await
+    else {
+        return;
+    };
+    // Arrange: 37 conversations; the oldest, beyond what fills the column, is assigned
+    // to me.
+    let n = nonce();
+    let psids: [&'static str; 7] = [
+        "3000000040",
+        "3000000041",
+        "3000000042",
+        "3000000043",
+        "3000000044",
+        "3000000045",
+        "3000000046",
+    ];
+    let mut threads = Vec::new();
+    for (i, psid) in psids.iter().enumerate() {
+        threads.push(
+            world
+                .thread(psid, ("Pat", "Customer"), format!("Question {i} {n}"))
+                .await,
+        );
+        if i == 0 {
+            world.newer_conversations(30, &n).await;
+        }
+    }
+    let mine = &threads[0];
+    let assigned = world
+        .app
+        .gql(
+            "mutation($id: ID!, $me: ID!) { updateConversation(id: $id, input: { assigneeId: $me }) { id } }",
+            json!({ "id": mine.id, "me": world.admin_id().await }),
+        )
+        .await;
+    assert!(assigned["errors"].is_null(), "{assigned:#}");
+    world.sign_in().await;
+    let b = &world.browser;
+    list_settled(b).await;
+    let listed = b.js(LISTED_IDS, vec![]).await;
+    assert!(
+        !listed.as_array().expect("ids").contains(&json!(mine.id)),
+        "mine is loaded already: {listed}"
+    );
+
+    // Act + Assert: Mine lists it, from the server.
+    world.choose("filter-assignee", "me").await;
+    list_becomes(b, "Mine", &[&mine.id]).await;
+
+    // Act + Assert: Unassigned lists the others, newest first, and not mine.
+    world.choose("filter-assignee", "unassigned").await;
+    let others: Vec<&str> = threads[1..]
+        .iter()
+        .rev()
+        .take(5)
+        .map(|t| t.id.as_str())
+        .collect();
+    list_starts_with(b, "Unassigned", &others, &mine.id).await;
+
+    // Act + Assert: back to everyone.
+    world.choose("filter-assignee", "").await;
+    let newest: Vec<&str> = threads
+        .iter()
+        .rev()
+        .take(5)
+        .map(|t| t.id.as_str())
+        .collect();
+    list_starts_with(b, "Everyone", &newest, "").await;
+    world.browser.close().await;
+}
+
+#[tokio::test]
+async fn ending_soon_lists_open_conversations_whose_window_closes_first() {
+    let Some(world) = world("ending_soon_lists_open_conversations_whose_window_closes_first").await
+    else {
+        return;
+    };
+    // Arrange: customers who last wrote 23 h, 21 h, 10 min and 2 days ago.
+    let n = nonce();
+    let mut ids = Vec::new();
+    for (psid, ago) in [
+        ("3000000050", 23 * 3600),
+        ("3000000051", 21 * 3600),
+        ("3000000052", 600),
+        ("3000000053", 2 * 86_400),
+    ] {
+        world.customer(psid, "Kim", "Customer").await;
+        let text = format!("Hello from {psid} {n}");
+        world.sim.customer_says(PAGE, psid, &text, Some(ago)).await;
+        let deadline = Instant::now() + UI_TIMEOUT;
+        let id = loop {
+            let found =
+                world.app.conversations(PAGE).await.into_iter().find(|c| {
+                    c["customer"]["psid"] == psid && c["lastMessageText"] == text.as_str()
+                });
+            if let Some(c) = found {
+                break mf_tests::id_of(&c).to_owned();
+            }
+            assert!(Instant::now() < deadline, "{text:?} was not stored");
+            tokio::time::sleep(Duration::from_millis(25)).await;
+        };
+        ids.push(id);
+    }
+    world.sign_in().await;
+    let b = &world.browser;
+    list_becomes(b, "newest first", &[&ids[2], &ids[1], &ids[0], &ids[3]]).await;
+
+    // Act + Assert: the window closing in 1 hour first, then the one in 3; no others.
+    b.click("filter-ending-soon").await;
+    list_becomes(b, "ending soon", &[&ids[0], &ids[1]]).await;
+    let pressed = b
+        .js(
+            "return document.querySelector('[data-testid=\"filter-ending-soon\"]').getAttribute('aria-pressed');",
+            vec![],
+        )
+        .await;
+    assert_eq!(pressed, "true");
+
+    // Act + Assert: off again, the whole list.
+    b.click("filter-ending-soon").await;
+    list_becomes(
+        b,
+        "newest first again",
+        &[&ids[2], &ids[1], &ids[0], &ids[3]],
+    )
+    .await;
+    world.browser.close().await;
+}
+
+#[tokio::test]
+async fn snoozing_from_the_chat_shows_until_when_and_the_customer_writing_reopens_it() {
+    let Some(world) =
+        world("snoozing_from_the_chat_shows_until_when_and_the_customer_writing_reopens_it").await
+    else {
+        return;
+    };
+    let n = nonce();
+    let thread = world
+        .thread(
+            "3000000060",
+            ("Sam", "Snooze"),
+            format!("Call me later {n}"),
+        )
+        .await;
+    world.sign_in().await;
+    world.open_conversation_showing(&thread.text).await;
+    let b = &world.browser;
+    let snoozed_until = || async {
+        let data = world
+            .app
+            .gql_data(
+                "query($id: ID!) { conversation(id: $id) { status snoozedUntil } }",
+                json!({ "id": thread.id }),
+            )
+            .await;
+        data["conversation"].clone()
+    };
+
+    // Act: Snooze, 1 hour.
+    b.click("snooze-menu").await;
+    let before = now_ms();
+    b.js(
+        "document.querySelector('[data-testid=\"snooze-option\"][data-snooze=\"hour\"]').click(); return true;",
+        vec![],
+    )
+    .await;
+
+    // Assert: the header says until when, the status is Snoozed, the server has the time.
+    b.wait_for(
+        "Snoozed until in the header",
+        UI_TIMEOUT,
+        "const s = document.querySelector('[data-testid=\"snoozed-until\"]');\
+         const st = document.querySelector('[data-testid=\"conversation-status\"]');\
+         return !!s && s.textContent.startsWith('Snoozed until') && st.value === 'SNOOZED';",
+    )
+    .await;
+    let stored = snoozed_until().await;
+    assert_eq!(stored["status"], "SNOOZED", "{stored:#}");
+    let until = mf_tests_time(&stored["snoozedUntil"]);
+    assert!(
+        (until - (before + 3_600_000.0)).abs() < 10_000.0,
+        "snoozed for an hour: {stored:#}"
+    );
+
+    // Act: pick a time, two days ahead at 08:30 local (the browser's zone).
+    b.click("snooze-menu").await;
+    let picked = b
+        .js(
+            "const d = new Date(Date.now() + 2 * 86400000); d.setHours(8, 30, 0, 0);\
+             const pad = x => String(x).padStart(2, '0');\
+             const v = `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())}T08:30`;\
+             const input = document.querySelector('[data-testid=\"snooze-at\"]');\
+             const set = Object.getOwnPropertyDescriptor(HTMLInputElement.prototype, 'value').set;\
+             set.call(input, v); input.dispatchEvent(new Event('input', { bubbles: true }));\
+             return d.getTime();",
+            vec![],
+        )
+        .await
+        .as_f64()
+        .expect("the picked time");
+    b.click("snooze-at-submit").await;
+    let deadline = Instant::now() + UI_TIMEOUT;
+    loop {
+        let stored = snoozed_until().await;
+        if stored["snoozedUntil"].is_string() && mf_tests_time(&stored["snoozedUntil"]) == picked {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the picked time was not stored: {stored:#}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+
+    // Act + Assert: the customer writes; live, the chat is Open and no longer snoozed.
+    world
+        .sim
+        .customer_says(
+            PAGE,
+            thread.psid,
+            &format!("Actually, now please {n}"),
+            None,
+        )
+        .await;
+    b.wait_for(
+        "the conversation reopened",
+        UI_TIMEOUT,
+        "const st = document.querySelector('[data-testid=\"conversation-status\"]');\
+         return st.value === 'OPEN' && !document.querySelector('[data-testid=\"snoozed-until\"]');",
+    )
+    .await;
+    assert_eq!(
+        snoozed_until().await,
+        json!({ "status": "OPEN", "snoozedUntil": null })
+    );
+    world.browser.close().await;
+}
+
+/// An RFC 3339 time from the API, as ms since the epoch.
+fn mf_tests_time(value: &Value) -> f64 {
+    let text = value
+        .as_str()
+        .unwrap_or_else(|| panic!("not a time: {value}"));
+    chrono::DateTime::parse_from_rfc3339(text)
+        .unwrap_or_else(|e| panic!("{text}: {e}"))
+        .timestamp_millis() as f64
+}
+
+#[tokio::test]
+async fn a_snoozed_conversation_wakes_in_the_open_chat_by_itself() {
+    let Some(world) = world("a_snoozed_conversation_wakes_in_the_open_chat_by_itself").await else {
+        return;
+    };
+    // Arrange: snoozed for three seconds, its chat open.
+    let n = nonce();
+    let thread = world
+        .thread("3000000070", ("Wanda", "Wake"), format!("Remind me {n}"))
+        .await;
+    let until = chrono::DateTime::from_timestamp_millis(now_ms() as i64 + 3000)
+        .expect("a time")
+        .to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
+    let snoozed = world
+        .app
+        .gql(
+            "mutation($id: ID!, $until: String!) { updateConversation(id: $id, input: { snoozedUntil: $until }) { status } }",
+            json!({ "id": thread.id, "until": until }),
+        )
+        .await;
+    assert_eq!(
+        snoozed["data"]["updateConversation"]["status"], "SNOOZED",
+        "{snoozed:#}"
+    );
+    world.sign_in().await;
+    world.open_conversation_showing(&thread.text).await;
+    let b = &world.browser;
+    b.wait_for_testid("snoozed-until").await;
+
+    // Act: nothing; the time comes.
+    // Assert: the header goes back to Open, live, with no reload.
+    b.wait_for(
+        "the conversation woke",
+        Duration::from_secs(3) + UI_TIMEOUT,
+        "const st = document.querySelector('[data-testid=\"conversation-status\"]');\
+         const item = document.querySelector('[data-testid=\"conversation-item\"][data-status=\"OPEN\"]');\
+         return st.value === 'OPEN' && !!item\
+           && !document.querySelector('[data-testid=\"snoozed-until\"]');",
+    )
+    .await;
+    assert!(
+        now_ms() >= mf_tests_time(&json!(until)),
+        "woke before its time"
+    );
+    world.browser.close().await;
 }
 
 // ---- list: the conversation list fills its column and scrolls on (issue 12) ----
@@ -965,4 +1999,67 @@ async fn the_list_fills_the_column_then_scrolls_to_the_end_at_360_px() {
         740,
     )
     .await;
+}
+
+impl World {
+    /// `count` more conversations, each newer than every one before (customers
+    /// 3000000100 on, "Newer n" each), stored when this returns.
+    async fn newer_conversations(&self, count: usize, n: &str) {
+        let before = self.app.conversations(PAGE).await.len();
+        for i in 0..count {
+            let psid = (3_000_000_100 + i).to_string();
+            self.customer(&psid, "Newer", &i.to_string()).await;
+            self.sim
+                .customer_says(PAGE, &psid, &format!("Newer {i} {n}"), None)
+                .await;
+        }
+        let deadline = Instant::now() + UI_TIMEOUT;
+        while self.app.conversations(PAGE).await.len() < before + count {
+            assert!(
+                Instant::now() < deadline,
+                "{count} conversations not stored"
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+}
+
+/// Waits until the list has filled its column and no page is loading any more.
+async fn list_settled(b: &Browser) {
+    let settled = "const l = document.querySelector('[data-testid=\"conversation-list\"]');\
+        return l !== null && l.getAttribute('aria-busy') === 'false' \
+          && document.querySelectorAll('[data-testid=\"conversation-item\"]').length > 5;";
+    b.wait_for("the list filled and settled", UI_TIMEOUT, settled)
+        .await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    b.wait_for("the list filled and settled", UI_TIMEOUT, settled)
+        .await;
+}
+
+/// Waits until the list begins with `ids` (the list goes on as far as it filled the
+/// column) and does not hold `absent`.
+async fn list_starts_with(b: &Browser, what: &str, ids: &[&str], absent: &str) {
+    let script = format!(
+        "const ids = Array.from(document.querySelectorAll('[data-testid=\"conversation-item\"]'))\
+           .map(e => e.getAttribute('data-conversation-id'));\
+         return JSON.stringify(ids.slice(0, {len})) === JSON.stringify({ids}) \
+           && !ids.includes({absent});",
+        len = ids.len(),
+        ids = json!(ids),
+        absent = json!(absent),
+    );
+    if tokio::time::timeout(UI_TIMEOUT, async {
+        loop {
+            if b.js(&script, vec![]).await == json!(true) {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    })
+    .await
+    .is_err()
+    {
+        let shown = b.js(ITEM_IDS, vec![]).await;
+        panic!("{what}: the list should begin with {ids:?} without {absent:?}, it is {shown}");
+    }
 }

@@ -33,6 +33,12 @@ const CONVERSATIONS: &str = "query($pageId: ID!, $first: Int, $after: String) {
   conversations(pageId: $pageId, first: $first, after: $after) { edges { node { id } } }
 }";
 const CONVERSATION: &str = "query($id: ID!) { conversation(id: $id) { id lastMessageText } }";
+const UPDATE_CONVERSATION: &str = "mutation($id: ID!, $input: UpdateConversationInput!) {
+  updateConversation(id: $id, input: $input) { id status snoozedUntil }
+}";
+const FILTERED_CONVERSATIONS: &str = "query($pageId: ID!, $hours: Int, $assigneeId: ID) {
+  conversations(pageId: $pageId, windowClosesWithinHours: $hours, assigneeId: $assigneeId) { edges { node { id } } }
+}";
 const MESSAGES: &str = "query($id: ID!, $last: Int, $before: String) {
   messages(conversationId: $id, last: $last, before: $before) { edges { node { id text } } }
 }";
@@ -533,6 +539,70 @@ fn rows(f: &Fixture) -> Vec<Row> {
                 admin(),
                 CONVERSATIONS,
                 json!({ "pageId": PAGE, "first": 5, "after": "MTp4" }),
+            ),
+            Expected::Code("BAD_USER_INPUT"),
+        ),
+        // Snoozes and inbox filters.
+        row(
+            "updateConversation(snoozedUntil:) in the past",
+            gql(
+                admin(),
+                UPDATE_CONVERSATION,
+                json!({ "id": conversation, "input": { "snoozedUntil": "2001-01-01T00:00:00Z" } }),
+            ),
+            Expected::Code("BAD_USER_INPUT"),
+        ),
+        row(
+            "updateConversation(snoozedUntil:) of 10,000 digits",
+            gql(
+                admin(),
+                UPDATE_CONVERSATION,
+                json!({ "id": conversation, "input": { "snoozedUntil": "9".repeat(10_000) } }),
+            ),
+            Expected::Code("BAD_USER_INPUT"),
+        ),
+        row(
+            "updateConversation(snoozedUntil:) in the year 275760",
+            gql(
+                admin(),
+                UPDATE_CONVERSATION,
+                json!({ "id": conversation, "input": { "snoozedUntil": "+275760-09-13T00:00:00Z" } }),
+            ),
+            Expected::Code("BAD_USER_INPUT"),
+        ),
+        row(
+            "updateConversation(status: SNOOZED) without a time",
+            gql(
+                admin(),
+                UPDATE_CONVERSATION,
+                json!({ "id": conversation, "input": { "status": "SNOOZED" } }),
+            ),
+            Expected::Code("BAD_USER_INPUT"),
+        ),
+        row(
+            "conversations(windowClosesWithinHours: 2147483647)",
+            gql(
+                admin(),
+                FILTERED_CONVERSATIONS,
+                json!({ "pageId": PAGE, "hours": i32::MAX }),
+            ),
+            Expected::Code("BAD_USER_INPUT"),
+        ),
+        row(
+            "conversations(windowClosesWithinHours: -2147483648)",
+            gql(
+                admin(),
+                FILTERED_CONVERSATIONS,
+                json!({ "pageId": PAGE, "hours": i32::MIN }),
+            ),
+            Expected::Code("BAD_USER_INPUT"),
+        ),
+        row(
+            "conversations(assigneeId:) past i64",
+            gql(
+                admin(),
+                FILTERED_CONVERSATIONS,
+                json!({ "pageId": PAGE, "assigneeId": "99999999999999999999999" }),
             ),
             Expected::Code("BAD_USER_INPUT"),
         ),

@@ -78,3 +78,80 @@ async fn a_job_left_running_by_a_stopped_instance_does_not_block_a_new_sync() {
     assert_eq!(old.status, "FAILED", "{old:#?}");
     assert_eq!(running_jobs(&app).await.len(), 1);
 }
+
+#[tokio::test]
+async fn a_full_sync_reports_a_total_that_never_shrinks_and_ends_at_what_it_imported() {
+    // Arrange: 120 threads; three new customers will write while the sync runs.
+    let sim = Simulator::start(SIM_SECRET).await;
+    let app = spawn_app_on(&sim).await;
+    let token = sim.create_page(PAGE, "Nordlicht Outdoor").await;
+    app.connect_page(PAGE, &token).await;
+    sim.seed(PAGE, 120, 1).await;
+    let newcomers = ["3100000001", "3100000002", "3100000003"];
+    for psid in newcomers {
+        sim.create_customer(PAGE, psid, "New", "Customer").await;
+    }
+
+    // Act: follow the job; once its total is known and it imported some, they write.
+    let job = sync(&app).await;
+    let mut progress = app
+        .subscribe(
+            "subscription($id: ID!) { syncProgress(jobId: $id) { status conversations total } }",
+            json!({ "id": job }),
+        )
+        .await;
+    let mut events: Vec<serde_json::Value> = Vec::new();
+    let mut wrote = false;
+    let finished = loop {
+        let event = progress
+            .next(std::time::Duration::from_secs(30))
+            .await
+            .unwrap_or_else(|error| panic!("the job did not finish ({error:#}): {events:#?}"));
+        let job = event["syncProgress"].clone();
+        events.push(job.clone());
+        if job["status"] != "RUNNING" {
+            break job;
+        }
+        if !wrote && job["total"].is_i64() && job["conversations"].as_i64() > Some(0) {
+            for psid in newcomers {
+                sim.customer_says(PAGE, psid, "Hello, is anyone there?", None)
+                    .await;
+            }
+            wrote = true;
+        }
+    };
+
+    // Assert: once known, the total never went down, and never below the progress...
+    assert!(wrote, "the total was never reported: {events:#?}");
+    let known: Vec<(i64, i64)> = events
+        .iter()
+        .skip_while(|e| e["total"].is_null())
+        .map(|e| {
+            let total = e["total"]
+                .as_i64()
+                .unwrap_or_else(|| panic!("total unknown again: {events:#?}"));
+            (total, e["conversations"].as_i64().unwrap_or(-1))
+        })
+        .collect();
+    assert_eq!(
+        known[0].0, 120,
+        "the first total is the seeded threads: {events:#?}"
+    );
+    for pair in known.windows(2) {
+        assert!(pair[1].0 >= pair[0].0, "the total went down: {events:#?}");
+    }
+    assert!(
+        known.iter().all(|(total, done)| done <= total),
+        "{events:#?}"
+    );
+    // ...and it ends equal to what was imported: every thread, the new ones included, once.
+    assert_eq!(finished["status"], "DONE", "{events:#?}");
+    assert_eq!(finished["total"], 123, "{events:#?}");
+    assert_eq!(finished["conversations"], 123, "{events:#?}");
+    let stored = entity::conversation::Entity::find()
+        .filter(entity::conversation::Column::PageId.eq(PAGE))
+        .all(app.db())
+        .await
+        .expect("reading the conversations");
+    assert_eq!(stored.len(), 123);
+}

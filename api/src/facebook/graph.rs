@@ -364,6 +364,29 @@ impl GraphClient {
         .await
     }
 
+    /// The Page's conversations with their participants only (no messages), `limit` per
+    /// Graph page, from `next` when given: what a full sync counts before it imports.
+    pub async fn conversation_participants(
+        &self,
+        page_id: &str,
+        token: &Secret,
+        limit: u32,
+        next: Option<&str>,
+    ) -> Result<GraphPage<GraphConversation>, GraphError> {
+        self.pace(page_id).await;
+        let url = self.url(&format!("{page_id}/conversations"));
+        let limit = limit.to_string();
+        self.call(token, |http| match next {
+            Some(next) => http.get(next),
+            None => http.get(&url).query(&[
+                ("platform", "messenger"),
+                ("fields", "id,participants"),
+                ("limit", limit.as_str()),
+            ]),
+        })
+        .await
+    }
+
     /// A conversation's messages, newest first, `limit` per Graph page.
     pub async fn messages(
         &self,

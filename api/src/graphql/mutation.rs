@@ -59,6 +59,11 @@ pub struct UpdateConversationInput {
     pub assignee_id: MaybeUndefined<ID>,
     /// Resets `unreadCount` and sends `mark_seen` to Facebook.
     pub mark_read: Option<bool>,
+    /// Snoozes until then (RFC 3339 with an offset, in the future, at most 366 days
+    /// ahead): the conversation becomes SNOOZED and wakes (OPEN) by itself at that time,
+    /// or earlier when the customer writes. Required with status SNOOZED; refused with any
+    /// other status. Leaving SNOOZED clears it.
+    pub snoozed_until: Option<String>,
 }
 
 #[derive(InputObject)]
@@ -336,6 +341,7 @@ impl MutationRoot {
             status: input.status.map(ConversationStatus::as_str),
             assignee,
             mark_read: input.mark_read.unwrap_or(false),
+            snoozed_until: input.snoozed_until,
         };
         let conversation = access::require_conversation(&state.db, me, id).await?;
         Ok(Conversation::from(

@@ -4,10 +4,12 @@ use async_graphql::{Context, ID, Object, Result};
 
 use super::auth::{Agent, AgentPresence};
 use super::types::{
-    Conversation, ConversationConnection, ConversationStatus, MessageConnection, Page, SyncJob,
+    AssigneeFilter, Conversation, ConversationConnection, ConversationStatus, MessageConnection,
+    Page, SyncJob,
 };
 use super::{parse_id, principal};
-use crate::service::inbox::{self, Cursor, Slice};
+use crate::error::ApiError;
+use crate::service::inbox::{self, Assignee, Cursor, Filter, Slice};
 use crate::service::{access, auth};
 use crate::state::AppState;
 
@@ -56,7 +58,16 @@ impl QueryRoot {
     }
 
     /// A Page's conversations, newest message first (a Relay connection).
+    ///
+    /// Filters combine: `status`; `assignee` (ME, UNASSIGNED, ASSIGNED) or `assigneeId`
+    /// (one agent; an agent with nothing assigned on this Page, or not on it, gets an
+    /// empty list), not both; and `windowClosesWithinHours` (1 to 24), the "ending soon"
+    /// view: conversations whose 24-hour messaging window is open and closes within that
+    /// many hours, OPEN ones unless `status` says otherwise, ordered by when the window
+    /// closes, soonest first. Its cursors belong to that order: pass them back with the
+    /// same `windowClosesWithinHours`.
     #[graphql(complexity = "super::cost::connection(first, 5, child_complexity)")]
+    #[allow(clippy::too_many_arguments)]
     async fn conversations(
         &self,
         ctx: &Context<'_>,
@@ -64,23 +75,55 @@ impl QueryRoot {
         #[graphql(default = 5)] first: Option<i32>,
         after: Option<String>,
         status: Option<ConversationStatus>,
+        assignee: Option<AssigneeFilter>,
+        assignee_id: Option<ID>,
+        window_closes_within_hours: Option<i32>,
     ) -> Result<ConversationConnection> {
         let state = ctx.data::<AppState>()?;
-        let page = access::page(principal(ctx)?, &page_id)?;
+        let me = principal(ctx)?;
+        let page = access::page(me, &page_id)?;
         let first = first.unwrap_or(5);
-        let after = after.as_deref().map(Cursor::decode).transpose()?;
+        let by_window = window_closes_within_hours.is_some();
+        let kind = by_window.then_some(inbox::WINDOW_CURSOR);
+        let after = after
+            .as_deref()
+            .map(|text| Cursor::decode_kind(text, kind))
+            .transpose()?;
+        let assignee = match (assignee, assignee_id) {
+            (Some(_), Some(_)) => {
+                return Err(
+                    ApiError::bad_input("give `assignee` or `assigneeId`, not both").into(),
+                );
+            }
+            (Some(AssigneeFilter::Me), None) => Some(Assignee::Agent(me.agent.id)),
+            (Some(AssigneeFilter::Unassigned), None) => Some(Assignee::Unassigned),
+            (Some(AssigneeFilter::Assigned), None) => Some(Assignee::Anyone),
+            (None, Some(id)) => Some(Assignee::Agent(parse_id(&id, "assigneeId")?)),
+            (None, None) => None,
+        };
+        let filter = Filter {
+            status: status.map(ConversationStatus::as_str),
+            assignee,
+            window_closes_within_hours,
+        };
         let slice = if let Some(page) = page {
-            let status = status.map(ConversationStatus::as_str);
-            inbox::conversations(&state.db, &page, first, after, status).await?
+            inbox::conversations(&state.db, &page, first, after, filter).await?
         } else {
             // The same answer as for a Page with no conversations, after the same checks.
             inbox::check_page_size(first, "first")?;
+            if let Some(hours) = window_closes_within_hours {
+                inbox::check_window_hours(hours)?;
+            }
             Slice {
                 items: Vec::new(),
                 more: false,
             }
         };
-        Ok(ConversationConnection::new(slice, after.is_some()))
+        Ok(ConversationConnection::new(
+            slice,
+            after.is_some(),
+            by_window,
+        ))
     }
 
     /// One conversation, or null when there is none the caller may see.

@@ -119,6 +119,17 @@ impl ConversationStatus {
     }
 }
 
+/// Whose conversations `conversations` lists.
+#[derive(Enum, Copy, Clone, Debug, PartialEq, Eq)]
+pub enum AssigneeFilter {
+    /// Assigned to the caller (for an API token: the agent who created it).
+    Me,
+    /// Assigned to nobody.
+    Unassigned,
+    /// Assigned to any agent.
+    Assigned,
+}
+
 #[derive(Enum, Copy, Clone, Debug, PartialEq, Eq)]
 pub enum MessageDirection {
     /// From the customer to the Page.
@@ -199,6 +210,11 @@ impl Conversation {
 
     async fn status(&self) -> ConversationStatus {
         ConversationStatus::parse(&self.0.status)
+    }
+
+    /// While SNOOZED: when it wakes by itself, back to OPEN (RFC 3339, UTC). Null otherwise.
+    async fn snoozed_until(&self) -> Option<String> {
+        self.0.snoozed_until.map(rfc3339)
     }
 
     /// The agent working on it.
@@ -371,16 +387,29 @@ pub struct MessageConnection {
 }
 
 impl ConversationConnection {
-    pub fn new(slice: inbox::Slice<conversation::Model>, after_given: bool) -> Self {
+    /// `by_window`: the "ending soon" order, whose cursors are of their own kind.
+    pub fn new(
+        slice: inbox::Slice<conversation::Model>,
+        after_given: bool,
+        by_window: bool,
+    ) -> Self {
         let edges: Vec<ConversationEdge> = slice
             .items
             .into_iter()
             .map(|c| ConversationEdge {
-                cursor: Cursor {
-                    time: c.last_timestamp,
-                    id: c.id,
-                }
-                .encode(),
+                cursor: if by_window {
+                    Cursor {
+                        time: c.last_inbound_timestamp.unwrap_or(0),
+                        id: c.id,
+                    }
+                    .encode_kind(inbox::WINDOW_CURSOR)
+                } else {
+                    Cursor {
+                        time: c.last_timestamp,
+                        id: c.id,
+                    }
+                    .encode()
+                },
                 node: Conversation::from(c),
             })
             .collect();
@@ -454,6 +483,13 @@ impl SyncJob {
     /// Messages imported so far (new or already stored).
     async fn messages(&self) -> i32 {
         self.0.messages
+    }
+
+    /// Conversations the job has to import: null while it counts them, then never lower
+    /// while it runs (threads created meanwhile raise it); once DONE, equal to
+    /// `conversations`. Progress is `conversations` out of `total`.
+    async fn total(&self) -> Option<i32> {
+        self.0.total
     }
 
     async fn error(&self) -> Option<&str> {

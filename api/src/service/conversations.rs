@@ -1,4 +1,5 @@
-//! Changing a conversation: status, assignee, and marking it read.
+//! Changing a conversation: status (with a snooze's wake time), assignee, and marking it
+//! read.
 use sea_orm::sea_query::Expr;
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, TransactionTrait};
 
@@ -9,6 +10,7 @@ use crate::error::ApiError;
 use crate::service::access::VisibleConversation;
 use crate::service::auth;
 use crate::service::pages;
+use crate::service::snooze;
 use crate::state::AppState;
 use crate::time::now_ms;
 
@@ -20,6 +22,31 @@ pub struct Change {
     /// `Some(None)` unassigns.
     pub assignee: Option<Option<i64>>,
     pub mark_read: bool,
+    /// `snoozedUntil` as given (RFC 3339).
+    pub snoozed_until: Option<String>,
+}
+
+/// The status and snooze a change leaves, from what it asks. A snooze needs its wake time
+/// and a wake time means a snooze: `snoozedUntil` with no status (or SNOOZED) snoozes
+/// until then; SNOOZED without it, or with another status, is refused. Any other status
+/// clears the snooze. `None`: the status stays as it is.
+fn status_and_snooze(
+    change: &Change,
+    now: i64,
+) -> Result<Option<(&'static str, Option<i64>)>, ApiError> {
+    match (change.status, change.snoozed_until.as_deref()) {
+        (None | Some("SNOOZED"), Some(until)) => {
+            Ok(Some(("SNOOZED", Some(snooze::parse_until(until, now)?))))
+        }
+        (Some(_), Some(_)) => Err(ApiError::bad_input(
+            "`snoozedUntil` goes with status SNOOZED (or no status)",
+        )),
+        (Some("SNOOZED"), None) => Err(ApiError::bad_input(
+            "status SNOOZED needs `snoozedUntil`, the time it wakes",
+        )),
+        (Some(status), None) => Ok(Some((status, None))),
+        (None, None) => Ok(None),
+    }
 }
 
 pub async fn update(
@@ -30,6 +57,8 @@ pub async fn update(
     let page = conversation.page();
     let current = conversation.into_model();
     let id = current.id;
+    let now = now_ms();
+    let status = status_and_snooze(&change, now)?;
     if let Some(Some(agent_id)) = change.assignee {
         let works_here = auth::page_agents(&state.db, &page)
             .await?
@@ -42,10 +71,12 @@ pub async fn update(
         }
     }
     let mut update = conversation::Entity::update_many()
-        .col_expr(conversation::Column::UpdatedAt, Expr::val(now_ms()))
+        .col_expr(conversation::Column::UpdatedAt, Expr::val(now))
         .filter(conversation::Column::Id.eq(id));
-    if let Some(status) = change.status {
-        update = update.col_expr(conversation::Column::Status, Expr::val(status));
+    if let Some((status, snoozed_until)) = status {
+        update = update
+            .col_expr(conversation::Column::Status, Expr::val(status))
+            .col_expr(conversation::Column::SnoozedUntil, Expr::val(snoozed_until));
     }
     if let Some(assignee) = change.assignee {
         update = update.col_expr(conversation::Column::AssigneeId, Expr::val(assignee));
@@ -64,6 +95,9 @@ pub async fn update(
         .outbox
         .commit(txn, vec![bus::Change::ConversationUpdated(updated.clone())])
         .await?;
+    if updated.snoozed_until.is_some() {
+        state.snoozes.changed();
+    }
     if change.mark_read {
         mark_seen(state, &updated);
     }

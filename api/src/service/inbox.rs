@@ -11,6 +11,7 @@ use entity::{conversation, message, page};
 
 use crate::error::ApiError;
 use crate::service::access::{VisibleConversation, VisiblePage};
+use crate::service::send;
 
 /// Largest page size a client may ask for.
 pub const MAX_PAGE_SIZE: i32 = 100;
@@ -27,10 +28,28 @@ impl Cursor {
         URL_SAFE_NO_PAD.encode(format!("{}:{}", self.time, self.id))
     }
 
+    /// A cursor of another order than newest first, marked with its `kind`, so that one
+    /// order's cursor is refused by the other instead of silently misread.
+    pub fn encode_kind(&self, kind: &str) -> String {
+        URL_SAFE_NO_PAD.encode(format!("{kind}:{}:{}", self.time, self.id))
+    }
+
     pub fn decode(text: &str) -> Result<Self, ApiError> {
+        Self::decode_kind(text, None)
+    }
+
+    /// Reads a cursor made by `encode_kind(kind)` (`None`: by `encode`).
+    pub fn decode_kind(text: &str, kind: Option<&str>) -> Result<Self, ApiError> {
         let invalid = || ApiError::bad_input("invalid cursor");
         let bytes = URL_SAFE_NO_PAD.decode(text).map_err(|_| invalid())?;
         let text = String::from_utf8(bytes).map_err(|_| invalid())?;
+        let text = match kind {
+            Some(kind) => text
+                .strip_prefix(kind)
+                .and_then(|rest| rest.strip_prefix(':'))
+                .ok_or_else(invalid)?,
+            None => text.as_str(),
+        };
         let (time, id) = text.split_once(':').ok_or_else(invalid)?;
         Ok(Self {
             time: time.parse().map_err(|_| invalid())?,
@@ -58,6 +77,17 @@ pub fn check_page_size(requested: i32, name: &str) -> Result<u64, ApiError> {
     }
 }
 
+/// Refuses a `windowClosesWithinHours` outside 1..=24.
+pub fn check_window_hours(hours: i32) -> Result<(), ApiError> {
+    if (1..=MAX_WINDOW_HOURS).contains(&hours) {
+        Ok(())
+    } else {
+        Err(ApiError::bad_input(format!(
+            "`windowClosesWithinHours` must be between 1 and {MAX_WINDOW_HOURS}"
+        )))
+    }
+}
+
 /// Every Page, by id.
 pub async fn pages(db: &impl ConnectionTrait) -> Result<Vec<page::Model>, ApiError> {
     Ok(page::Entity::find()
@@ -70,34 +100,83 @@ pub async fn page(db: &impl ConnectionTrait, id: &str) -> Result<Option<page::Mo
     Ok(page::Entity::find_by_id(id.to_owned()).one(db).await?)
 }
 
-/// A Page's conversations, newest message first, `first` of them after `after`.
+/// Whose conversations a list holds.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Assignee {
+    /// Assigned to this agent (an agent not on the Page simply has none there).
+    Agent(i64),
+    Unassigned,
+    /// Assigned to anyone.
+    Anyone,
+}
+
+/// Which of a Page's conversations a list holds, and in which order.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Filter<'a> {
+    pub status: Option<&'a str>,
+    pub assignee: Option<Assignee>,
+    /// "Ending soon": only conversations whose 24-hour window is open and closes within
+    /// this many hours, the soonest first (instead of the newest message first).
+    pub window_closes_within_hours: Option<i32>,
+}
+
+/// The most hours `windowClosesWithinHours` takes: a window is 24 hours long.
+pub const MAX_WINDOW_HOURS: i32 = 24;
+/// The kind of cursor of the "ending soon" order (a newest-first cursor has none).
+pub const WINDOW_CURSOR: &str = "w";
+
+/// A Page's conversations that pass `filter`, `first` of them after `after`: newest
+/// message first, or for "ending soon" by when their window closes, soonest first.
 pub async fn conversations(
     db: &impl ConnectionTrait,
     page: &VisiblePage,
     first: i32,
     after: Option<Cursor>,
-    status: Option<&str>,
+    filter: Filter<'_>,
 ) -> Result<Slice<conversation::Model>, ApiError> {
     use conversation::Column as C;
     let limit = check_page_size(first, "first")?;
     let mut query = conversation::Entity::find().filter(C::PageId.eq(page.id()));
+    let mut status = filter.status;
+    match filter.assignee {
+        Some(Assignee::Agent(id)) => query = query.filter(C::AssigneeId.eq(id)),
+        Some(Assignee::Unassigned) => query = query.filter(C::AssigneeId.is_null()),
+        Some(Assignee::Anyone) => query = query.filter(C::AssigneeId.is_not_null()),
+        None => {}
+    }
+    let (column, order) = if let Some(hours) = filter.window_closes_within_hours {
+        check_window_hours(hours)?;
+        // Open windows only: the customer wrote within 24 hours, and the window closes
+        // (24 hours after that) within `hours` from now.
+        let opened_after = crate::time::now_ms().saturating_sub(send::STANDARD_WINDOW_MS);
+        let closes_by = opened_after.saturating_add(i64::from(hours) * 3_600_000);
+        query = query
+            .filter(C::LastInboundTimestamp.gte(opened_after))
+            .filter(C::LastInboundTimestamp.lte(closes_by));
+        status = status.or(Some("OPEN"));
+        (C::LastInboundTimestamp, Order::Asc)
+    } else {
+        (C::LastTimestamp, Order::Desc)
+    };
     if let Some(status) = status {
         query = query.filter(C::Status.eq(status));
     }
     if let Some(cursor) = after {
+        let beyond = |col: C, value: i64| match order {
+            Order::Asc => Expr::col(col).gt(value),
+            _ => Expr::col(col).lt(value),
+        };
         query = query.filter(
-            Condition::any()
-                .add(Expr::col(C::LastTimestamp).lt(cursor.time))
-                .add(
-                    Condition::all()
-                        .add(Expr::col(C::LastTimestamp).eq(cursor.time))
-                        .add(Expr::col(C::Id).lt(cursor.id)),
-                ),
+            Condition::any().add(beyond(column, cursor.time)).add(
+                Condition::all()
+                    .add(Expr::col(column).eq(cursor.time))
+                    .add(beyond(C::Id, cursor.id)),
+            ),
         );
     }
     let mut items = query
-        .order_by(C::LastTimestamp, Order::Desc)
-        .order_by(C::Id, Order::Desc)
+        .order_by(column, order.clone())
+        .order_by(C::Id, order)
         .limit(limit + 1)
         .all(db)
         .await?;
@@ -161,5 +240,9 @@ mod tests {
         for bad in ["", "!!", "bm9wZQ", "MTox:"] {
             assert!(Cursor::decode(bad).is_err(), "{bad}");
         }
+        let window = cursor.encode_kind("w");
+        assert_eq!(Cursor::decode_kind(&window, Some("w")).unwrap(), cursor);
+        assert!(Cursor::decode(&window).is_err());
+        assert!(Cursor::decode_kind(&cursor.encode(), Some("w")).is_err());
     }
 }

@@ -878,7 +878,10 @@ fn attachments_json(message: &IncomingMessage) -> Option<String> {
 }
 
 /// One UPDATE ... FROM (VALUES ...) for many conversations. Times only move forward:
-/// a late, older message does not become the conversation's last one. Absent values
+/// a late, older message does not become the conversation's last one. A customer who
+/// writes (a new inbound message, not a history import, an echo or a watermark) reopens a
+/// RESOLVED or SNOOZED conversation: it becomes OPEN, its snooze cleared, and the change
+/// goes out with the conversation's update like any other. Absent values
 /// are -1 (times are positive), which keeps every VALUES column typed on PostgreSQL.
 async fn update_conversations(
     db: &impl ConnectionTrait,
@@ -917,6 +920,9 @@ async fn update_conversations(
              THEN v.column6 ELSE conversations.delivered_watermark END, \
            read_watermark = CASE WHEN v.column7 > conversations.read_watermark \
              THEN v.column7 ELSE conversations.read_watermark END, \
+           status = CASE WHEN v.column2 > 0 AND conversations.status IN ('RESOLVED', 'SNOOZED') \
+             THEN 'OPEN' ELSE conversations.status END, \
+           snoozed_until = CASE WHEN v.column2 > 0 THEN NULL ELSE conversations.snoozed_until END, \
            updated_at = v.column8 \
          FROM (VALUES {}) AS v \
          WHERE conversations.id = v.column1 \
@@ -934,7 +940,7 @@ async fn update_conversations(
 
 const CONVERSATION_COLUMNS: &str = "id, page_id, psid, customer_name, last_message_text, \
     last_timestamp, unread_count, status, last_inbound_timestamp, delivered_watermark, \
-    read_watermark, created_at, updated_at, customer_picture, assignee_id";
+    read_watermark, created_at, updated_at, customer_picture, assignee_id, snoozed_until";
 
 /// Bound parameters per row of `insert_messages`.
 const MESSAGE_PARAMS: usize = 11;

@@ -14,4 +14,5 @@ pub mod pages;
 pub mod presence;
 pub mod profiles;
 pub mod send;
+pub mod snooze;
 pub mod sync;

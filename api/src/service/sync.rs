@@ -29,6 +29,8 @@ use crate::time::now_ms;
 const FULL_SYNC_PAGE: u32 = 25;
 /// Messages inlined per conversation.
 const INLINE_MESSAGES: u32 = 25;
+/// Conversations per Graph page while counting (Graph's maximum: nothing is inlined).
+const COUNT_PAGE: u32 = 100;
 
 /// What a sync imported.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -273,6 +275,7 @@ pub async fn start_full_sync(
             started_at: Set(now),
             finished_at: Set(None),
             heartbeat_at: Set(Some(now)),
+            total: Set(None),
         }
         .insert(&state.db)
         .await;
@@ -307,7 +310,15 @@ fn launch(state: &AppState, job: sync_job::Model, token: Secret) {
                 ("FAILED", Some(err.message()))
             }
         };
-        let finished = sync_job::Entity::update_many()
+        let mut finished = sync_job::Entity::update_many();
+        if status == "DONE" {
+            // What was imported is what there was to import (see `run_full_sync`).
+            finished = finished.col_expr(
+                sync_job::Column::Total,
+                Expr::col(sync_job::Column::Conversations),
+            );
+        }
+        let finished = finished
             .col_expr(sync_job::Column::Status, Expr::val(status))
             .col_expr(sync_job::Column::Error, Expr::val(error))
             .col_expr(sync_job::Column::FinishedAt, Expr::val(now_ms()))
@@ -384,6 +395,15 @@ async fn run_full_sync(
     // after the first pass, list again from the top for threads updated since the job
     // started (a minute of margin for clock skew) until a pass finds none.
     let since = job.started_at - 60_000;
+    // Progress is measured against a total: first the listing is paged through without
+    // messages (Graph reports no count of a Page's conversations) and its conversations
+    // with a customer counted, then each distinct conversation imported counts once.
+    // Threads created during the sync raise the total as they are imported, so it never
+    // shrinks while the job runs; once DONE it is what was imported (lower only when a
+    // thread counted was deleted before its turn came).
+    let total = count_conversations(state, &page_id, token).await?;
+    set_total(state, job.id, total).await?;
+    let mut imported_ids: HashSet<String> = HashSet::new();
     let mut done: HashSet<(String, Option<String>)> = HashSet::new();
     for round in 0..=CATCH_UP_ROUNDS {
         let catching_up = round > 0;
@@ -419,8 +439,12 @@ async fn run_full_sync(
                 .cloned()
                 .collect();
             found |= !todo.is_empty();
+            let fresh = todo
+                .iter()
+                .filter(|c| customer(&page_id, c).is_some() && imported_ids.insert(c.id.clone()))
+                .count();
             let imported = import(state, &page_id, token, &todo, true).await?;
-            record_progress(state, job.id, imported, catching_up).await?;
+            record_progress(state, job.id, fresh, imported, catching_up).await?;
             next = listing.paging.and_then(|p| p.next);
             if next.is_none() || reached_older {
                 break;
@@ -436,34 +460,77 @@ async fn run_full_sync(
 /// Passes over the list after the first, for threads that moved up during the sync.
 const CATCH_UP_ROUNDS: usize = 5;
 
-/// Adds what a Graph page imported to the job and publishes it. A thread imported again
-/// in a catch-up pass counts its new messages, not itself a second time.
+/// The Page's conversations that have a customer, counted by paging through the listing.
+async fn count_conversations(
+    state: &AppState,
+    page_id: &str,
+    token: &Secret,
+) -> Result<i32, ApiError> {
+    let mut total: i32 = 0;
+    let mut next: Option<String> = None;
+    loop {
+        let listing = match state
+            .graph
+            .conversation_participants(page_id, token, COUNT_PAGE, next.as_deref())
+            .await
+        {
+            Ok(listing) => listing,
+            Err(err) => return Err(graph_failure(state, page_id, err).await),
+        };
+        let with_customer = listing
+            .data
+            .iter()
+            .filter(|c| customer(page_id, c).is_some())
+            .count();
+        total = total.saturating_add(i32::try_from(with_customer).unwrap_or(i32::MAX));
+        next = listing.paging.and_then(|p| p.next);
+        if next.is_none() {
+            return Ok(total);
+        }
+    }
+}
+
+async fn set_total(state: &AppState, job_id: i64, total: i32) -> Result<(), ApiError> {
+    let counted = sync_job::Entity::update_many()
+        .col_expr(sync_job::Column::Total, Expr::val(total))
+        .filter(sync_job::Column::Id.eq(job_id))
+        .exec_with_returning(&state.db)
+        .await?;
+    for job in counted {
+        publish_job(state, &job).await;
+    }
+    Ok(())
+}
+
+/// Adds what a Graph page imported to the job and publishes it: `fresh` conversations
+/// imported for the first time by this job (a thread imported again in a catch-up pass
+/// counts its new messages, not itself a second time), raising the total when they
+/// outgrow it (threads created since it was counted).
 async fn record_progress(
     state: &AppState,
     job_id: i64,
+    fresh: usize,
     imported: Imported,
     catching_up: bool,
 ) -> Result<(), ApiError> {
-    let conversations = if catching_up {
-        0
-    } else {
-        imported.conversations as i32
-    };
+    use sync_job::Column as J;
+    let fresh = i32::try_from(fresh).unwrap_or(i32::MAX);
     let messages = if catching_up {
         imported.stored as i32
     } else {
         imported.messages as i32
     };
+    let conversations = Expr::col(J::Conversations).add(fresh);
+    let total = Expr::case(
+        Expr::col(J::Total).lt(conversations.clone()),
+        conversations.clone(),
+    )
+    .finally(Expr::col(J::Total));
     let progressed = sync_job::Entity::update_many()
-        .col_expr(
-            sync_job::Column::Conversations,
-            Expr::col(sync_job::Column::Conversations).add(conversations),
-        )
-        .col_expr(
-            sync_job::Column::Messages,
-            Expr::col(sync_job::Column::Messages).add(messages),
-        )
-        .filter(sync_job::Column::Id.eq(job_id))
+        .col_expr(J::Total, total.into())
+        .col_expr(J::Conversations, conversations)
+        .col_expr(J::Messages, Expr::col(J::Messages).add(messages))
+        .filter(J::Id.eq(job_id))
         .exec_with_returning(&state.db)
         .await?;
     for job in progressed {

@@ -15,6 +15,7 @@ fn conv(id: &str, ts: &str, status: ConversationStatus) -> Conversation {
         assignee: None,
         window_expires_at: None,
         human_agent_window_expires_at: None,
+        snoozed_until: None,
     }
 }
 
@@ -73,21 +74,25 @@ fn relative_times_are_short() {
 #[test]
 fn conversations_stay_newest_first_and_an_update_moves_one_without_duplicating_it() {
     let mut list = ConversationList::default();
+    let all = ListFilter::default();
     list.merge_page(
         vec![
             conv("1", "2026-11-26T10:00:00Z", ConversationStatus::OPEN),
             conv("2", "2026-11-26T09:00:00Z", ConversationStatus::OPEN),
         ],
-        None,
+        &all,
+        0,
         Some((Some("c2".into()), true)),
     );
     list.upsert(
         conv("2", "2026-11-26T11:00:00Z", ConversationStatus::OPEN),
-        None,
+        &all,
+        0,
     );
     list.upsert(
         conv("2", "2026-11-26T11:00:00Z", ConversationStatus::OPEN),
-        None,
+        &all,
+        0,
     );
     let ids: Vec<_> = list.items.iter().map(|c| c.id.as_str()).collect();
     assert_eq!(ids, ["2", "1"]);
@@ -97,9 +102,11 @@ fn conversations_stay_newest_first_and_an_update_moves_one_without_duplicating_i
 #[test]
 fn a_page_fetched_before_a_live_update_does_not_move_the_conversation_back() {
     let mut list = ConversationList::default();
+    let all = ListFilter::default();
     list.merge_page(
         vec![conv("1", "2026-11-26T10:00:00Z", ConversationStatus::OPEN)],
-        None,
+        &all,
+        0,
         Some((Some("c1".into()), true)),
     );
     // A next page is asked for; meanwhile conversation 5 (below the first page) gets a
@@ -107,14 +114,16 @@ fn a_page_fetched_before_a_live_update_does_not_move_the_conversation_back() {
     let since = list.mark();
     list.upsert(
         conv("5", "2026-11-26T12:00:00Z", ConversationStatus::OPEN),
-        None,
+        &all,
+        0,
     );
     list.merge_fetched(
         vec![
             conv("4", "2026-11-26T09:00:00Z", ConversationStatus::OPEN),
             conv("5", "2026-11-26T08:00:00Z", ConversationStatus::OPEN),
         ],
-        None,
+        &all,
+        0,
         Some((Some("c5".into()), false)),
         since,
     );
@@ -143,7 +152,8 @@ fn a_page_fetched_before_a_live_update_does_not_move_the_conversation_back() {
             "2026-11-26T12:00:00Z",
             ConversationStatus::RESOLVED,
         )],
-        None,
+        &all,
+        0,
         None,
         since,
     );
@@ -153,16 +163,21 @@ fn a_page_fetched_before_a_live_update_does_not_move_the_conversation_back() {
 
 #[test]
 fn a_page_does_not_bring_back_a_conversation_that_left_the_filter_live() {
-    let filter = Some(ConversationStatus::OPEN);
+    let filter = ListFilter {
+        status: Some(ConversationStatus::OPEN),
+        ..ListFilter::default()
+    };
     let mut list = ConversationList::default();
     let since = list.mark();
     list.upsert(
         conv("3", "2026-11-26T10:00:00Z", ConversationStatus::RESOLVED),
-        filter,
+        &filter,
+        0,
     );
     list.merge_fetched(
         vec![conv("3", "2026-11-26T10:00:00Z", ConversationStatus::OPEN)],
-        filter,
+        &filter,
+        0,
         None,
         since,
     );
@@ -172,16 +187,71 @@ fn a_page_does_not_bring_back_a_conversation_that_left_the_filter_live() {
 #[test]
 fn a_conversation_leaves_a_status_filter_it_no_longer_matches() {
     let mut list = ConversationList::default();
-    let filter = Some(ConversationStatus::OPEN);
+    let filter = ListFilter {
+        status: Some(ConversationStatus::OPEN),
+        ..ListFilter::default()
+    };
     list.upsert(
         conv("1", "2026-11-26T10:00:00Z", ConversationStatus::OPEN),
-        filter,
+        &filter,
+        0,
     );
     list.upsert(
         conv("1", "2026-11-26T10:00:00Z", ConversationStatus::RESOLVED),
-        filter,
+        &filter,
+        0,
     );
     assert!(list.items.is_empty());
+}
+
+#[test]
+fn the_assignee_filters_keep_whose_conversations_they_say_as_assignments_change() {
+    let mine = ListFilter {
+        assignee: AssigneeChoice::Mine,
+        me: Some("7".into()),
+        ..ListFilter::default()
+    };
+    let unassigned = ListFilter {
+        assignee: AssigneeChoice::Unassigned,
+        ..ListFilter::default()
+    };
+    let (mut my_list, mut free_list) = (ConversationList::default(), ConversationList::default());
+    let mut c = conv("1", "2026-11-26T10:00:00Z", ConversationStatus::OPEN);
+    my_list.upsert(c.clone(), &mine, 0);
+    free_list.upsert(c.clone(), &unassigned, 0);
+    assert!(my_list.items.is_empty());
+    assert_eq!(free_list.items.len(), 1);
+    c.assignee = Some(AgentRef {
+        id: "7".into(),
+        name: "Ada".into(),
+    });
+    my_list.upsert(c.clone(), &mine, 0);
+    free_list.upsert(c, &unassigned, 0);
+    assert_eq!(my_list.items.len(), 1);
+    assert!(free_list.items.is_empty());
+}
+
+#[test]
+fn ending_soon_lists_the_window_that_closes_first_first_and_drops_closed_ones() {
+    let now = parse_rfc3339("2026-11-26T10:00:00Z").unwrap();
+    let soon = ListFilter {
+        ending_soon: true,
+        ..ListFilter::default()
+    };
+    let with_window = |id: &str, closes: &str| Conversation {
+        window_expires_at: Some(closes.into()),
+        human_agent_window_expires_at: Some("2026-12-02T10:00:00Z".into()),
+        ..conv(id, "2026-11-26T09:59:00Z", ConversationStatus::OPEN)
+    };
+    let mut list = ConversationList::default();
+    list.upsert(with_window("1", "2026-11-26T13:00:00Z"), &soon, now);
+    list.upsert(with_window("2", "2026-11-26T10:30:00Z"), &soon, now);
+    list.upsert(with_window("3", "2026-11-26T20:00:00Z"), &soon, now);
+    list.upsert(with_window("4", "2026-11-26T09:00:00Z"), &soon, now);
+    let ids: Vec<_> = list.items.iter().map(|c| c.id.as_str()).collect();
+    assert_eq!(ids, ["2", "1"]);
+    assert_eq!(soon.status(), Some(ConversationStatus::OPEN));
+    assert_eq!(soon.window_hours(), Some(4));
 }
 
 #[test]
@@ -293,4 +363,169 @@ fn unknown_enum_values_decode_as_unknown() {
         ConversationStatus::parse("SNOOZED"),
         Some(ConversationStatus::SNOOZED)
     );
+}
+
+fn msg_in(conversation: &str, id: &str, ts: &str) -> Message {
+    Message {
+        conversation_id: conversation.into(),
+        direction: MessageDirection::INBOUND,
+        ..msg(id, ts, MessageStatus::SENT, None)
+    }
+}
+
+fn ids(threads: &Threads, conversation: &str) -> Vec<String> {
+    threads
+        .get(conversation)
+        .map(|t| t.messages.items.iter().map(|m| m.id.clone()).collect())
+        .unwrap_or_default()
+}
+
+#[test]
+fn a_message_lands_in_its_own_conversations_thread_and_no_other() {
+    let mut threads = Threads::default();
+    threads.open("1");
+    threads.open("2");
+
+    assert!(threads.upsert_message(msg_in("2", "20", "2026-11-26T10:00:00Z")));
+    assert!(threads.upsert_message(msg_in("1", "10", "2026-11-26T10:01:00Z")));
+    // A conversation never opened: left for its first load.
+    assert!(!threads.upsert_message(msg_in("3", "30", "2026-11-26T10:02:00Z")));
+
+    assert_eq!(ids(&threads, "1"), ["10"]);
+    assert_eq!(ids(&threads, "2"), ["20"]);
+    assert!(threads.get("3").is_none());
+    assert!(threads.has_message(&msg_in("2", "20", "2026-11-26T10:00:00Z")));
+    assert!(!threads.has_message(&msg_in("1", "20", "2026-11-26T10:00:00Z")));
+    threads.remove_message("20");
+    assert!(ids(&threads, "2").is_empty());
+}
+
+#[test]
+fn reopening_a_thread_keeps_its_messages_and_its_place_in_history() {
+    let mut threads = Threads::default();
+    threads.open("1").messages.merge_page(
+        vec![msg_in("1", "10", "2026-11-26T10:00:00Z")],
+        Some((Some("c10".into()), true)),
+    );
+    threads.open("2");
+
+    let again = threads.open("1");
+
+    assert_eq!(again.messages.items.len(), 1);
+    assert_eq!(again.messages.start_cursor.as_deref(), Some("c10"));
+    assert!(again.messages.has_previous && again.messages.loaded);
+    assert!(!threads.get("2").is_some_and(|t| t.messages.loaded));
+}
+
+#[test]
+fn only_the_most_recently_opened_threads_are_kept() {
+    let mut threads = Threads::default();
+    for i in 0..=threads::KEEP_THREADS {
+        threads.open(&i.to_string());
+    }
+    assert!(threads.get("0").is_none(), "the least recent is dropped");
+    assert!(threads.get("1").is_some());
+    assert!(threads.get(&threads::KEEP_THREADS.to_string()).is_some());
+
+    threads.keep_only(Some("5"));
+    assert!(threads.get("5").is_some());
+    assert!(threads.get("6").is_none());
+    threads.keep_only(None);
+    assert!(threads.get("5").is_none());
+}
+
+#[test]
+fn a_threads_conversation_is_updated_only_when_held() {
+    let mut threads = Threads::default();
+    threads.open("1");
+    threads.put_conversation(&conv(
+        "1",
+        "2026-11-26T10:00:00Z",
+        ConversationStatus::RESOLVED,
+    ));
+    threads.put_conversation(&conv("2", "2026-11-26T10:00:00Z", ConversationStatus::OPEN));
+    let held = threads.get("1").and_then(|t| t.conversation.as_ref());
+    assert_eq!(held.map(|c| c.status), Some(ConversationStatus::RESOLVED));
+    assert!(threads.get("2").is_none());
+}
+
+#[test]
+fn drafts_are_per_conversation_and_survive_a_round_trip_through_json() {
+    let mut drafts = Drafts::default();
+    drafts.set("1", "for Ada");
+    drafts.set("2", "for Bert");
+    drafts.set("2", "");
+
+    assert_eq!(drafts.get("1"), "for Ada");
+    assert_eq!(drafts.get("2"), "", "an emptied draft is gone");
+    assert_eq!(drafts.get("3"), "");
+    let back = Drafts::from_json(&drafts.to_json());
+    assert_eq!(back, drafts);
+    assert_eq!(Drafts::from_json("not json"), Drafts::default());
+    assert_eq!(Drafts::from_json(r#"{"1": 5}"#), Drafts::default());
+}
+
+fn key(key: &str) -> keys::KeyPress<'_> {
+    keys::KeyPress {
+        key,
+        ..keys::KeyPress::default()
+    }
+}
+
+#[test]
+fn shortcut_letters_act_outside_fields_only_and_escape_everywhere() {
+    use keys::{Shortcut, shortcut};
+    assert_eq!(shortcut(&key("r")), Some(Shortcut::Reply));
+    assert_eq!(shortcut(&key("e")), Some(Shortcut::Resolve));
+    assert_eq!(shortcut(&key("J")), Some(Shortcut::Next));
+    assert_eq!(shortcut(&key("K")), Some(Shortcut::Previous));
+    assert_eq!(shortcut(&key("?")), Some(Shortcut::Help));
+    assert_eq!(shortcut(&key("x")), None);
+    let alt = |k| keys::KeyPress {
+        alt: true,
+        ..key(k)
+    };
+    assert_eq!(shortcut(&alt("ArrowDown")), Some(Shortcut::Next));
+    assert_eq!(shortcut(&alt("ArrowUp")), Some(Shortcut::Previous));
+    assert_eq!(shortcut(&alt("r")), None);
+    let typing = |k| keys::KeyPress {
+        in_field: true,
+        ..key(k)
+    };
+    for k in ["r", "e", "J", "K", "?", "j"] {
+        assert_eq!(shortcut(&typing(k)), None, "{k} while typing");
+    }
+    assert_eq!(shortcut(&typing("Escape")), Some(Shortcut::Escape));
+    let ctrl = keys::KeyPress {
+        ctrl: true,
+        ..key("r")
+    };
+    assert_eq!(shortcut(&ctrl), None, "Ctrl+R reloads, as ever");
+}
+
+#[test]
+fn list_keys_reach_the_list_only_when_nothing_has_the_focus() {
+    use keys::{Shortcut, shortcut};
+    // Focused in the list, the list moves itself; elsewhere (the message log) they scroll.
+    assert_eq!(shortcut(&key("j")), None);
+    assert_eq!(shortcut(&key("ArrowDown")), None);
+    let nowhere = |k| keys::KeyPress {
+        nothing_focused: true,
+        ..key(k)
+    };
+    for k in ["j", "k", "ArrowDown", "ArrowUp"] {
+        assert_eq!(shortcut(&nowhere(k)), Some(Shortcut::FocusList), "{k}");
+    }
+}
+
+#[test]
+fn next_and_previous_stop_at_the_ends_of_the_list() {
+    let ids: Vec<String> = ["3", "2", "1"].iter().map(|s| s.to_string()).collect();
+    assert_eq!(keys::step_in(&ids, Some("3"), 1).as_deref(), Some("2"));
+    assert_eq!(keys::step_in(&ids, Some("1"), 1).as_deref(), Some("1"));
+    assert_eq!(keys::step_in(&ids, Some("3"), -1).as_deref(), Some("3"));
+    assert_eq!(keys::step_in(&ids, Some("2"), -1).as_deref(), Some("3"));
+    assert_eq!(keys::step_in(&ids, None, 1).as_deref(), Some("3"));
+    assert_eq!(keys::step_in(&ids, Some("9"), -1).as_deref(), Some("3"));
+    assert_eq!(keys::step_in(&[], Some("3"), 1), None);
 }

@@ -5,7 +5,7 @@ use dioxus::prelude::*;
 use super::api::ApiError;
 use super::browser;
 use super::state::AppState;
-use crate::model::{self, ConversationStatus, Message, MessageList, Presence, time};
+use crate::model::{self, AssigneeChoice, ConversationStatus, ListFilter, Message, Presence, time};
 use crate::ops::*;
 
 /// Conversations in the first page: the five newest, shown as fast as possible.
@@ -71,16 +71,26 @@ pub async fn reload_pages(mut state: AppState) -> Result<(), ApiError> {
 async fn fetch_conversations(
     state: AppState,
     page_id: &str,
-    filter: Option<ConversationStatus>,
+    filter: &ListFilter,
     first: i64,
     after: Option<String>,
 ) -> Result<(Vec<model::Conversation>, Option<String>, bool), ApiError> {
+    use conversations::AssigneeFilter;
+    let (assignee, assignee_id) = match &filter.assignee {
+        AssigneeChoice::All => (None, None),
+        AssigneeChoice::Mine => (Some(AssigneeFilter::ME), None),
+        AssigneeChoice::Unassigned => (Some(AssigneeFilter::UNASSIGNED), None),
+        AssigneeChoice::Agent(id) => (None, Some(id.clone())),
+    };
     let data = state
         .gql::<Conversations>(conversations::Variables {
             page_id: page_id.to_string(),
             first: Some(first),
             after,
-            status: filter,
+            status: filter.status(),
+            assignee,
+            assignee_id,
+            window_closes_within_hours: filter.window_hours(),
         })
         .await?
         .conversations;
@@ -98,10 +108,10 @@ pub async fn load_conversations(mut state: AppState) -> Result<(), ApiError> {
         // No Page: an empty list, loaded.
         let mut list = state.conversations.write();
         list.clear();
-        list.merge_page(Vec::new(), None, None);
+        list.merge_page(Vec::new(), &ListFilter::default(), 0, None);
         return Ok(());
     };
-    let filter = *state.status_filter.peek();
+    let filter = state.list_filter();
     // Emptied now and merged into later, so live events that arrive meanwhile stay.
     state.conversations.write().clear();
     fetch_and_merge(state, &page_id, filter, PAGE_SIZE, None).await
@@ -112,20 +122,21 @@ pub async fn load_conversations(mut state: AppState) -> Result<(), ApiError> {
 async fn fetch_and_merge(
     mut state: AppState,
     page_id: &str,
-    filter: Option<ConversationStatus>,
+    filter: ListFilter,
     count: i64,
     after: Option<String>,
 ) -> Result<(), ApiError> {
     let since = state.conversations.peek().mark();
     let (nodes, cursor, has_next) =
-        fetch_conversations(state, page_id, filter, count, after).await?;
-    if state.page_id.peek().as_deref() != Some(page_id) || *state.status_filter.peek() != filter {
+        fetch_conversations(state, page_id, &filter, count, after).await?;
+    if state.page_id.peek().as_deref() != Some(page_id) || state.list_filter() != filter {
         return Ok(());
     }
+    let now = browser::now_ms();
     state
         .conversations
         .write()
-        .merge_fetched(nodes, filter, Some((cursor, has_next)), since);
+        .merge_fetched(nodes, &filter, now, Some((cursor, has_next)), since);
     Ok(())
 }
 
@@ -141,7 +152,7 @@ pub async fn load_more_conversations(state: AppState) -> Result<(), ApiError> {
     if !has_next {
         return Ok(());
     }
-    let filter = *state.status_filter.peek();
+    let filter = state.list_filter();
     fetch_and_merge(state, &page_id, filter, MORE_SIZE, after).await
 }
 
@@ -151,20 +162,21 @@ pub async fn refresh_conversations(mut state: AppState) -> Result<(), ApiError> 
     let Some(page_id) = state.page_id.peek().clone() else {
         return Ok(());
     };
-    let filter = *state.status_filter.peek();
+    let filter = state.list_filter();
     let (shown, since) = {
         let list = state.conversations.peek();
         (list.items.len() as i64, list.mark())
     };
     let (nodes, cursor, has_next) =
-        fetch_conversations(state, &page_id, filter, shown.clamp(PAGE_SIZE, 50), None).await?;
-    if state.page_id.peek().as_deref() != Some(&page_id) {
+        fetch_conversations(state, &page_id, &filter, shown.clamp(PAGE_SIZE, 50), None).await?;
+    if state.page_id.peek().as_deref() != Some(&page_id) || state.list_filter() != filter {
         return Ok(());
     }
+    let now = browser::now_ms();
     let mut list = state.conversations.write();
     let keep_cursor = list.items.len() as i64 > shown.clamp(PAGE_SIZE, 50);
     let next = (!keep_cursor || !list.loaded).then_some((cursor, has_next));
-    list.merge_fetched(nodes, filter, next, since);
+    list.merge_fetched(nodes, &filter, now, next, since);
     Ok(())
 }
 
@@ -189,66 +201,70 @@ async fn fetch_messages(
     ))
 }
 
-/// The newest messages of a conversation: its first load when it opens, and the
-/// gap fill after a reconnect (merged, so it never duplicates).
+/// The newest messages of a conversation, into its own thread: its first load when it
+/// opens, and the gap fill after a reconnect (merged, so it never duplicates). A thread
+/// dropped meanwhile (the feed started afresh) is left alone.
 pub async fn load_latest_messages(
     mut state: AppState,
     conversation_id: String,
 ) -> Result<(), ApiError> {
-    if state.messages.peek().conversation_id != conversation_id {
-        state.messages.set(MessageList::new(&conversation_id));
-    }
     let (nodes, cursor, has_previous) = fetch_messages(state, &conversation_id, None).await?;
-    let mut list = state.messages.write();
-    if list.conversation_id != conversation_id {
+    let mut threads = state.threads.write();
+    let Some(thread) = threads.get_mut(&conversation_id) else {
         return Ok(());
-    }
-    let first_load = !list.loaded;
-    list.merge_page(nodes, first_load.then_some((cursor, has_previous)));
+    };
+    let first_load = !thread.messages.loaded;
+    thread
+        .messages
+        .merge_page(nodes, first_load.then_some((cursor, has_previous)));
     Ok(())
 }
 
-/// The page of history before the oldest message shown (scrolling up).
-pub async fn load_older_messages(mut state: AppState) -> Result<(), ApiError> {
-    let (conversation_id, before) = {
-        let list = state.messages.peek();
-        if !list.has_previous {
-            return Ok(());
-        }
-        (list.conversation_id.clone(), list.start_cursor.clone())
+/// The page of history before the oldest message shown of `conversation_id` (scrolling up).
+pub async fn load_older_messages(
+    mut state: AppState,
+    conversation_id: String,
+) -> Result<(), ApiError> {
+    let before = match state.threads.peek().get(&conversation_id) {
+        Some(t) if t.messages.has_previous => t.messages.start_cursor.clone(),
+        _ => return Ok(()),
     };
     let (nodes, cursor, has_previous) = fetch_messages(state, &conversation_id, before).await?;
-    let mut list = state.messages.write();
-    if list.conversation_id == conversation_id {
-        list.merge_page(nodes, Some((cursor, has_previous)));
+    if let Some(thread) = state.threads.write().get_mut(&conversation_id) {
+        thread
+            .messages
+            .merge_page(nodes, Some((cursor, has_previous)));
     }
     Ok(())
 }
 
-/// One conversation by id (opened by a link before the list has it).
-pub async fn load_conversation(mut state: AppState, id: String) -> Result<(), ApiError> {
+/// One conversation by id (opened by a link before the list has it, or hidden by its
+/// filter): into its thread for the header, and into the list where it belongs.
+pub async fn load_conversation(state: AppState, id: String) -> Result<bool, ApiError> {
     let found = state
         .gql::<ConversationById>(conversation_by_id::Variables { id })
         .await?
         .conversation;
+    let known = found.is_some();
     if let Some(c) = found {
-        let filter = *state.status_filter.peek();
-        state.conversations.write().upsert(c.into(), filter);
+        state.put_conversation(c.into());
     }
-    Ok(())
+    Ok(known)
 }
 
-/// Sends a text: shown at once as PENDING, then replaced by the server's copy (same
-/// client mutation id), or failed with the reason the server gave.
+/// Sends a text: shown at once as PENDING in its conversation's thread, then replaced by
+/// the server's copy (same client mutation id), or failed with the reason the server gave.
 pub async fn send_text(mut state: AppState, conversation_id: String, text: String) {
     let cmid = browser::random_id();
     let now = time::format_rfc3339(browser::now_ms());
     state
-        .messages
+        .threads
         .write()
+        .open(&conversation_id)
+        .messages
         .upsert(Message::pending(&conversation_id, &cmid, &text, &now));
     let input = send_message::SendMessageInput {
-        conversation_id,
+        conversation_id: conversation_id.clone(),
         text: Some(text),
         attachment: None,
         client_mutation_id: Some(cmid.clone()),
@@ -257,9 +273,16 @@ pub async fn send_text(mut state: AppState, conversation_id: String, text: Strin
         .gql::<SendMessage>(send_message::Variables { input })
         .await
     {
-        Ok(sent) => state.messages.write().upsert(sent.send_message.into()),
+        Ok(sent) => {
+            state
+                .threads
+                .write()
+                .upsert_message(sent.send_message.into());
+        }
         Err(e) => {
-            state.messages.write().fail_local(&cmid, &e.code);
+            if let Some(t) = state.threads.write().get_mut(&conversation_id) {
+                t.messages.fail_local(&cmid, &e.code);
+            }
             if e.code == "PAGE_NEEDS_RECONNECT" || e.code == "GRAPH_API_ERROR" {
                 let _ = reload_pages(state).await;
             }
@@ -270,8 +293,10 @@ pub async fn send_text(mut state: AppState, conversation_id: String, text: Strin
 /// Sends a failed message's text again, under a new idempotency key (the old key
 /// would return the failed message).
 pub async fn retry(mut state: AppState, failed: Message) {
-    if failed.is_local() {
-        state.messages.write().remove_local(&failed.id);
+    if failed.is_local()
+        && let Some(t) = state.threads.write().get_mut(&failed.conversation_id)
+    {
+        t.messages.remove_local(&failed.id);
     }
     if let Some(text) = failed.text.filter(|t| !t.is_empty()) {
         send_text(state, failed.conversation_id, text).await;
@@ -280,7 +305,7 @@ pub async fn retry(mut state: AppState, failed: Message) {
 
 /// Changes a conversation (status, assignee, read) and shows the result.
 pub async fn update_conversation(
-    mut state: AppState,
+    state: AppState,
     id: String,
     status: Option<ConversationStatus>,
     assignee: Option<Option<String>>,
@@ -297,6 +322,7 @@ pub async fn update_conversation(
             status,
             assignee_id: assignee.flatten(),
             mark_read: mark_read.then_some(true),
+            snoozed_until: None,
         };
         state
             .gql::<UpdateConversation>(update_conversation::Variables { id, input })
@@ -304,8 +330,25 @@ pub async fn update_conversation(
             .update_conversation
             .into()
     };
-    let filter = *state.status_filter.peek();
-    state.conversations.write().upsert(updated, filter);
+    state.put_conversation(updated);
+    Ok(())
+}
+
+/// Snoozes a conversation until `until` (ms): it wakes by itself then, or when the
+/// customer writes.
+pub async fn snooze_conversation(state: AppState, id: String, until: i64) -> Result<(), ApiError> {
+    let input = update_conversation::UpdateConversationInput {
+        status: Some(ConversationStatus::SNOOZED),
+        assignee_id: None,
+        mark_read: None,
+        snoozed_until: Some(model::follow_ups::snooze_value(until)),
+    };
+    let updated: model::Conversation = state
+        .gql::<UpdateConversation>(update_conversation::Variables { id, input })
+        .await?
+        .update_conversation
+        .into();
+    state.put_conversation(updated);
     Ok(())
 }
 

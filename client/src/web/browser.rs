@@ -24,6 +24,26 @@ pub fn save_token(token: Option<&str>) {
     }
 }
 
+const DRAFTS_KEY: &str = "messengerflow.drafts";
+
+/// The drafts saved in this browser (forgotten at sign-out).
+pub fn load_drafts() -> crate::model::Drafts {
+    storage()
+        .and_then(|s| s.get_item(DRAFTS_KEY).ok().flatten())
+        .map(|json| crate::model::Drafts::from_json(&json))
+        .unwrap_or_default()
+}
+
+/// Saves the drafts (`None` forgets them).
+pub fn save_drafts(json: Option<&str>) {
+    if let Some(s) = storage() {
+        let _ = match json {
+            Some(j) => s.set_item(DRAFTS_KEY, j),
+            None => s.remove_item(DRAFTS_KEY),
+        };
+    }
+}
+
 /// The URL's hash, which carries the route.
 pub fn hash() -> String {
     web_sys::window()
@@ -112,6 +132,13 @@ pub fn scroll_to_bottom(id: &str) {
     }
 }
 
+/// Scrolls an element to `top` pixels from its top.
+pub fn set_scroll_top(id: &str, top: f64) {
+    if let Some(e) = element_by_id(id) {
+        e.set_scroll_top(top as i32);
+    }
+}
+
 /// Scrolls an element down by `by` pixels.
 pub fn scroll_by(id: &str, by: i32) {
     if let Some(e) = element_by_id(id) {
@@ -163,4 +190,90 @@ pub fn visible() -> bool {
 
 pub async fn sleep_ms(ms: u32) {
     gloo_timers::future::TimeoutFuture::new(ms).await;
+}
+
+/// A `keydown` listener on the document, removed when dropped.
+pub struct KeyListener {
+    closure: Closure<dyn FnMut(web_sys::KeyboardEvent)>,
+}
+
+impl Drop for KeyListener {
+    fn drop(&mut self) {
+        if let Some(d) = web_sys::window().and_then(|w| w.document()) {
+            let _ = d.remove_event_listener_with_callback(
+                "keydown",
+                self.closure.as_ref().unchecked_ref(),
+            );
+        }
+    }
+}
+
+/// Calls `f` with every key press that reaches the document (after the page's own
+/// handlers, which may have taken it: `defaultPrevented`).
+pub fn on_key_down(f: impl FnMut(web_sys::KeyboardEvent) + 'static) -> KeyListener {
+    let closure = Closure::<dyn FnMut(web_sys::KeyboardEvent)>::new(f);
+    if let Some(d) = web_sys::window().and_then(|w| w.document()) {
+        let _ = d.add_event_listener_with_callback("keydown", closure.as_ref().unchecked_ref());
+    }
+    KeyListener { closure }
+}
+
+/// Whether an event's target is a field that takes typing (input, textarea, select, an
+/// editable element), where letters are text, not shortcuts.
+pub fn is_field(target: Option<web_sys::EventTarget>) -> bool {
+    let Some(el) = target.and_then(|t| t.dyn_into::<web_sys::HtmlElement>().ok()) else {
+        return false;
+    };
+    matches!(el.tag_name().as_str(), "INPUT" | "TEXTAREA" | "SELECT") || el.is_content_editable()
+}
+
+/// Whether nothing on the page has the keyboard focus.
+pub fn nothing_focused() -> bool {
+    let Some(d) = web_sys::window().and_then(|w| w.document()) else {
+        return false;
+    };
+    match d.active_element() {
+        None => true,
+        Some(el) => d.body().is_some_and(|b| b.is_same_node(Some(&el))),
+    }
+}
+
+/// The conversation ids of the list as shown, top first.
+pub fn listed_conversations() -> Vec<String> {
+    let Some(d) = web_sys::window().and_then(|w| w.document()) else {
+        return Vec::new();
+    };
+    let Ok(items) = d.query_selector_all("[data-testid=\"conversation-item\"]") else {
+        return Vec::new();
+    };
+    (0..items.length())
+        .filter_map(|i| items.item(i))
+        .filter_map(|n| n.dyn_into::<web_sys::Element>().ok())
+        .filter_map(|e| e.get_attribute("data-conversation-id"))
+        .collect()
+}
+
+/// Moves the focus to the list's item of `id`, or to the first item.
+pub fn focus_list_item(id: Option<&str>) {
+    let own =
+        id.map(|id| format!("[data-testid=\"conversation-item\"][data-conversation-id=\"{id}\"]"));
+    let found = own.as_deref().is_some_and(|sel| {
+        web_sys::window()
+            .and_then(|w| w.document())
+            .and_then(|d| d.query_selector(sel).ok().flatten())
+            .is_some()
+    });
+    match own {
+        Some(sel) if found => focus(&sel),
+        _ => focus("[data-testid=\"conversation-item\"]"),
+    }
+}
+
+/// The conversation whose list item has the keyboard focus, if any.
+pub fn focused_conversation() -> Option<String> {
+    let el = web_sys::window()?.document()?.active_element()?;
+    el.closest("[data-conversation-id]")
+        .ok()
+        .flatten()?
+        .get_attribute("data-conversation-id")
 }

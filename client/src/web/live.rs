@@ -15,6 +15,7 @@
 use std::future::IntoFuture;
 use std::time::Duration;
 
+use dioxus::core::spawn_forever;
 use dioxus::prelude::*;
 use futures::StreamExt;
 use futures::stream::{LocalBoxStream, SelectAll};
@@ -208,8 +209,10 @@ async fn serve(
         // Subscribed first, fetched second: a change in between arrives both ways
         // and merges into one.
         let _ = actions::refresh_conversations(state).await;
-        let open = state.messages.peek().conversation_id.clone();
-        if !open.is_empty() {
+        // The other threads may have missed anything meanwhile: fetched again when opened.
+        let open = state.open_conversation_now();
+        state.threads.write().keep_only(open.as_deref());
+        if let Some(open) = open {
             let _ = actions::load_latest_messages(state, open).await;
         }
     }
@@ -231,7 +234,7 @@ async fn serve(
                     message.map(|m| *m),
                 );
                 if let Some(id) = removed {
-                    state.messages.write().remove(&id);
+                    state.threads.write().remove_message(&id);
                 }
                 *position = Some(at);
             }
@@ -242,7 +245,8 @@ async fn serve(
     Ended::Lost { served: true }
 }
 
-/// Applies one change of the Page. Idempotent: upserts by id.
+/// Applies one change of the Page: the conversation to the list and its thread, the
+/// message to its own conversation's thread only. Idempotent: upserts by id.
 fn apply(
     mut state: AppState,
     page_id: &str,
@@ -250,26 +254,22 @@ fn apply(
     message: Option<Message>,
 ) {
     if let Some(c) = conversation.filter(|c| c.page_id == page_id) {
-        let filter = *state.status_filter.peek();
-        state.conversations.write().upsert(c, filter);
+        state.put_conversation(c);
     }
     if let Some(m) = message {
         if m.error_code.as_deref() == Some("PAGE_NEEDS_RECONNECT") {
-            spawn(async move {
+            spawn_forever(async move {
                 let _ = actions::reload_pages(state).await;
             });
         }
-        let open = state.messages.peek().conversation_id == m.conversation_id;
-        if !open {
-            return;
-        }
         let inbound = m.direction == MessageDirection::INBOUND;
-        let known = state.messages.peek().items.iter().any(|it| it.id == m.id);
+        let known = state.threads.peek().has_message(&m);
         let id = m.conversation_id.clone();
-        state.messages.write().upsert(m);
+        let held = state.threads.write().upsert_message(m);
         // The agent is looking at it: a new customer message is read at once.
-        if inbound && !known && browser::visible() {
-            spawn(async move {
+        let open = state.open_conversation_now().as_deref() == Some(id.as_str());
+        if held && open && inbound && !known && browser::visible() {
+            spawn_forever(async move {
                 let _ = actions::update_conversation(state, id, None, None, true).await;
             });
         }

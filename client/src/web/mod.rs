@@ -5,11 +5,12 @@ mod actions;
 mod api;
 mod browser;
 mod components;
+mod keyboard;
 mod live;
 mod state;
 
 use crate::model::Route;
-use components::{Chat, Inbox, Login, Settings, TopBar};
+use components::{Chat, Inbox, Login, Settings, ShortcutSheet, TopBar};
 use state::{AppState, Connection};
 
 pub fn launch() {
@@ -39,7 +40,12 @@ fn App() -> Element {
     let token = state.token.read().clone();
     match token {
         None => rsx! { Login {} },
-        Some(token) => rsx! { Workspace { key: "{token}", token } },
+        // In a keyed list, so another session mounts afresh (see `components::Chat`).
+        Some(token) => rsx! {
+            for token in std::iter::once(token) {
+                Workspace { key: "{token}", token }
+            }
+        },
     }
 }
 
@@ -62,6 +68,8 @@ fn Workspace(token: String) -> Element {
     use_effect(move || {
         let _page = state.page_id.read();
         let _filter = state.status_filter.read();
+        let _assignee = state.assignee_filter.read();
+        let _ending_soon = state.ending_soon.read();
         if !session_loaded() {
             return;
         }
@@ -71,6 +79,20 @@ fn Workspace(token: String) -> Element {
             }
         });
     });
+    // The keyboard shortcuts, for as long as the session lasts.
+    let sheet = use_signal(|| false);
+    let mut shortcut_error = use_signal(|| None::<String>);
+    let resolve = use_coroutine(move |mut ids: UnboundedReceiver<String>| async move {
+        use futures::StreamExt;
+        while let Some(id) = ids.next().await {
+            let resolved = Some(crate::model::ConversationStatus::RESOLVED);
+            match actions::update_conversation(state, id, resolved, None, false).await {
+                Ok(()) => shortcut_error.set(None),
+                Err(e) => shortcut_error.set(Some(e.to_string())),
+            }
+        }
+    });
+    use_hook(move || std::rc::Rc::new(keyboard::listen(state, sheet, resolve)));
     let route = state.route.read().clone();
     let page_id = state.page_id.read().clone();
     let chat_open = matches!(route, Route::Chat(_));
@@ -83,8 +105,15 @@ fn Workspace(token: String) -> Element {
                     button { onclick: move |_| session.restart(), "Try again" }
                 }
             }
-            if let Some(page_id) = page_id {
-                Live { key: "{page_id}", token: token.clone(), page_id: page_id.clone() }
+            if let Some(e) = shortcut_error() {
+                div { class: "banner error", role: "alert", "data-testid": "shortcut-error",
+                    "Could not resolve the conversation: {e}"
+                }
+            }
+            ShortcutSheet { open: sheet }
+            // In a keyed list, so another Page starts its own feed (see `components::Chat`).
+            for page_id in page_id.into_iter() {
+                Live { key: "{page_id}", token: token.clone(), page_id }
             }
             if route == Route::Settings {
                 main { class: "body", Settings {} }

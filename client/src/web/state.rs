@@ -1,12 +1,15 @@
 //! The inbox's shared state: signals created once at the root and handed to every
 //! component through the context, plus the operations that change them.
+use std::collections::HashMap;
+
 use dioxus::prelude::*;
 use graphql_client::GraphQLQuery;
 
 use super::api::{self, ApiError};
 use super::browser;
 use crate::model::{
-    Agent, ConversationList, ConversationStatus, MessageList, Page, Presence, Route, SyncJob,
+    Agent, AssigneeChoice, Conversation, ConversationList, ConversationStatus, Drafts, ListFilter,
+    Page, Presence, Route, SyncJob, Threads,
 };
 
 /// What the connection-state indicator says.
@@ -49,8 +52,17 @@ pub struct AppState {
     pub page_id: Signal<Option<String>>,
     pub conversations: Signal<ConversationList>,
     pub status_filter: Signal<Option<ConversationStatus>>,
-    pub mine_only: Signal<bool>,
-    pub messages: Signal<MessageList>,
+    /// Whose conversations the list holds (filtered by the server).
+    pub assignee_filter: Signal<AssigneeChoice>,
+    /// The "ending soon" view: open windows closing within 4 hours, soonest first.
+    pub ending_soon: Signal<bool>,
+    /// The threads of the conversations opened so far, by conversation id.
+    pub threads: Signal<Threads>,
+    /// The unsent replies, by conversation id (also in `localStorage`).
+    pub drafts: Signal<Drafts>,
+    /// Where the agent left each conversation's message list (`scrollTop`); absent: at
+    /// the newest. Not reactive: only read when a chat opens.
+    pub scroll: CopyValue<HashMap<String, f64>>,
     pub route: Signal<Route>,
     pub connection: Signal<Connection>,
     pub presence: Signal<Vec<Presence>>,
@@ -67,8 +79,11 @@ impl AppState {
             page_id: Signal::new(None),
             conversations: Signal::new(ConversationList::default()),
             status_filter: Signal::new(None),
-            mine_only: Signal::new(false),
-            messages: Signal::new(MessageList::default()),
+            assignee_filter: Signal::new(AssigneeChoice::All),
+            ending_soon: Signal::new(false),
+            threads: Signal::new(Threads::default()),
+            drafts: Signal::new(browser::load_drafts()),
+            scroll: CopyValue::new(HashMap::new()),
             route: Signal::new(Route::parse(&browser::hash())),
             connection: Signal::new(Connection::Idle),
             presence: Signal::new(Vec::new()),
@@ -108,7 +123,9 @@ impl AppState {
         self.pages.set(Vec::new());
         self.page_id.set(None);
         self.conversations.set(ConversationList::default());
-        self.messages.set(MessageList::default());
+        self.threads.set(Threads::default());
+        self.drafts.set(Drafts::default());
+        browser::save_drafts(None);
         self.presence.set(Vec::new());
         self.sync_jobs.set(Vec::new());
     }
@@ -126,5 +143,41 @@ impl AppState {
             Route::Chat(id) => Some(id.clone()),
             _ => None,
         }
+    }
+
+    /// The open conversation, read without subscribing (for tasks and handlers).
+    pub fn open_conversation_now(&self) -> Option<String> {
+        match &*self.route.peek() {
+            Route::Chat(id) => Some(id.clone()),
+            _ => None,
+        }
+    }
+
+    /// The newest copy of a conversation, wherever it is shown: the list (as far as its
+    /// filter keeps it) and the thread holding it.
+    pub fn put_conversation(mut self, c: Conversation) {
+        self.threads.write().put_conversation(&c);
+        let filter = self.list_filter();
+        let now = browser::now_ms();
+        self.conversations.write().upsert(c, &filter, now);
+    }
+
+    /// What the list holds now (read without subscribing).
+    pub fn list_filter(&self) -> ListFilter {
+        ListFilter {
+            status: *self.status_filter.peek(),
+            assignee: self.assignee_filter.peek().clone(),
+            ending_soon: *self.ending_soon.peek(),
+            me: self.me.peek().as_ref().map(|m| m.id.clone()),
+        }
+    }
+
+    /// Keeps the draft of conversation `id`, here and in `localStorage`.
+    pub fn set_draft(mut self, id: &str, text: &str) {
+        if self.drafts.peek().get(id) == text {
+            return;
+        }
+        self.drafts.write().set(id, text);
+        browser::save_drafts(Some(&self.drafts.peek().to_json()));
     }
 }

@@ -1,11 +1,13 @@
 //! One conversation: its history (older pages on scroll up), live messages, the
 //! composer with optimistic sending, and the status and assignee controls.
+use dioxus::core::spawn_forever;
 use dioxus::prelude::*;
 
 use super::Avatar;
+use crate::model::follow_ups::{format_local, parse_local, snoozed_until_text};
 use crate::model::{
-    ConversationStatus, Message, MessageDirection, MessageStatus, Route, Window, explain_error,
-    parse_rfc3339, time,
+    ConversationStatus, Message, MessageDirection, MessageList, MessageStatus, Route, SnoozeChoice,
+    Window, explain_error, parse_rfc3339, time,
 };
 use crate::web::actions;
 use crate::web::browser;
@@ -18,10 +20,17 @@ pub fn Chat() -> Element {
     let state = use_context::<AppState>();
     let open = state.open_conversation();
     match open {
-        Some(id) => rsx! { ChatView { key: "{id}", id } },
+        // Keyed in a list, so another id mounts a new view: Dioxus diffs a lone keyed
+        // node in place (the key only counts among siblings), which kept the previous
+        // conversation's hooks, tasks and draft.
+        Some(id) => rsx! {
+            for id in std::iter::once(id) {
+                ChatView { key: "{id}", id }
+            }
+        },
         None => rsx! {
             section { class: "chat placeholder", "aria-label": "Chat",
-                p { class: "muted", "Pick a conversation. Use ↑/↓ or j/k to move, Enter to open." }
+                p { class: "muted", "Pick a conversation. Use ↑/↓ or j/k to move, Enter to open, ? for every shortcut." }
             }
         },
     }
@@ -29,36 +38,54 @@ pub fn Chat() -> Element {
 
 #[component]
 fn ChatView(id: String) -> Element {
-    let state = use_context::<AppState>();
+    let mut state = use_context::<AppState>();
     let mut error = use_signal(|| None::<String>);
     let mut loading_older = use_signal(|| false);
     // Scroll height before an older page went in above, to keep the view still.
     let mut height_before_older = use_signal(|| None::<i32>);
     let mut last_seen = use_signal(|| None::<String>);
+    // Where the agent left this conversation's list before (kept across switches).
+    let saved_scroll = state.scroll.peek().get(&id).copied();
     // Whether the agent is at the newest message (kept there as messages arrive).
-    let mut pinned = use_signal(|| true);
+    let mut pinned = use_signal(|| saved_scroll.is_none());
 
+    // Opening: its thread (cached or new), its newest messages, marked read. Each lands
+    // in this conversation's own thread, so a late answer never reaches another.
     let conv_id = id.clone();
     use_hook(move || {
         let id = conv_id;
         spawn(async move {
-            if state.conversations.peek().get(&id).is_none()
-                && let Err(e) = actions::load_conversation(state, id.clone()).await
-            {
+            state.threads.write().open(&id);
+            let (latest, read) = futures::join!(
+                actions::load_latest_messages(state, id.clone()),
+                actions::update_conversation(state, id.clone(), None, None, true),
+            );
+            if let Err(e) = latest {
                 error.set(Some(e.to_string()));
             }
-            if let Err(e) = actions::load_latest_messages(state, id.clone()).await {
-                error.set(Some(e.to_string()));
+            if read.is_err() {
+                // Marking read is refused for an agent who may only look: load it plainly.
+                match actions::load_conversation(state, id.clone()).await {
+                    Ok(true) => {}
+                    Ok(false) => error.set(Some(
+                        "No such conversation, or not one of your Pages.".into(),
+                    )),
+                    Err(e) => error.set(Some(e.to_string())),
+                }
             }
-            let _ = actions::update_conversation(state, id, None, None, true).await;
         });
     });
 
+    let effect_id = id.clone();
     // Keeps the newest message in view as messages arrive, unless the agent scrolled
-    // up to read; keeps the view still when an older page goes in above.
+    // up to read; keeps the view still when an older page goes in above; puts the view
+    // back where the agent left this conversation.
     use_effect(move || {
-        let list = state.messages.read();
-        let last = list.items.last().map(|m| (m.id.clone(), m.direction));
+        let last = state
+            .threads
+            .read()
+            .get(&effect_id)
+            .and_then(|t| t.messages.items.last().map(|m| (m.id.clone(), m.direction)));
         let before = height_before_older.peek().to_owned();
         let was_at_bottom = *pinned.peek();
         spawn(async move {
@@ -71,8 +98,13 @@ fn ChatView(id: String) -> Element {
             let changed = last_id != *last_seen.peek();
             let first_time = last_seen.peek().is_none();
             let own = changed && last.is_some_and(|(_, d)| d == MessageDirection::OUTBOUND);
-            // At the bottom, it stays there, also when a status or failure line grows.
-            if before.is_none() && (first_time || was_at_bottom || own) {
+            if first_time
+                && last_id.is_some()
+                && let Some(top) = saved_scroll
+            {
+                browser::set_scroll_top(LIST_ID, top);
+            } else if before.is_none() && (first_time || was_at_bottom || own) {
+                // At the bottom, it stays there, also when a status or failure line grows.
                 browser::scroll_to_bottom(LIST_ID);
             }
             if changed {
@@ -81,8 +113,13 @@ fn ChatView(id: String) -> Element {
         });
     });
 
-    let messages = state.messages.read().clone();
-    let conversation = state.conversations.read().get(&id).cloned();
+    let (messages, held) = match state.threads.read().get(&id) {
+        Some(t) => (t.messages.clone(), t.conversation.clone()),
+        None => (MessageList::new(&id), None),
+    };
+    // The list's copy is the freshest (every refetch lands there); the thread's holds a
+    // conversation the list has not loaded or filters out.
+    let conversation = state.conversations.read().get(&id).cloned().or(held);
     let now = *state.now_ms.read();
     let agents = state.presence.read().clone();
     let window = conversation
@@ -95,14 +132,21 @@ fn ChatView(id: String) -> Element {
         .and_then(|c| c.assignee.as_ref().map(|a| a.id.clone()))
         .unwrap_or_default();
 
+    let older_id = id.clone();
     let mut load_older = move || {
-        if loading_older() || !state.messages.peek().has_previous {
+        let more = state
+            .threads
+            .peek()
+            .get(&older_id)
+            .is_some_and(|t| t.messages.has_previous);
+        if loading_older() || !more {
             return;
         }
         loading_older.set(true);
         height_before_older.set(Some(browser::scroll_height(LIST_ID)));
+        let id = older_id.clone();
         spawn(async move {
-            if let Err(e) = actions::load_older_messages(state).await {
+            if let Err(e) = actions::load_older_messages(state, id).await {
                 error.set(Some(e.to_string()));
                 height_before_older.set(None);
             }
@@ -112,6 +156,8 @@ fn ChatView(id: String) -> Element {
 
     let id_status = id.clone();
     let id_assign = id.clone();
+    let id_scroll = id.clone();
+    let mut load_older_click = load_older.clone();
     rsx! {
         section { class: "chat", "data-testid": "chat", "data-conversation-id": "{id}", "aria-label": "Chat",
             header { class: "chat-header",
@@ -132,6 +178,11 @@ fn ChatView(id: String) -> Element {
                             "data-window": window.state(),
                             "{window.describe()}"
                         }
+                        if let (ConversationStatus::SNOOZED, Some(until)) = (c.status, &c.snoozed_until) {
+                            p { class: "snoozed-until", "data-testid": "snoozed-until", "data-until": "{until}",
+                                {snoozed_until_text(until, now, tz)}
+                            }
+                        }
                     }
                 }
                 div { class: "chat-controls",
@@ -149,10 +200,17 @@ fn ChatView(id: String) -> Element {
                                 }
                             });
                         },
-                        for s in ConversationStatus::ALL.iter() {
-                            option { value: s.as_str(), selected: status == Some(*s), "{s.label()}" }
+                        // Snoozing needs a time: the Snooze menu sets it.
+                        for s in ConversationStatus::ALL.iter().filter(|s| **s != ConversationStatus::SNOOZED || status == Some(**s)) {
+                            option {
+                                value: s.as_str(),
+                                selected: status == Some(*s),
+                                disabled: *s == ConversationStatus::SNOOZED,
+                                "{s.label()}"
+                            }
                         }
                     }
+                    SnoozeMenu { id: id.clone(), disabled: status.is_none(), error }
                     label { class: "sr-only", r#for: "conversation-assignee", "Assignee" }
                     select {
                         id: "conversation-assignee",
@@ -195,6 +253,12 @@ fn ChatView(id: String) -> Element {
                     if (gap < 80.0) != *pinned.peek() {
                         pinned.set(gap < 80.0);
                     }
+                    // Remembered for coming back; at the bottom means "at the newest".
+                    if gap < 80.0 {
+                        state.scroll.write().remove(&id_scroll);
+                    } else {
+                        state.scroll.write().insert(id_scroll.clone(), e.scroll_top());
+                    }
                     if e.scroll_top() < 60.0 {
                         load_older();
                     }
@@ -204,7 +268,7 @@ fn ChatView(id: String) -> Element {
                         class: "load-older",
                         "data-testid": "load-older",
                         disabled: loading_older(),
-                        onclick: move |_| load_older(),
+                        onclick: move |_| load_older_click(),
                         if loading_older() { "Loading…" } else { "Older messages" }
                     }
                 }
@@ -278,7 +342,8 @@ fn MessageItem(message: Message, tz: i64) -> Element {
                             class: "retry",
                             "data-testid": "retry",
                             onclick: move |_| {
-                                spawn(actions::retry(state, retry_msg.clone()));
+                                // Not tied to this view: switching away must not cut a send short.
+                                spawn_forever(actions::retry(state, retry_msg.clone()));
                             },
                             "Retry"
                         }
@@ -315,23 +380,33 @@ const TYPING_RENEW_MS: i64 = 5_000;
 #[component]
 fn Composer(id: String, window: Window) -> Element {
     let state = use_context::<AppState>();
-    let mut text = use_signal(String::new);
+    let text = state.drafts.read().get(&id).to_string();
     // When the customer was last told the Page is typing (0: not since the last stop).
     let mut typing_since = use_signal(|| 0i64);
     let send_id = id.clone();
     let mut send = move || {
-        let body = text.peek().trim().to_string();
+        let body = state.drafts.peek().get(&send_id).trim().to_string();
         if body.is_empty() {
             return;
         }
-        text.set(String::new());
+        state.set_draft(&send_id, "");
         // Facebook ends the typing indicator when the message arrives.
         typing_since.set(0);
-        spawn(actions::send_text(state, send_id.clone(), body));
+        // Not tied to this view: switching away must not cut a send short.
+        spawn_forever(actions::send_text(state, send_id.clone(), body));
     };
     let typing_id = id.clone();
+    let input_id = id.clone();
+    let drop_id = id.clone();
+    // Leaving the conversation with a draft stops the typing indicator.
+    use_drop(move || {
+        if *typing_since.peek() != 0 {
+            spawn_forever(actions::send_typing(state, drop_id.clone(), false));
+        }
+    });
     let mut send_key = send.clone();
     let closed = window == Window::Closed;
+    let empty = text.trim().is_empty();
     rsx! {
         form {
             class: "composer",
@@ -355,7 +430,7 @@ fn Composer(id: String, window: Window) -> Element {
                 oninput: move |e| {
                     let value = e.value();
                     let typing = !value.trim().is_empty();
-                    text.set(value);
+                    state.set_draft(&input_id, &value);
                     if closed {
                         return;
                     }
@@ -382,8 +457,88 @@ fn Composer(id: String, window: Window) -> Element {
                 class: "primary",
                 r#type: "submit",
                 "data-testid": "composer-send",
-                disabled: text.read().trim().is_empty(),
+                disabled: empty,
                 "Send"
+            }
+        }
+    }
+}
+
+/// Snooze: 1 hour, tomorrow at 9:00, next Monday at 9:00 (local time), or a time picked.
+/// The conversation wakes (OPEN) by itself then, or when the customer writes.
+#[component]
+fn SnoozeMenu(id: String, disabled: bool, error: Signal<Option<String>>) -> Element {
+    let state = use_context::<AppState>();
+    let mut open = use_signal(|| false);
+    let mut picked = use_signal(String::new);
+    let mut busy = use_signal(|| false);
+    let mut snooze = move |id: String, until: i64| {
+        busy.set(true);
+        spawn(async move {
+            match actions::snooze_conversation(state, id, until).await {
+                Ok(()) => {
+                    open.set(false);
+                    error.set(None);
+                }
+                Err(e) => error.set(Some(e.to_string())),
+            }
+            busy.set(false);
+        });
+    };
+    let now = *state.now_ms.read();
+    let tz = browser::timezone_offset_minutes();
+    let earliest = format_local(now + 60_000, tz);
+    let pick_id = id.clone();
+    rsx! {
+        div { class: "snooze",
+            button {
+                class: "ghost",
+                "data-testid": "snooze-menu",
+                "aria-haspopup": "true",
+                "aria-expanded": if open() { "true" } else { "false" },
+                disabled: disabled || busy(),
+                onclick: move |_| {
+                    let now_open = !*open.peek();
+                    open.set(now_open);
+                },
+                "Snooze"
+            }
+            if open() {
+                div { class: "snooze-options", role: "menu",
+                    for choice in SnoozeChoice::ALL {
+                        button {
+                            role: "menuitem",
+                            "data-testid": "snooze-option",
+                            "data-snooze": choice.key(),
+                            disabled: busy(),
+                            onclick: {
+                                let id = id.clone();
+                                move |_| snooze(id.clone(), choice.until(browser::now_ms(), tz))
+                            },
+                            "{choice.label()}"
+                        }
+                    }
+                    form {
+                        class: "snooze-pick",
+                        onsubmit: move |e| {
+                            e.prevent_default();
+                            match parse_local(&picked.peek(), tz) {
+                                Some(until) if until > browser::now_ms() => snooze(pick_id.clone(), until),
+                                _ => error.set(Some("Pick a time in the future to snooze until.".into())),
+                            }
+                        },
+                        label { r#for: "snooze-at", "Pick a time" }
+                        input {
+                            id: "snooze-at",
+                            r#type: "datetime-local",
+                            "data-testid": "snooze-at",
+                            min: "{earliest}",
+                            value: "{picked}",
+                            oninput: move |e| picked.set(e.value()),
+                        }
+                        button { r#type: "submit", "data-testid": "snooze-at-submit", disabled: busy(), "Snooze" }
+                    }
+                }
             }
         }
     }

@@ -3,12 +3,14 @@ mod chat;
 mod inbox;
 mod login;
 mod settings;
+mod shortcuts;
 mod topbar;
 
 pub use chat::Chat;
 pub use inbox::Inbox;
 pub use login::Login;
 pub use settings::Settings;
+pub use shortcuts::ShortcutSheet;
 pub use topbar::TopBar;
 
 use dioxus::prelude::*;
