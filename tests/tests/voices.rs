@@ -612,8 +612,8 @@ async fn replying_and_viewing_expire_by_themselves_when_not_refreshed() {
     let (c, alice) = (desk.conversation.clone(), desk.alice.id.clone());
 
     // Act: alice starts replying, then her tab goes away without a word.
-    set_presence(&desk.app, &desk.alice.token, &c, "TYPING").await;
     let started = tokio::time::Instant::now();
+    set_presence(&desk.app, &desk.alice.token, &c, "TYPING").await;
 
     // Assert: replying falls back to viewing, then she is gone.
     assert_eq!(next_presence(&mut bobs).await.2, "TYPING");

@@ -497,6 +497,7 @@ impl SubscriptionRoot {
                     agent_id,
                     state: presence,
                     ttl_ms: 0,
+                    origin: 0,
                 }))
             })
             .collect();

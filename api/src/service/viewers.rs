@@ -49,6 +49,9 @@ pub struct ViewerChange {
     /// instance is configured; measured from when each instance receives it, so clocks
     /// need not agree.
     pub ttl_ms: u64,
+    /// The instance that set it, which applied it at once and skips it on the bus (its
+    /// echo could come after the agent's next set, and undo it).
+    pub origin: u64,
 }
 
 struct Entry {
@@ -80,13 +83,23 @@ pub struct Viewers {
     /// By (conversation, agent).
     entries: Mutex<HashMap<(i64, i64), Entry>>,
     changes: broadcast::Sender<Arc<BusEvent>>,
+    /// This instance, in `ViewerChange::origin`.
+    origin: u64,
 }
 
 impl Default for Viewers {
     fn default() -> Self {
+        let mut origin = [0u8; 8];
+        // Without randomness (never seen) instances could share 0: each would then skip the
+        // others' sets, so the time is mixed in.
+        let _ = getrandom::fill(&mut origin);
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_nanos() as u64);
         Self {
             entries: Mutex::default(),
             changes: broadcast::channel(CAPACITY).0,
+            origin: u64::from_le_bytes(origin) ^ nanos,
         }
     }
 }
@@ -108,6 +121,7 @@ impl Viewers {
                 agent_id,
                 state,
                 ttl_ms: 0,
+                origin: self.origin,
             })));
     }
 
@@ -241,7 +255,9 @@ pub async fn run(viewers: Arc<Viewers>, bus: Arc<dyn EventBus>, shutdown: Cancel
             () = shutdown.cancelled() => return,
             _ = sweep.tick() => viewers.sweep(),
             event = events.next() => match event.as_deref() {
-                Some(BusEvent::ConversationPresence(change)) => viewers.apply(change),
+                Some(BusEvent::ConversationPresence(change)) if change.origin != viewers.origin => {
+                    viewers.apply(change);
+                }
                 // Fell behind on the bus: sets are refreshed often, so the next ones
                 // restore the table; read on from now.
                 Some(BusEvent::Lagged) => events = bus.subscribe(),
@@ -283,13 +299,23 @@ pub async fn set(
         agent_id,
         state,
         ttl_ms: u64::try_from(ttl.as_millis()).unwrap_or(u64::MAX),
+        origin: viewers.origin,
     };
-    // At once here, so that this instance reads its own write; the bus brings it to
-    // the others (and back here, changing nothing).
+    announce(viewers, bus, change)
+        .await
+        .map_err(|err| ApiError::Internal(anyhow::anyhow!("{err}")))
+}
+
+/// Applies a set of this instance's at once, so that it reads its own write and its sets
+/// apply in order, and hands it to the bus for the others.
+async fn announce(
+    viewers: &Viewers,
+    bus: &dyn EventBus,
+    change: ViewerChange,
+) -> Result<(), crate::bus::BusError> {
     viewers.apply(&change);
     bus.publish(vec![BusEvent::ConversationPresence(change)])
         .await
-        .map_err(|err| ApiError::Internal(anyhow::anyhow!("{err}")))
 }
 
 #[cfg(test)]
@@ -303,6 +329,7 @@ mod tests {
             agent_id,
             state,
             ttl_ms,
+            origin: 0,
         }
     }
 
@@ -317,6 +344,44 @@ mod tests {
         viewers.sweep();
         assert!(viewers.of_conversation(1).is_empty());
         assert!(viewers.of_page("p").is_empty());
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn an_instances_own_sets_coming_back_on_the_bus_do_not_undo_later_ones() {
+        use futures::StreamExt;
+        use std::sync::Arc;
+        let bus: Arc<dyn crate::bus::EventBus> = Arc::new(crate::bus::memory::MemoryBus::new());
+        let viewers = Arc::new(Viewers::default());
+        let mut changes = viewers.subscribe();
+        let stop = tokio_util::sync::CancellationToken::new();
+        let task = tokio::spawn(super::run(viewers.clone(), bus.clone(), stop.clone()));
+        tokio::task::yield_now().await;
+        let mine = |state| ViewerChange {
+            origin: viewers.origin,
+            ..set(1, 7, state, 4000)
+        };
+
+        // Both sets before the bus reader gets to the first one's echo.
+        super::announce(&viewers, bus.as_ref(), mine(State::Viewing))
+            .await
+            .unwrap();
+        super::announce(&viewers, bus.as_ref(), mine(State::Typing))
+            .await
+            .unwrap();
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+
+        assert_eq!(viewers.of_conversation(1), [(7, State::Typing)]);
+        let mut seen = Vec::new();
+        while let Ok(Some(event)) =
+            tokio::time::timeout(std::time::Duration::from_millis(10), changes.next()).await
+        {
+            if let crate::bus::BusEvent::ConversationPresence(change) = &*event {
+                seen.push(change.state);
+            }
+        }
+        assert_eq!(seen, [State::Viewing, State::Typing]);
+        stop.cancel();
+        task.await.unwrap();
     }
 
     #[tokio::test(start_paused = true)]
