@@ -5,10 +5,12 @@
 //! duplicates a conversation or a message, and never moves a message's status back.
 use serde::{Deserialize, Serialize};
 
+pub mod follow_ups;
 pub mod keys;
 pub mod threads;
 pub mod time;
 
+pub use follow_ups::{AssigneeChoice, ListFilter, SnoozeChoice};
 pub use threads::{Drafts, Threads};
 pub use time::{format_left, parse_rfc3339, relative_time};
 
@@ -155,6 +157,8 @@ pub struct Conversation {
     pub assignee: Option<AgentRef>,
     pub window_expires_at: Option<String>,
     pub human_agent_window_expires_at: Option<String>,
+    /// While SNOOZED: when it wakes by itself.
+    pub snoozed_until: Option<String>,
 }
 
 impl Conversation {
@@ -202,7 +206,7 @@ impl Conversation {
         }
     }
 
-    fn sort_key(&self) -> (i64, i64) {
+    pub(crate) fn sort_key(&self) -> (i64, i64) {
         (
             parse_rfc3339(&self.last_timestamp).unwrap_or(0),
             self.id.parse().unwrap_or(0),
@@ -417,14 +421,16 @@ pub struct ConversationList {
 impl ConversationList {
     /// Puts a conversation where it belongs now, replacing the copy with its id.
     /// A conversation that no longer matches the status filter leaves the list.
-    pub fn upsert(&mut self, c: Conversation, filter: Option<ConversationStatus>) {
+    /// Puts a conversation where it belongs now in a list of `filter` (status, assignee,
+    /// ending soon) at `now`, replacing the copy with its id. A conversation that no
+    /// longer passes the filter leaves the list.
+    pub fn upsert(&mut self, c: Conversation, filter: &ListFilter, now: i64) {
         self.items.retain(|it| it.id != c.id);
-        if filter.is_none_or(|f| f == c.status) {
-            let key = c.sort_key();
+        if filter.matches(&c, now) {
             let at = self
                 .items
                 .iter()
-                .position(|it| it.sort_key() < key)
+                .position(|it| filter.before(&c, it))
                 .unwrap_or(self.items.len());
             self.items.insert(at, c);
         }
@@ -434,11 +440,12 @@ impl ConversationList {
     pub fn merge_page(
         &mut self,
         nodes: Vec<Conversation>,
-        filter: Option<ConversationStatus>,
+        filter: &ListFilter,
+        now: i64,
         next: Option<(Option<String>, bool)>,
     ) {
         for c in nodes {
-            self.upsert(c, filter);
+            self.upsert(c, filter, now);
         }
         if let Some((cursor, has_next)) = next {
             self.end_cursor = cursor;
@@ -583,6 +590,8 @@ pub struct SyncJob {
     pub conversations: i64,
     pub messages: i64,
     pub error: Option<String>,
+    /// Conversations to import, once the server has counted them.
+    pub total: Option<i64>,
 }
 
 /// The screens, addressed by the URL's hash so a reload or a link opens the same one.

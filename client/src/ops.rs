@@ -105,6 +105,7 @@ macro_rules! conversation_from {
                     assignee: c.assignee.map(|a| model::AgentRef { id: a.id, name: a.name }),
                     window_expires_at: c.window_expires_at,
                     human_agent_window_expires_at: c.human_agent_window_expires_at,
+                    snoozed_until: c.snoozed_until,
                 }
             }
         }
@@ -158,6 +159,7 @@ macro_rules! sync_job_from {
                     conversations: j.conversations,
                     messages: j.messages,
                     error: j.error,
+                    total: j.total,
                 }
             }
         }

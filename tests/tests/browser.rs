@@ -613,6 +613,10 @@ async fn full_history_sync_from_settings_shows_progress_then_the_conversations()
            const v = p.getAttribute('aria-valuenow');\
            const all = window.__mfProgress;\
            if (all[all.length - 1] !== v) all.push(v);\
+           window.__mfBars = window.__mfBars || [];\
+           const bar = [p.getAttribute('data-status'), v, p.getAttribute('aria-valuemax')].join(' ');\
+           const bars = window.__mfBars;\
+           if (bars[bars.length - 1] !== bar) bars.push(bar);\
          };\
          new MutationObserver(look).observe(document.body, \
            { subtree: true, childList: true, attributes: true });\
@@ -659,6 +663,19 @@ async fn full_history_sync_from_settings_shows_progress_then_the_conversations()
     assert!(
         values.windows(2).all(|w| w[0] <= w[1]),
         "progress went backwards: {values:?}"
+    );
+    // The bar is measured against the server's total (30 threads), not one more than
+    // what is done (which showed 25 of 26, 96%, after the first Graph page).
+    let bars: Vec<String> =
+        serde_json::from_value(b.js("return window.__mfBars;", vec![]).await).expect("bar states");
+    let running_maxima: Vec<&str> = bars
+        .iter()
+        .filter(|bar| bar.starts_with("RUNNING ") && !bar.ends_with(" 0 1"))
+        .filter_map(|bar| bar.rsplit(' ').next())
+        .collect();
+    assert!(
+        !running_maxima.is_empty() && running_maxima.iter().all(|max| *max == "30"),
+        "the running bar's aria-valuemax should be the total, 30: {bars:?}"
     );
 
     // Assert: the inbox lists the newest five of the synced conversations.
@@ -1776,5 +1793,353 @@ async fn the_timeline_shows_day_separators_in_the_browsers_time_zone() {
             assert_eq!(current.as_ref(), Some(day), "{rows:#?}");
         }
     }
+    world.browser.close().await;
+}
+
+// ---- life (issue 12): no customer slips by. Server-side assignee filters, "ending
+// ---- soon", snoozing from the chat header, and the customer writing reopening it.
+
+impl World {
+    /// Chooses `value` in the `<select>` with `testid`, as a person picking it does.
+    async fn choose(&self, testid: &str, value: &str) {
+        let script = format!(
+            "const s = document.querySelector('[data-testid=\"{testid}\"]');\
+             if (!s || !Array.from(s.options).some(o => o.value === {value})) return false;\
+             s.value = {value}; s.dispatchEvent(new Event('change', {{ bubbles: true }})); return true;",
+            value = json!(value)
+        );
+        self.browser
+            .wait_for(&format!("{testid} offering {value:?}"), UI_TIMEOUT, &script)
+            .await;
+    }
+
+    async fn admin_id(&self) -> String {
+        let me = self.app.gql_data("{ me { id } }", json!({})).await;
+        me["me"]["id"].as_str().expect("my id").to_owned()
+    }
+}
+
+/// The conversation ids the list shows, top first.
+const LISTED_IDS: &str = "return Array.from(document.querySelectorAll(\
+    '[data-testid=\"conversation-item\"]')).map(e => e.getAttribute('data-conversation-id'));";
+
+async fn list_becomes(b: &Browser, what: &str, ids: &[&str]) {
+    let script = format!(
+        "const ids = Array.from(document.querySelectorAll('[data-testid=\"conversation-item\"]'))\
+           .map(e => e.getAttribute('data-conversation-id'));\
+         return JSON.stringify(ids) === JSON.stringify({ids});",
+        ids = json!(ids)
+    );
+    if tokio::time::timeout(UI_TIMEOUT, async {
+        loop {
+            if b.js(&script, vec![]).await == json!(true) {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    })
+    .await
+    .is_err()
+    {
+        let shown = b.js(LISTED_IDS, vec![]).await;
+        panic!("{what}: the list should be {ids:?}, it is {shown}");
+    }
+}
+
+#[tokio::test]
+async fn mine_and_unassigned_find_conversations_the_list_has_not_loaded() {
+    let Some(world) = world("mine_and_unassigned_find_conversations_the_list_has_not_loaded").await
+    else {
+        return;
+    };
+    // Arrange: seven conversations; the oldest, beyond the first five, is assigned to me.
+    let n = nonce();
+    let psids: [&'static str; 7] = [
+        "3000000040",
+        "3000000041",
+        "3000000042",
+        "3000000043",
+        "3000000044",
+        "3000000045",
+        "3000000046",
+    ];
+    let mut threads = Vec::new();
+    for (i, psid) in psids.iter().enumerate() {
+        threads.push(
+            world
+                .thread(psid, ("Pat", "Customer"), format!("Question {i} {n}"))
+                .await,
+        );
+    }
+    let mine = &threads[0];
+    let assigned = world
+        .app
+        .gql(
+            "mutation($id: ID!, $me: ID!) { updateConversation(id: $id, input: { assigneeId: $me }) { id } }",
+            json!({ "id": mine.id, "me": world.admin_id().await }),
+        )
+        .await;
+    assert!(assigned["errors"].is_null(), "{assigned:#}");
+    world.sign_in().await;
+    let b = &world.browser;
+    b.wait_for(
+        "the first conversations listed",
+        UI_TIMEOUT,
+        "return document.querySelectorAll('[data-testid=\"conversation-item\"]').length >= 5;",
+    )
+    .await;
+    let listed = b.js(LISTED_IDS, vec![]).await;
+    assert!(
+        !listed.as_array().expect("ids").contains(&json!(mine.id)),
+        "mine is loaded already: {listed}"
+    );
+
+    // Act + Assert: Mine lists it, from the server.
+    world.choose("filter-assignee", "me").await;
+    list_becomes(b, "Mine", &[&mine.id]).await;
+
+    // Act + Assert: Unassigned lists the others, newest first, and not mine.
+    world.choose("filter-assignee", "unassigned").await;
+    let others: Vec<&str> = threads[1..]
+        .iter()
+        .rev()
+        .take(5)
+        .map(|t| t.id.as_str())
+        .collect();
+    list_becomes(b, "Unassigned", &others).await;
+
+    // Act + Assert: back to everyone.
+    world.choose("filter-assignee", "").await;
+    let newest: Vec<&str> = threads
+        .iter()
+        .rev()
+        .take(5)
+        .map(|t| t.id.as_str())
+        .collect();
+    list_becomes(b, "Everyone", &newest).await;
+    world.browser.close().await;
+}
+
+#[tokio::test]
+async fn ending_soon_lists_open_conversations_whose_window_closes_first() {
+    let Some(world) = world("ending_soon_lists_open_conversations_whose_window_closes_first").await
+    else {
+        return;
+    };
+    // Arrange: customers who last wrote 23 h, 21 h, 10 min and 2 days ago.
+    let n = nonce();
+    let mut ids = Vec::new();
+    for (psid, ago) in [
+        ("3000000050", 23 * 3600),
+        ("3000000051", 21 * 3600),
+        ("3000000052", 600),
+        ("3000000053", 2 * 86_400),
+    ] {
+        world.customer(psid, "Kim", "Customer").await;
+        let text = format!("Hello from {psid} {n}");
+        world.sim.customer_says(PAGE, psid, &text, Some(ago)).await;
+        let deadline = Instant::now() + UI_TIMEOUT;
+        let id = loop {
+            let found =
+                world.app.conversations(PAGE).await.into_iter().find(|c| {
+                    c["customer"]["psid"] == psid && c["lastMessageText"] == text.as_str()
+                });
+            if let Some(c) = found {
+                break mf_tests::id_of(&c).to_owned();
+            }
+            assert!(Instant::now() < deadline, "{text:?} was not stored");
+            tokio::time::sleep(Duration::from_millis(25)).await;
+        };
+        ids.push(id);
+    }
+    world.sign_in().await;
+    let b = &world.browser;
+    list_becomes(b, "newest first", &[&ids[2], &ids[1], &ids[0], &ids[3]]).await;
+
+    // Act + Assert: the window closing in 1 hour first, then the one in 3; no others.
+    b.click("filter-ending-soon").await;
+    list_becomes(b, "ending soon", &[&ids[0], &ids[1]]).await;
+    let pressed = b
+        .js(
+            "return document.querySelector('[data-testid=\"filter-ending-soon\"]').getAttribute('aria-pressed');",
+            vec![],
+        )
+        .await;
+    assert_eq!(pressed, "true");
+
+    // Act + Assert: off again, the whole list.
+    b.click("filter-ending-soon").await;
+    list_becomes(
+        b,
+        "newest first again",
+        &[&ids[2], &ids[1], &ids[0], &ids[3]],
+    )
+    .await;
+    world.browser.close().await;
+}
+
+#[tokio::test]
+async fn snoozing_from_the_chat_shows_until_when_and_the_customer_writing_reopens_it() {
+    let Some(world) =
+        world("snoozing_from_the_chat_shows_until_when_and_the_customer_writing_reopens_it").await
+    else {
+        return;
+    };
+    let n = nonce();
+    let thread = world
+        .thread(
+            "3000000060",
+            ("Sam", "Snooze"),
+            format!("Call me later {n}"),
+        )
+        .await;
+    world.sign_in().await;
+    world.open_conversation_showing(&thread.text).await;
+    let b = &world.browser;
+    let snoozed_until = || async {
+        let data = world
+            .app
+            .gql_data(
+                "query($id: ID!) { conversation(id: $id) { status snoozedUntil } }",
+                json!({ "id": thread.id }),
+            )
+            .await;
+        data["conversation"].clone()
+    };
+
+    // Act: Snooze, 1 hour.
+    b.click("snooze-menu").await;
+    let before = now_ms();
+    b.js(
+        "document.querySelector('[data-testid=\"snooze-option\"][data-snooze=\"hour\"]').click(); return true;",
+        vec![],
+    )
+    .await;
+
+    // Assert: the header says until when, the status is Snoozed, the server has the time.
+    b.wait_for(
+        "Snoozed until in the header",
+        UI_TIMEOUT,
+        "const s = document.querySelector('[data-testid=\"snoozed-until\"]');\
+         const st = document.querySelector('[data-testid=\"conversation-status\"]');\
+         return !!s && s.textContent.startsWith('Snoozed until') && st.value === 'SNOOZED';",
+    )
+    .await;
+    let stored = snoozed_until().await;
+    assert_eq!(stored["status"], "SNOOZED", "{stored:#}");
+    let until = mf_tests_time(&stored["snoozedUntil"]);
+    assert!(
+        (until - (before + 3_600_000.0)).abs() < 10_000.0,
+        "snoozed for an hour: {stored:#}"
+    );
+
+    // Act: pick a time, two days ahead at 08:30 local (the browser's zone).
+    b.click("snooze-menu").await;
+    let picked = b
+        .js(
+            "const d = new Date(Date.now() + 2 * 86400000); d.setHours(8, 30, 0, 0);\
+             const pad = x => String(x).padStart(2, '0');\
+             const v = `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())}T08:30`;\
+             const input = document.querySelector('[data-testid=\"snooze-at\"]');\
+             const set = Object.getOwnPropertyDescriptor(HTMLInputElement.prototype, 'value').set;\
+             set.call(input, v); input.dispatchEvent(new Event('input', { bubbles: true }));\
+             return d.getTime();",
+            vec![],
+        )
+        .await
+        .as_f64()
+        .expect("the picked time");
+    b.click("snooze-at-submit").await;
+    let deadline = Instant::now() + UI_TIMEOUT;
+    loop {
+        let stored = snoozed_until().await;
+        if stored["snoozedUntil"].is_string() && mf_tests_time(&stored["snoozedUntil"]) == picked {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the picked time was not stored: {stored:#}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+
+    // Act + Assert: the customer writes; live, the chat is Open and no longer snoozed.
+    world
+        .sim
+        .customer_says(
+            PAGE,
+            thread.psid,
+            &format!("Actually, now please {n}"),
+            None,
+        )
+        .await;
+    b.wait_for(
+        "the conversation reopened",
+        UI_TIMEOUT,
+        "const st = document.querySelector('[data-testid=\"conversation-status\"]');\
+         return st.value === 'OPEN' && !document.querySelector('[data-testid=\"snoozed-until\"]');",
+    )
+    .await;
+    assert_eq!(
+        snoozed_until().await,
+        json!({ "status": "OPEN", "snoozedUntil": null })
+    );
+    world.browser.close().await;
+}
+
+/// An RFC 3339 time from the API, as ms since the epoch.
+fn mf_tests_time(value: &Value) -> f64 {
+    let text = value
+        .as_str()
+        .unwrap_or_else(|| panic!("not a time: {value}"));
+    chrono::DateTime::parse_from_rfc3339(text)
+        .unwrap_or_else(|e| panic!("{text}: {e}"))
+        .timestamp_millis() as f64
+}
+
+#[tokio::test]
+async fn a_snoozed_conversation_wakes_in_the_open_chat_by_itself() {
+    let Some(world) = world("a_snoozed_conversation_wakes_in_the_open_chat_by_itself").await else {
+        return;
+    };
+    // Arrange: snoozed for three seconds, its chat open.
+    let n = nonce();
+    let thread = world
+        .thread("3000000070", ("Wanda", "Wake"), format!("Remind me {n}"))
+        .await;
+    let until = chrono::DateTime::from_timestamp_millis(now_ms() as i64 + 3000)
+        .expect("a time")
+        .to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
+    let snoozed = world
+        .app
+        .gql(
+            "mutation($id: ID!, $until: String!) { updateConversation(id: $id, input: { snoozedUntil: $until }) { status } }",
+            json!({ "id": thread.id, "until": until }),
+        )
+        .await;
+    assert_eq!(
+        snoozed["data"]["updateConversation"]["status"], "SNOOZED",
+        "{snoozed:#}"
+    );
+    world.sign_in().await;
+    world.open_conversation_showing(&thread.text).await;
+    let b = &world.browser;
+    b.wait_for_testid("snoozed-until").await;
+
+    // Act: nothing; the time comes.
+    // Assert: the header goes back to Open, live, with no reload.
+    b.wait_for(
+        "the conversation woke",
+        Duration::from_secs(3) + UI_TIMEOUT,
+        "const st = document.querySelector('[data-testid=\"conversation-status\"]');\
+         const item = document.querySelector('[data-testid=\"conversation-item\"][data-status=\"OPEN\"]');\
+         return st.value === 'OPEN' && !!item\
+           && !document.querySelector('[data-testid=\"snoozed-until\"]');",
+    )
+    .await;
+    assert!(
+        now_ms() >= mf_tests_time(&json!(until)),
+        "woke before its time"
+    );
     world.browser.close().await;
 }

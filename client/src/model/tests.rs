@@ -15,6 +15,7 @@ fn conv(id: &str, ts: &str, status: ConversationStatus) -> Conversation {
         assignee: None,
         window_expires_at: None,
         human_agent_window_expires_at: None,
+        snoozed_until: None,
     }
 }
 
@@ -74,21 +75,25 @@ fn relative_times_are_short() {
 #[test]
 fn conversations_stay_newest_first_and_an_update_moves_one_without_duplicating_it() {
     let mut list = ConversationList::default();
+    let all = ListFilter::default();
     list.merge_page(
         vec![
             conv("1", "2026-11-26T10:00:00Z", ConversationStatus::OPEN),
             conv("2", "2026-11-26T09:00:00Z", ConversationStatus::OPEN),
         ],
-        None,
+        &all,
+        0,
         Some((Some("c2".into()), true)),
     );
     list.upsert(
         conv("2", "2026-11-26T11:00:00Z", ConversationStatus::OPEN),
-        None,
+        &all,
+        0,
     );
     list.upsert(
         conv("2", "2026-11-26T11:00:00Z", ConversationStatus::OPEN),
-        None,
+        &all,
+        0,
     );
     let ids: Vec<_> = list.items.iter().map(|c| c.id.as_str()).collect();
     assert_eq!(ids, ["2", "1"]);
@@ -98,16 +103,71 @@ fn conversations_stay_newest_first_and_an_update_moves_one_without_duplicating_i
 #[test]
 fn a_conversation_leaves_a_status_filter_it_no_longer_matches() {
     let mut list = ConversationList::default();
-    let filter = Some(ConversationStatus::OPEN);
+    let filter = ListFilter {
+        status: Some(ConversationStatus::OPEN),
+        ..ListFilter::default()
+    };
     list.upsert(
         conv("1", "2026-11-26T10:00:00Z", ConversationStatus::OPEN),
-        filter,
+        &filter,
+        0,
     );
     list.upsert(
         conv("1", "2026-11-26T10:00:00Z", ConversationStatus::RESOLVED),
-        filter,
+        &filter,
+        0,
     );
     assert!(list.items.is_empty());
+}
+
+#[test]
+fn the_assignee_filters_keep_whose_conversations_they_say_as_assignments_change() {
+    let mine = ListFilter {
+        assignee: AssigneeChoice::Mine,
+        me: Some("7".into()),
+        ..ListFilter::default()
+    };
+    let unassigned = ListFilter {
+        assignee: AssigneeChoice::Unassigned,
+        ..ListFilter::default()
+    };
+    let (mut my_list, mut free_list) = (ConversationList::default(), ConversationList::default());
+    let mut c = conv("1", "2026-11-26T10:00:00Z", ConversationStatus::OPEN);
+    my_list.upsert(c.clone(), &mine, 0);
+    free_list.upsert(c.clone(), &unassigned, 0);
+    assert!(my_list.items.is_empty());
+    assert_eq!(free_list.items.len(), 1);
+    c.assignee = Some(AgentRef {
+        id: "7".into(),
+        name: "Ada".into(),
+    });
+    my_list.upsert(c.clone(), &mine, 0);
+    free_list.upsert(c, &unassigned, 0);
+    assert_eq!(my_list.items.len(), 1);
+    assert!(free_list.items.is_empty());
+}
+
+#[test]
+fn ending_soon_lists_the_window_that_closes_first_first_and_drops_closed_ones() {
+    let now = parse_rfc3339("2026-11-26T10:00:00Z").unwrap();
+    let soon = ListFilter {
+        ending_soon: true,
+        ..ListFilter::default()
+    };
+    let with_window = |id: &str, closes: &str| Conversation {
+        window_expires_at: Some(closes.into()),
+        human_agent_window_expires_at: Some("2026-12-02T10:00:00Z".into()),
+        ..conv(id, "2026-11-26T09:59:00Z", ConversationStatus::OPEN)
+    };
+    let mut list = ConversationList::default();
+    list.upsert(with_window("1", "2026-11-26T13:00:00Z"), &soon, now);
+    list.upsert(with_window("2", "2026-11-26T10:30:00Z"), &soon, now);
+    list.upsert(with_window("3", "2026-11-26T20:00:00Z"), &soon, now);
+    list.upsert(with_window("4", "2026-11-26T09:00:00Z"), &soon, now);
+    let ids: Vec<_> = list.items.iter().map(|c| c.id.as_str()).collect();
+    assert_eq!(ids, ["2", "1"]);
+    assert_eq!(soon.status(), Some(ConversationStatus::OPEN));
+    assert_eq!(soon.window_hours(), Some(4));
 }
 
 #[test]

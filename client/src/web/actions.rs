@@ -5,7 +5,9 @@ use dioxus::prelude::*;
 use super::api::ApiError;
 use super::browser;
 use super::state::AppState;
-use crate::model::{self, ConversationList, ConversationStatus, Message, Presence, time};
+use crate::model::{
+    self, AssigneeChoice, ConversationList, ConversationStatus, ListFilter, Message, Presence, time,
+};
 use crate::ops::*;
 
 /// Conversations asked for per page of results.
@@ -69,16 +71,26 @@ pub async fn reload_pages(mut state: AppState) -> Result<(), ApiError> {
 async fn fetch_conversations(
     state: AppState,
     page_id: &str,
-    filter: Option<ConversationStatus>,
+    filter: &ListFilter,
     first: i64,
     after: Option<String>,
 ) -> Result<(Vec<model::Conversation>, Option<String>, bool), ApiError> {
+    use conversations::AssigneeFilter;
+    let (assignee, assignee_id) = match &filter.assignee {
+        AssigneeChoice::All => (None, None),
+        AssigneeChoice::Mine => (Some(AssigneeFilter::ME), None),
+        AssigneeChoice::Unassigned => (Some(AssigneeFilter::UNASSIGNED), None),
+        AssigneeChoice::Agent(id) => (None, Some(id.clone())),
+    };
     let data = state
         .gql::<Conversations>(conversations::Variables {
             page_id: page_id.to_string(),
             first: Some(first),
             after,
-            status: filter,
+            status: filter.status(),
+            assignee,
+            assignee_id,
+            window_closes_within_hours: filter.window_hours(),
         })
         .await?
         .conversations;
@@ -99,7 +111,7 @@ pub async fn load_conversations(mut state: AppState) -> Result<(), ApiError> {
         });
         return Ok(());
     };
-    let filter = *state.status_filter.peek();
+    let filter = state.list_filter();
     // Emptied now and merged into later, so live events that arrive meanwhile stay.
     state.conversations.set(ConversationList::default());
     fetch_and_merge(state, &page_id, filter, PAGE_SIZE, None).await
@@ -110,19 +122,20 @@ pub async fn load_conversations(mut state: AppState) -> Result<(), ApiError> {
 async fn fetch_and_merge(
     mut state: AppState,
     page_id: &str,
-    filter: Option<ConversationStatus>,
+    filter: ListFilter,
     count: i64,
     after: Option<String>,
 ) -> Result<(), ApiError> {
     let (nodes, cursor, has_next) =
-        fetch_conversations(state, page_id, filter, count, after).await?;
-    if state.page_id.peek().as_deref() != Some(page_id) || *state.status_filter.peek() != filter {
+        fetch_conversations(state, page_id, &filter, count, after).await?;
+    if state.page_id.peek().as_deref() != Some(page_id) || state.list_filter() != filter {
         return Ok(());
     }
+    let now = browser::now_ms();
     state
         .conversations
         .write()
-        .merge_page(nodes, filter, Some((cursor, has_next)));
+        .merge_page(nodes, &filter, now, Some((cursor, has_next)));
     Ok(())
 }
 
@@ -138,7 +151,7 @@ pub async fn load_more_conversations(state: AppState) -> Result<(), ApiError> {
     if !has_next {
         return Ok(());
     }
-    let filter = *state.status_filter.peek();
+    let filter = state.list_filter();
     fetch_and_merge(state, &page_id, filter, PAGE_SIZE * 2, after).await
 }
 
@@ -148,17 +161,18 @@ pub async fn refresh_conversations(mut state: AppState) -> Result<(), ApiError> 
     let Some(page_id) = state.page_id.peek().clone() else {
         return Ok(());
     };
-    let filter = *state.status_filter.peek();
+    let filter = state.list_filter();
     let shown = state.conversations.peek().items.len() as i64;
     let (nodes, cursor, has_next) =
-        fetch_conversations(state, &page_id, filter, shown.clamp(PAGE_SIZE, 50), None).await?;
-    if state.page_id.peek().as_deref() != Some(&page_id) {
+        fetch_conversations(state, &page_id, &filter, shown.clamp(PAGE_SIZE, 50), None).await?;
+    if state.page_id.peek().as_deref() != Some(&page_id) || state.list_filter() != filter {
         return Ok(());
     }
+    let now = browser::now_ms();
     let mut list = state.conversations.write();
     let keep_cursor = list.items.len() as i64 > shown.clamp(PAGE_SIZE, 50);
     let next = (!keep_cursor || !list.loaded).then_some((cursor, has_next));
-    list.merge_page(nodes, filter, next);
+    list.merge_page(nodes, &filter, now, next);
     Ok(())
 }
 
@@ -312,6 +326,24 @@ pub async fn update_conversation(
             .update_conversation
             .into()
     };
+    state.put_conversation(updated);
+    Ok(())
+}
+
+/// Snoozes a conversation until `until` (ms): it wakes by itself then, or when the
+/// customer writes.
+pub async fn snooze_conversation(state: AppState, id: String, until: i64) -> Result<(), ApiError> {
+    let input = update_conversation::UpdateConversationInput {
+        status: Some(ConversationStatus::SNOOZED),
+        assignee_id: None,
+        mark_read: None,
+        snoozed_until: Some(model::follow_ups::snooze_value(until)),
+    };
+    let updated: model::Conversation = state
+        .gql::<UpdateConversation>(update_conversation::Variables { id, input })
+        .await?
+        .update_conversation
+        .into();
     state.put_conversation(updated);
     Ok(())
 }

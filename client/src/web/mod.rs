@@ -68,6 +68,8 @@ fn Workspace(token: String) -> Element {
     use_effect(move || {
         let _page = state.page_id.read();
         let _filter = state.status_filter.read();
+        let _assignee = state.assignee_filter.read();
+        let _ending_soon = state.ending_soon.read();
         if !session_loaded() {
             return;
         }

@@ -8,8 +8,8 @@ use graphql_client::GraphQLQuery;
 use super::api::{self, ApiError};
 use super::browser;
 use crate::model::{
-    Agent, Conversation, ConversationList, ConversationStatus, Drafts, Page, Presence, Route,
-    SyncJob, Threads,
+    Agent, AssigneeChoice, Conversation, ConversationList, ConversationStatus, Drafts, ListFilter,
+    Page, Presence, Route, SyncJob, Threads,
 };
 
 /// What the connection-state indicator says.
@@ -52,7 +52,10 @@ pub struct AppState {
     pub page_id: Signal<Option<String>>,
     pub conversations: Signal<ConversationList>,
     pub status_filter: Signal<Option<ConversationStatus>>,
-    pub mine_only: Signal<bool>,
+    /// Whose conversations the list holds (filtered by the server).
+    pub assignee_filter: Signal<AssigneeChoice>,
+    /// The "ending soon" view: open windows closing within 4 hours, soonest first.
+    pub ending_soon: Signal<bool>,
     /// The threads of the conversations opened so far, by conversation id.
     pub threads: Signal<Threads>,
     /// The unsent replies, by conversation id (also in `localStorage`).
@@ -76,7 +79,8 @@ impl AppState {
             page_id: Signal::new(None),
             conversations: Signal::new(ConversationList::default()),
             status_filter: Signal::new(None),
-            mine_only: Signal::new(false),
+            assignee_filter: Signal::new(AssigneeChoice::All),
+            ending_soon: Signal::new(false),
             threads: Signal::new(Threads::default()),
             drafts: Signal::new(browser::load_drafts()),
             scroll: CopyValue::new(HashMap::new()),
@@ -153,8 +157,19 @@ impl AppState {
     /// filter keeps it) and the thread holding it.
     pub fn put_conversation(mut self, c: Conversation) {
         self.threads.write().put_conversation(&c);
-        let filter = *self.status_filter.peek();
-        self.conversations.write().upsert(c, filter);
+        let filter = self.list_filter();
+        let now = browser::now_ms();
+        self.conversations.write().upsert(c, &filter, now);
+    }
+
+    /// What the list holds now (read without subscribing).
+    pub fn list_filter(&self) -> ListFilter {
+        ListFilter {
+            status: *self.status_filter.peek(),
+            assignee: self.assignee_filter.peek().clone(),
+            ending_soon: *self.ending_soon.peek(),
+            me: self.me.peek().as_ref().map(|m| m.id.clone()),
+        }
     }
 
     /// Keeps the draft of conversation `id`, here and in `localStorage`.

@@ -4,9 +4,10 @@ use dioxus::core::spawn_forever;
 use dioxus::prelude::*;
 
 use super::Avatar;
+use crate::model::follow_ups::{format_local, parse_local, snoozed_until_text};
 use crate::model::{
-    ConversationStatus, Message, MessageDirection, MessageList, MessageStatus, Route, Window,
-    explain_error, parse_rfc3339, time,
+    ConversationStatus, Message, MessageDirection, MessageList, MessageStatus, Route, SnoozeChoice,
+    Window, explain_error, parse_rfc3339, time,
 };
 use crate::web::actions;
 use crate::web::browser;
@@ -181,6 +182,11 @@ fn ChatView(id: String) -> Element {
                             "data-urgency": window.urgency(),
                             "{window.describe()}"
                         }
+                        if let (ConversationStatus::SNOOZED, Some(until)) = (c.status, &c.snoozed_until) {
+                            p { class: "snoozed-until", "data-testid": "snoozed-until", "data-until": "{until}",
+                                {snoozed_until_text(until, now, tz)}
+                            }
+                        }
                     }
                 }
                 div { class: "chat-controls",
@@ -198,10 +204,17 @@ fn ChatView(id: String) -> Element {
                                 }
                             });
                         },
-                        for s in ConversationStatus::ALL.iter() {
-                            option { value: s.as_str(), selected: status == Some(*s), "{s.label()}" }
+                        // Snoozing needs a time: the Snooze menu sets it.
+                        for s in ConversationStatus::ALL.iter().filter(|s| **s != ConversationStatus::SNOOZED || status == Some(**s)) {
+                            option {
+                                value: s.as_str(),
+                                selected: status == Some(*s),
+                                disabled: *s == ConversationStatus::SNOOZED,
+                                "{s.label()}"
+                            }
                         }
                     }
+                    SnoozeMenu { id: id.clone(), disabled: status.is_none(), error }
                     label { class: "sr-only", r#for: "conversation-assignee", "Assignee" }
                     select {
                         id: "conversation-assignee",
@@ -523,6 +536,86 @@ fn Composer(id: String, window: Window, known: bool) -> Element {
                 disabled: empty || !can_send,
                 title: if closed { "Facebook refuses replies outside the messaging window" } else { "" },
                 "Send"
+            }
+        }
+    }
+}
+
+/// Snooze: 1 hour, tomorrow at 9:00, next Monday at 9:00 (local time), or a time picked.
+/// The conversation wakes (OPEN) by itself then, or when the customer writes.
+#[component]
+fn SnoozeMenu(id: String, disabled: bool, error: Signal<Option<String>>) -> Element {
+    let state = use_context::<AppState>();
+    let mut open = use_signal(|| false);
+    let mut picked = use_signal(String::new);
+    let mut busy = use_signal(|| false);
+    let mut snooze = move |id: String, until: i64| {
+        busy.set(true);
+        spawn(async move {
+            match actions::snooze_conversation(state, id, until).await {
+                Ok(()) => {
+                    open.set(false);
+                    error.set(None);
+                }
+                Err(e) => error.set(Some(e.to_string())),
+            }
+            busy.set(false);
+        });
+    };
+    let now = *state.now_ms.read();
+    let tz = browser::timezone_offset_minutes();
+    let earliest = format_local(now + 60_000, tz);
+    let pick_id = id.clone();
+    rsx! {
+        div { class: "snooze",
+            button {
+                class: "ghost",
+                "data-testid": "snooze-menu",
+                "aria-haspopup": "true",
+                "aria-expanded": if open() { "true" } else { "false" },
+                disabled: disabled || busy(),
+                onclick: move |_| {
+                    let now_open = !*open.peek();
+                    open.set(now_open);
+                },
+                "Snooze"
+            }
+            if open() {
+                div { class: "snooze-options", role: "menu",
+                    for choice in SnoozeChoice::ALL {
+                        button {
+                            role: "menuitem",
+                            "data-testid": "snooze-option",
+                            "data-snooze": choice.key(),
+                            disabled: busy(),
+                            onclick: {
+                                let id = id.clone();
+                                move |_| snooze(id.clone(), choice.until(browser::now_ms(), tz))
+                            },
+                            "{choice.label()}"
+                        }
+                    }
+                    form {
+                        class: "snooze-pick",
+                        onsubmit: move |e| {
+                            e.prevent_default();
+                            match parse_local(&picked.peek(), tz) {
+                                Some(until) if until > browser::now_ms() => snooze(pick_id.clone(), until),
+                                _ => error.set(Some("Pick a time in the future to snooze until.".into())),
+                            }
+                        },
+                        label { r#for: "snooze-at", "Pick a time" }
+                        input {
+                            id: "snooze-at",
+                            r#type: "datetime-local",
+                            "data-testid": "snooze-at",
+                            min: "{earliest}",
+                            value: "{picked}",
+                            oninput: move |e| picked.set(e.value()),
+                        }
+                        button { r#type: "submit", "data-testid": "snooze-at-submit", disabled: busy(), "Snooze" }
+                    }
+                }
             }
         }
     }

@@ -4,7 +4,7 @@ use dioxus::prelude::*;
 
 use super::Avatar;
 use crate::model::parse_rfc3339;
-use crate::model::{Conversation, ConversationStatus, Route, relative_time};
+use crate::model::{AssigneeChoice, Conversation, ConversationStatus, Route, relative_time};
 use crate::web::actions;
 use crate::web::browser;
 use crate::web::state::AppState;
@@ -15,15 +15,19 @@ pub fn Inbox() -> Element {
     let mut loading_more = use_signal(|| false);
     let mut error = use_signal(|| None::<String>);
     let list = state.conversations.read().clone();
-    let me = state.me.read().as_ref().map(|m| m.id.clone());
-    let mine_only = *state.mine_only.read();
     let filter = *state.status_filter.read();
+    let assignee = state.assignee_filter.read().clone();
+    let ending_soon = *state.ending_soon.read();
+    let agents = state.presence.read().clone();
     let open = state.open_conversation();
     let now = *state.now_ms.read();
+    // The server filtered the list; "ending soon" also drops the windows that closed
+    // since (the clock moves on between loads).
+    let list_filter = state.list_filter();
     let shown: Vec<Conversation> = list
         .items
         .iter()
-        .filter(|c| !mine_only || c.assignee.as_ref().map(|a| &a.id) == me.as_ref())
+        .filter(|c| !ending_soon || list_filter.matches(c, now))
         .cloned()
         .collect();
     let ids: Vec<String> = shown.iter().map(|c| c.id.clone()).collect();
@@ -101,14 +105,32 @@ pub fn Inbox() -> Element {
                         option { value: s.as_str(), selected: filter == Some(*s), "{s.label()}" }
                     }
                 }
-                label { class: "check",
-                    input {
-                        r#type: "checkbox",
-                        "data-testid": "filter-mine",
-                        checked: mine_only,
-                        onchange: move |e| state.mine_only.set(e.checked()),
+                label { class: "sr-only", r#for: "filter-assignee", "Assignee" }
+                select {
+                    id: "filter-assignee",
+                    "data-testid": "filter-assignee",
+                    onchange: move |e| state.assignee_filter.set(AssigneeChoice::parse(&e.value())),
+                    option { value: "", selected: assignee == AssigneeChoice::All, "Everyone" }
+                    option { value: "me", selected: assignee == AssigneeChoice::Mine, "Mine" }
+                    option { value: "unassigned", selected: assignee == AssigneeChoice::Unassigned, "Unassigned" }
+                    for p in agents.iter() {
+                        option {
+                            value: AssigneeChoice::Agent(p.agent.id.clone()).value(),
+                            selected: assignee == AssigneeChoice::Agent(p.agent.id.clone()),
+                            "{p.agent.name}"
+                        }
                     }
-                    "Mine"
+                }
+                button {
+                    class: if ending_soon { "toggle on" } else { "toggle" },
+                    "data-testid": "filter-ending-soon",
+                    "aria-pressed": if ending_soon { "true" } else { "false" },
+                    title: "Open conversations whose 24-hour reply window closes within 4 hours, soonest first",
+                    onclick: move |_| {
+                        let on = !*state.ending_soon.peek();
+                        state.ending_soon.set(on);
+                    },
+                    "Ending soon"
                 }
             }
             if let Some(e) = error() {
@@ -117,7 +139,7 @@ pub fn Inbox() -> Element {
             ul {
                 class: "conversation-list",
                 id: "conversation-list",
-                "aria-label": "Conversations, newest first",
+                "aria-label": if ending_soon { "Conversations, reply window closing soonest first" } else { "Conversations, newest first" },
                 onkeydown,
                 onscroll: move |e| {
                     let near_end = f64::from(e.scroll_height()) - e.scroll_top()
@@ -136,7 +158,7 @@ pub fn Inbox() -> Element {
                 }
                 if list.loaded && shown.is_empty() {
                     li { class: "empty", "data-testid": "inbox-empty",
-                        if mine_only { "No conversations assigned to you here." } else { "No conversations." }
+                        {list_filter.empty_text()}
                     }
                 }
                 if !list.loaded {

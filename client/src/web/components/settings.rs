@@ -107,14 +107,23 @@ fn PageRow(page: Page) -> Element {
     }
 }
 
-/// The job's progress. The server reports counts, not a total, so the bar grows with
-/// the conversations imported and is full when the job is done.
+/// The job's progress: conversations imported out of the total the server counted
+/// first (it only grows while the job runs), so the bar moves steadily. Until the total
+/// is known the bar stays empty and says it is counting.
 #[component]
 fn SyncProgress(job: SyncJob) -> Element {
     let done = job.status != SyncStatus::RUNNING;
     let now = job.conversations;
-    let max = if done { now.max(1) } else { now + 1 };
-    let percent = if done { 100 } else { now * 100 / max };
+    let max = match job.total {
+        _ if done => now.max(1),
+        Some(total) => total.max(now).max(1),
+        None => now + 1,
+    };
+    let percent = if done && job.status == SyncStatus::DONE {
+        100
+    } else {
+        now * 100 / max
+    };
     let text = match job.status {
         SyncStatus::DONE => format!(
             "Done: {} conversations, {} messages",
@@ -125,10 +134,13 @@ fn SyncProgress(job: SyncJob) -> Element {
             job.conversations,
             job.error.clone().unwrap_or_default()
         ),
-        _ => format!(
-            "{} conversations, {} messages so far",
-            job.conversations, job.messages
-        ),
+        _ => match job.total {
+            Some(total) => format!(
+                "{} of {total} conversations, {} messages so far",
+                job.conversations, job.messages
+            ),
+            None => "Counting conversations…".to_string(),
+        },
     };
     rsx! {
         div { class: "sync",
