@@ -416,6 +416,11 @@ pub struct ConversationList {
     pub end_cursor: Option<String>,
     pub has_next: bool,
     pub loaded: bool,
+    /// Counts the single updates ([`ConversationList::upsert`]: live events, mutation
+    /// answers), so a fetch can tell which copies arrived while it travelled.
+    updates: u64,
+    /// The count at each conversation's latest single update.
+    updated_at: std::collections::HashMap<String, u64>,
 }
 
 impl ConversationList {
@@ -423,8 +428,16 @@ impl ConversationList {
     /// A conversation that no longer matches the status filter leaves the list.
     /// Puts a conversation where it belongs now in a list of `filter` (status, assignee,
     /// ending soon) at `now`, replacing the copy with its id. A conversation that no
-    /// longer passes the filter leaves the list.
+    /// longer passes the filter leaves the list. For a copy that is the newest the
+    /// client knows of (a live event, a mutation's answer): a page fetched before it
+    /// does not overwrite it.
     pub fn upsert(&mut self, c: Conversation, filter: &ListFilter, now: i64) {
+        self.updates += 1;
+        self.updated_at.insert(c.id.clone(), self.updates);
+        self.place(c, filter, now);
+    }
+
+    fn place(&mut self, c: Conversation, filter: &ListFilter, now: i64) {
         self.items.retain(|it| it.id != c.id);
         if filter.matches(&c, now) {
             let at = self
@@ -436,6 +449,20 @@ impl ConversationList {
         }
     }
 
+    /// Empties the list to load it again; what it knows of single updates stays, so a
+    /// fetch that started before still cannot overwrite a newer copy.
+    pub fn clear(&mut self) {
+        self.items.clear();
+        self.end_cursor = None;
+        self.has_next = false;
+        self.loaded = false;
+    }
+
+    /// Taken when a fetch starts; give it to [`ConversationList::merge_fetched`].
+    pub fn mark(&self) -> u64 {
+        self.updates
+    }
+
     /// Merges a page of results (first page, next page or a refetch after a gap).
     pub fn merge_page(
         &mut self,
@@ -444,8 +471,25 @@ impl ConversationList {
         now: i64,
         next: Option<(Option<String>, bool)>,
     ) {
+        self.merge_fetched(nodes, filter, now, next, u64::MAX);
+    }
+
+    /// Merges a page fetched from [`ConversationList::mark`] `since`: a conversation
+    /// updated singly after that keeps its newer copy (a live event that overtook the
+    /// page, or that the page was read before), so paging never moves one back.
+    pub fn merge_fetched(
+        &mut self,
+        nodes: Vec<Conversation>,
+        filter: &ListFilter,
+        now: i64,
+        next: Option<(Option<String>, bool)>,
+        since: u64,
+    ) {
         for c in nodes {
-            self.upsert(c, filter, now);
+            let newer_here = self.updated_at.get(&c.id).is_some_and(|&at| at > since);
+            if !newer_here {
+                self.place(c, filter, now);
+            }
         }
         if let Some((cursor, has_next)) = next {
             self.end_cursor = cursor;

@@ -1140,7 +1140,7 @@ async fn a_link_to_a_conversation_the_list_has_not_loaded_opens_it_whole() {
     else {
         return;
     };
-    // Arrange: seven conversations; the oldest is beyond the first five.
+    // Arrange: 37 conversations; the oldest is beyond what fills the column.
     let n = nonce();
     let oldest = world
         .thread(
@@ -1149,6 +1149,7 @@ async fn a_link_to_a_conversation_the_list_has_not_loaded_opens_it_whole() {
             format!("The oldest question {n}"),
         )
         .await;
+    world.newer_conversations(30, &n).await;
     for i in 1..=6 {
         let psid: &'static str = [
             "3000000031",
@@ -1168,12 +1169,7 @@ async fn a_link_to_a_conversation_the_list_has_not_loaded_opens_it_whole() {
     }
     world.sign_in().await;
     let b = &world.browser;
-    b.wait_for(
-        "five conversations listed",
-        UI_TIMEOUT,
-        "return document.querySelectorAll('[data-testid=\"conversation-item\"]').length >= 5;",
-    )
-    .await;
+    list_settled(b).await;
     assert_eq!(
         unread_of(b, &oldest.id).await,
         "",
@@ -1852,7 +1848,8 @@ async fn mine_and_unassigned_find_conversations_the_list_has_not_loaded() {
     else {
         return;
     };
-    // Arrange: seven conversations; the oldest, beyond the first five, is assigned to me.
+    // Arrange: 37 conversations; the oldest, beyond what fills the column, is assigned
+    // to me.
     let n = nonce();
     let psids: [&'static str; 7] = [
         "3000000040",
@@ -1870,6 +1867,9 @@ async fn mine_and_unassigned_find_conversations_the_list_has_not_loaded() {
                 .thread(psid, ("Pat", "Customer"), format!("Question {i} {n}"))
                 .await,
         );
+        if i == 0 {
+            world.newer_conversations(30, &n).await;
+        }
     }
     let mine = &threads[0];
     let assigned = world
@@ -1882,12 +1882,7 @@ async fn mine_and_unassigned_find_conversations_the_list_has_not_loaded() {
     assert!(assigned["errors"].is_null(), "{assigned:#}");
     world.sign_in().await;
     let b = &world.browser;
-    b.wait_for(
-        "the first conversations listed",
-        UI_TIMEOUT,
-        "return document.querySelectorAll('[data-testid=\"conversation-item\"]').length >= 5;",
-    )
-    .await;
+    list_settled(b).await;
     let listed = b.js(LISTED_IDS, vec![]).await;
     assert!(
         !listed.as_array().expect("ids").contains(&json!(mine.id)),
@@ -1906,7 +1901,7 @@ async fn mine_and_unassigned_find_conversations_the_list_has_not_loaded() {
         .take(5)
         .map(|t| t.id.as_str())
         .collect();
-    list_becomes(b, "Unassigned", &others).await;
+    list_starts_with(b, "Unassigned", &others, &mine.id).await;
 
     // Act + Assert: back to everyone.
     world.choose("filter-assignee", "").await;
@@ -1916,7 +1911,7 @@ async fn mine_and_unassigned_find_conversations_the_list_has_not_loaded() {
         .take(5)
         .map(|t| t.id.as_str())
         .collect();
-    list_becomes(b, "Everyone", &newest).await;
+    list_starts_with(b, "Everyone", &newest, "").await;
     world.browser.close().await;
 }
 
@@ -2142,4 +2137,277 @@ async fn a_snoozed_conversation_wakes_in_the_open_chat_by_itself() {
         "woke before its time"
     );
     world.browser.close().await;
+}
+
+// ---- list: the conversation list fills its column and scrolls on (issue 12) ----
+
+/// Records every `Conversations` query the page sends (`window.__mfPages`: its `first`,
+/// its `after` and the ids answered), installed before the page's own scripts run.
+const PAGE_RECORDER: &str = "(() => {\
+    window.__mfPages = [];\
+    const original = window.fetch;\
+    window.fetch = async function (input, init) {\
+      let text = init && typeof init.body === 'string' ? init.body : null;\
+      if (text === null && input instanceof Request) {\
+        try { text = await input.clone().text(); } catch (e) {}\
+      }\
+      const response = await original.apply(this, arguments);\
+      let body = null;\
+      try { body = JSON.parse(text); } catch (e) {}\
+      if (body && body.operationName === 'Conversations') {\
+        const entry = { first: body.variables.first, after: body.variables.after ?? null, ids: null };\
+        window.__mfPages.push(entry);\
+        response.clone().json().then(j => {\
+          entry.ids = (((j.data || {}).conversations || {}).edges || []).map(e => e.node.id);\
+        }).catch(() => { entry.ids = []; });\
+      }\
+      return response;\
+    };\
+  })();";
+
+/// The ids of the conversation items, top first.
+const ITEM_IDS: &str = "return Array.from(document.querySelectorAll(\
+    '[data-testid=\"conversation-item\"]')).map(e => e.getAttribute('data-conversation-id'));";
+
+/// `count` conversations on Facebook, imported as `scripts/run` does; their PSIDs,
+/// newest first.
+async fn many_conversations(world: &World, count: usize) -> Vec<String> {
+    let seeded = world.sim.seed(PAGE, count, 2).await;
+    world
+        .app
+        .gql_data(
+            "mutation($page: ID!, $n: Int!) { syncConversations(pageId: $page, limit: $n) { conversations } }",
+            json!({ "page": PAGE, "n": count }),
+        )
+        .await;
+    assert_eq!(world.app.conversations(PAGE).await.len(), count);
+    seeded.psids
+}
+
+/// With 40 conversations at `width`×`height`: the first query asks for 5, the column
+/// fills without a click, scrolling to the end lists all 40 once each (also while
+/// customers write meanwhile), and no page is asked for twice.
+async fn the_list_fills_the_column_then_scrolls_to_the_end(test: &str, width: u32, height: u32) {
+    let Some(world) = world(test).await else {
+        return;
+    };
+    let psids = many_conversations(&world, 40).await;
+    let b = &world.browser;
+    b.set_size(width, height).await;
+    b.cdp(
+        "Page.addScriptToEvaluateOnNewDocument",
+        json!({ "source": PAGE_RECORDER }),
+    )
+    .await;
+    world.sign_in().await;
+
+    // Assert: the column is full (the list overflows it) without any click, and the
+    // first query was the fast five.
+    let list = "const l = document.querySelector('[data-testid=\"conversation-list\"]');";
+    b.wait_for(
+        "the list filling its column without a click",
+        UI_TIMEOUT,
+        &format!("{list} return l !== null && l.clientHeight > 0 && l.scrollHeight > l.clientHeight + 100;"),
+    )
+    .await;
+    let pages = b.js("return window.__mfPages;", vec![]).await;
+    assert_eq!(pages[0]["first"], 5, "the first load: {pages:#}");
+    assert_eq!(pages[0]["after"], Value::Null, "{pages:#}");
+    // It stops there until scrolled: the column is filled, not everything loaded.
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let shown = b.js(ITEM_IDS, vec![]).await;
+    let shown = shown.as_array().map_or(0, Vec::len);
+    assert!(
+        (6..40).contains(&shown),
+        "{shown} conversations shown before scrolling"
+    );
+
+    // Act: scroll to the end, again and again, while the oldest customers write (their
+    // conversations jump to the top from the part not loaded yet).
+    let n = nonce();
+    let mut writers = psids.iter().rev().take(3);
+    let deadline = Instant::now() + UI_TIMEOUT;
+    loop {
+        if let Some(psid) = writers.next() {
+            world
+                .sim
+                .customer_says(PAGE, psid, &format!("Still there? {n}"), None)
+                .await;
+        }
+        let done = b
+            .js(
+                &format!(
+                    "{list} l.scrollTop = l.scrollHeight;\
+                     return document.querySelectorAll('[data-testid=\"conversation-item\"]').length >= 40\
+                       && document.querySelector('[data-testid=\"load-more\"]') === null;"
+                ),
+                vec![],
+            )
+            .await;
+        if done == true {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "scrolling did not reach the end: {}",
+            b.js(ITEM_IDS, vec![]).await
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    for psid in writers {
+        world
+            .sim
+            .customer_says(PAGE, psid, &format!("Still there? {n}"), None)
+            .await;
+    }
+    // The three customers' messages are in (shown on top, newest first).
+    b.wait_for(
+        "the three live messages on top",
+        UI_TIMEOUT,
+        &format!(
+            "const items = Array.from(document.querySelectorAll('[data-testid=\"conversation-item\"]'));\
+             return items.slice(0, 3).every(e => e.textContent.includes({text}));",
+            text = json!(format!("Still there? {n}"))
+        ),
+    )
+    .await;
+
+    // Assert: every conversation once, in the server's order.
+    let ids: Vec<String> = serde_json::from_value(b.js(ITEM_IDS, vec![]).await).expect("item ids");
+    let server: Vec<String> = world
+        .app
+        .conversations(PAGE)
+        .await
+        .iter()
+        .map(|c| mf_tests::id_of(c).to_owned())
+        .collect();
+    assert_eq!(ids, server, "the list is not the server's, once each");
+    // Assert: no page was asked for twice, and paging brought no conversation twice.
+    let pages = b
+        .wait_for(
+            "every page answered",
+            UI_TIMEOUT,
+            "const p = window.__mfPages; return p.every(e => e.ids !== null) && p;",
+        )
+        .await;
+    let paged: Vec<(String, Vec<String>)> = pages
+        .as_array()
+        .expect("pages")
+        .iter()
+        .filter(|p| !p["after"].is_null())
+        .map(|p| {
+            (
+                p["after"].as_str().unwrap_or_default().to_owned(),
+                serde_json::from_value(p["ids"].clone()).unwrap_or_default(),
+            )
+        })
+        .collect();
+    let cursors: std::collections::HashSet<&String> = paged.iter().map(|(c, _)| c).collect();
+    assert_eq!(
+        cursors.len(),
+        paged.len(),
+        "a page asked for twice: {pages:#}"
+    );
+    let fetched: Vec<&String> = paged.iter().flat_map(|(_, ids)| ids).collect();
+    let unique: std::collections::HashSet<&&String> = fetched.iter().collect();
+    assert_eq!(
+        unique.len(),
+        fetched.len(),
+        "paging fetched one twice: {pages:#}"
+    );
+    eprintln!(
+        "{width}px: {shown} shown before scrolling; pages asked: {}",
+        pages
+            .as_array()
+            .map(|p| p
+                .iter()
+                .map(|e| e["first"].to_string())
+                .collect::<Vec<_>>()
+                .join(", "))
+            .unwrap_or_default()
+    );
+    world.browser.close().await;
+}
+
+#[tokio::test]
+async fn the_list_fills_the_column_then_scrolls_to_the_end_at_1366_px() {
+    the_list_fills_the_column_then_scrolls_to_the_end(
+        "the_list_fills_the_column_then_scrolls_to_the_end_at_1366_px",
+        1366,
+        768,
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn the_list_fills_the_column_then_scrolls_to_the_end_at_360_px() {
+    the_list_fills_the_column_then_scrolls_to_the_end(
+        "the_list_fills_the_column_then_scrolls_to_the_end_at_360_px",
+        360,
+        740,
+    )
+    .await;
+}
+
+impl World {
+    /// `count` more conversations, each newer than every one before (customers
+    /// 3000000100 on, "Newer n" each), stored when this returns.
+    async fn newer_conversations(&self, count: usize, n: &str) {
+        let before = self.app.conversations(PAGE).await.len();
+        for i in 0..count {
+            let psid = (3_000_000_100 + i).to_string();
+            self.customer(&psid, "Newer", &i.to_string()).await;
+            self.sim
+                .customer_says(PAGE, &psid, &format!("Newer {i} {n}"), None)
+                .await;
+        }
+        let deadline = Instant::now() + UI_TIMEOUT;
+        while self.app.conversations(PAGE).await.len() < before + count {
+            assert!(
+                Instant::now() < deadline,
+                "{count} conversations not stored"
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+}
+
+/// Waits until the list has filled its column and no page is loading any more.
+async fn list_settled(b: &Browser) {
+    let settled = "const l = document.querySelector('[data-testid=\"conversation-list\"]');\
+        return l !== null && l.getAttribute('aria-busy') === 'false' \
+          && document.querySelectorAll('[data-testid=\"conversation-item\"]').length > 5;";
+    b.wait_for("the list filled and settled", UI_TIMEOUT, settled)
+        .await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    b.wait_for("the list filled and settled", UI_TIMEOUT, settled)
+        .await;
+}
+
+/// Waits until the list begins with `ids` (the list goes on as far as it filled the
+/// column) and does not hold `absent`.
+async fn list_starts_with(b: &Browser, what: &str, ids: &[&str], absent: &str) {
+    let script = format!(
+        "const ids = Array.from(document.querySelectorAll('[data-testid=\"conversation-item\"]'))\
+           .map(e => e.getAttribute('data-conversation-id'));\
+         return JSON.stringify(ids.slice(0, {len})) === JSON.stringify({ids}) \
+           && !ids.includes({absent});",
+        len = ids.len(),
+        ids = json!(ids),
+        absent = json!(absent),
+    );
+    if tokio::time::timeout(UI_TIMEOUT, async {
+        loop {
+            if b.js(&script, vec![]).await == json!(true) {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    })
+    .await
+    .is_err()
+    {
+        let shown = b.js(ITEM_IDS, vec![]).await;
+        panic!("{what}: the list should begin with {ids:?} without {absent:?}, it is {shown}");
+    }
 }

@@ -101,6 +101,91 @@ fn conversations_stay_newest_first_and_an_update_moves_one_without_duplicating_i
 }
 
 #[test]
+fn a_page_fetched_before_a_live_update_does_not_move_the_conversation_back() {
+    let mut list = ConversationList::default();
+    let all = ListFilter::default();
+    list.merge_page(
+        vec![conv("1", "2026-11-26T10:00:00Z", ConversationStatus::OPEN)],
+        &all,
+        0,
+        Some((Some("c1".into()), true)),
+    );
+    // A next page is asked for; meanwhile conversation 5 (below the first page) gets a
+    // new message live, and the page answers with its older copy.
+    let since = list.mark();
+    list.upsert(
+        conv("5", "2026-11-26T12:00:00Z", ConversationStatus::OPEN),
+        &all,
+        0,
+    );
+    list.merge_fetched(
+        vec![
+            conv("4", "2026-11-26T09:00:00Z", ConversationStatus::OPEN),
+            conv("5", "2026-11-26T08:00:00Z", ConversationStatus::OPEN),
+        ],
+        &all,
+        0,
+        Some((Some("c5".into()), false)),
+        since,
+    );
+    let shown: Vec<_> = list
+        .items
+        .iter()
+        .map(|c| (c.id.as_str(), c.last_timestamp.as_str()))
+        .collect();
+    assert_eq!(
+        shown,
+        [
+            ("5", "2026-11-26T12:00:00Z"),
+            ("1", "2026-11-26T10:00:00Z"),
+            ("4", "2026-11-26T09:00:00Z"),
+        ]
+    );
+    assert!(!list.has_next);
+
+    // A fetch that starts after the live update takes the server's copy again, also
+    // across a reload of the list.
+    list.clear();
+    let since = list.mark();
+    list.merge_fetched(
+        vec![conv(
+            "5",
+            "2026-11-26T12:00:00Z",
+            ConversationStatus::RESOLVED,
+        )],
+        &all,
+        0,
+        None,
+        since,
+    );
+    assert_eq!(list.items.len(), 1);
+    assert_eq!(list.items[0].status, ConversationStatus::RESOLVED);
+}
+
+#[test]
+fn a_page_does_not_bring_back_a_conversation_that_left_the_filter_live() {
+    let filter = ListFilter {
+        status: Some(ConversationStatus::OPEN),
+        ..ListFilter::default()
+    };
+    let mut list = ConversationList::default();
+    let since = list.mark();
+    list.upsert(
+        conv("3", "2026-11-26T10:00:00Z", ConversationStatus::RESOLVED),
+        &filter,
+        0,
+    );
+    list.merge_fetched(
+        vec![conv("3", "2026-11-26T10:00:00Z", ConversationStatus::OPEN)],
+        &filter,
+        0,
+        None,
+        since,
+    );
+    assert!(list.items.is_empty());
+}
+
+#[test]
 fn a_conversation_leaves_a_status_filter_it_no_longer_matches() {
     let mut list = ConversationList::default();
     let filter = ListFilter {

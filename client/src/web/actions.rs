@@ -5,13 +5,13 @@ use dioxus::prelude::*;
 use super::api::ApiError;
 use super::browser;
 use super::state::AppState;
-use crate::model::{
-    self, AssigneeChoice, ConversationList, ConversationStatus, ListFilter, Message, Presence, time,
-};
+use crate::model::{self, AssigneeChoice, ConversationStatus, ListFilter, Message, Presence, time};
 use crate::ops::*;
 
-/// Conversations asked for per page of results.
+/// Conversations in the first page: the five newest, shown as fast as possible.
 pub const PAGE_SIZE: i64 = 5;
+/// Conversations asked for per further page (filling the column, scrolling down).
+pub const MORE_SIZE: i64 = 20;
 /// Messages asked for per page of history.
 pub const HISTORY_SIZE: i64 = 50;
 
@@ -105,15 +105,15 @@ async fn fetch_conversations(
 /// The first page of the selected Page's conversations, replacing the list.
 pub async fn load_conversations(mut state: AppState) -> Result<(), ApiError> {
     let Some(page_id) = state.page_id.peek().clone() else {
-        state.conversations.set(ConversationList {
-            loaded: true,
-            ..ConversationList::default()
-        });
+        // No Page: an empty list, loaded.
+        let mut list = state.conversations.write();
+        list.clear();
+        list.merge_page(Vec::new(), &ListFilter::default(), 0, None);
         return Ok(());
     };
     let filter = state.list_filter();
     // Emptied now and merged into later, so live events that arrive meanwhile stay.
-    state.conversations.set(ConversationList::default());
+    state.conversations.write().clear();
     fetch_and_merge(state, &page_id, filter, PAGE_SIZE, None).await
 }
 
@@ -126,6 +126,7 @@ async fn fetch_and_merge(
     count: i64,
     after: Option<String>,
 ) -> Result<(), ApiError> {
+    let since = state.conversations.peek().mark();
     let (nodes, cursor, has_next) =
         fetch_conversations(state, page_id, &filter, count, after).await?;
     if state.page_id.peek().as_deref() != Some(page_id) || state.list_filter() != filter {
@@ -135,7 +136,7 @@ async fn fetch_and_merge(
     state
         .conversations
         .write()
-        .merge_page(nodes, &filter, now, Some((cursor, has_next)));
+        .merge_fetched(nodes, &filter, now, Some((cursor, has_next)), since);
     Ok(())
 }
 
@@ -152,7 +153,7 @@ pub async fn load_more_conversations(state: AppState) -> Result<(), ApiError> {
         return Ok(());
     }
     let filter = state.list_filter();
-    fetch_and_merge(state, &page_id, filter, PAGE_SIZE * 2, after).await
+    fetch_and_merge(state, &page_id, filter, MORE_SIZE, after).await
 }
 
 /// After a reconnect: the newest conversations again, merged into what is shown,
@@ -162,7 +163,10 @@ pub async fn refresh_conversations(mut state: AppState) -> Result<(), ApiError> 
         return Ok(());
     };
     let filter = state.list_filter();
-    let shown = state.conversations.peek().items.len() as i64;
+    let (shown, since) = {
+        let list = state.conversations.peek();
+        (list.items.len() as i64, list.mark())
+    };
     let (nodes, cursor, has_next) =
         fetch_conversations(state, &page_id, &filter, shown.clamp(PAGE_SIZE, 50), None).await?;
     if state.page_id.peek().as_deref() != Some(&page_id) || state.list_filter() != filter {
@@ -172,7 +176,7 @@ pub async fn refresh_conversations(mut state: AppState) -> Result<(), ApiError> 
     let mut list = state.conversations.write();
     let keep_cursor = list.items.len() as i64 > shown.clamp(PAGE_SIZE, 50);
     let next = (!keep_cursor || !list.loaded).then_some((cursor, has_next));
-    list.merge_page(nodes, &filter, now, next);
+    list.merge_fetched(nodes, &filter, now, next, since);
     Ok(())
 }
 

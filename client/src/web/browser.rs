@@ -152,6 +152,41 @@ pub fn scroll_by(id: &str, by: i32) {
     }
 }
 
+/// Whether the scrollable element `id` is shown and its end is less than `margin` pixels
+/// below its visible part: scrolled near the end, or its content does not fill it.
+pub fn near_end(id: &str, margin: i32) -> bool {
+    element_by_id(id).is_some_and(|e| {
+        e.client_height() > 0 && e.scroll_height() - e.scroll_top() - e.client_height() < margin
+    })
+}
+
+/// A listener on the window, removed when this is dropped.
+pub struct WindowListener {
+    kind: &'static str,
+    closure: Closure<dyn FnMut()>,
+}
+
+impl Drop for WindowListener {
+    fn drop(&mut self) {
+        if let Some(w) = web_sys::window() {
+            let _ = w.remove_event_listener_with_callback(
+                self.kind,
+                self.closure.as_ref().unchecked_ref(),
+            );
+        }
+    }
+}
+
+/// Calls `f` on each `kind` event of the window (`resize`, `focus`, …) until the
+/// returned guard is dropped.
+pub fn on_window(kind: &'static str, f: impl FnMut() + 'static) -> Option<WindowListener> {
+    let w = web_sys::window()?;
+    let closure = Closure::<dyn FnMut()>::new(f);
+    w.add_event_listener_with_callback(kind, closure.as_ref().unchecked_ref())
+        .ok()?;
+    Some(WindowListener { kind, closure })
+}
+
 /// Whether the tab is in front (marking read only makes sense then).
 pub fn visible() -> bool {
     web_sys::window()

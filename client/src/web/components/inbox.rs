@@ -1,5 +1,13 @@
-//! The conversation list: newest first, live, filtered, loaded further on scroll,
-//! and driven by the keyboard (Up/Down or j/k move, Enter opens).
+//! The conversation list: newest first, live, filtered, and driven by the keyboard
+//! (Up/Down or j/k move, Enter opens).
+//!
+//! The first page is the five newest (the fast first load); then further pages come at
+//! once until the column is full, and again whenever the end of the list scrolls near
+//! (scrolling, a resize, the list shown again after a chat on a narrow screen), so no
+//! half-empty column waits behind a button. "Load more" stays at the end of the list
+//! for the keyboard and as a fallback.
+use std::rc::Rc;
+
 use dioxus::prelude::*;
 
 use super::Avatar;
@@ -9,11 +17,67 @@ use crate::web::actions;
 use crate::web::browser;
 use crate::web::state::AppState;
 
+/// The scrolling list's element id.
+const LIST_ID: &str = "conversation-list";
+/// More is loaded when the list's end is closer than this below its visible part
+/// (about four conversations), so scrolling rarely reaches the end before it.
+const NEAR_END_PX: i32 = 300;
+
+/// Loads further pages while the list's end is near (or the column is not full) and
+/// there are more. One runs at a time: `busy` says one is under way.
+async fn fill(state: AppState, mut busy: Signal<bool>, mut error: Signal<Option<String>>) {
+    if *busy.peek() {
+        return;
+    }
+    let mut loading = false;
+    loop {
+        // Let the last page render before measuring.
+        browser::sleep_ms(0).await;
+        let more = {
+            let list = state.conversations.peek();
+            list.loaded && list.has_next
+        };
+        if !more || !browser::near_end(LIST_ID, NEAR_END_PX) || (!loading && *busy.peek()) {
+            break;
+        }
+        if !loading {
+            loading = true;
+            busy.set(true);
+        }
+        match actions::load_more_conversations(state).await {
+            Ok(()) => {
+                if error.peek().is_some() {
+                    error.set(None);
+                }
+            }
+            Err(e) => {
+                error.set(Some(e.to_string()));
+                break;
+            }
+        }
+    }
+    if loading {
+        busy.set(false);
+    }
+}
+
 #[component]
 pub fn Inbox() -> Element {
     let mut state = use_context::<AppState>();
     let mut loading_more = use_signal(|| false);
     let mut error = use_signal(|| None::<String>);
+    // After every change of the list (a page, a live event, a reset) and of the route
+    // (the list shown again on a narrow screen): fill the column if it is not full.
+    use_effect(move || {
+        let _list = state.conversations.read();
+        let _route = state.route.read();
+        spawn(fill(state, loading_more, error));
+    });
+    use_hook(move || {
+        Rc::new(browser::on_window("resize", move || {
+            spawn(fill(state, loading_more, error));
+        }))
+    });
     let list = state.conversations.read().clone();
     let filter = *state.status_filter.read();
     let assignee = state.assignee_filter.read().clone();
@@ -38,8 +102,9 @@ pub fn Inbox() -> Element {
         }
         loading_more.set(true);
         spawn(async move {
-            if let Err(e) = actions::load_more_conversations(state).await {
-                error.set(Some(e.to_string()));
+            match actions::load_more_conversations(state).await {
+                Ok(()) => error.set(None),
+                Err(e) => error.set(Some(e.to_string())),
             }
             loading_more.set(false);
         });
@@ -138,15 +203,13 @@ pub fn Inbox() -> Element {
             }
             ul {
                 class: "conversation-list",
-                id: "conversation-list",
+                id: LIST_ID,
+                "data-testid": "conversation-list",
                 "aria-label": if ending_soon { "Conversations, reply window closing soonest first" } else { "Conversations, newest first" },
+                "aria-busy": if loading_more() { "true" } else { "false" },
                 onkeydown,
-                onscroll: move |e| {
-                    let near_end = f64::from(e.scroll_height()) - e.scroll_top()
-                        - f64::from(e.client_height()) < 120.0;
-                    if near_end {
-                        load_more();
-                    }
+                onscroll: move |_| {
+                    spawn(fill(state, loading_more, error));
                 },
                 for c in shown.iter() {
                     ConversationItem {
@@ -164,14 +227,16 @@ pub fn Inbox() -> Element {
                 if !list.loaded {
                     li { class: "empty", "Loading…" }
                 }
-            }
-            if list.has_next {
-                button {
-                    class: "load-more",
-                    "data-testid": "load-more",
-                    disabled: loading_more(),
-                    onclick: move |_| load_more(),
-                    if loading_more() { "Loading…" } else { "Load more" }
+                if list.loaded && list.has_next {
+                    li { class: "more",
+                        button {
+                            class: "load-more",
+                            "data-testid": "load-more",
+                            disabled: loading_more(),
+                            onclick: move |_| load_more(),
+                            if loading_more() { "Loading…" } else { "Load more" }
+                        }
+                    }
                 }
             }
         }
