@@ -26,6 +26,9 @@ use crate::time::now_ms;
 /// The longest a waker sleeps before looking at the database again (for snoozes set on
 /// other instances, and after an error).
 pub const LOOK_EVERY: Duration = Duration::from_secs(15);
+/// After a failed look (the database unavailable), the next one: often enough that a
+/// snooze is at most this late, rarely enough not to fill the log during an outage.
+const RETRY_AFTER: Duration = Duration::from_secs(5);
 /// The furthest ahead a conversation may be snoozed.
 pub const MAX_SNOOZE_MS: i64 = 366 * 24 * 60 * 60 * 1000;
 
@@ -72,7 +75,7 @@ pub async fn wake_forever(state: AppState, snoozes: Arc<Snoozes>) {
             Ok(None) => LOOK_EVERY,
             Err(err) => {
                 tracing::warn!(error = %err, "waking snoozed conversations failed; retrying");
-                Duration::from_secs(1)
+                RETRY_AFTER
             }
         };
         tokio::select! {
