@@ -2240,6 +2240,14 @@ async fn alerts_chosen_in_settings_are_remembered_and_notify_for_new_and_assigne
     // Act: back in the inbox, a new customer writes.
     b.js("location.hash = '#/'; return true;", vec![]).await;
     b.wait_for_testid("conversation-item").await;
+    // Alerts come with the live feed (a message fetched with the list is not news).
+    b.wait_for(
+        "the live feed connected",
+        UI_TIMEOUT,
+        "const e = document.querySelector('[data-testid=\"connection-state\"]');\
+         return e && e.getAttribute('data-state') === 'connected';",
+    )
+    .await;
     let notes = "return window.__mfNotes;";
     world
         .sim

@@ -48,6 +48,16 @@ pub fn favicon_svg(unread: i64) -> String {
     format!("<svg xmlns='http://www.w3.org/2000/svg' viewBox='0 0 32 32'>{bubble}{badge}</svg>")
 }
 
+/// Whether the list held the message's conversation before the message: a copy that
+/// already shows this message (or a later one) came with it, from a refetch that
+/// overtook the live event, and says nothing of before.
+pub fn listed_before(list: &ConversationList, message: &Message) -> bool {
+    let sent = parse_rfc3339(&message.timestamp).unwrap_or(i64::MAX);
+    list.get(&message.conversation_id)
+        .and_then(|c| parse_rfc3339(&c.last_timestamp))
+        .is_some_and(|last| last < sent)
+}
+
 /// Why a customer's message alerts the agent.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Alert {
@@ -151,6 +161,20 @@ mod tests {
         assert!(!favicon_svg(0).contains("<text"));
         assert!(favicon_svg(3).contains(">3</text>"));
         assert!(favicon_svg(250).contains(">99+</text>"));
+    }
+
+    #[test]
+    fn a_copy_that_came_with_the_message_does_not_make_it_listed_before() {
+        let mut list = ConversationList::default();
+        let inbound = message(MessageDirection::INBOUND, "2026-11-26T10:05:00Z");
+        assert!(!listed_before(&list, &inbound));
+        let all = crate::model::ListFilter::default();
+        list.merge_page(vec![conversation(None)], &all, 0, None);
+        assert!(listed_before(&list, &inbound));
+        let mut fetched = conversation(None);
+        fetched.last_timestamp = "2026-11-26T10:05:00Z".into();
+        list.merge_page(vec![fetched], &all, 0, None);
+        assert!(!listed_before(&list, &inbound));
     }
 
     #[test]

@@ -178,11 +178,7 @@ pub fn on_message(state: AppState, message: &Message) {
     if !prefs.sound && !desktop {
         return;
     }
-    let listed = state
-        .conversations
-        .peek()
-        .get(&message.conversation_id)
-        .is_some();
+    let listed = alerts::listed_before(&state.conversations.peek(), message);
     let message = message.clone();
     wasm_bindgen_futures::spawn_local(async move {
         browser::sleep_ms(SETTLE_MS).await;
