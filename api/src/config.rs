@@ -46,6 +46,7 @@ const DEFAULT_INGEST_GROUP_MAX: usize = 256;
 const DEFAULT_INGEST_WRITERS: usize = 2;
 /// A week.
 const DEFAULT_EVENT_RETENTION_SECS: u64 = 7 * 24 * 3600;
+const DEFAULT_VIEWING_TTL_MS: u64 = 30_000;
 const DEFAULT_WS_SEND_QUEUE: usize = 1024;
 const DEFAULT_REDIS_CHANNEL: &str = "messengerflow:events";
 const DEFAULT_WS_IDLE_SECS: u64 = 50;
@@ -204,6 +205,11 @@ pub struct Config {
     /// `TIMEOUT`. Mutations always run to the end.
     #[arg(long, env = "MF_QUERY_DEADLINE_MS", default_value_t = DEFAULT_QUERY_DEADLINE_MS)]
     pub query_deadline_ms: u64,
+    /// Milliseconds an agent stays "viewing" a conversation after its last
+    /// `setConversationPresence`; "replying" lasts a quarter of it. A closed tab stops
+    /// refreshing, so it disappears by itself.
+    #[arg(long, env = "MF_VIEWING_TTL_MS", default_value_t = DEFAULT_VIEWING_TTL_MS)]
+    pub viewing_ttl_ms: u64,
 }
 
 impl Config {
@@ -275,6 +281,7 @@ impl Config {
             trusted_proxies: TrustedProxies::default(),
             graphiql_dir: PathBuf::from(DEFAULT_GRAPHIQL_DIR),
             query_deadline_ms: DEFAULT_QUERY_DEADLINE_MS,
+            viewing_ttl_ms: DEFAULT_VIEWING_TTL_MS,
         }
     }
 }
@@ -315,6 +322,7 @@ impl fmt::Debug for Config {
             .field("trusted_proxies", &self.trusted_proxies)
             .field("graphiql_dir", &self.graphiql_dir)
             .field("query_deadline_ms", &self.query_deadline_ms)
+            .field("viewing_ttl_ms", &self.viewing_ttl_ms)
             .finish()
     }
 }

@@ -15,6 +15,7 @@ use crate::service::limits::Limits;
 use crate::service::outbox::Outbox;
 use crate::service::presence::Presence;
 use crate::service::snooze::Snoozes;
+use crate::service::viewers::Viewers;
 
 /// Cheap to clone: everything inside is shared.
 #[derive(Clone)]
@@ -28,6 +29,8 @@ pub struct AppState {
     pub outbox: Outbox,
     pub limits: Arc<Limits>,
     pub presence: Arc<Presence>,
+    /// Who has which conversation open or is replying in it, on every instance.
+    pub viewers: Arc<Viewers>,
     /// The credentials of live subscriptions and connections, kept current (revocation).
     pub credentials: Arc<Credentials>,
     /// Facebook's Graph API (or the simulator).
@@ -76,6 +79,7 @@ impl AppState {
             outbox,
             limits: Arc::new(Limits::new()),
             presence: Arc::new(Presence::default()),
+            viewers: Arc::new(Viewers::default()),
             credentials,
             graph,
             metrics,
@@ -84,6 +88,11 @@ impl AppState {
             snoozes: Arc::new(Snoozes::default()),
         };
         tokio::spawn(crate::service::profiles::run(state.clone(), customers));
+        tokio::spawn(crate::service::viewers::run(
+            state.viewers.clone(),
+            state.bus.clone(),
+            state.shutdown.clone(),
+        ));
         tokio::spawn(crate::service::event_log::prune_forever(
             state.db.clone(),
             state.config.event_retention_secs,

@@ -6,6 +6,7 @@ pub mod agent;
 pub mod api_token;
 pub mod api_token_page;
 pub mod conversation;
+pub mod conversation_activity;
 pub mod message;
 pub mod page;
 pub mod page_event;

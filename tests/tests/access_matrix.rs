@@ -379,6 +379,21 @@ fn cases() -> Vec<Case> {
             expected: Expected::Error("NOT_FOUND"),
             expected_for_api_token: None,
         },
+        Case {
+            operation: "setConversationPresence",
+            document: "mutation($id: ID!) { setConversationPresence(conversationId: $id, state: TYPING) }",
+            variables: |t| json!({ "id": t.conversation }),
+            // Looked up before the credential's kind is judged, so a token learns no more.
+            expected: Expected::Error("NOT_FOUND"),
+            expected_for_api_token: None,
+        },
+        Case {
+            operation: "conversationPresence",
+            document: "subscription($pageId: ID!) { conversationPresence(pageId: $pageId) { conversationId agent { id } state } }",
+            variables: |t| json!({ "pageId": t.page }),
+            expected: Expected::Error("NOT_FOUND"),
+            expected_for_api_token: None,
+        },
     ]
 }
 

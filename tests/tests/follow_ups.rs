@@ -231,15 +231,23 @@ async fn two_instances_wake_a_snoozed_conversation_once() {
     .await;
     tokio::time::sleep(Duration::from_millis(500)).await;
 
-    // Assert: one change in the log after the snoozes, not one per instance.
-    use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter};
-    let logged = entity::page_event::Entity::find()
+    // Assert: one change in the log after the snoozes (with its activity entry), not one
+    // per instance.
+    use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+    let logged: Vec<String> = entity::page_event::Entity::find()
         .filter(entity::page_event::Column::PageId.eq(PAGE))
         .filter(entity::page_event::Column::Position.gt(position))
-        .count(first.db())
+        .all(first.db())
         .await
-        .expect("counting the log");
-    assert_eq!(logged, 1, "the conversation woke more than once");
+        .expect("reading the log")
+        .into_iter()
+        .map(|e| e.kind)
+        .collect();
+    assert_eq!(
+        logged,
+        ["CONVERSATION_UPDATED", "ACTIVITY_ADDED"],
+        "the conversation woke more than once"
+    );
 }
 
 #[tokio::test]

@@ -9,7 +9,7 @@ use std::sync::Arc;
 use futures::stream::BoxStream;
 use serde::{Deserialize, Serialize};
 
-use entity::{conversation, message};
+use entity::{conversation, conversation_activity, message};
 
 /// What travels on the bus.
 // Each event is allocated once and shared behind an `Arc`, so the variants' sizes differing
@@ -28,6 +28,9 @@ pub enum BusEvent {
         agent_id: i64,
         status: crate::service::presence::Status,
     },
+    /// An agent opened, is replying in, or left a conversation (`service::viewers`). On
+    /// the bus: what the agent set; from `Viewers::subscribe`: what others now see.
+    ConversationPresence(crate::service::viewers::ViewerChange),
     /// This instance may have missed Page events (its bus connection was lost and is
     /// back): every subscriber reads what it missed from the event log.
     Resync,
@@ -56,6 +59,8 @@ pub enum Change {
     /// A message row was merged into another that is the same Facebook message (an echo
     /// completed our reply while a sync had already imported it): drop message `id`.
     MessageRemoved { page_id: String, id: i64 },
+    /// A conversation's status, assignee or snooze changed: who did it, from what, to what.
+    ActivityAdded(conversation_activity::Model),
 }
 
 impl Change {
@@ -65,6 +70,7 @@ impl Change {
             Self::MessageAdded(m) | Self::MessageUpdated(m) => &m.page_id,
             Self::ConversationUpdated(c) => &c.page_id,
             Self::MessageRemoved { page_id, .. } => page_id,
+            Self::ActivityAdded(a) => &a.page_id,
         }
     }
 }
@@ -84,6 +90,7 @@ impl BusEvent {
         match self {
             Self::Page(event) => Some(&event.page_id),
             Self::SyncProgress(job) => Some(&job.page_id),
+            Self::ConversationPresence(change) => Some(&change.page_id),
             Self::AccessRevoked(_) | Self::PresenceChanged { .. } | Self::Resync | Self::Lagged => {
                 None
             }

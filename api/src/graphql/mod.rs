@@ -7,6 +7,7 @@ mod mutation;
 mod query;
 mod subscription;
 pub mod types;
+mod voices;
 
 use async_graphql::{Context, Schema};
 

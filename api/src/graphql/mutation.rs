@@ -7,6 +7,7 @@ use super::auth::{
     Agent, AgentPresence, AgentRole, ApiToken, ApiTokenPayload, AuthPayload, PresenceStatus,
 };
 use super::types::{Conversation, ConversationStatus, Message, Page, SyncJob, SyncResult};
+use super::voices::ConversationPresenceState;
 use super::{parse_id, principal};
 use crate::bus::{BusEvent, Revocation};
 use crate::config::Secret;
@@ -14,7 +15,7 @@ use crate::error::ApiError;
 use crate::facebook::graph::Outgoing;
 use crate::service::auth::{self, Credential};
 use crate::service::presence;
-use crate::service::{access, agents, conversations, pages, send, sync};
+use crate::service::{access, agents, conversations, pages, send, sync, viewers};
 use crate::state::AppState;
 use crate::time::rfc3339;
 
@@ -266,6 +267,32 @@ impl MutationRoot {
         })
     }
 
+    /// Tells the conversation's other agents that you have it open (VIEWING), are writing
+    /// a reply (TYPING), or left (NONE), on every instance. It lasts `MF_VIEWING_TTL_MS`
+    /// (30 s; TYPING a quarter of it) unless set again: refresh it while the chat is open.
+    /// Only a signed-in agent (an API token is FORBIDDEN); at most 20 conversations at once.
+    async fn set_conversation_presence(
+        &self,
+        ctx: &Context<'_>,
+        conversation_id: ID,
+        state: ConversationPresenceState,
+    ) -> Result<bool> {
+        let app = ctx.data::<AppState>()?;
+        let me = principal(ctx)?;
+        let id = parse_id(&conversation_id, "conversationId")?;
+        let conversation = access::require_conversation(&app.db, me, id).await?;
+        viewers::set(
+            &app.viewers,
+            app.bus.as_ref(),
+            std::time::Duration::from_millis(app.config.viewing_ttl_ms),
+            me,
+            &conversation,
+            state.into(),
+        )
+        .await?;
+        Ok(true)
+    }
+
     /// Replies in a conversation. Stored PENDING and pushed at once, then SENT with
     /// Facebook's mid, or FAILED with `errorCode`. Outside the messaging window it is
     /// refused before anything is stored (OUTSIDE_MESSAGING_WINDOW). Repeating a
@@ -345,7 +372,7 @@ impl MutationRoot {
         };
         let conversation = access::require_conversation(&state.db, me, id).await?;
         Ok(Conversation::from(
-            conversations::update(state, conversation, change).await?,
+            conversations::update(state, conversation, change, Some(me.agent.id)).await?,
         ))
     }
 

@@ -14,13 +14,14 @@ use sea_orm::DatabaseConnection;
 
 use super::auth::{Agent, AgentPresence};
 use super::types::{Conversation, Message, SyncJob};
+use super::voices::{ConversationActivity, ConversationViewer};
 use super::{parse_id, principal};
 use crate::bus::{BusEvent, Change, PageEvent};
 use crate::error::ApiError;
-use crate::service::access;
 use crate::service::auth::{self, Credential, Principal};
 use crate::service::credentials::CredentialWatch;
 use crate::service::event_log::{self, Resume};
+use crate::service::{access, viewers};
 use crate::state::AppState;
 
 pub struct SubscriptionRoot;
@@ -257,6 +258,9 @@ pub struct PageEventItem {
     /// MESSAGE_REMOVED: this message was the same Facebook message as another one (our
     /// reply, also imported by a history sync) and was merged into it; drop it.
     removed_message_id: Option<ID>,
+    /// ACTIVITY_ADDED: a status change, assignment or snooze of one of the Page's
+    /// conversations (the conversation itself comes as CONVERSATION_UPDATED too).
+    activity: Option<ConversationActivity>,
 }
 
 #[derive(Enum, Copy, Clone, Eq, PartialEq)]
@@ -265,12 +269,14 @@ pub enum PageEventKind {
     MessageUpdated,
     ConversationUpdated,
     MessageRemoved,
+    ActivityAdded,
 }
 
 impl From<&PageEvent> for PageEventItem {
     fn from(event: &PageEvent) -> Self {
         let position = Some(event.position);
         let mut removed_message_id = None;
+        let mut activity = None;
         let (kind, message, conversation) = match &event.change {
             Change::MessageAdded(m) => (
                 PageEventKind::MessageAdded,
@@ -291,6 +297,10 @@ impl From<&PageEvent> for PageEventItem {
                 removed_message_id = Some(ID(id.to_string()));
                 (PageEventKind::MessageRemoved, None, None)
             }
+            Change::ActivityAdded(a) => {
+                activity = Some(ConversationActivity(a.clone(), position));
+                (PageEventKind::ActivityAdded, None, None)
+            }
         };
         Self {
             position: event.position.to_string(),
@@ -298,6 +308,7 @@ impl From<&PageEvent> for PageEventItem {
             message,
             conversation,
             removed_message_id,
+            activity,
         }
     }
 }
@@ -453,6 +464,55 @@ impl SubscriptionRoot {
                 _ => None,
             },
         ))
+    }
+
+    /// Who has the Page's conversations open or is replying in them, on any instance:
+    /// first everyone there now, then each change (NONE when an agent left, or stopped
+    /// refreshing and expired). Not in the event log: after a reconnect it starts again
+    /// with everyone there now.
+    async fn conversation_presence(
+        &self,
+        ctx: &Context<'_>,
+        page_id: ID,
+    ) -> Result<impl Stream<Item = Result<ConversationViewer>> + use<>> {
+        let state = ctx.data::<AppState>()?;
+        let changes = state.viewers.subscribe();
+        let (watch, me) = in_use(ctx)?;
+        let page = access::require_page(&me, &page_id)?;
+        let page_id = page.id().to_owned();
+        let agents: HashMap<i64, entity::agent::Model> = auth::page_agents(&state.db, &page)
+            .await?
+            .into_iter()
+            .map(|a| (a.id, a))
+            .collect();
+        // Taken after listening starts, so a change in between is delivered after it.
+        let now: Vec<Arc<BusEvent>> = state
+            .viewers
+            .of_page(&page_id)
+            .into_iter()
+            .map(|(conversation_id, agent_id, presence)| {
+                Arc::new(BusEvent::ConversationPresence(viewers::ViewerChange {
+                    page_id: page_id.clone(),
+                    conversation_id,
+                    agent_id,
+                    state: presence,
+                    ttl_ms: 0,
+                    origin: 0,
+                }))
+            })
+            .collect();
+        let events = stream::iter(now).chain(changes).map(Ok).boxed();
+        let wanted = page_id.clone();
+        Ok(guarded(events, watch, &page_id, move |event| match event {
+            BusEvent::ConversationPresence(change) if change.page_id == wanted => agents
+                .get(&change.agent_id)
+                .map(|agent| ConversationViewer {
+                    conversation_id: ID(change.conversation_id.to_string()),
+                    agent: Agent(agent.clone()),
+                    state: change.state.into(),
+                }),
+            _ => None,
+        }))
     }
 
     /// Any change to one of a Page's conversations: the conversation as it is now. With

@@ -5,9 +5,11 @@ use entity::{conversation, message, page};
 
 use super::auth::Agent;
 use super::loaders::{self, AgentId, EventHead, Loaders, PageId};
+use super::voices::{self, ActivityConnection, ConversationViewer, EchoSource};
 use crate::facebook::events::Attachment as StoredAttachment;
 use crate::service::inbox::{self, Cursor};
-use crate::service::send;
+use crate::service::{activity, send};
+use crate::state::AppState;
 use crate::time::rfc3339;
 
 /// A Facebook Page connected to (or seen by) MessengerFlow.
@@ -109,7 +111,7 @@ impl ConversationStatus {
         }
     }
 
-    fn parse(stored: &str) -> Self {
+    pub(crate) fn parse(stored: &str) -> Self {
         match stored {
             "PENDING" => Self::Pending,
             "RESOLVED" => Self::Resolved,
@@ -243,6 +245,39 @@ impl Conversation {
             .last_inbound_timestamp
             .map(|t| rfc3339(t.saturating_add(send::HUMAN_AGENT_WINDOW_MS)))
     }
+
+    /// Status changes, assignments and snoozes, newest first: `first` (1 to 100) after
+    /// the cursor `after`. Live: `pageEvents` delivers each as ACTIVITY_ADDED.
+    #[graphql(complexity = "super::cost::connection(first, 20, child_complexity)")]
+    async fn activity(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(default = 20)] first: Option<i32>,
+        after: Option<String>,
+    ) -> async_graphql::Result<ActivityConnection> {
+        let state = ctx.data::<AppState>()?;
+        let after = after.as_deref().map(Cursor::decode).transpose()?;
+        // This conversation reached the caller through `service::access`.
+        let slice = activity::list(&state.db, self.0.id, first.unwrap_or(20), after).await?;
+        Ok(ActivityConnection::new(slice, after.is_some()))
+    }
+
+    /// The agents who have it open or are replying in it now, on any instance (see
+    /// `setConversationPresence`); live through `conversationPresence`.
+    async fn viewers(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<ConversationViewer>> {
+        let state = ctx.data::<AppState>()?;
+        let mut found = Vec::new();
+        for (agent_id, presence) in state.viewers.of_conversation(self.0.id) {
+            if let Some(agent) = voices::agent(ctx, Some(agent_id)).await? {
+                found.push(ConversationViewer {
+                    conversation_id: ID(self.0.id.to_string()),
+                    agent,
+                    state: presence.into(),
+                });
+            }
+        }
+        Ok(found)
+    }
 }
 
 /// An attachment: images, audio, video, files, stickers, locations...
@@ -348,6 +383,22 @@ impl Message {
     /// For outbound messages: the app that sent it (Meta's Page Inbox is 263902037430900).
     async fn app_id(&self) -> Option<&str> {
         self.0.app_id.as_deref()
+    }
+
+    /// The agent who sent it from MessengerFlow (through an API token: the token's
+    /// creator); null for inbound messages and for those sent from other tools.
+    async fn sender(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Agent>> {
+        voices::agent(ctx, self.0.agent_id).await
+    }
+
+    /// For outbound messages: which tool sent it (MessengerFlow, the Page Inbox, another
+    /// app), with a label to show; null for inbound messages.
+    async fn echo_source(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<EchoSource>> {
+        let state = ctx.data::<AppState>()?;
+        Ok(voices::echo_source(
+            &self.0,
+            state.config.fb_app_id.as_deref(),
+        ))
     }
 }
 

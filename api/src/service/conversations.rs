@@ -8,6 +8,7 @@ use entity::{agent, conversation};
 use crate::bus;
 use crate::error::ApiError;
 use crate::service::access::VisibleConversation;
+use crate::service::activity;
 use crate::service::auth;
 use crate::service::pages;
 use crate::service::snooze;
@@ -49,10 +50,13 @@ fn status_and_snooze(
     }
 }
 
+/// Applies `change` as `actor` (`None`: the server itself), and records what it changed
+/// in the conversation's activity, in one transaction.
 pub async fn update(
     state: &AppState,
     conversation: VisibleConversation,
     change: Change,
+    actor: Option<i64>,
 ) -> Result<conversation::Model, ApiError> {
     let page = conversation.page();
     let current = conversation.into_model();
@@ -85,16 +89,25 @@ pub async fn update(
         update = update.col_expr(conversation::Column::UnreadCount, Expr::val(0));
     }
     let txn = state.db.begin().await?;
+    // Touching the row first takes its lock (PostgreSQL) or the write lock (SQLite), so
+    // the state read here is the one this change replaces, whoever else changes it.
+    let before = conversation::Entity::update_many()
+        .col_expr(conversation::Column::UpdatedAt, Expr::val(now))
+        .filter(conversation::Column::Id.eq(id))
+        .exec_with_returning(&txn)
+        .await?
+        .into_iter()
+        .next()
+        .ok_or(ApiError::NotFound("conversation"))?;
     let updated = update
         .exec_with_returning(&txn)
         .await?
         .into_iter()
         .next()
         .ok_or(ApiError::NotFound("conversation"))?;
-    state
-        .outbox
-        .commit(txn, vec![bus::Change::ConversationUpdated(updated.clone())])
-        .await?;
+    let mut changes = vec![bus::Change::ConversationUpdated(updated.clone())];
+    changes.extend(activity::record(&txn, &before, &updated, actor, now).await?);
+    state.outbox.commit(txn, changes).await?;
     if updated.snoozed_until.is_some() {
         state.snoozes.changed();
     }

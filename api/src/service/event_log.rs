@@ -15,7 +15,7 @@ use sea_orm::{
     QuerySelect,
 };
 
-use entity::{conversation, message, page_event, page_event_head};
+use entity::{conversation, conversation_activity, message, page_event, page_event_head};
 
 use crate::bus::{Change, PageEvent};
 
@@ -23,6 +23,7 @@ const MESSAGE_ADDED: &str = "MESSAGE_ADDED";
 const MESSAGE_UPDATED: &str = "MESSAGE_UPDATED";
 const CONVERSATION_UPDATED: &str = "CONVERSATION_UPDATED";
 const MESSAGE_REMOVED: &str = "MESSAGE_REMOVED";
+const ACTIVITY_ADDED: &str = "ACTIVITY_ADDED";
 
 /// Rows per multi-row INSERT (5 parameters each).
 const INSERT_CHUNK: usize = 1000;
@@ -35,6 +36,7 @@ fn kind_and_id(change: &Change) -> (&'static str, i64) {
         Change::MessageUpdated(m) => (MESSAGE_UPDATED, m.id),
         Change::ConversationUpdated(c) => (CONVERSATION_UPDATED, c.id),
         Change::MessageRemoved { id, .. } => (MESSAGE_REMOVED, *id),
+        Change::ActivityAdded(a) => (ACTIVITY_ADDED, a.id),
     }
 }
 
@@ -221,9 +223,11 @@ pub async fn replay(
     let through = entries.last().map(|e| e.position);
     let mut message_ids = Vec::new();
     let mut conversation_ids = Vec::new();
+    let mut activity_ids = Vec::new();
     for entry in &entries {
         match entry.kind.as_str() {
             CONVERSATION_UPDATED => conversation_ids.push(entry.entity_id),
+            ACTIVITY_ADDED => activity_ids.push(entry.entity_id),
             MESSAGE_REMOVED => {}
             _ => message_ids.push(entry.entity_id),
         }
@@ -254,6 +258,17 @@ pub async fn replay(
             .map(|c| (c.id, c))
             .collect()
     };
+    let activity: HashMap<i64, conversation_activity::Model> = if activity_ids.is_empty() {
+        HashMap::new()
+    } else {
+        conversation_activity::Entity::find()
+            .filter(conversation_activity::Column::Id.is_in(activity_ids))
+            .all(db)
+            .await?
+            .into_iter()
+            .map(|a| (a.id, a))
+            .collect()
+    };
     let mut events = Vec::with_capacity(entries.len());
     for entry in entries {
         let change = match entry.kind.as_str() {
@@ -274,6 +289,10 @@ pub async fn replay(
                 page_id: entry.page_id.clone(),
                 id: entry.entity_id,
             }),
+            ACTIVITY_ADDED => activity
+                .get(&entry.entity_id)
+                .cloned()
+                .map(Change::ActivityAdded),
             _ => None,
         };
         // A removed message's earlier entries are skipped: a replay never shows it.

@@ -21,7 +21,7 @@ use entity::{conversation, message, page};
 
 use crate::bus::{Change, PageEvent};
 use crate::facebook::events::{Attachment, Direction, Event, IncomingMessage};
-use crate::service::{event_log, outbox::Outbox};
+use crate::service::{activity, event_log, outbox::Outbox};
 use crate::time::now_ms;
 
 /// Deliveries waiting for the writer; senders wait (back-pressure) when it is full.
@@ -490,9 +490,18 @@ impl Writer {
 
         let mut touched: Vec<(i64, Touched)> = touched.into_iter().collect();
         touched.sort_unstable_by_key(|(id, _)| *id);
+        let reopening = closed_among(db, &touched).await?;
         let mut updated_conversations = Vec::with_capacity(touched.len());
         for chunk in touched.chunks(UPDATE_CHUNK) {
             updated_conversations.extend(update_conversations(db, chunk, now).await?);
+        }
+        let mut reopened = Vec::new();
+        for conversation in &updated_conversations {
+            if let Some(before) = reopening.get(&conversation.id)
+                && conversation.status != *before
+            {
+                reopened.push(activity::record_reopened(db, conversation, before, now).await?);
+            }
         }
         let mut updated_messages: Vec<message::Model> = Vec::new();
         for (id, change) in &touched {
@@ -524,6 +533,7 @@ impl Writer {
                 .into_iter()
                 .map(Change::ConversationUpdated),
         );
+        changes.extend(reopened);
         // In this transaction: a committed change always has its place in the log.
         outcome.events = event_log::append(db, changes, now).await?;
         Ok((outcome, turn))
@@ -875,6 +885,35 @@ fn attachments_json(message: &IncomingMessage) -> Option<String> {
     } else {
         serde_json::to_string(&message.attachments).ok()
     }
+}
+
+/// The RESOLVED or SNOOZED conversations among those a customer just wrote to, with their
+/// status: `update_conversations` reopens them, and their activity says so (no actor).
+/// Read by the writer whose turn it is, which alone changes existing rows in ingest.
+async fn closed_among(
+    db: &impl ConnectionTrait,
+    touched: &[(i64, Touched)],
+) -> Result<HashMap<i64, String>, DbErr> {
+    use conversation::Column as C;
+    let written_to: Vec<i64> = touched
+        .iter()
+        .filter(|(_, change)| change.new_inbound > 0)
+        .map(|(id, _)| *id)
+        .collect();
+    let mut closed = HashMap::new();
+    for ids in written_to.chunks(UPDATE_CHUNK) {
+        let rows: Vec<(i64, String)> = conversation::Entity::find()
+            .select_only()
+            .column(C::Id)
+            .column(C::Status)
+            .filter(C::Id.is_in(ids.iter().copied()))
+            .filter(C::Status.is_in(["RESOLVED", "SNOOZED"]))
+            .into_tuple()
+            .all(db)
+            .await?;
+        closed.extend(rows);
+    }
+    Ok(closed)
 }
 
 /// One UPDATE ... FROM (VALUES ...) for many conversations. Times only move forward:

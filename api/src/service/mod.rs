@@ -1,6 +1,7 @@
 //! The domain: functions over a database connection (or transaction) and the bus.
 //! Resolvers and HTTP handlers call these; they never write SQL themselves.
 pub mod access;
+pub mod activity;
 pub mod agents;
 pub mod auth;
 pub mod conversations;
@@ -16,3 +17,4 @@ pub mod profiles;
 pub mod send;
 pub mod snooze;
 pub mod sync;
+pub mod viewers;

@@ -20,6 +20,7 @@ use entity::conversation;
 
 use crate::bus::Change;
 use crate::error::ApiError;
+use crate::service::activity;
 use crate::state::AppState;
 use crate::time::now_ms;
 
@@ -103,13 +104,14 @@ pub async fn wake_due(state: &AppState) -> Result<Option<i64>, DbErr> {
             .exec_with_returning(&txn)
             .await?;
         let count = woken.len();
-        state
-            .outbox
-            .commit(
-                txn,
-                woken.into_iter().map(Change::ConversationUpdated).collect(),
-            )
-            .await?;
+        let mut changes = Vec::with_capacity(count * 2);
+        for conversation in &woken {
+            changes.push(activity::record_reopened(&txn, conversation, "SNOOZED", now).await?);
+        }
+        // Each conversation before its activity, as `conversations::update` orders them.
+        let mut ordered: Vec<Change> = woken.into_iter().map(Change::ConversationUpdated).collect();
+        ordered.append(&mut changes);
+        state.outbox.commit(txn, ordered).await?;
         if count > 0 {
             tracing::info!(count, "snoozed conversations woke");
         }
