@@ -2,6 +2,7 @@
 mod chat;
 mod inbox;
 mod login;
+mod notifications;
 mod settings;
 mod shortcuts;
 mod topbar;

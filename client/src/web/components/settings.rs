@@ -19,6 +19,7 @@ pub fn Settings() -> Element {
     rsx! {
         section { class: "settings", "data-testid": "settings", "aria-labelledby": "settings-title",
             h1 { id: "settings-title", "Settings" }
+            super::notifications::NotificationSettings {}
             h2 { "Pages" }
             if pages.is_empty() {
                 p { class: "muted", "No Page is connected yet." }
