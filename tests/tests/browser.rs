@@ -2315,3 +2315,125 @@ async fn alerts_chosen_in_settings_are_remembered_and_notify_for_new_and_assigne
     assert_eq!(shown[1]["body"], format!("Are you there? {n}"), "{shown:#}");
     world.browser.close().await;
 }
+
+// ---- list (issue 12): role-aware settings, and an agent with no Page ----
+
+impl World {
+    /// Signs in through the sign-in screen as `email` (an agent's password).
+    async fn sign_in_as(&self, email: &str, password: &str) {
+        let b = &self.browser;
+        b.goto(&format!("{}/", self.base)).await;
+        b.fill("login-email", email).await;
+        b.fill("login-password", password).await;
+        b.click("login-submit").await;
+        b.wait_for_testid("inbox").await;
+    }
+}
+
+async fn present(b: &Browser, testid: &str) -> bool {
+    b.js(
+        &format!("return document.querySelector('[data-testid=\"{testid}\"]') !== null;"),
+        vec![],
+    )
+    .await
+        == json!(true)
+}
+
+#[tokio::test]
+async fn an_agent_is_not_offered_connecting_a_page_and_an_administrator_is() {
+    let Some(world) =
+        world("an_agent_is_not_offered_connecting_a_page_and_an_administrator_is").await
+    else {
+        return;
+    };
+    // Arrange: an agent of the Page; the server refuses it connectPage.
+    let agent = world
+        .app
+        .create_agent("sam@example.com", "Sam Member")
+        .await;
+    world.app.add_page_member(PAGE, &agent).await;
+    let token = world.app.login("sam@example.com", AGENT_PASSWORD).await;
+    let refused = world
+        .app
+        .gql_as(
+            Some(&token),
+            "mutation { connectPage(pageId: \"123\", accessToken: \"x\") { id } }",
+            json!({}),
+        )
+        .await;
+    assert_eq!(
+        mf_tests::error_code(&refused),
+        Some("FORBIDDEN"),
+        "{refused:#}"
+    );
+    let b = &world.browser;
+
+    // Act: the agent opens Settings.
+    world.sign_in_as("sam@example.com", AGENT_PASSWORD).await;
+    b.click("settings-link").await;
+    b.wait_for_testid("page-row").await;
+
+    // Assert: its Page and what it may do there, but no Page to connect.
+    assert!(
+        !present(b, "connect-page-id").await && !present(b, "connect-page-submit").await,
+        "an agent is offered connecting a Page"
+    );
+    assert!(
+        present(b, "sync-full-history").await,
+        "the Page's sync is missing"
+    );
+    assert!(!present(b, "no-page-help").await);
+
+    // Act + Assert: the administrator is offered it.
+    b.click("sign-out").await;
+    b.wait_for_testid("login-email").await;
+    world.sign_in().await;
+    b.click("settings-link").await;
+    b.wait_for_testid("page-row").await;
+    b.wait_for_testid("connect-page-id").await;
+    assert!(present(b, "connect-page-submit").await);
+    world.browser.close().await;
+}
+
+#[tokio::test]
+async fn an_agent_with_no_page_is_told_to_ask_an_administrator_for_one() {
+    let Some(world) = world("an_agent_with_no_page_is_told_to_ask_an_administrator_for_one").await
+    else {
+        return;
+    };
+    world
+        .app
+        .create_agent("nina@example.com", "Nina Nopages")
+        .await;
+    let b = &world.browser;
+    let help = "const e = document.querySelector('[data-testid=\"no-page-help\"]');\
+        return e && e.innerText;";
+
+    // Act: the agent without a Page signs in.
+    world.sign_in_as("nina@example.com", AGENT_PASSWORD).await;
+
+    // Assert: told what to ask, and whom, with the email to give.
+    let text = b
+        .wait_for("the no-Page help in the inbox", UI_TIMEOUT, help)
+        .await;
+    let text = text.as_str().unwrap_or_default();
+    for words in [
+        "not a member of any Page",
+        "Ask an administrator",
+        "nina@example.com",
+    ] {
+        assert!(text.contains(words), "{words:?} missing from {text:?}");
+    }
+    assert!(
+        !present(b, "inbox-empty").await,
+        "a bare empty list as well"
+    );
+    // Settings says the same and offers no connecting.
+    b.click("settings-link").await;
+    b.wait_for_testid("settings").await;
+    b.wait_for("the no-Page help in Settings", UI_TIMEOUT, help)
+        .await;
+    assert!(!present(b, "connect-page-id").await);
+
+    world.browser.close().await;
+}

@@ -1,4 +1,5 @@
 //! One component per screen.
+mod access;
 mod chat;
 mod inbox;
 mod login;
