@@ -5,6 +5,7 @@
 //! duplicates a conversation or a message, and never moves a message's status back.
 use serde::{Deserialize, Serialize};
 
+pub mod alerts;
 pub mod follow_ups;
 pub mod keys;
 pub mod threads;

@@ -2411,3 +2411,377 @@ async fn list_starts_with(b: &Browser, what: &str, ids: &[&str], absent: &str) {
         panic!("{what}: the list should begin with {ids:?} without {absent:?}, it is {shown}");
     }
 }
+
+// ---- list (issue 12): the unread total in the tab, sound and desktop notifications ----
+
+/// The tab's title and its favicon's unread total (`data-unread`) with the number the
+/// SVG itself draws (none when there is no badge).
+const TAB: &str = "const icon = document.querySelector('link[rel~=\"icon\"]');\
+    const href = icon ? decodeURIComponent(icon.getAttribute('href') || '') : '';\
+    const drawn = (href.match(/>([0-9+]+)<\\/text>/) || [])[1] || null;\
+    return [document.title, icon && icon.getAttribute('data-unread'), drawn, href.startsWith('data:image/svg+xml')];";
+
+async fn tab_becomes(b: &Browser, what: &str, title: &str, unread: Option<&str>) {
+    let want = json!([title, unread.unwrap_or("0"), unread, true]);
+    let deadline = Instant::now() + UI_TIMEOUT;
+    loop {
+        let tab = b.js(TAB, vec![]).await;
+        if tab == want {
+            return;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "{what}: the tab shows {tab}, not {want}"
+        );
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+}
+
+#[tokio::test]
+async fn the_tab_title_and_favicon_show_the_unread_total_live() {
+    let Some(world) = world("the_tab_title_and_favicon_show_the_unread_total_live").await else {
+        return;
+    };
+    // Arrange: Ada wrote before the agent came.
+    let n = nonce();
+    world.customer("3000000061", "Ada", "Lovelace").await;
+    world.customer("3000000062", "Grace", "Hopper").await;
+    world
+        .customer_wrote("3000000061", &format!("Hello from Ada {n}"))
+        .await;
+    world.sign_in().await;
+    let b = &world.browser;
+    tab_becomes(b, "after sign-in", "(1) MessengerFlow", Some("1")).await;
+
+    // Act + Assert: Grace writes while the inbox is open.
+    world
+        .sim
+        .customer_says(PAGE, "3000000062", &format!("Hello from Grace {n}"), None)
+        .await;
+    tab_becomes(b, "Grace's message live", "(2) MessengerFlow", Some("2")).await;
+    world
+        .sim
+        .customer_says(PAGE, "3000000062", &format!("Anyone? {n}"), None)
+        .await;
+    tab_becomes(b, "Grace's second message", "(3) MessengerFlow", Some("3")).await;
+
+    // Act + Assert: reading Grace's conversation leaves Ada's one.
+    world
+        .open_conversation_showing(&format!("Anyone? {n}"))
+        .await;
+    tab_becomes(
+        b,
+        "Grace's conversation read",
+        "(1) MessengerFlow",
+        Some("1"),
+    )
+    .await;
+    world
+        .open_conversation_showing(&format!("Hello from Ada {n}"))
+        .await;
+    tab_becomes(b, "everything read", "MessengerFlow", None).await;
+    world.browser.close().await;
+}
+
+/// Records, from the start of each document, the desktop notifications the page shows
+/// (the real `Notification`, wrapped), the permission requests, and the sounds played
+/// (Web Audio oscillators started).
+const ALERT_RECORDER: &str = "(() => {\
+    window.__mfNotes = []; window.__mfAsked = 0; window.__mfSounds = 0;\
+    const Real = window.Notification;\
+    if (Real) {\
+      class Recorded extends Real {\
+        constructor(title, options) {\
+          super(title, options);\
+          window.__mfNotes.push({ title, body: (options || {}).body, tag: (options || {}).tag });\
+        }\
+      }\
+      Recorded.requestPermission = function () { window.__mfAsked++; return Real.requestPermission.apply(Real, arguments); };\
+      window.Notification = Recorded;\
+    }\
+    const AC = window.AudioContext;\
+    if (AC) {\
+      const start = AudioScheduledSourceNode.prototype.start;\
+      AudioScheduledSourceNode.prototype.start = function () { window.__mfSounds++; return start.apply(this, arguments); };\
+    }\
+  })();";
+
+async fn checked(b: &Browser, testid: &str) -> bool {
+    b.wait_for_testid(testid).await;
+    b.js(
+        &format!("return document.querySelector('[data-testid=\"{testid}\"]').checked;"),
+        vec![],
+    )
+    .await
+        == json!(true)
+}
+
+#[tokio::test]
+async fn alerts_chosen_in_settings_are_remembered_and_notify_for_new_and_assigned_conversations() {
+    let Some(world) = world(
+        "alerts_chosen_in_settings_are_remembered_and_notify_for_new_and_assigned_conversations",
+    )
+    .await
+    else {
+        return;
+    };
+    let n = nonce();
+    world.customer("3000000071", "Ada", "Lovelace").await;
+    world.customer("3000000072", "Grace", "Hopper").await;
+    world
+        .customer_wrote("3000000071", &format!("Hello from Ada {n}"))
+        .await;
+    let b = &world.browser;
+    b.cdp(
+        "Page.addScriptToEvaluateOnNewDocument",
+        json!({ "source": ALERT_RECORDER }),
+    )
+    .await;
+    world.sign_in().await;
+
+    // Act: both alerts turned on in Settings.
+    b.click("settings-link").await;
+    assert!(!checked(b, "notify-desktop").await, "on by default");
+    assert!(!checked(b, "notify-sound").await, "on by default");
+    assert_eq!(
+        b.js("return window.__mfAsked;", vec![]).await,
+        0,
+        "the permission was asked before the agent chose notifications"
+    );
+    b.click("notify-desktop").await;
+    b.click("notify-sound").await;
+    assert!(checked(b, "notify-desktop").await && checked(b, "notify-sound").await);
+    assert_eq!(
+        b.js("return window.__mfAsked;", vec![]).await,
+        1,
+        "the click did not ask for the permission (once)"
+    );
+    // Headless Chromium does not grant it by itself: Settings says what is missing.
+    b.wait_for_testid("notify-permission").await;
+
+    // Act: the agent allows notifications in the browser, and reloads.
+    b.cdp(
+        "Browser.grantPermissions",
+        json!({ "origin": world.base, "permissions": ["notifications"] }),
+    )
+    .await;
+    b.reload().await;
+
+    // Assert: the choices are remembered, nothing is asked again, nothing is missing.
+    assert!(
+        checked(b, "notify-desktop").await,
+        "forgotten after a reload"
+    );
+    assert!(checked(b, "notify-sound").await, "forgotten after a reload");
+    assert_eq!(b.js("return window.__mfAsked;", vec![]).await, 0);
+    let missing = b
+        .js(
+            "return document.querySelector('[data-testid=\"notify-permission\"]') !== null;",
+            vec![],
+        )
+        .await;
+    assert_eq!(
+        missing, false,
+        "the granted permission is still said to be missing"
+    );
+
+    // Act: back in the inbox, a new customer writes.
+    b.js("location.hash = '#/'; return true;", vec![]).await;
+    b.wait_for_testid("conversation-item").await;
+    // Alerts come with the live feed (a message fetched with the list is not news).
+    b.wait_for(
+        "the live feed connected",
+        UI_TIMEOUT,
+        "const e = document.querySelector('[data-testid=\"connection-state\"]');\
+         return e && e.getAttribute('data-state') === 'connected';",
+    )
+    .await;
+    let notes = "return window.__mfNotes;";
+    world
+        .sim
+        .customer_says(PAGE, "3000000072", &format!("I am new here {n}"), None)
+        .await;
+
+    // Assert: a notification naming her, and a sound.
+    let shown = b
+        .wait_for(
+            "a notification for the new conversation",
+            UI_TIMEOUT,
+            "return window.__mfNotes.length > 0 && window.__mfNotes;",
+        )
+        .await;
+    assert_eq!(
+        shown[0]["title"], "New conversation: Grace Hopper",
+        "{shown:#}"
+    );
+    assert_eq!(shown[0]["body"], format!("I am new here {n}"), "{shown:#}");
+    b.wait_for("a sound", UI_TIMEOUT, "return window.__mfSounds > 0;")
+        .await;
+
+    // Act + Assert: Ada (listed, nobody's) writes again: no notification.
+    let text = format!("Ada again {n}");
+    world.customer_wrote("3000000071", &text).await;
+    b.wait_for(
+        "Ada's message listed",
+        UI_TIMEOUT,
+        &format!(
+            "return Array.from(document.querySelectorAll('[data-testid=\"last-message\"]'))\
+               .some(e => e.textContent.includes({}));",
+            json!(text)
+        ),
+    )
+    .await;
+    tokio::time::sleep(Duration::from_millis(800)).await;
+    let after = b.js(notes, vec![]).await;
+    assert_eq!(after.as_array().map(Vec::len), Some(1), "{after:#}");
+
+    // Act + Assert: Ada's conversation assigned to me; her next message notifies.
+    let ada = world.app.conversation_with(PAGE, "3000000071").await;
+    let assigned = world
+        .app
+        .gql(
+            "mutation($id: ID!, $me: ID!) { updateConversation(id: $id, input: { assigneeId: $me }) { id } }",
+            json!({ "id": mf_tests::id_of(&ada), "me": world.admin_id().await }),
+        )
+        .await;
+    assert!(assigned["errors"].is_null(), "{assigned:#}");
+    world
+        .sim
+        .customer_says(PAGE, "3000000071", &format!("Are you there? {n}"), None)
+        .await;
+    let shown = b
+        .wait_for(
+            "a notification for my conversation",
+            UI_TIMEOUT,
+            "return window.__mfNotes.length > 1 && window.__mfNotes;",
+        )
+        .await;
+    assert_eq!(
+        shown[1]["title"], "Ada Lovelace (assigned to you)",
+        "{shown:#}"
+    );
+    assert_eq!(shown[1]["body"], format!("Are you there? {n}"), "{shown:#}");
+    world.browser.close().await;
+}
+
+// ---- list (issue 12): role-aware settings, and an agent with no Page ----
+
+impl World {
+    /// Signs in through the sign-in screen as `email` (an agent's password).
+    async fn sign_in_as(&self, email: &str, password: &str) {
+        let b = &self.browser;
+        b.goto(&format!("{}/", self.base)).await;
+        b.fill("login-email", email).await;
+        b.fill("login-password", password).await;
+        b.click("login-submit").await;
+        b.wait_for_testid("inbox").await;
+    }
+}
+
+async fn present(b: &Browser, testid: &str) -> bool {
+    b.js(
+        &format!("return document.querySelector('[data-testid=\"{testid}\"]') !== null;"),
+        vec![],
+    )
+    .await
+        == json!(true)
+}
+
+#[tokio::test]
+async fn an_agent_is_not_offered_connecting_a_page_and_an_administrator_is() {
+    let Some(world) =
+        world("an_agent_is_not_offered_connecting_a_page_and_an_administrator_is").await
+    else {
+        return;
+    };
+    // Arrange: an agent of the Page; the server refuses it connectPage.
+    let agent = world
+        .app
+        .create_agent("sam@example.com", "Sam Member")
+        .await;
+    world.app.add_page_member(PAGE, &agent).await;
+    let token = world.app.login("sam@example.com", AGENT_PASSWORD).await;
+    let refused = world
+        .app
+        .gql_as(
+            Some(&token),
+            "mutation { connectPage(pageId: \"123\", accessToken: \"x\") { id } }",
+            json!({}),
+        )
+        .await;
+    assert_eq!(
+        mf_tests::error_code(&refused),
+        Some("FORBIDDEN"),
+        "{refused:#}"
+    );
+    let b = &world.browser;
+
+    // Act: the agent opens Settings.
+    world.sign_in_as("sam@example.com", AGENT_PASSWORD).await;
+    b.click("settings-link").await;
+    b.wait_for_testid("page-row").await;
+
+    // Assert: its Page and what it may do there, but no Page to connect.
+    assert!(
+        !present(b, "connect-page-id").await && !present(b, "connect-page-submit").await,
+        "an agent is offered connecting a Page"
+    );
+    assert!(
+        present(b, "sync-full-history").await,
+        "the Page's sync is missing"
+    );
+    assert!(!present(b, "no-page-help").await);
+
+    // Act + Assert: the administrator is offered it.
+    b.click("sign-out").await;
+    b.wait_for_testid("login-email").await;
+    world.sign_in().await;
+    b.click("settings-link").await;
+    b.wait_for_testid("page-row").await;
+    b.wait_for_testid("connect-page-id").await;
+    assert!(present(b, "connect-page-submit").await);
+    world.browser.close().await;
+}
+
+#[tokio::test]
+async fn an_agent_with_no_page_is_told_to_ask_an_administrator_for_one() {
+    let Some(world) = world("an_agent_with_no_page_is_told_to_ask_an_administrator_for_one").await
+    else {
+        return;
+    };
+    world
+        .app
+        .create_agent("nina@example.com", "Nina Nopages")
+        .await;
+    let b = &world.browser;
+    let help = "const e = document.querySelector('[data-testid=\"no-page-help\"]');\
+        return e && e.innerText;";
+
+    // Act: the agent without a Page signs in.
+    world.sign_in_as("nina@example.com", AGENT_PASSWORD).await;
+
+    // Assert: told what to ask, and whom, with the email to give.
+    let text = b
+        .wait_for("the no-Page help in the inbox", UI_TIMEOUT, help)
+        .await;
+    let text = text.as_str().unwrap_or_default();
+    for words in [
+        "not a member of any Page",
+        "Ask an administrator",
+        "nina@example.com",
+    ] {
+        assert!(text.contains(words), "{words:?} missing from {text:?}");
+    }
+    assert!(
+        !present(b, "inbox-empty").await,
+        "a bare empty list as well"
+    );
+    // Settings says the same and offers no connecting.
+    b.click("settings-link").await;
+    b.wait_for_testid("settings").await;
+    b.wait_for("the no-Page help in Settings", UI_TIMEOUT, help)
+        .await;
+    assert!(!present(b, "connect-page-id").await);
+
+    world.browser.close().await;
+}

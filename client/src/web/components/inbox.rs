@@ -79,6 +79,7 @@ pub fn Inbox() -> Element {
         }))
     });
     let list = state.conversations.read().clone();
+    let no_page = state.page_id.read().is_none();
     let filter = *state.status_filter.read();
     let assignee = state.assignee_filter.read().clone();
     let ending_soon = *state.ending_soon.read();
@@ -219,7 +220,9 @@ pub fn Inbox() -> Element {
                         now,
                     }
                 }
-                if list.loaded && shown.is_empty() {
+                if list.loaded && shown.is_empty() && no_page {
+                    li { super::access::NoPageHelp {} }
+                } else if list.loaded && shown.is_empty() {
                     li { class: "empty", "data-testid": "inbox-empty",
                         {list_filter.empty_text()}
                     }
