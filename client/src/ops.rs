@@ -145,6 +145,7 @@ macro_rules! message_from {
                     app_id: m.app_id,
                     sender_name: m.sender.map(|a| a.name),
                     echo_label: m.echo_source.map(|e| e.label),
+                    tag: m.tag,
                     local_error: None,
                 }
             }

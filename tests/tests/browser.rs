@@ -1444,6 +1444,354 @@ async fn reply_resolve_next_previous_and_escape_have_keys_that_never_fire_while_
     world.browser.close().await;
 }
 
+const HOUR_SECS: u64 = 60 * 60;
+const DAY_SECS: u64 = 24 * HOUR_SECS;
+
+/// The customer `psid` (`first last`) wrote `text` `ago_secs` seconds ago; returns the
+/// conversation once the api has stored it.
+async fn thread_from(
+    world: &World,
+    psid: &'static str,
+    first: &'static str,
+    text: String,
+    ago_secs: u64,
+) -> Thread {
+    world.customer(psid, first, "Customer").await;
+    world
+        .sim
+        .customer_says(PAGE, psid, &text, Some(ago_secs))
+        .await;
+    let deadline = Instant::now() + UI_TIMEOUT;
+    loop {
+        let found = world
+            .app
+            .conversations(PAGE)
+            .await
+            .into_iter()
+            .find(|c| c["customer"]["psid"] == psid && c["lastMessageText"] == text.as_str());
+        if let Some(c) = found {
+            return Thread {
+                psid,
+                name: first,
+                id: mf_tests::id_of(&c).to_owned(),
+                text,
+            };
+        }
+        assert!(Instant::now() < deadline, "{text:?} was not stored");
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+}
+
+/// `data-urgency` and the background colour of the chat's window indicator.
+async fn window_chip(b: &Browser, id: &str) -> Value {
+    b.wait_for(
+        "the window indicator of the chat",
+        UI_TIMEOUT,
+        &format!(
+            "const chat = document.querySelector('[data-testid=\"chat\"]');\
+             if (!chat || chat.getAttribute('data-conversation-id') !== {}) return false;\
+             const w = chat.querySelector('[data-testid=\"window-indicator\"]');\
+             return w && [w.getAttribute('data-urgency'), getComputedStyle(w).backgroundColor];",
+            json!(id)
+        ),
+    )
+    .await
+}
+
+#[tokio::test]
+async fn the_window_chip_turns_amber_under_four_hours_left_and_red_under_one() {
+    let Some(world) =
+        world("the_window_chip_turns_amber_under_four_hours_left_and_red_under_one").await
+    else {
+        return;
+    };
+    // Arrange: 23 hours, 3 hours and 30 minutes left of the 24-hour window.
+    let n = nonce();
+    let calm = thread_from(&world, "3000000051", "Calm", format!("just now {n}"), 3600).await;
+    let soon = thread_from(
+        &world,
+        "3000000052",
+        "Soon",
+        format!("21 h ago {n}"),
+        21 * HOUR_SECS,
+    )
+    .await;
+    let urgent = thread_from(
+        &world,
+        "3000000053",
+        "Urgent",
+        format!("23.5 h ago {n}"),
+        23 * HOUR_SECS + 1800,
+    )
+    .await;
+    world.sign_in().await;
+    let b = &world.browser;
+
+    // Act and assert: each chat's chip, and the list's.
+    let mut colours = Vec::new();
+    for (thread, urgency) in [(&calm, "calm"), (&soon, "soon"), (&urgent, "urgent")] {
+        world.open_conversation_showing(&thread.text).await;
+        let chip = window_chip(b, &thread.id).await;
+        assert_eq!(chip[0], urgency, "{}'s chip: {chip}", thread.name);
+        colours.push(chip[1].as_str().unwrap_or_default().to_owned());
+        let listed = b
+            .js(
+                &format!(
+                    "return document.querySelector('[data-conversation-id={}] [data-urgency]')\
+                       ?.getAttribute('data-urgency');",
+                    json!(thread.id)
+                ),
+                vec![],
+            )
+            .await;
+        assert_eq!(listed, urgency, "{}'s list chip", thread.name);
+    }
+    // Amber (#fff1d6) and red (#b3261e), unlike the calm one.
+    assert_eq!(colours[1], "rgb(255, 241, 214)", "{colours:?}");
+    assert_eq!(colours[2], "rgb(179, 38, 30)", "{colours:?}");
+    assert_ne!(colours[0], colours[1], "{colours:?}");
+    world.browser.close().await;
+}
+
+#[tokio::test]
+async fn a_closed_window_disables_send_and_says_why_and_a_human_agent_reply_is_labelled() {
+    let Some(world) =
+        world("a_closed_window_disables_send_and_says_why_and_a_human_agent_reply_is_labelled")
+            .await
+    else {
+        return;
+    };
+    // Arrange: one customer wrote 8 days ago, one 2 days ago.
+    let n = nonce();
+    let closed = thread_from(
+        &world,
+        "3000000054",
+        "Closed",
+        format!("8 days ago {n}"),
+        8 * DAY_SECS,
+    )
+    .await;
+    let tagged = thread_from(
+        &world,
+        "3000000055",
+        "Tagged",
+        format!("2 days ago {n}"),
+        2 * DAY_SECS,
+    )
+    .await;
+    world.sign_in().await;
+    let b = &world.browser;
+
+    // Act: a reply typed in the closed one, sent with Enter and the button.
+    world.open_conversation_showing(&closed.text).await;
+    chat_shows(b, "the closed chat", &closed, &[&closed.text], &[]).await;
+    let refused = format!("Sorry for the wait {n}");
+    b.fill("composer-input", &refused).await;
+    press(b, &[ENTER]).await;
+
+    // Assert: the composer says why, Send is disabled, nothing went out.
+    let why = b
+        .wait_for(
+            "the composer saying why",
+            UI_TIMEOUT,
+            "const w = document.querySelector('[data-testid=\"composer-warning\"]');\
+             const send = document.querySelector('[data-testid=\"composer-send\"]');\
+             return w && send && send.disabled && w.textContent;",
+        )
+        .await;
+    assert!(why.to_string().contains("7 days"), "{why}");
+    assert_eq!(
+        b.js("return document.querySelector('[data-testid=\"window-indicator\"]').getAttribute('data-urgency');", vec![]).await,
+        "closed"
+    );
+    composer_holds(b, "the refused reply kept as a draft", &refused).await;
+
+    // Act: a reply in the one past 24 hours.
+    world.open_conversation_showing(&tagged.text).await;
+    chat_shows(b, "the human agent chat", &tagged, &[&tagged.text], &[]).await;
+    b.wait_for_testid("composer-notice").await;
+    let reply = format!("Here is the answer {n}");
+    b.fill("composer-input", &reply).await;
+    press(b, &[ENTER]).await;
+
+    // Assert: Facebook got it tagged HUMAN_AGENT, and the bubble says so.
+    let sent = world.received(&reply).await;
+    assert_eq!(sent[0]["tag"], "HUMAN_AGENT", "{sent:#?}");
+    assert_eq!(sent[0]["psid"], tagged.psid, "{sent:#?}");
+    b.wait_for(
+        "the reply labelled as a human agent reply",
+        UI_TIMEOUT,
+        &format!(
+            "return Array.from(document.querySelectorAll('[data-testid=\"message-item\"]'))\
+               .some(e => e.textContent.includes({}) && e.getAttribute('data-status') !== 'PENDING'\
+                 && e.querySelector('[data-testid=\"human-agent-label\"]') !== null);",
+            json!(reply)
+        ),
+    )
+    .await;
+    let labelled = b
+        .js(
+            "return Array.from(document.querySelectorAll('[data-testid=\"human-agent-label\"]')).length;",
+            vec![],
+        )
+        .await;
+    assert_eq!(labelled, 1, "only the tagged reply is labelled");
+    let everything = world.sim.sent(PAGE).await;
+    assert!(
+        !everything.iter().any(|m| m["text"] == refused.as_str()),
+        "the reply outside the window was sent: {everything:#?}"
+    );
+    world.browser.close().await;
+}
+
+#[tokio::test]
+async fn a_reply_the_server_refuses_as_outside_the_window_says_why_and_offers_no_retry() {
+    let Some(world) =
+        world("a_reply_the_server_refuses_as_outside_the_window_says_why_and_offers_no_retry")
+            .await
+    else {
+        return;
+    };
+    // Arrange: the agent's clock runs 10 minutes late, so the browser believes the
+    // 7-day window (closed 2 minutes ago by the server's clock) still open.
+    let n = nonce();
+    let late = thread_from(
+        &world,
+        "3000000056",
+        "Late",
+        format!("a week ago {n}"),
+        7 * DAY_SECS + 120,
+    )
+    .await;
+    world
+        .browser
+        .cdp(
+            "Page.addScriptToEvaluateOnNewDocument",
+            json!({ "source": "const realNow = Date.now; Date.now = () => realNow() - 600000;" }),
+        )
+        .await;
+    world.sign_in().await;
+    let b = &world.browser;
+    world.open_conversation_showing(&late.text).await;
+    chat_shows(b, "the chat", &late, &[&late.text], &[]).await;
+    assert_eq!(
+        window_chip(b, &late.id).await[0],
+        "urgent",
+        "the skewed clock's view"
+    );
+
+    // Act
+    let reply = format!("Sorry, only now {n}");
+    b.fill("composer-input", &reply).await;
+    press(b, &[ENTER]).await;
+
+    // Assert: failed with the reason, no Retry; the composer now says the window closed.
+    let failure = b
+        .wait_for(
+            "the refused reply failed with its reason",
+            UI_TIMEOUT,
+            &format!(
+                "const item = Array.from(document.querySelectorAll('[data-testid=\"message-item\"]'))\
+                   .find(e => e.textContent.includes({}));\
+                 const reason = item && item.querySelector('[data-testid=\"failure-reason\"]');\
+                 return reason && [item.getAttribute('data-status'), reason.getAttribute('data-code'),\
+                   item.querySelector('[data-testid=\"retry\"]') !== null];",
+                json!(reply)
+            ),
+        )
+        .await;
+    assert_eq!(
+        failure,
+        json!(["FAILED", "OUTSIDE_MESSAGING_WINDOW", false])
+    );
+    b.wait_for_testid("composer-warning").await;
+    b.wait_for(
+        "Send disabled",
+        UI_TIMEOUT,
+        "const s = document.querySelector('[data-testid=\"composer-send\"]'); return s && s.disabled;",
+    )
+    .await;
+    assert_eq!(world.sim.sent(PAGE).await, Vec::<Value>::new());
+    world.browser.close().await;
+}
+
+#[tokio::test]
+async fn the_timeline_shows_day_separators_in_the_browsers_time_zone() {
+    let Some(world) = world("the_timeline_shows_day_separators_in_the_browsers_time_zone").await
+    else {
+        return;
+    };
+    // Arrange: a browser 14 hours ahead of UTC, where "today" is often UTC's tomorrow;
+    // messages 3 days ago, 1 day ago and now.
+    world
+        .browser
+        .cdp(
+            "Emulation.setTimezoneOverride",
+            json!({ "timezoneId": "Pacific/Kiritimati" }),
+        )
+        .await;
+    let n = nonce();
+    let first = format!("three days ago {n}");
+    let second = format!("yesterday {n}");
+    let third = format!("today {n}");
+    let thread = thread_from(&world, "3000000057", "Dora", first.clone(), 3 * DAY_SECS).await;
+    world
+        .sim
+        .customer_says(PAGE, thread.psid, &second, Some(DAY_SECS))
+        .await;
+    world.customer_wrote(thread.psid, &third).await;
+    world.sign_in().await;
+    let b = &world.browser;
+
+    // Act
+    world.open_conversation_showing(&third).await;
+    chat_shows(b, "the chat", &thread, &[&first, &second, &third], &[]).await;
+
+    // Assert: a separator before each day's first message, labelled, dated locally.
+    let rows = b
+        .js(
+            "const local = d => { const t = new Date(d);\
+               return t.getFullYear() + '-' + String(t.getMonth() + 1).padStart(2, '0') + '-'\
+                 + String(t.getDate()).padStart(2, '0'); };\
+             const list = document.getElementById('message-list');\
+             return Array.from(list.children).map(e => {\
+               if (e.getAttribute('data-testid') === 'day-separator')\
+                 return { day: e.getAttribute('data-day'), label: e.textContent };\
+               const t = e.querySelector('time');\
+               if (!t) return null;\
+               return { message: local(t.getAttribute('datetime')) };\
+             }).filter(r => r !== null).concat([{ today: local(Date.now()) }]);",
+            vec![],
+        )
+        .await;
+    let rows = rows.as_array().expect("rows").clone();
+    let today = rows.last().expect("today")["today"].clone();
+    let seps: Vec<&Value> = rows.iter().filter(|r| r.get("day").is_some()).collect();
+    assert_eq!(seps.len(), 3, "{rows:#?}");
+    assert_eq!(seps[1]["label"], "Yesterday", "{rows:#?}");
+    assert_eq!(seps[2]["label"], "Today", "{rows:#?}");
+    assert_eq!(
+        seps[2]["day"], today,
+        "today in the browser's zone: {rows:#?}"
+    );
+    let label = seps[0]["label"].as_str().unwrap_or_default();
+    assert!(
+        label.len() > 5 && label != "Today" && label != "Yesterday",
+        "{rows:#?}"
+    );
+    // Each separator comes right before a message of its own day, and each message
+    // sits under its own day's separator.
+    let mut current = None;
+    for row in &rows {
+        if let Some(day) = row.get("day") {
+            current = Some(day.clone());
+        } else if let Some(day) = row.get("message") {
+            assert_eq!(current.as_ref(), Some(day), "{rows:#?}");
+        }
+    }
+    world.browser.close().await;
+}
+
 // ---- life (issue 12): no customer slips by. Server-side assignee filters, "ending
 // ---- soon", snoozing from the chat header, and the customer writing reopening it.
 
@@ -2062,6 +2410,416 @@ async fn list_starts_with(b: &Browser, what: &str, ids: &[&str], absent: &str) {
         let shown = b.js(ITEM_IDS, vec![]).await;
         panic!("{what}: the list should begin with {ids:?} without {absent:?}, it is {shown}");
     }
+}
+
+// ---- list (issue 12): the unread total in the tab, sound and desktop notifications ----
+
+/// The tab's title and its favicon's unread total (`data-unread`) with the number the
+/// SVG itself draws (none when there is no badge).
+const TAB: &str = "const icon = document.querySelector('link[rel~=\"icon\"]');\
+    const href = icon ? decodeURIComponent(icon.getAttribute('href') || '') : '';\
+    const drawn = (href.match(/>([0-9+]+)<\\/text>/) || [])[1] || null;\
+    return [document.title, icon && icon.getAttribute('data-unread'), drawn, href.startsWith('data:image/svg+xml')];";
+
+async fn tab_becomes(b: &Browser, what: &str, title: &str, unread: Option<&str>) {
+    let want = json!([title, unread.unwrap_or("0"), unread, true]);
+    let deadline = Instant::now() + UI_TIMEOUT;
+    loop {
+        let tab = b.js(TAB, vec![]).await;
+        if tab == want {
+            return;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "{what}: the tab shows {tab}, not {want}"
+        );
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+}
+
+#[tokio::test]
+async fn the_tab_title_and_favicon_show_the_unread_total_live() {
+    let Some(world) = world("the_tab_title_and_favicon_show_the_unread_total_live").await else {
+        return;
+    };
+    // Arrange: Ada wrote before the agent came.
+    let n = nonce();
+    world.customer("3000000061", "Ada", "Lovelace").await;
+    world.customer("3000000062", "Grace", "Hopper").await;
+    world
+        .customer_wrote("3000000061", &format!("Hello from Ada {n}"))
+        .await;
+    world.sign_in().await;
+    let b = &world.browser;
+    tab_becomes(b, "after sign-in", "(1) MessengerFlow", Some("1")).await;
+
+    // Act + Assert: Grace writes while the inbox is open.
+    world
+        .sim
+        .customer_says(PAGE, "3000000062", &format!("Hello from Grace {n}"), None)
+        .await;
+    tab_becomes(b, "Grace's message live", "(2) MessengerFlow", Some("2")).await;
+    world
+        .sim
+        .customer_says(PAGE, "3000000062", &format!("Anyone? {n}"), None)
+        .await;
+    tab_becomes(b, "Grace's second message", "(3) MessengerFlow", Some("3")).await;
+
+    // Act + Assert: reading Grace's conversation leaves Ada's one.
+    world
+        .open_conversation_showing(&format!("Anyone? {n}"))
+        .await;
+    tab_becomes(
+        b,
+        "Grace's conversation read",
+        "(1) MessengerFlow",
+        Some("1"),
+    )
+    .await;
+    world
+        .open_conversation_showing(&format!("Hello from Ada {n}"))
+        .await;
+    tab_becomes(b, "everything read", "MessengerFlow", None).await;
+    world.browser.close().await;
+}
+
+/// Records, from the start of each document, the desktop notifications the page shows
+/// (the real `Notification`, wrapped), the permission requests, and the sounds played
+/// (Web Audio oscillators started).
+const ALERT_RECORDER: &str = "(() => {\
+    window.__mfNotes = []; window.__mfAsked = 0; window.__mfSounds = 0;\
+    const Real = window.Notification;\
+    if (Real) {\
+      class Recorded extends Real {\
+        constructor(title, options) {\
+          super(title, options);\
+          window.__mfNotes.push({ title, body: (options || {}).body, tag: (options || {}).tag });\
+        }\
+      }\
+      Recorded.requestPermission = function () { window.__mfAsked++; return Real.requestPermission.apply(Real, arguments); };\
+      window.Notification = Recorded;\
+    }\
+    const AC = window.AudioContext;\
+    if (AC) {\
+      const start = AudioScheduledSourceNode.prototype.start;\
+      AudioScheduledSourceNode.prototype.start = function () { window.__mfSounds++; return start.apply(this, arguments); };\
+    }\
+  })();";
+
+async fn checked(b: &Browser, testid: &str) -> bool {
+    b.wait_for_testid(testid).await;
+    b.js(
+        &format!("return document.querySelector('[data-testid=\"{testid}\"]').checked;"),
+        vec![],
+    )
+    .await
+        == json!(true)
+}
+
+#[tokio::test]
+async fn alerts_chosen_in_settings_are_remembered_and_notify_for_new_and_assigned_conversations() {
+    let Some(world) = world(
+        "alerts_chosen_in_settings_are_remembered_and_notify_for_new_and_assigned_conversations",
+    )
+    .await
+    else {
+        return;
+    };
+    let n = nonce();
+    world.customer("3000000071", "Ada", "Lovelace").await;
+    world.customer("3000000072", "Grace", "Hopper").await;
+    world
+        .customer_wrote("3000000071", &format!("Hello from Ada {n}"))
+        .await;
+    let b = &world.browser;
+    b.cdp(
+        "Page.addScriptToEvaluateOnNewDocument",
+        json!({ "source": ALERT_RECORDER }),
+    )
+    .await;
+    world.sign_in().await;
+
+    // Act: both alerts turned on in Settings.
+    b.click("settings-link").await;
+    assert!(!checked(b, "notify-desktop").await, "on by default");
+    assert!(!checked(b, "notify-sound").await, "on by default");
+    assert_eq!(
+        b.js("return window.__mfAsked;", vec![]).await,
+        0,
+        "the permission was asked before the agent chose notifications"
+    );
+    b.click("notify-desktop").await;
+    b.click("notify-sound").await;
+    assert!(checked(b, "notify-desktop").await && checked(b, "notify-sound").await);
+    assert_eq!(
+        b.js("return window.__mfAsked;", vec![]).await,
+        1,
+        "the click did not ask for the permission (once)"
+    );
+    // Headless Chromium does not grant it by itself: Settings says what is missing.
+    b.wait_for_testid("notify-permission").await;
+
+    // Act: the agent allows notifications in the browser, and reloads.
+    b.cdp(
+        "Browser.grantPermissions",
+        json!({ "origin": world.base, "permissions": ["notifications"] }),
+    )
+    .await;
+    b.reload().await;
+
+    // Assert: the choices are remembered, nothing is asked again, nothing is missing.
+    assert!(
+        checked(b, "notify-desktop").await,
+        "forgotten after a reload"
+    );
+    assert!(checked(b, "notify-sound").await, "forgotten after a reload");
+    assert_eq!(b.js("return window.__mfAsked;", vec![]).await, 0);
+    let missing = b
+        .js(
+            "return document.querySelector('[data-testid=\"notify-permission\"]') !== null;",
+            vec![],
+        )
+        .await;
+    assert_eq!(
+        missing, false,
+        "the granted permission is still said to be missing"
+    );
+
+    // Act: back in the inbox, a new customer writes.
+    b.js("location.hash = '#/'; return true;", vec![]).await;
+    b.wait_for_testid("conversation-item").await;
+    // Alerts come with the live feed (a message fetched with the list is not news).
+    b.wait_for(
+        "the live feed connected",
+        UI_TIMEOUT,
+        "const e = document.querySelector('[data-testid=\"connection-state\"]');\
+         return e && e.getAttribute('data-state') === 'connected';",
+    )
+    .await;
+    let notes = "return window.__mfNotes;";
+    world
+        .sim
+        .customer_says(PAGE, "3000000072", &format!("I am new here {n}"), None)
+        .await;
+
+    // Assert: a notification naming her, and a sound.
+    let shown = b
+        .wait_for(
+            "a notification for the new conversation",
+            UI_TIMEOUT,
+            "return window.__mfNotes.length > 0 && window.__mfNotes;",
+        )
+        .await;
+    assert_eq!(
+        shown[0]["title"], "New conversation: Grace Hopper",
+        "{shown:#}"
+    );
+    assert_eq!(shown[0]["body"], format!("I am new here {n}"), "{shown:#}");
+    b.wait_for("a sound", UI_TIMEOUT, "return window.__mfSounds > 0;")
+        .await;
+
+    // Act + Assert: Ada (listed, nobody's) writes again: no notification.
+    let text = format!("Ada again {n}");
+    world.customer_wrote("3000000071", &text).await;
+    b.wait_for(
+        "Ada's message listed",
+        UI_TIMEOUT,
+        &format!(
+            "return Array.from(document.querySelectorAll('[data-testid=\"last-message\"]'))\
+               .some(e => e.textContent.includes({}));",
+            json!(text)
+        ),
+    )
+    .await;
+    tokio::time::sleep(Duration::from_millis(800)).await;
+    let after = b.js(notes, vec![]).await;
+    assert_eq!(after.as_array().map(Vec::len), Some(1), "{after:#}");
+
+    // Act + Assert: Ada's conversation assigned to me; her next message notifies.
+    let ada = world.app.conversation_with(PAGE, "3000000071").await;
+    let assigned = world
+        .app
+        .gql(
+            "mutation($id: ID!, $me: ID!) { updateConversation(id: $id, input: { assigneeId: $me }) { id } }",
+            json!({ "id": mf_tests::id_of(&ada), "me": world.admin_id().await }),
+        )
+        .await;
+    assert!(assigned["errors"].is_null(), "{assigned:#}");
+    world
+        .sim
+        .customer_says(PAGE, "3000000071", &format!("Are you there? {n}"), None)
+        .await;
+    let shown = b
+        .wait_for(
+            "a notification for my conversation",
+            UI_TIMEOUT,
+            "return window.__mfNotes.length > 1 && window.__mfNotes;",
+        )
+        .await;
+    assert_eq!(
+        shown[1]["title"], "Ada Lovelace (assigned to you)",
+        "{shown:#}"
+    );
+    assert_eq!(shown[1]["body"], format!("Are you there? {n}"), "{shown:#}");
+    world.browser.close().await;
+}
+
+// ---- list (issue 12): role-aware settings, and an agent with no Page ----
+
+impl World {
+    /// Signs in through the sign-in screen as `email` (an agent's password).
+    async fn sign_in_as(&self, email: &str, password: &str) {
+        let b = &self.browser;
+        b.goto(&format!("{}/", self.base)).await;
+        b.fill("login-email", email).await;
+        b.fill("login-password", password).await;
+        b.click("login-submit").await;
+        b.wait_for_testid("inbox").await;
+    }
+}
+
+async fn present(b: &Browser, testid: &str) -> bool {
+    b.js(
+        &format!("return document.querySelector('[data-testid=\"{testid}\"]') !== null;"),
+        vec![],
+    )
+    .await
+        == json!(true)
+}
+
+#[tokio::test]
+async fn an_agent_is_not_offered_connecting_a_page_and_an_administrator_is() {
+    let Some(world) =
+        world("an_agent_is_not_offered_connecting_a_page_and_an_administrator_is").await
+    else {
+        return;
+    };
+    // Arrange: an agent of the Page; the server refuses it connectPage.
+    let agent = world
+        .app
+        .create_agent("sam@example.com", "Sam Member")
+        .await;
+    world.app.add_page_member(PAGE, &agent).await;
+    let token = world.app.login("sam@example.com", AGENT_PASSWORD).await;
+    let refused = world
+        .app
+        .gql_as(
+            Some(&token),
+            "mutation { connectPage(pageId: \"123\", accessToken: \"x\") { id } }",
+            json!({}),
+        )
+        .await;
+    assert_eq!(
+        mf_tests::error_code(&refused),
+        Some("FORBIDDEN"),
+        "{refused:#}"
+    );
+    let b = &world.browser;
+
+    // Act: the agent opens Settings.
+    world.sign_in_as("sam@example.com", AGENT_PASSWORD).await;
+    b.click("settings-link").await;
+    b.wait_for_testid("page-row").await;
+
+    // Assert: its Page and what it may do there, but no Page to connect.
+    assert!(
+        !present(b, "connect-page-id").await && !present(b, "connect-page-submit").await,
+        "an agent is offered connecting a Page"
+    );
+    assert!(
+        present(b, "sync-full-history").await,
+        "the Page's sync is missing"
+    );
+    assert!(!present(b, "no-page-help").await);
+
+    // Act + Assert: the administrator is offered it.
+    b.click("sign-out").await;
+    b.wait_for_testid("login-email").await;
+    world.sign_in().await;
+    b.click("settings-link").await;
+    b.wait_for_testid("page-row").await;
+    b.wait_for_testid("connect-page-id").await;
+    assert!(present(b, "connect-page-submit").await);
+    world.browser.close().await;
+}
+
+#[tokio::test]
+async fn an_agent_with_no_page_is_told_to_ask_an_administrator_for_one() {
+    let Some(world) = world("an_agent_with_no_page_is_told_to_ask_an_administrator_for_one").await
+    else {
+        return;
+    };
+    world
+        .app
+        .create_agent("nina@example.com", "Nina Nopages")
+        .await;
+    let b = &world.browser;
+    let help = "const e = document.querySelector('[data-testid=\"no-page-help\"]');\
+        return e && e.innerText;";
+
+    // Act: the agent without a Page signs in.
+    world.sign_in_as("nina@example.com", AGENT_PASSWORD).await;
+
+    // Assert: told what to ask, and whom, with the email to give.
+    let text = b
+        .wait_for("the no-Page help in the inbox", UI_TIMEOUT, help)
+        .await;
+    let text = text.as_str().unwrap_or_default();
+    for words in [
+        "not a member of any Page",
+        "Ask an administrator",
+        "nina@example.com",
+    ] {
+        assert!(text.contains(words), "{words:?} missing from {text:?}");
+    }
+    assert!(
+        !present(b, "inbox-empty").await,
+        "a bare empty list as well"
+    );
+    // Settings says the same and offers no connecting.
+    b.click("settings-link").await;
+    b.wait_for_testid("settings").await;
+    b.wait_for("the no-Page help in Settings", UI_TIMEOUT, help)
+        .await;
+    assert!(!present(b, "connect-page-id").await);
+
+    world.browser.close().await;
+}
+
+#[tokio::test]
+async fn resizing_the_window_leaves_the_inbox_working() {
+    let Some(world) = world("resizing_the_window_leaves_the_inbox_working").await else {
+        return;
+    };
+    // Arrange: two conversations, the first one open.
+    let n = nonce();
+    let a = world
+        .thread(
+            "3000000061",
+            ("Ada", "Byron"),
+            format!("A: before the resize {n}"),
+        )
+        .await;
+    let c = world
+        .thread(
+            "3000000062",
+            ("Bert", "Kahn"),
+            format!("B: after the resize {n}"),
+        )
+        .await;
+    world.sign_in().await;
+    let b = &world.browser;
+    world.open_conversation_showing(&a.text).await;
+    chat_shows(b, "A's chat", &a, &[&a.text], &[]).await;
+
+    // Act: the window changes size (a phone turned, a window dragged).
+    b.set_size(1366, 800).await;
+    b.set_size(1280, 800).await;
+
+    // Assert: the app still answers: another conversation opens.
+    world.open_conversation_showing(&c.text).await;
+    chat_shows(b, "B's chat after the resize", &c, &[&c.text], &[&a.text]).await;
+    world.browser.close().await;
 }
 
 // --- voices: who sent it, the thread's system lines, the collision warning (issue 12,

@@ -24,6 +24,7 @@ use graphql_ws_client::Client;
 use graphql_ws_client::graphql::StreamingOperation;
 
 use super::actions;
+use super::alerts;
 use super::api::ApiError;
 use super::browser;
 use super::state::{AppState, Connection};
@@ -311,6 +312,9 @@ fn apply(
         }
         let inbound = m.direction == MessageDirection::INBOUND;
         let known = state.threads.peek().has_message(&m);
+        if inbound && !known {
+            alerts::on_message(state, &m);
+        }
         let id = m.conversation_id.clone();
         let held = state.threads.write().upsert_message(m);
         // The agent is looking at it: a new customer message is read at once.

@@ -2,6 +2,7 @@
 use dioxus::prelude::*;
 
 mod actions;
+mod alerts;
 mod api;
 mod browser;
 mod components;

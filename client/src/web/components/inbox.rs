@@ -73,12 +73,17 @@ pub fn Inbox() -> Element {
         let _route = state.route.read();
         spawn(fill(state, loading_more, error));
     });
-    use_hook(move || {
-        Rc::new(browser::on_window("resize", move || {
-            spawn(fill(state, loading_more, error));
-        }))
+    // A window listener runs outside the Dioxus runtime, where `spawn` panics (and the
+    // whole app stops): it only signals this coroutine, which fills the column.
+    let refill = use_coroutine(move |mut resized: UnboundedReceiver<()>| async move {
+        use futures::StreamExt;
+        while resized.next().await.is_some() {
+            fill(state, loading_more, error).await;
+        }
     });
+    use_hook(move || Rc::new(browser::on_window("resize", move || refill.send(()))));
     let list = state.conversations.read().clone();
+    let no_page = state.page_id.read().is_none();
     let filter = *state.status_filter.read();
     let assignee = state.assignee_filter.read().clone();
     let ending_soon = *state.ending_soon.read();
@@ -219,7 +224,9 @@ pub fn Inbox() -> Element {
                         now,
                     }
                 }
-                if list.loaded && shown.is_empty() {
+                if list.loaded && shown.is_empty() && no_page {
+                    li { super::access::NoPageHelp {} }
+                } else if list.loaded && shown.is_empty() {
                     li { class: "empty", "data-testid": "inbox-empty",
                         {list_filter.empty_text()}
                     }
@@ -288,7 +295,7 @@ fn ConversationItem(conversation: Conversation, selected: bool, now: i64) -> Ele
                     }
                     span { class: "item-meta",
                         span { class: "status-chip {c.status.as_str().to_lowercase()}", "data-testid": "conversation-status-chip", "{c.status.label()}" }
-                        span { class: "item-window {window.state()}", "data-window": window.state(), {short_window(window)} }
+                        span { class: "item-window {window.state()} {window.urgency()}", "data-window": window.state(), "data-urgency": window.urgency(), {short_window(window)} }
                         if let Some(a) = &c.assignee {
                             span { class: "assignee", "→ {a.name}" }
                         }

@@ -1,7 +1,9 @@
 //! One component per screen.
+mod access;
 mod chat;
 mod inbox;
 mod login;
+mod notifications;
 mod settings;
 mod shortcuts;
 mod topbar;

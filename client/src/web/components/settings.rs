@@ -16,19 +16,26 @@ pub fn Settings() -> Element {
         });
     });
     let pages = state.pages.read().clone();
+    let admin = super::access::is_admin(&state);
     rsx! {
         section { class: "settings", "data-testid": "settings", "aria-labelledby": "settings-title",
             h1 { id: "settings-title", "Settings" }
+            super::notifications::NotificationSettings {}
             h2 { "Pages" }
-            if pages.is_empty() {
+            if pages.is_empty() && admin {
                 p { class: "muted", "No Page is connected yet." }
+            } else if pages.is_empty() {
+                super::access::NoPageHelp {}
             }
             ul { class: "page-list",
                 for p in pages.iter() {
                     PageRow { key: "{p.id}", page: p.clone() }
                 }
             }
-            ConnectPage {}
+            // Administrators only (the server refuses it to agents: FORBIDDEN).
+            if admin {
+                ConnectPage {}
+            }
         }
     }
 }
@@ -46,10 +53,15 @@ fn PageRow(page: Page) -> Element {
     let running = job
         .as_ref()
         .is_some_and(|j| j.status == SyncStatus::RUNNING);
+    let admin = super::access::is_admin(&state);
     let (state_key, state_text) = if page.needs_reconnect {
         (
             "needs-reconnect",
-            "Needs reconnection: Facebook refused its token",
+            if admin {
+                "Needs reconnection: Facebook refused its token"
+            } else {
+                "Needs reconnection: Facebook refused its token; ask an administrator to reconnect it"
+            },
         )
     } else if page.connected {
         ("connected", "Connected")

@@ -2,13 +2,16 @@
 //! sign-out.
 use dioxus::prelude::*;
 
-use crate::model::{PresenceStatus, Route};
-use crate::web::actions;
+use crate::model::{PresenceStatus, Route, alerts};
 use crate::web::state::AppState;
+use crate::web::{actions, alerts as tab};
 
 #[component]
 pub fn TopBar() -> Element {
     let mut state = use_context::<AppState>();
+    // The tab's title and favicon carry the unread total, live.
+    use_effect(move || tab::show_unread(alerts::unread_total(&state.conversations.read())));
+    use_drop(|| tab::show_unread(0));
     let pages = state.pages.read().clone();
     let page_id = state.page_id.read().clone().unwrap_or_default();
     let connection_state = *state.connection.read();
