@@ -242,6 +242,32 @@ impl Window {
         }
     }
 
+    /// How close the window that applies is to closing, for `data-urgency` and the
+    /// chip's colour: `calm`, `soon` (under 4 hours left: amber), `urgent` (under an hour:
+    /// red), `closed`, `unknown`. In the standard window that is the 24-hour one (after it,
+    /// only a HUMAN_AGENT reply may go out); then the 7-day human agent one.
+    pub fn urgency(self) -> &'static str {
+        const HOUR_MS: i64 = 3_600_000;
+        let left = match self {
+            Self::Standard { left_ms, .. } | Self::HumanAgent { left_ms } => left_ms,
+            Self::Closed => return "closed",
+            Self::Unknown => return "unknown",
+        };
+        if left < HOUR_MS {
+            "urgent"
+        } else if left < 4 * HOUR_MS {
+            "soon"
+        } else {
+            "calm"
+        }
+    }
+
+    /// Whether Facebook takes a reply now (the server refuses one outside both windows,
+    /// and when the customer never wrote).
+    pub fn open(self) -> bool {
+        matches!(self, Self::Standard { .. } | Self::HumanAgent { .. })
+    }
+
     /// What the indicator says.
     pub fn describe(self) -> String {
         match self {
@@ -290,6 +316,8 @@ pub struct Message {
     pub error_code: Option<String>,
     pub client_mutation_id: Option<String>,
     pub app_id: Option<String>,
+    /// The message tag a reply was sent with (`HUMAN_AGENT`), if any.
+    pub tag: Option<String>,
     /// Why sending failed before the server stored anything (the mutation's error).
     pub local_error: Option<String>,
 }
@@ -309,6 +337,7 @@ impl Message {
             error_code: None,
             client_mutation_id: Some(client_mutation_id.to_string()),
             app_id: None,
+            tag: None,
             local_error: None,
         }
     }
@@ -331,6 +360,11 @@ impl Message {
             Some(_) => "another app",
             None => "Facebook",
         }
+    }
+
+    /// A reply sent in the human agent window (after the 24 hours), with its tag.
+    pub fn is_human_agent(&self) -> bool {
+        self.tag.as_deref() == Some("HUMAN_AGENT")
     }
 
     /// The failure's reason code, from the server or from the refused mutation.
@@ -539,6 +573,19 @@ impl MessageList {
             m.status = MessageStatus::FAILED;
             m.local_error = Some(code.to_string());
         }
+    }
+
+    /// Whether the server refused a reply as outside the messaging window since the
+    /// customer last wrote: then nothing can be sent until they write again, whatever
+    /// this browser's clock makes of the window.
+    pub fn refused_outside_window(&self) -> bool {
+        let last_inbound = self
+            .items
+            .iter()
+            .rposition(|m| m.direction == MessageDirection::INBOUND);
+        self.items.iter().enumerate().any(|(i, m)| {
+            m.failure() == Some("OUTSIDE_MESSAGING_WINDOW") && last_inbound.is_none_or(|at| i > at)
+        })
     }
 
     /// Drops a message that exists only in the browser (before a retry).

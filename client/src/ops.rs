@@ -139,6 +139,7 @@ macro_rules! message_from {
                     error_code: m.error_code,
                     client_mutation_id: m.client_mutation_id,
                     app_id: m.app_id,
+                    tag: m.tag,
                     local_error: None,
                 }
             }

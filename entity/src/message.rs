@@ -29,6 +29,9 @@ pub struct Model {
     pub client_mutation_id: Option<String>,
     /// The agent who sent it from MessengerFlow.
     pub agent_id: Option<i64>,
+    /// The message tag it was sent with: `HUMAN_AGENT` for a reply after the 24-hour
+    /// window; null otherwise.
+    pub tag: Option<String>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -14,6 +14,7 @@ mod m20261201_000011_client_mutation_per_conversation;
 mod m20261201_000012_one_running_sync;
 mod m20261201_000013_snooze_and_sync_total;
 mod m20261201_000014_conversation_activity;
+mod m20261201_000016_message_tag;
 
 /// Runs at server start (`api`) and from the `migration` CLI.
 pub struct Migrator;
@@ -32,6 +33,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261201_000012_one_running_sync::Migration),
             Box::new(m20261201_000013_snooze_and_sync_total::Migration),
             Box::new(m20261201_000014_conversation_activity::Migration),
+            Box::new(m20261201_000016_message_tag::Migration),
         ]
     }
 }

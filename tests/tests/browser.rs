@@ -1444,6 +1444,354 @@ async fn reply_resolve_next_previous_and_escape_have_keys_that_never_fire_while_
     world.browser.close().await;
 }
 
+const HOUR_SECS: u64 = 60 * 60;
+const DAY_SECS: u64 = 24 * HOUR_SECS;
+
+/// The customer `psid` (`first last`) wrote `text` `ago_secs` seconds ago; returns the
+/// conversation once the api has stored it.
+async fn thread_from(
+    world: &World,
+    psid: &'static str,
+    first: &'static str,
+    text: String,
+    ago_secs: u64,
+) -> Thread {
+    world.customer(psid, first, "Customer").await;
+    world
+        .sim
+        .customer_says(PAGE, psid, &text, Some(ago_secs))
+        .await;
+    let deadline = Instant::now() + UI_TIMEOUT;
+    loop {
+        let found = world
+            .app
+            .conversations(PAGE)
+            .await
+            .into_iter()
+            .find(|c| c["customer"]["psid"] == psid && c["lastMessageText"] == text.as_str());
+        if let Some(c) = found {
+            return Thread {
+                psid,
+                name: first,
+                id: mf_tests::id_of(&c).to_owned(),
+                text,
+            };
+        }
+        assert!(Instant::now() < deadline, "{text:?} was not stored");
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+}
+
+/// `data-urgency` and the background colour of the chat's window indicator.
+async fn window_chip(b: &Browser, id: &str) -> Value {
+    b.wait_for(
+        "the window indicator of the chat",
+        UI_TIMEOUT,
+        &format!(
+            "const chat = document.querySelector('[data-testid=\"chat\"]');\
+             if (!chat || chat.getAttribute('data-conversation-id') !== {}) return false;\
+             const w = chat.querySelector('[data-testid=\"window-indicator\"]');\
+             return w && [w.getAttribute('data-urgency'), getComputedStyle(w).backgroundColor];",
+            json!(id)
+        ),
+    )
+    .await
+}
+
+#[tokio::test]
+async fn the_window_chip_turns_amber_under_four_hours_left_and_red_under_one() {
+    let Some(world) =
+        world("the_window_chip_turns_amber_under_four_hours_left_and_red_under_one").await
+    else {
+        return;
+    };
+    // Arrange: 23 hours, 3 hours and 30 minutes left of the 24-hour window.
+    let n = nonce();
+    let calm = thread_from(&world, "3000000051", "Calm", format!("just now {n}"), 3600).await;
+    let soon = thread_from(
+        &world,
+        "3000000052",
+        "Soon",
+        format!("21 h ago {n}"),
+        21 * HOUR_SECS,
+    )
+    .await;
+    let urgent = thread_from(
+        &world,
+        "3000000053",
+        "Urgent",
+        format!("23.5 h ago {n}"),
+        23 * HOUR_SECS + 1800,
+    )
+    .await;
+    world.sign_in().await;
+    let b = &world.browser;
+
+    // Act and assert: each chat's chip, and the list's.
+    let mut colours = Vec::new();
+    for (thread, urgency) in [(&calm, "calm"), (&soon, "soon"), (&urgent, "urgent")] {
+        world.open_conversation_showing(&thread.text).await;
+        let chip = window_chip(b, &thread.id).await;
+        assert_eq!(chip[0], urgency, "{}'s chip: {chip}", thread.name);
+        colours.push(chip[1].as_str().unwrap_or_default().to_owned());
+        let listed = b
+            .js(
+                &format!(
+                    "return document.querySelector('[data-conversation-id={}] [data-urgency]')\
+                       ?.getAttribute('data-urgency');",
+                    json!(thread.id)
+                ),
+                vec![],
+            )
+            .await;
+        assert_eq!(listed, urgency, "{}'s list chip", thread.name);
+    }
+    // Amber (#fff1d6) and red (#b3261e), unlike the calm one.
+    assert_eq!(colours[1], "rgb(255, 241, 214)", "{colours:?}");
+    assert_eq!(colours[2], "rgb(179, 38, 30)", "{colours:?}");
+    assert_ne!(colours[0], colours[1], "{colours:?}");
+    world.browser.close().await;
+}
+
+#[tokio::test]
+async fn a_closed_window_disables_send_and_says_why_and_a_human_agent_reply_is_labelled() {
+    let Some(world) =
+        world("a_closed_window_disables_send_and_says_why_and_a_human_agent_reply_is_labelled")
+            .await
+    else {
+        return;
+    };
+    // Arrange: one customer wrote 8 days ago, one 2 days ago.
+    let n = nonce();
+    let closed = thread_from(
+        &world,
+        "3000000054",
+        "Closed",
+        format!("8 days ago {n}"),
+        8 * DAY_SECS,
+    )
+    .await;
+    let tagged = thread_from(
+        &world,
+        "3000000055",
+        "Tagged",
+        format!("2 days ago {n}"),
+        2 * DAY_SECS,
+    )
+    .await;
+    world.sign_in().await;
+    let b = &world.browser;
+
+    // Act: a reply typed in the closed one, sent with Enter and the button.
+    world.open_conversation_showing(&closed.text).await;
+    chat_shows(b, "the closed chat", &closed, &[&closed.text], &[]).await;
+    let refused = format!("Sorry for the wait {n}");
+    b.fill("composer-input", &refused).await;
+    press(b, &[ENTER]).await;
+
+    // Assert: the composer says why, Send is disabled, nothing went out.
+    let why = b
+        .wait_for(
+            "the composer saying why",
+            UI_TIMEOUT,
+            "const w = document.querySelector('[data-testid=\"composer-warning\"]');\
+             const send = document.querySelector('[data-testid=\"composer-send\"]');\
+             return w && send && send.disabled && w.textContent;",
+        )
+        .await;
+    assert!(why.to_string().contains("7 days"), "{why}");
+    assert_eq!(
+        b.js("return document.querySelector('[data-testid=\"window-indicator\"]').getAttribute('data-urgency');", vec![]).await,
+        "closed"
+    );
+    composer_holds(b, "the refused reply kept as a draft", &refused).await;
+
+    // Act: a reply in the one past 24 hours.
+    world.open_conversation_showing(&tagged.text).await;
+    chat_shows(b, "the human agent chat", &tagged, &[&tagged.text], &[]).await;
+    b.wait_for_testid("composer-notice").await;
+    let reply = format!("Here is the answer {n}");
+    b.fill("composer-input", &reply).await;
+    press(b, &[ENTER]).await;
+
+    // Assert: Facebook got it tagged HUMAN_AGENT, and the bubble says so.
+    let sent = world.received(&reply).await;
+    assert_eq!(sent[0]["tag"], "HUMAN_AGENT", "{sent:#?}");
+    assert_eq!(sent[0]["psid"], tagged.psid, "{sent:#?}");
+    b.wait_for(
+        "the reply labelled as a human agent reply",
+        UI_TIMEOUT,
+        &format!(
+            "return Array.from(document.querySelectorAll('[data-testid=\"message-item\"]'))\
+               .some(e => e.textContent.includes({}) && e.getAttribute('data-status') !== 'PENDING'\
+                 && e.querySelector('[data-testid=\"human-agent-label\"]') !== null);",
+            json!(reply)
+        ),
+    )
+    .await;
+    let labelled = b
+        .js(
+            "return Array.from(document.querySelectorAll('[data-testid=\"human-agent-label\"]')).length;",
+            vec![],
+        )
+        .await;
+    assert_eq!(labelled, 1, "only the tagged reply is labelled");
+    let everything = world.sim.sent(PAGE).await;
+    assert!(
+        !everything.iter().any(|m| m["text"] == refused.as_str()),
+        "the reply outside the window was sent: {everything:#?}"
+    );
+    world.browser.close().await;
+}
+
+#[tokio::test]
+async fn a_reply_the_server_refuses_as_outside_the_window_says_why_and_offers_no_retry() {
+    let Some(world) =
+        world("a_reply_the_server_refuses_as_outside_the_window_says_why_and_offers_no_retry")
+            .await
+    else {
+        return;
+    };
+    // Arrange: the agent's clock runs 10 minutes late, so the browser believes the
+    // 7-day window (closed 2 minutes ago by the server's clock) still open.
+    let n = nonce();
+    let late = thread_from(
+        &world,
+        "3000000056",
+        "Late",
+        format!("a week ago {n}"),
+        7 * DAY_SECS + 120,
+    )
+    .await;
+    world
+        .browser
+        .cdp(
+            "Page.addScriptToEvaluateOnNewDocument",
+            json!({ "source": "const realNow = Date.now; Date.now = () => realNow() - 600000;" }),
+        )
+        .await;
+    world.sign_in().await;
+    let b = &world.browser;
+    world.open_conversation_showing(&late.text).await;
+    chat_shows(b, "the chat", &late, &[&late.text], &[]).await;
+    assert_eq!(
+        window_chip(b, &late.id).await[0],
+        "urgent",
+        "the skewed clock's view"
+    );
+
+    // Act
+    let reply = format!("Sorry, only now {n}");
+    b.fill("composer-input", &reply).await;
+    press(b, &[ENTER]).await;
+
+    // Assert: failed with the reason, no Retry; the composer now says the window closed.
+    let failure = b
+        .wait_for(
+            "the refused reply failed with its reason",
+            UI_TIMEOUT,
+            &format!(
+                "const item = Array.from(document.querySelectorAll('[data-testid=\"message-item\"]'))\
+                   .find(e => e.textContent.includes({}));\
+                 const reason = item && item.querySelector('[data-testid=\"failure-reason\"]');\
+                 return reason && [item.getAttribute('data-status'), reason.getAttribute('data-code'),\
+                   item.querySelector('[data-testid=\"retry\"]') !== null];",
+                json!(reply)
+            ),
+        )
+        .await;
+    assert_eq!(
+        failure,
+        json!(["FAILED", "OUTSIDE_MESSAGING_WINDOW", false])
+    );
+    b.wait_for_testid("composer-warning").await;
+    b.wait_for(
+        "Send disabled",
+        UI_TIMEOUT,
+        "const s = document.querySelector('[data-testid=\"composer-send\"]'); return s && s.disabled;",
+    )
+    .await;
+    assert_eq!(world.sim.sent(PAGE).await, Vec::<Value>::new());
+    world.browser.close().await;
+}
+
+#[tokio::test]
+async fn the_timeline_shows_day_separators_in_the_browsers_time_zone() {
+    let Some(world) = world("the_timeline_shows_day_separators_in_the_browsers_time_zone").await
+    else {
+        return;
+    };
+    // Arrange: a browser 14 hours ahead of UTC, where "today" is often UTC's tomorrow;
+    // messages 3 days ago, 1 day ago and now.
+    world
+        .browser
+        .cdp(
+            "Emulation.setTimezoneOverride",
+            json!({ "timezoneId": "Pacific/Kiritimati" }),
+        )
+        .await;
+    let n = nonce();
+    let first = format!("three days ago {n}");
+    let second = format!("yesterday {n}");
+    let third = format!("today {n}");
+    let thread = thread_from(&world, "3000000057", "Dora", first.clone(), 3 * DAY_SECS).await;
+    world
+        .sim
+        .customer_says(PAGE, thread.psid, &second, Some(DAY_SECS))
+        .await;
+    world.customer_wrote(thread.psid, &third).await;
+    world.sign_in().await;
+    let b = &world.browser;
+
+    // Act
+    world.open_conversation_showing(&third).await;
+    chat_shows(b, "the chat", &thread, &[&first, &second, &third], &[]).await;
+
+    // Assert: a separator before each day's first message, labelled, dated locally.
+    let rows = b
+        .js(
+            "const local = d => { const t = new Date(d);\
+               return t.getFullYear() + '-' + String(t.getMonth() + 1).padStart(2, '0') + '-'\
+                 + String(t.getDate()).padStart(2, '0'); };\
+             const list = document.getElementById('message-list');\
+             return Array.from(list.children).map(e => {\
+               if (e.getAttribute('data-testid') === 'day-separator')\
+                 return { day: e.getAttribute('data-day'), label: e.textContent };\
+               const t = e.querySelector('time');\
+               if (!t) return null;\
+               return { message: local(t.getAttribute('datetime')) };\
+             }).filter(r => r !== null).concat([{ today: local(Date.now()) }]);",
+            vec![],
+        )
+        .await;
+    let rows = rows.as_array().expect("rows").clone();
+    let today = rows.last().expect("today")["today"].clone();
+    let seps: Vec<&Value> = rows.iter().filter(|r| r.get("day").is_some()).collect();
+    assert_eq!(seps.len(), 3, "{rows:#?}");
+    assert_eq!(seps[1]["label"], "Yesterday", "{rows:#?}");
+    assert_eq!(seps[2]["label"], "Today", "{rows:#?}");
+    assert_eq!(
+        seps[2]["day"], today,
+        "today in the browser's zone: {rows:#?}"
+    );
+    let label = seps[0]["label"].as_str().unwrap_or_default();
+    assert!(
+        label.len() > 5 && label != "Today" && label != "Yesterday",
+        "{rows:#?}"
+    );
+    // Each separator comes right before a message of its own day, and each message
+    // sits under its own day's separator.
+    let mut current = None;
+    for row in &rows {
+        if let Some(day) = row.get("day") {
+            current = Some(day.clone());
+        } else if let Some(day) = row.get("message") {
+            assert_eq!(current.as_ref(), Some(day), "{rows:#?}");
+        }
+    }
+    world.browser.close().await;
+}
+
 // ---- life (issue 12): no customer slips by. Server-side assignee filters, "ending
 // ---- soon", snoozing from the chat header, and the customer writing reopening it.
 

@@ -14,7 +14,7 @@ use tokio::time::Instant;
 
 /// The fields of a message these tests read.
 const FIELDS: &str =
-    "id mid conversationId status errorCode clientMutationId direction text appId timestamp";
+    "id mid conversationId status errorCode clientMutationId direction text appId timestamp tag";
 const DAY_SECS: u64 = 24 * 60 * 60;
 /// Long enough for a send retried through every backoff step (about 9 s at worst).
 const RETRY_TIMEOUT: Duration = Duration::from_secs(20);
@@ -207,6 +207,11 @@ async fn reply_within_a_day_is_sent_then_delivered_then_read_and_stored_once() {
     assert_eq!(replies[0]["id"], id);
     assert_eq!(replies[0]["mid"], mid.as_str());
     assert_eq!(replies[0]["status"], "READ");
+    assert_eq!(
+        replies[0]["tag"],
+        Value::Null,
+        "a standard reply has no tag"
+    );
 }
 
 #[tokio::test]
@@ -248,6 +253,10 @@ async fn reply_three_days_after_the_customer_wrote_is_sent_with_the_human_agent_
     assert_eq!(sent[0]["mid"], message["mid"]);
     assert_eq!(sent[0]["messaging_type"], "MESSAGE_TAG");
     assert_eq!(sent[0]["tag"], "HUMAN_AGENT");
+    // The inbox is told so, then and later.
+    assert_eq!(message["tag"], "HUMAN_AGENT", "{message:#}");
+    let replies = outbound(&messages(&world.app, &conversation).await);
+    assert_eq!(replies[0]["tag"], "HUMAN_AGENT", "{replies:#?}");
 }
 
 #[tokio::test]

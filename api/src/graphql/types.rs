@@ -400,6 +400,13 @@ impl Message {
             state.config.fb_app_id.as_deref(),
         ))
     }
+
+    /// The message tag a reply from MessengerFlow was sent with: HUMAN_AGENT for one sent
+    /// after the 24-hour window (within 7 days of the customer's last message); null for
+    /// a standard reply, an inbound message or another tool's echo.
+    async fn tag(&self) -> Option<&str> {
+        self.0.tag.as_deref()
+    }
 }
 
 /// Relay page information.

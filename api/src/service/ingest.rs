@@ -874,6 +874,7 @@ async fn insert_messages(
             created_at: now,
             client_mutation_id: None,
             agent_id: None,
+            tag: None,
         });
     }
     Ok(models)

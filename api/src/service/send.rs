@@ -30,6 +30,9 @@ const HOUR_MS: i64 = 3600 * 1000;
 pub const STANDARD_WINDOW_MS: i64 = 24 * HOUR_MS;
 /// With the HUMAN_AGENT tag.
 pub const HUMAN_AGENT_WINDOW_MS: i64 = 7 * 24 * HOUR_MS;
+/// The message tag of a reply in the human agent window, as Facebook is sent it and as
+/// `Message.tag` says.
+pub const HUMAN_AGENT_TAG: &str = "HUMAN_AGENT";
 
 /// What an agent asked to send.
 pub struct SendRequest {
@@ -170,6 +173,7 @@ pub async fn send_message(
         created_at: Set(now),
         client_mutation_id: Set(request.client_mutation_id.clone()),
         agent_id: Set(Some(principal.agent.id)),
+        tag: Set(human_agent.then(|| HUMAN_AGENT_TAG.to_owned())),
         ..Default::default()
     };
     // The message, the conversation's preview and their log entries: one transaction.

@@ -32,6 +32,7 @@ fn msg(id: &str, ts: &str, status: MessageStatus, cmid: Option<&str>) -> Message
         error_code: None,
         client_mutation_id: cmid.map(Into::into),
         app_id: None,
+        tag: None,
         local_error: None,
     }
 }
@@ -528,4 +529,127 @@ fn next_and_previous_stop_at_the_ends_of_the_list() {
     assert_eq!(keys::step_in(&ids, None, 1).as_deref(), Some("3"));
     assert_eq!(keys::step_in(&ids, Some("9"), -1).as_deref(), Some("3"));
     assert_eq!(keys::step_in(&[], Some("3"), 1), None);
+}
+
+#[test]
+fn the_window_chip_turns_amber_under_four_hours_and_red_under_one() {
+    const H: i64 = 3_600_000;
+    let standard = |left_ms| Window::Standard {
+        left_ms,
+        human_left_ms: left_ms + 6 * 24 * H,
+    };
+    assert_eq!(standard(23 * H).urgency(), "calm");
+    assert_eq!(standard(4 * H).urgency(), "calm");
+    assert_eq!(standard(4 * H - 1).urgency(), "soon");
+    assert_eq!(standard(H).urgency(), "soon");
+    assert_eq!(standard(H - 1).urgency(), "urgent");
+    assert_eq!(standard(60_000).urgency(), "urgent");
+    // After the 24 hours, the human agent window's end is what counts.
+    assert_eq!(
+        Window::HumanAgent {
+            left_ms: 3 * 24 * H
+        }
+        .urgency(),
+        "calm"
+    );
+    assert_eq!(Window::HumanAgent { left_ms: 2 * H }.urgency(), "soon");
+    assert_eq!(
+        Window::HumanAgent {
+            left_ms: 30 * 60_000
+        }
+        .urgency(),
+        "urgent"
+    );
+    assert_eq!(Window::Closed.urgency(), "closed");
+    assert_eq!(Window::Unknown.urgency(), "unknown");
+    assert!(standard(H).open() && Window::HumanAgent { left_ms: H }.open());
+    assert!(!Window::Closed.open() && !Window::Unknown.open());
+}
+
+#[test]
+fn a_conversation_close_to_the_end_of_its_window_is_urgent() {
+    let now = parse_rfc3339("2026-11-26T16:00:00Z").unwrap();
+    let mut c = conv("1", "2026-11-25T16:30:00Z", ConversationStatus::OPEN);
+    c.window_expires_at = Some("2026-11-26T16:30:00Z".into());
+    c.human_agent_window_expires_at = Some("2026-12-02T16:30:00Z".into());
+    assert_eq!(c.window(now).urgency(), "urgent");
+    c.window_expires_at = Some("2026-11-26T19:00:00Z".into());
+    assert_eq!(c.window(now).urgency(), "soon");
+}
+
+#[test]
+fn day_separators_say_today_yesterday_then_the_date_in_the_browsers_zone() {
+    use time::{day_label, iso_date, local_day};
+    let at = |s| parse_rfc3339(s).unwrap();
+    let now = at("2026-11-26T10:00:00Z");
+    let today = local_day(now, 0);
+    assert_eq!(
+        day_label(local_day(at("2026-11-26T00:00:00Z"), 0), today),
+        "Today"
+    );
+    assert_eq!(
+        day_label(local_day(at("2026-11-25T23:59:59Z"), 0), today),
+        "Yesterday"
+    );
+    assert_eq!(
+        day_label(local_day(at("2026-11-24T12:00:00Z"), 0), today),
+        "Tue 24 Nov"
+    );
+    assert_eq!(
+        day_label(local_day(at("2025-12-26T12:00:00Z"), 0), today),
+        "Fri 26 Dec 2025"
+    );
+    assert_eq!(
+        iso_date(local_day(at("2026-11-24T12:00:00Z"), 0)),
+        "2026-11-24"
+    );
+    // 23:30 UTC is already tomorrow in Berlin (60 minutes ahead: offset -60) and still
+    // the same day in New York (offset 300).
+    let late = at("2026-11-25T23:30:00Z");
+    assert_eq!(iso_date(local_day(late, -60)), "2026-11-26");
+    assert_eq!(
+        day_label(local_day(late, -60), local_day(now, -60)),
+        "Today"
+    );
+    assert_eq!(iso_date(local_day(late, 300)), "2026-11-25");
+    assert_eq!(
+        day_label(local_day(late, 300), local_day(now, 300)),
+        "Yesterday"
+    );
+}
+
+#[test]
+fn only_a_reply_tagged_human_agent_is_labelled_so() {
+    let mut m = msg("1", "2026-11-26T10:00:00Z", MessageStatus::SENT, Some("k"));
+    assert!(!m.is_human_agent());
+    m.tag = Some("HUMAN_AGENT".into());
+    assert!(m.is_human_agent());
+}
+
+#[test]
+fn a_reply_refused_outside_the_window_closes_it_until_the_customer_writes_again() {
+    let mut list = MessageList::new("7");
+    list.upsert(msg_in("7", "1", "2026-11-19T10:00:00Z"));
+    assert!(!list.refused_outside_window());
+    list.upsert(Message::pending(
+        "7",
+        "k1",
+        "Sorry!",
+        "2026-11-26T10:00:00Z",
+    ));
+    list.fail_local("k1", "RATE_LIMITED");
+    assert!(
+        !list.refused_outside_window(),
+        "another failure says nothing of the window"
+    );
+    list.upsert(Message::pending(
+        "7",
+        "k2",
+        "Sorry!",
+        "2026-11-26T10:01:00Z",
+    ));
+    list.fail_local("k2", "OUTSIDE_MESSAGING_WINDOW");
+    assert!(list.refused_outside_window());
+    list.upsert(msg_in("7", "2", "2026-11-26T10:05:00Z"));
+    assert!(!list.refused_outside_window(), "the customer wrote again");
 }

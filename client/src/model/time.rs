@@ -134,3 +134,42 @@ pub fn clock(ms: i64, offset_minutes: i64) -> String {
     let local = (ms - offset_minutes * MINUTE).rem_euclid(DAY);
     format!("{:02}:{:02}", local / HOUR, local % HOUR / MINUTE)
 }
+
+/// The calendar day (days since 1970-01-01) of `ms` in a time zone `offset_minutes`
+/// behind UTC (JavaScript's `getTimezoneOffset` for that moment).
+pub fn local_day(ms: i64, offset_minutes: i64) -> i64 {
+    (ms - offset_minutes * MINUTE).div_euclid(DAY)
+}
+
+const MONTH_NAMES: [&str; 12] = [
+    "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
+];
+const WEEKDAYS: [&str; 7] = ["Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"];
+
+/// What a day separator in the timeline says for `day` when it is `today` (both from
+/// [`local_day`]): `Today`, `Yesterday`, else `Mon 24 Nov`, with the year when it is
+/// not this year's (`Fri 26 Dec 2025`).
+pub fn day_label(day: i64, today: i64) -> String {
+    if day == today {
+        return "Today".to_string();
+    }
+    if day == today - 1 {
+        return "Yesterday".to_string();
+    }
+    let (y, m, d) = civil_from_days(day);
+    let (this_year, _, _) = civil_from_days(today);
+    // 1970-01-01 was a Thursday.
+    let weekday = WEEKDAYS[usize::try_from((day + 4).rem_euclid(7)).unwrap_or(0)];
+    let month = MONTH_NAMES[usize::try_from(m - 1).unwrap_or(0) % 12];
+    if y == this_year {
+        format!("{weekday} {d} {month}")
+    } else {
+        format!("{weekday} {d} {month} {y}")
+    }
+}
+
+/// The ISO date (`2026-11-24`) of a day from [`local_day`].
+pub fn iso_date(day: i64) -> String {
+    let (y, m, d) = civil_from_days(day);
+    format!("{y:04}-{m:02}-{d:02}")
+}

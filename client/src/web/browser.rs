@@ -76,6 +76,12 @@ pub fn timezone_offset_minutes() -> i64 {
     js_sys::Date::new_0().get_timezone_offset() as i64
 }
 
+/// The browser's time zone offset at the moment `ms` (minutes behind UTC; daylight
+/// saving time moves it).
+pub fn timezone_offset_at(ms: i64) -> i64 {
+    js_sys::Date::new(&wasm_bindgen::JsValue::from_f64(ms as f64)).get_timezone_offset() as i64
+}
+
 /// A random idempotency key for `sendMessage`.
 pub fn random_id() -> String {
     let mut bytes = [0u8; 16];

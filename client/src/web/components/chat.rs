@@ -122,9 +122,12 @@ fn ChatView(id: String) -> Element {
     let conversation = state.conversations.read().get(&id).cloned().or(held);
     let now = *state.now_ms.read();
     let agents = state.presence.read().clone();
-    let window = conversation
-        .as_ref()
-        .map_or(Window::Unknown, |c| c.window(now));
+    let window = match conversation.as_ref().map(|c| c.window(now)) {
+        // The server's word beats this browser's clock.
+        Some(_) if messages.refused_outside_window() => Window::Closed,
+        Some(w) => w,
+        None => Window::Unknown,
+    };
     let tz = browser::timezone_offset_minutes();
     let status = conversation.as_ref().map(|c| c.status);
     let assignee = conversation
@@ -173,9 +176,10 @@ fn ChatView(id: String) -> Element {
                     div { class: "chat-title",
                         h2 { "data-testid": "chat-customer", "{c.customer_label()}" }
                         p {
-                            class: "window-indicator {window.state()}",
+                            class: "window-indicator {window.state()} {window.urgency()}",
                             "data-testid": "window-indicator",
                             "data-window": window.state(),
+                            "data-urgency": window.urgency(),
                             "{window.describe()}"
                         }
                         if let (ConversationStatus::SNOOZED, Some(until)) = (c.status, &c.snoozed_until) {
@@ -275,17 +279,60 @@ fn ChatView(id: String) -> Element {
                 if messages.loaded && messages.items.is_empty() {
                     p { class: "muted center", "No messages yet." }
                 }
-                for m in messages.items.iter() {
-                    MessageItem { key: "{m.id}", message: m.clone(), tz }
+                for row in timeline(&messages.items, now) {
+                    match row {
+                        Row::Day { iso, label } => rsx! {
+                            div {
+                                key: "day-{iso}",
+                                class: "day-separator",
+                                role: "separator",
+                                "aria-label": "{label}",
+                                "data-testid": "day-separator",
+                                "data-day": "{iso}",
+                                span { "{label}" }
+                            }
+                        },
+                        Row::Message(m) => rsx! {
+                            MessageItem { key: "{m.id}", message: m, tz, window_open: window.open() }
+                        },
+                    }
                 }
             }
-            Composer { id: id.clone(), window }
+            Composer { id: id.clone(), window, known: conversation.is_some() }
         }
     }
 }
 
+/// A line of the timeline: a message, or the day the messages after it were written.
+enum Row {
+    Day { iso: String, label: String },
+    Message(Message),
+}
+
+/// The messages with a day separator before each day's first (Today, Yesterday, a
+/// date), by the browser's time zone at each message's time.
+fn timeline(messages: &[Message], now_ms: i64) -> Vec<Row> {
+    let today = time::local_day(now_ms, browser::timezone_offset_at(now_ms));
+    let mut rows = Vec::with_capacity(messages.len() + 4);
+    let mut last_day = None;
+    for m in messages {
+        if let Some(t) = parse_rfc3339(&m.timestamp) {
+            let day = time::local_day(t, browser::timezone_offset_at(t));
+            if last_day != Some(day) {
+                rows.push(Row::Day {
+                    iso: time::iso_date(day),
+                    label: time::day_label(day, today),
+                });
+                last_day = Some(day);
+            }
+        }
+        rows.push(Row::Message(m.clone()));
+    }
+    rows
+}
+
 #[component]
-fn MessageItem(message: Message, tz: i64) -> Element {
+fn MessageItem(message: Message, tz: i64, window_open: bool) -> Element {
     let state = use_context::<AppState>();
     let m = message;
     let direction = m.direction.as_str();
@@ -298,7 +345,8 @@ fn MessageItem(message: Message, tz: i64) -> Element {
         .map(|code| (code.to_string(), explain_error(code)));
     let echo = m.is_echo().then(|| m.echo_source());
     let retry_msg = m.clone();
-    let can_retry = m.text.as_deref().is_some_and(|t| !t.is_empty());
+    // Outside the window every send is refused: a Retry could not succeed.
+    let can_retry = window_open && m.text.as_deref().is_some_and(|t| !t.is_empty());
     rsx! {
         div {
             class: "message-item {direction.to_lowercase()} {status.to_lowercase()}",
@@ -333,10 +381,21 @@ fn MessageItem(message: Message, tz: i64) -> Element {
                 if m.direction == MessageDirection::OUTBOUND {
                     span { class: "status", " · {status_label(m.status)}" }
                 }
+                if m.is_human_agent() {
+                    span {
+                        class: "tag human-agent",
+                        "data-testid": "human-agent-label",
+                        title: "Sent after the 24-hour window, tagged HUMAN_AGENT",
+                        " · Human agent reply"
+                    }
+                }
             }
             if let Some((code, why)) = failure {
                 div { class: "failure", role: "alert",
                     span { "data-testid": "failure-reason", "data-code": "{code}", "{why} ({code})" }
+                    if !window_open {
+                        span { class: "muted", "data-testid": "no-retry", "Retrying cannot help while the window is closed." }
+                    }
                     if can_retry {
                         button {
                             class: "retry",
@@ -378,15 +437,19 @@ fn attachment_icon(kind: &str) -> &'static str {
 const TYPING_RENEW_MS: i64 = 5_000;
 
 #[component]
-fn Composer(id: String, window: Window) -> Element {
+fn Composer(id: String, window: Window, known: bool) -> Element {
     let state = use_context::<AppState>();
     let text = state.drafts.read().get(&id).to_string();
     // When the customer was last told the Page is typing (0: not since the last stop).
     let mut typing_since = use_signal(|| 0i64);
     let send_id = id.clone();
+    // Facebook refuses replies outside both windows (and before the customer wrote):
+    // nothing is sent that cannot succeed. Until the conversation is loaded, sending waits.
+    let closed = known && !window.open();
+    let can_send = known && window.open();
     let mut send = move || {
         let body = state.drafts.peek().get(&send_id).trim().to_string();
-        if body.is_empty() {
+        if body.is_empty() || !can_send {
             return;
         }
         state.set_draft(&send_id, "");
@@ -405,8 +468,11 @@ fn Composer(id: String, window: Window) -> Element {
         }
     });
     let mut send_key = send.clone();
-    let closed = window == Window::Closed;
     let empty = text.trim().is_empty();
+    let human_agent = match window {
+        Window::HumanAgent { left_ms } => Some(crate::model::format_left(left_ms)),
+        _ => None,
+    };
     rsx! {
         form {
             class: "composer",
@@ -416,7 +482,17 @@ fn Composer(id: String, window: Window) -> Element {
             },
             if closed {
                 p { class: "composer-warning", role: "status", "data-testid": "composer-warning",
-                    "The messaging window is closed: Facebook will refuse replies until the customer writes again."
+                    "data-window": window.state(),
+                    if window == Window::Unknown {
+                        "The customer has not written yet: Facebook refuses replies until they do."
+                    } else {
+                        "The messaging window is closed: the customer last wrote more than 7 days ago, and Facebook refuses replies until they write again."
+                    }
+                }
+            }
+            if let Some(left) = human_agent {
+                p { class: "composer-notice", role: "status", "data-testid": "composer-notice",
+                    "The 24-hour window has closed: this reply goes out tagged HUMAN_AGENT (allowed for {left} more)."
                 }
             }
             label { class: "sr-only", r#for: "composer-input", "Reply" }
@@ -457,7 +533,8 @@ fn Composer(id: String, window: Window) -> Element {
                 class: "primary",
                 r#type: "submit",
                 "data-testid": "composer-send",
-                disabled: empty,
+                disabled: empty || !can_send,
+                title: if closed { "Facebook refuses replies outside the messaging window" } else { "" },
                 "Send"
             }
         }
