@@ -74,8 +74,9 @@ pub fn Inbox() -> Element {
         spawn(fill(state, loading_more, error));
     });
     use_hook(move || {
+        // A browser callback, outside the component's scope: `spawn` would panic here.
         Rc::new(browser::on_window("resize", move || {
-            spawn(fill(state, loading_more, error));
+            wasm_bindgen_futures::spawn_local(fill(state, loading_more, error));
         }))
     });
     let list = state.conversations.read().clone();
