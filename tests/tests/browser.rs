@@ -2793,3 +2793,39 @@ async fn an_agent_with_no_page_is_told_to_ask_an_administrator_for_one() {
 
     world.browser.close().await;
 }
+
+#[tokio::test]
+async fn resizing_the_window_leaves_the_inbox_working() {
+    let Some(world) = world("resizing_the_window_leaves_the_inbox_working").await else {
+        return;
+    };
+    // Arrange: two conversations, the first one open.
+    let n = nonce();
+    let a = world
+        .thread(
+            "3000000061",
+            ("Ada", "Byron"),
+            format!("A: before the resize {n}"),
+        )
+        .await;
+    let c = world
+        .thread(
+            "3000000062",
+            ("Bert", "Kahn"),
+            format!("B: after the resize {n}"),
+        )
+        .await;
+    world.sign_in().await;
+    let b = &world.browser;
+    world.open_conversation_showing(&a.text).await;
+    chat_shows(b, "A's chat", &a, &[&a.text], &[]).await;
+
+    // Act: the window changes size (a phone turned, a window dragged).
+    b.set_size(1366, 800).await;
+    b.set_size(1280, 800).await;
+
+    // Assert: the app still answers: another conversation opens.
+    world.open_conversation_showing(&c.text).await;
+    chat_shows(b, "B's chat after the resize", &c, &[&c.text], &[&a.text]).await;
+    world.browser.close().await;
+}

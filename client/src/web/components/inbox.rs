@@ -73,12 +73,15 @@ pub fn Inbox() -> Element {
         let _route = state.route.read();
         spawn(fill(state, loading_more, error));
     });
-    use_hook(move || {
-        // A browser callback, outside the component's scope: `spawn` would panic here.
-        Rc::new(browser::on_window("resize", move || {
-            wasm_bindgen_futures::spawn_local(fill(state, loading_more, error));
-        }))
+    // A window listener runs outside the Dioxus runtime, where `spawn` panics (and the
+    // whole app stops): it only signals this coroutine, which fills the column.
+    let refill = use_coroutine(move |mut resized: UnboundedReceiver<()>| async move {
+        use futures::StreamExt;
+        while resized.next().await.is_some() {
+            fill(state, loading_more, error).await;
+        }
     });
+    use_hook(move || Rc::new(browser::on_window("resize", move || refill.send(()))));
     let list = state.conversations.read().clone();
     let no_page = state.page_id.read().is_none();
     let filter = *state.status_filter.read();
