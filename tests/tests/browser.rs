@@ -2212,6 +2212,14 @@ async fn the_list_fills_the_column_then_scrolls_to_the_end(test: &str, width: u3
     .await;
     let pages = b.js("return window.__mfPages;", vec![]).await;
     assert_eq!(pages[0]["first"], 5, "the first load: {pages:#}");
+    // A taller window (a resize after the start) is filled too, and the app lives on.
+    b.set_size(width, height + 400).await;
+    b.wait_for(
+        "the taller list filling its column",
+        UI_TIMEOUT,
+        &format!("{list} return l.clientHeight > 0 && l.scrollHeight > l.clientHeight + 100;"),
+    )
+    .await;
     assert_eq!(pages[0]["after"], Value::Null, "{pages:#}");
     // It stops there until scrolled: the column is filled, not everything loaded.
     tokio::time::sleep(Duration::from_millis(500)).await;
