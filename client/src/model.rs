@@ -10,10 +10,12 @@ pub mod follow_ups;
 pub mod keys;
 pub mod threads;
 pub mod time;
+pub mod voices;
 
 pub use follow_ups::{AssigneeChoice, ListFilter, SnoozeChoice};
 pub use threads::{Drafts, Threads};
 pub use time::{format_left, parse_rfc3339, relative_time};
+pub use voices::{Activity, ActivityChange, ViewerState, Viewers};
 
 /// Defines an enum shared by every generated operation (`extern_enums`), with a
 /// catch-all so a value added on the server does not break decoding.
@@ -75,6 +77,16 @@ schema_enum!(PresenceStatus {
     ONLINE,
     AWAY,
     OFFLINE
+});
+schema_enum!(ActivityKind {
+    STATUS,
+    ASSIGNEE,
+    SNOOZE
+});
+schema_enum!(ConversationPresenceState {
+    VIEWING,
+    TYPING,
+    NONE
 });
 schema_enum!(SyncStatus {
     RUNNING,
@@ -316,6 +328,10 @@ pub struct Message {
     pub error_code: Option<String>,
     pub client_mutation_id: Option<String>,
     pub app_id: Option<String>,
+    /// The agent who sent it from MessengerFlow (outbound only).
+    pub sender_name: Option<String>,
+    /// The server's name for the tool that sent an outbound message.
+    pub echo_label: Option<String>,
     /// The message tag a reply was sent with (`HUMAN_AGENT`), if any.
     pub tag: Option<String>,
     /// Why sending failed before the server stored anything (the mutation's error).
@@ -337,6 +353,8 @@ impl Message {
             error_code: None,
             client_mutation_id: Some(client_mutation_id.to_string()),
             app_id: None,
+            sender_name: None,
+            echo_label: None,
             tag: None,
             local_error: None,
         }
@@ -350,15 +368,19 @@ impl Message {
     /// An outbound message that did not come from an inbox send: the Page wrote it in
     /// another tool (Meta Business Suite, the Messenger app, another integration).
     pub fn is_echo(&self) -> bool {
-        self.direction == MessageDirection::OUTBOUND && self.client_mutation_id.is_none()
+        self.direction == MessageDirection::OUTBOUND
+            && self.client_mutation_id.is_none()
+            && self.sender_name.is_none()
     }
 
-    /// Where an echo was written, when the app is known.
-    pub fn echo_source(&self) -> &'static str {
+    /// Where an echo was written: the server's label, or one from the app id.
+    pub fn echo_source(&self) -> String {
+        if let Some(label) = &self.echo_label {
+            return label.clone();
+        }
         match self.app_id.as_deref() {
-            Some(META_INBOX_APP_ID) => "Meta Business Suite",
-            Some(_) => "another app",
-            None => "Facebook",
+            Some(META_INBOX_APP_ID) | None => "Facebook Page Inbox / Business Suite".to_string(),
+            Some(other) => format!("another app (id {other})"),
         }
     }
 

@@ -11,8 +11,8 @@ use graphql_client::GraphQLQuery;
 use crate::model;
 
 pub use model::{
-    AgentRole, AttachmentType, ConversationStatus, MessageDirection, MessageStatus, PresenceStatus,
-    SyncStatus,
+    ActivityKind, AgentRole, AttachmentType, ConversationPresenceState, ConversationStatus,
+    MessageDirection, MessageStatus, PresenceStatus, SyncStatus,
 };
 
 macro_rules! operation {
@@ -25,6 +25,8 @@ macro_rules! operation {
             variables_derives = "Debug, Clone",
             skip_serializing_none,
             extern_enums(
+                "ActivityKind",
+                "ConversationPresenceState",
                 "AgentRole",
                 "AttachmentType",
                 "ConversationStatus",
@@ -57,6 +59,8 @@ operation!(SyncFullHistory);
 operation!(PageEvents);
 operation!(AgentPresenceChanged);
 operation!(SyncProgress);
+operation!(SetConversationPresence);
+operation!(ConversationPresence);
 
 /// One `From` per generated copy of a fragment: the fields are checked by the
 /// compiler, so a renamed or retyped field fails here.
@@ -139,6 +143,8 @@ macro_rules! message_from {
                     error_code: m.error_code,
                     client_mutation_id: m.client_mutation_id,
                     app_id: m.app_id,
+                    sender_name: m.sender.map(|a| a.name),
+                    echo_label: m.echo_source.map(|e| e.label),
                     tag: m.tag,
                     local_error: None,
                 }
@@ -166,3 +172,27 @@ macro_rules! sync_job_from {
     )*};
 }
 sync_job_from!(sync_job_by_id, sync_full_history, sync_progress);
+
+macro_rules! activity_from {
+    ($($m:ident),*) => {$(
+        impl From<$m::ActivityFields> for model::Activity {
+            fn from(a: $m::ActivityFields) -> Self {
+                let change = match a.kind {
+                    ActivityKind::ASSIGNEE => model::ActivityChange::Assignee {
+                        to: a.to_assignee.map(|x| x.name),
+                    },
+                    ActivityKind::SNOOZE => model::ActivityChange::Snooze { until: a.to_snoozed_until },
+                    _ => model::ActivityChange::Status { from: a.from_status, to: a.to_status },
+                };
+                Self {
+                    id: a.id,
+                    conversation_id: a.conversation_id,
+                    created_at: a.created_at,
+                    actor: a.actor.map(|x| (x.id, x.name)),
+                    change,
+                }
+            }
+        }
+    )*};
+}
+activity_from!(page_events, messages);

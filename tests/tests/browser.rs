@@ -2829,3 +2829,191 @@ async fn resizing_the_window_leaves_the_inbox_working() {
     chat_shows(b, "B's chat after the resize", &c, &[&c.text], &[&a.text]).await;
     world.browser.close().await;
 }
+
+// --- voices: who sent it, the thread's system lines, the collision warning (issue 12,
+// points 3 and 4). One browser (the administrator) and a GraphQL client acting as Sam.
+
+/// The text of the first element with `data-testid` = `testid` whose text includes
+/// `text`, once one shows.
+async fn shows_text(b: &Browser, testid: &str, text: &str) {
+    let script = format!(
+        "return Array.from(document.querySelectorAll('[data-testid=\"{testid}\"]'))\
+           .some(e => e.textContent.includes({text}));",
+        text = json!(text)
+    );
+    b.wait_for(&format!("{testid} showing {text:?}"), UI_TIMEOUT, &script)
+        .await;
+}
+
+/// Sam's view of who is in the conversation: (agent id, state).
+async fn viewers_as(world: &World, token: &str, conversation: &str) -> Vec<(String, String)> {
+    let data = world
+        .app
+        .gql_data_as(
+            token,
+            "query($id: ID!) { conversation(id: $id) { viewers { agent { id } state } } }",
+            json!({ "id": conversation }),
+        )
+        .await;
+    data["conversation"]["viewers"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default()
+        .iter()
+        .map(|v| {
+            (
+                v["agent"]["id"].as_str().unwrap_or_default().to_owned(),
+                v["state"].as_str().unwrap_or_default().to_owned(),
+            )
+        })
+        .collect()
+}
+
+async fn until_viewers(world: &World, token: &str, conversation: &str, want: (&str, &str)) {
+    let deadline = Instant::now() + UI_TIMEOUT;
+    loop {
+        let now = viewers_as(world, token, conversation).await;
+        if now.iter().any(|(a, s)| a == want.0 && s == want.1) {
+            return;
+        }
+        assert!(Instant::now() < deadline, "{want:?} never among {now:?}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+#[tokio::test]
+async fn the_chat_names_who_sent_and_changed_what_and_warns_while_a_colleague_is_replying() {
+    let test = "the_chat_names_who_sent_and_changed_what_and_warns_while_a_colleague_is_replying";
+    let Some(world) = world(test).await else {
+        return;
+    };
+    // Arrange: Sam works on the Page too; the administrator has the customer's chat open.
+    let n = nonce();
+    let question = format!("Where is my parcel? {n}");
+    let sam = world.app.agent_on("sam@example.com", "Sam", &[PAGE]).await;
+    world
+        .open_chat_after("3000000042", ("Grace", "Hopper"), &question)
+        .await;
+    let b = &world.browser;
+    let conversation = b
+        .js(
+            "return document.querySelector('[data-testid=\"chat\"]').getAttribute('data-conversation-id');",
+            vec![],
+        )
+        .await
+        .as_str()
+        .expect("the chat's conversation id")
+        .to_owned();
+    let admin = world.app.gql_data("{ me { id } }", json!({})).await["me"]["id"]
+        .as_str()
+        .expect("an id")
+        .to_owned();
+
+    // The browser tells the others it is here, and that it is replying while it types.
+    until_viewers(&world, &sam.token, &conversation, (&admin, "VIEWING")).await;
+    b.fill("composer-input", "Let me check").await;
+    until_viewers(&world, &sam.token, &conversation, (&admin, "TYPING")).await;
+
+    // Sam opens it, then starts replying: the header says so, live.
+    let set = "mutation($id: ID!, $s: ConversationPresenceState!) { setConversationPresence(conversationId: $id, state: $s) }";
+    world
+        .app
+        .gql_data_as(
+            &sam.token,
+            set,
+            json!({ "id": conversation, "s": "VIEWING" }),
+        )
+        .await;
+    shows_text(b, "collision-warning", "Sam is viewing").await;
+    world
+        .app
+        .gql_data_as(
+            &sam.token,
+            set,
+            json!({ "id": conversation, "s": "TYPING" }),
+        )
+        .await;
+    shows_text(b, "collision-warning", "Sam is replying…").await;
+    let state = b
+        .js(
+            "return document.querySelector('[data-testid=\"collision-warning\"]').getAttribute('data-state');",
+            vec![],
+        )
+        .await;
+    assert_eq!(state, "typing");
+    // Without resizing: main's list resize handler spawns outside a scope (see the report).
+    let dir = std::env::var("CARGO_TARGET_TMPDIR").unwrap_or_else(|_| "/tmp".into());
+    b.screenshot(std::path::Path::new(&format!("{dir}/voices-chat.png")))
+        .await;
+
+    // Sam answers from MessengerFlow, assigns himself and resolves it; a colleague answers
+    // in Business Suite.
+    let reply = format!("It left the warehouse today {n}");
+    world
+        .app
+        .gql_data_as(
+            &sam.token,
+            "mutation($id: ID!, $t: String!) { sendMessage(input: { conversationId: $id, text: $t }) { id } }",
+            json!({ "id": conversation, "t": reply }),
+        )
+        .await;
+    let update = "mutation($id: ID!, $input: UpdateConversationInput!) { updateConversation(id: $id, input: $input) { id } }";
+    world
+        .app
+        .gql_data_as(
+            &sam.token,
+            update,
+            json!({ "id": conversation, "input": { "assigneeId": sam.id } }),
+        )
+        .await;
+    world
+        .app
+        .gql_data_as(
+            &sam.token,
+            update,
+            json!({ "id": conversation, "input": { "status": "RESOLVED" } }),
+        )
+        .await;
+    let inbox = format!("Tracking link sent {n}");
+    world.sim.inbox_reply(PAGE, "3000000042", &inbox).await;
+
+    // Assert: the bubble names Sam, the echo names the Page Inbox, the system lines say
+    // who did what, in time order after the reply.
+    shows_text(b, "message-sender", "Sam").await;
+    shows_text(b, "activity-item", "Sam assigned Sam").await;
+    shows_text(b, "activity-item", "Sam resolved this").await;
+    shows_text(b, "echo-label", "Facebook Page Inbox / Business Suite").await;
+    let order = b
+        .js(
+            "return Array.from(document.querySelectorAll('[data-testid=\"message-item\"], [data-testid=\"activity-item\"]'))\
+               .map(e => e.getAttribute('data-testid') + ':' + e.textContent);",
+            vec![],
+        )
+        .await;
+    let order: Vec<String> = serde_json::from_value(order).expect("a list of lines");
+    let at = |needle: &str| {
+        order
+            .iter()
+            .position(|line| line.contains(needle))
+            .unwrap_or_else(|| panic!("{needle:?} not in {order:#?}"))
+    };
+    assert!(at(&reply) < at("Sam assigned Sam"), "{order:#?}");
+    assert!(
+        at("Sam assigned Sam") < at("Sam resolved this"),
+        "{order:#?}"
+    );
+    assert!(order[at("Sam resolved this")].starts_with("activity-item:"));
+
+    // Sam leaves: the warning goes.
+    world
+        .app
+        .gql_data_as(&sam.token, set, json!({ "id": conversation, "s": "NONE" }))
+        .await;
+    b.wait_for(
+        "the collision warning gone",
+        UI_TIMEOUT,
+        "return !document.querySelector('[data-testid=\"collision-warning\"]');",
+    )
+    .await;
+    world.browser.close().await;
+}

@@ -32,6 +32,8 @@ fn msg(id: &str, ts: &str, status: MessageStatus, cmid: Option<&str>) -> Message
         error_code: None,
         client_mutation_id: cmid.map(Into::into),
         app_id: None,
+        sender_name: None,
+        echo_label: None,
         tag: None,
         local_error: None,
     }

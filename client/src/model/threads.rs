@@ -4,7 +4,7 @@
 //! never shows one's messages or draft in another.
 use std::collections::BTreeMap;
 
-use super::{Conversation, Message, MessageList};
+use super::{Activity, Conversation, Message, MessageList};
 
 /// How many conversations' threads stay in memory; the least recently opened goes first
 /// (it is fetched again when opened again).
@@ -18,6 +18,8 @@ pub struct Thread {
     pub conversation: Option<Conversation>,
     /// Its messages so far, and where "load older" goes on.
     pub messages: MessageList,
+    /// Its status changes, assignments and snoozes, oldest first.
+    pub activity: Vec<Activity>,
 }
 
 /// The threads, most recently opened first.
@@ -70,6 +72,13 @@ impl Threads {
                 true
             }
             None => false,
+        }
+    }
+
+    /// Puts an activity entry into its conversation's thread, if held.
+    pub fn upsert_activity(&mut self, a: Activity) {
+        if let Some(t) = self.get_mut(&a.conversation_id) {
+            super::voices::upsert_activity(&mut t.activity, a);
         }
     }
 

@@ -181,18 +181,25 @@ pub async fn refresh_conversations(mut state: AppState) -> Result<(), ApiError> 
 }
 
 async fn fetch_messages(
-    state: AppState,
+    mut state: AppState,
     conversation_id: &str,
     before: Option<String>,
 ) -> Result<(Vec<Message>, Option<String>, bool), ApiError> {
-    let data = state
+    let answer = state
         .gql::<Messages>(messages::Variables {
             conversation_id: conversation_id.to_string(),
             last: Some(HISTORY_SIZE),
             before,
         })
-        .await?
-        .messages;
+        .await?;
+    // Its system lines, into its thread (if still held), once each.
+    if let Some(conversation) = answer.conversation {
+        let mut threads = state.threads.write();
+        for edge in conversation.activity.edges {
+            threads.upsert_activity(edge.node.into());
+        }
+    }
+    let data = answer.messages;
     let nodes = data.edges.into_iter().map(|e| e.node.into()).collect();
     Ok((
         nodes,
@@ -399,6 +406,21 @@ pub async fn send_typing(state: AppState, conversation_id: String, typing: bool)
         .gql::<SendTypingIndicator>(send_typing_indicator::Variables {
             conversation_id,
             typing,
+        })
+        .await;
+}
+
+/// Tells the conversation's other agents that this agent has it open, is replying, or
+/// left. Best effort: the warning is a courtesy, and the next refresh repeats it.
+pub async fn set_conversation_presence(
+    state: AppState,
+    conversation_id: String,
+    presence: ConversationPresenceState,
+) {
+    let _ = state
+        .gql::<SetConversationPresence>(set_conversation_presence::Variables {
+            conversation_id,
+            state: presence,
         })
         .await;
 }

@@ -40,8 +40,17 @@ enum Event {
         message: Option<Box<Message>>,
         /// A message merged into another (the same Facebook message stored twice).
         removed: Option<String>,
+        /// A status change, assignment or snooze.
+        activity: Option<Box<model::Activity>>,
     },
     Presence(Presence),
+    /// An agent opened, is replying in, or left a conversation.
+    Viewer {
+        conversation_id: String,
+        agent_id: String,
+        name: String,
+        state: Option<model::ViewerState>,
+    },
     Sync(model::SyncJob),
     /// The server ended a subscription with an error.
     Failed(ApiError),
@@ -183,6 +192,7 @@ async fn serve(
             conversation: d.page_events.conversation.map(|c| Box::new(c.into())),
             message: d.page_events.message.map(|m| Box::new(m.into())),
             removed: d.page_events.removed_message_id,
+            activity: d.page_events.activity.map(|a| Box::new(a.into())),
         },
     )
     .await;
@@ -199,9 +209,33 @@ async fn serve(
         },
     )
     .await;
-    let mut events: SelectAll<LocalBoxStream<'static, Event>> = match (feed, presence) {
-        (Ok(feed), Ok(presence)) => futures::stream::select_all([feed, presence]),
-        (Err(ended), _) | (_, Err(ended)) => return ended,
+    // Who is where: everyone now first, so what this browser knew before is dropped.
+    state.viewers.set(model::Viewers::default());
+    let viewers = subscribe_to::<ConversationPresence, _>(
+        &client,
+        conversation_presence::Variables {
+            page_id: page_id.to_string(),
+        },
+        |d| {
+            let p = d.conversation_presence;
+            Event::Viewer {
+                conversation_id: p.conversation_id,
+                agent_id: p.agent.id,
+                name: p.agent.name,
+                state: match p.state {
+                    ConversationPresenceState::VIEWING => Some(model::ViewerState::Viewing),
+                    ConversationPresenceState::TYPING => Some(model::ViewerState::Typing),
+                    _ => None,
+                },
+            }
+        },
+    )
+    .await;
+    let mut events: SelectAll<LocalBoxStream<'static, Event>> = match (feed, presence, viewers) {
+        (Ok(feed), Ok(presence), Ok(viewers)) => {
+            futures::stream::select_all([feed, presence, viewers])
+        }
+        (Err(ended), _, _) | (_, Err(ended), _) | (_, _, Err(ended)) => return ended,
     };
     state.connection.set(Connection::Connected);
     // Presence is not replayed: ask for it as it is now.
@@ -227,7 +261,11 @@ async fn serve(
                 conversation,
                 message,
                 removed,
+                activity,
             } => {
+                if let Some(a) = activity {
+                    state.threads.write().upsert_activity(*a);
+                }
                 apply(
                     state,
                     page_id,
@@ -240,6 +278,15 @@ async fn serve(
                 *position = Some(at);
             }
             Event::Presence(p) => model::upsert_presence(&mut state.presence.write(), p),
+            Event::Viewer {
+                conversation_id,
+                agent_id,
+                name,
+                state: now,
+            } => state
+                .viewers
+                .write()
+                .set(&conversation_id, &agent_id, &name, now),
             Event::Sync(_) => {}
         }
     }

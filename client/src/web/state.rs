@@ -9,7 +9,7 @@ use super::api::{self, ApiError};
 use super::browser;
 use crate::model::{
     Agent, AssigneeChoice, Conversation, ConversationList, ConversationStatus, Drafts, ListFilter,
-    Page, Presence, Route, SyncJob, Threads,
+    Page, Presence, Route, SyncJob, Threads, Viewers,
 };
 
 /// What the connection-state indicator says.
@@ -66,6 +66,8 @@ pub struct AppState {
     pub route: Signal<Route>,
     pub connection: Signal<Connection>,
     pub presence: Signal<Vec<Presence>>,
+    /// Who has which conversation open or is replying in it (the collision warning).
+    pub viewers: Signal<Viewers>,
     pub sync_jobs: Signal<Vec<SyncJob>>,
     pub now_ms: Signal<i64>,
 }
@@ -87,6 +89,7 @@ impl AppState {
             route: Signal::new(Route::parse(&browser::hash())),
             connection: Signal::new(Connection::Idle),
             presence: Signal::new(Vec::new()),
+            viewers: Signal::new(Viewers::default()),
             sync_jobs: Signal::new(Vec::new()),
             now_ms: Signal::new(browser::now_ms()),
         }
@@ -127,6 +130,7 @@ impl AppState {
         self.drafts.set(Drafts::default());
         browser::save_drafts(None);
         self.presence.set(Vec::new());
+        self.viewers.set(Viewers::default());
         self.sync_jobs.set(Vec::new());
     }
 

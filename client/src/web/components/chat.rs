@@ -6,8 +6,9 @@ use dioxus::prelude::*;
 use super::Avatar;
 use crate::model::follow_ups::{format_local, parse_local, snoozed_until_text};
 use crate::model::{
-    ConversationStatus, Message, MessageDirection, MessageList, MessageStatus, Route, SnoozeChoice,
-    Window, explain_error, parse_rfc3339, time,
+    Activity, ActivityChange, ConversationPresenceState, ConversationStatus, Message,
+    MessageDirection, MessageList, MessageStatus, Route, SnoozeChoice, Window, explain_error,
+    parse_rfc3339, time,
 };
 use crate::web::actions;
 use crate::web::browser;
@@ -76,6 +77,31 @@ fn ChatView(id: String) -> Element {
         });
     });
 
+    // The others see this agent here until the view goes (NONE), refreshed well within
+    // the server's 30 s; a closed tab stops refreshing and disappears by itself.
+    let here_id = id.clone();
+    use_hook(move || {
+        spawn(async move {
+            loop {
+                actions::set_conversation_presence(
+                    state,
+                    here_id.clone(),
+                    ConversationPresenceState::VIEWING,
+                )
+                .await;
+                browser::sleep_ms(VIEWING_REFRESH_MS).await;
+            }
+        });
+    });
+    let gone_id = id.clone();
+    use_drop(move || {
+        spawn_forever(actions::set_conversation_presence(
+            state,
+            gone_id.clone(),
+            ConversationPresenceState::NONE,
+        ));
+    });
+
     let effect_id = id.clone();
     // Keeps the newest message in view as messages arrive, unless the agent scrolled
     // up to read; keeps the view still when an older page goes in above; puts the view
@@ -122,6 +148,14 @@ fn ChatView(id: String) -> Element {
     let conversation = state.conversations.read().get(&id).cloned().or(held);
     let now = *state.now_ms.read();
     let agents = state.presence.read().clone();
+    let me = state.me.read().as_ref().map(|m| m.id.clone());
+    let collision = state.viewers.read().warning(&id, me.as_deref());
+    let activity = state
+        .threads
+        .read()
+        .get(&id)
+        .map(|t| t.activity.clone())
+        .unwrap_or_default();
     let window = match conversation.as_ref().map(|c| c.window(now)) {
         // The server's word beats this browser's clock.
         Some(_) if messages.refused_outside_window() => Window::Closed,
@@ -181,6 +215,11 @@ fn ChatView(id: String) -> Element {
                             "data-window": window.state(),
                             "data-urgency": window.urgency(),
                             "{window.describe()}"
+                        }
+                        if let Some((kind, text)) = &collision {
+                            p { class: "collision {kind}", role: "status", "data-testid": "collision-warning", "data-state": "{kind}",
+                                "{text}"
+                            }
                         }
                         if let (ConversationStatus::SNOOZED, Some(until)) = (c.status, &c.snoozed_until) {
                             p { class: "snoozed-until", "data-testid": "snoozed-until", "data-until": "{until}",
@@ -279,7 +318,7 @@ fn ChatView(id: String) -> Element {
                 if messages.loaded && messages.items.is_empty() {
                     p { class: "muted center", "No messages yet." }
                 }
-                for row in timeline(&messages.items, now) {
+                for row in timeline(&messages, &activity, now) {
                     match row {
                         Row::Day { iso, label } => rsx! {
                             div {
@@ -292,6 +331,9 @@ fn ChatView(id: String) -> Element {
                                 span { "{label}" }
                             }
                         },
+                        Row::Activity(a) => rsx! {
+                            ActivityLine { key: "activity-{a.id}", activity: a, me: me.clone(), tz }
+                        },
                         Row::Message(m) => rsx! {
                             MessageItem { key: "{m.id}", message: m, tz, window_open: window.open() }
                         },
@@ -303,20 +345,99 @@ fn ChatView(id: String) -> Element {
     }
 }
 
-/// A line of the timeline: a message, or the day the messages after it were written.
+/// How often an open chat tells the others it is still here.
+const VIEWING_REFRESH_MS: u32 = 10_000;
+/// How often "replying" is repeated while the agent types (the server keeps it 7.5 s).
+const REPLYING_REFRESH_MS: i64 = 2_500;
+
+/// "Sam resolved this · 14:02": a status change, assignment or snooze, in the thread.
+#[component]
+fn ActivityLine(activity: Activity, me: Option<String>, tz: i64) -> Element {
+    let at = parse_rfc3339(&activity.created_at);
+    let clock = at.map(|t| time::clock(t, tz)).unwrap_or_default();
+    let until = |t: &str| {
+        parse_rfc3339(t)
+            .map(|ms| format!("{} {}", time::clock(ms, tz), short_date(ms, tz)))
+            .unwrap_or_else(|| t.to_string())
+    };
+    let Some(text) = activity.describe(me.as_deref(), until) else {
+        return rsx! {};
+    };
+    let kind = match activity.change {
+        ActivityChange::Status { .. } => "STATUS",
+        ActivityChange::Assignee { .. } => "ASSIGNEE",
+        ActivityChange::Snooze { .. } => "SNOOZE",
+    };
+    let actor = activity
+        .actor
+        .as_ref()
+        .map(|(id, _)| id.clone())
+        .unwrap_or_default();
+    rsx! {
+        div {
+            class: "activity-line",
+            role: "note",
+            "data-testid": "activity-item",
+            "data-kind": kind,
+            "data-actor-id": "{actor}",
+            span { "{text} · " }
+            time { datetime: "{activity.created_at}", "{clock}" }
+        }
+    }
+}
+
+/// "1 Dec" in the browser's zone.
+fn short_date(ms: i64, tz: i64) -> String {
+    const MONTHS: [&str; 12] = [
+        "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
+    ];
+    let local = crate::model::follow_ups::format_local(ms, tz);
+    // "YYYY-MM-DDTHH:MM"
+    let month: usize = local.get(5..7).and_then(|m| m.parse().ok()).unwrap_or(1);
+    let day: u32 = local.get(8..10).and_then(|d| d.parse().ok()).unwrap_or(1);
+    format!("{day} {}", MONTHS[month.clamp(1, 12) - 1])
+}
+
+/// A line of the timeline: a message, a system line (a status change, assignment or
+/// snooze), or the day the lines after it happened.
 enum Row {
     Day { iso: String, label: String },
     Message(Message),
+    Activity(Activity),
 }
 
-/// The messages with a day separator before each day's first (Today, Yesterday, a
-/// date), by the browser's time zone at each message's time.
-fn timeline(messages: &[Message], now_ms: i64) -> Vec<Row> {
+/// The messages and the activity in time order, with a day separator before each day's
+/// first line (Today, Yesterday, a date), by the browser's time zone at each line's time.
+/// Activity older than the oldest loaded message waits until that history is loaded (it
+/// would read out of place above it).
+fn timeline(messages: &MessageList, activity: &[Activity], now_ms: i64) -> Vec<Row> {
+    let oldest = if messages.has_previous {
+        messages
+            .items
+            .first()
+            .and_then(|m| parse_rfc3339(&m.timestamp))
+    } else {
+        None
+    };
+    let mut pending = activity
+        .iter()
+        .filter(|a| oldest.is_none_or(|t| a.sort_key().0 >= t))
+        .peekable();
+    let mut lines: Vec<(Option<i64>, Row)> =
+        Vec::with_capacity(messages.items.len() + activity.len());
+    for m in &messages.items {
+        let at = parse_rfc3339(&m.timestamp);
+        while let Some(a) = pending.next_if(|a| a.sort_key().0 < at.unwrap_or(i64::MAX)) {
+            lines.push((Some(a.sort_key().0), Row::Activity(a.clone())));
+        }
+        lines.push((at, Row::Message(m.clone())));
+    }
+    lines.extend(pending.map(|a| (Some(a.sort_key().0), Row::Activity(a.clone()))));
     let today = time::local_day(now_ms, browser::timezone_offset_at(now_ms));
-    let mut rows = Vec::with_capacity(messages.len() + 4);
+    let mut rows = Vec::with_capacity(lines.len() + 4);
     let mut last_day = None;
-    for m in messages {
-        if let Some(t) = parse_rfc3339(&m.timestamp) {
+    for (at, row) in lines {
+        if let Some(t) = at {
             let day = time::local_day(t, browser::timezone_offset_at(t));
             if last_day != Some(day) {
                 rows.push(Row::Day {
@@ -326,7 +447,7 @@ fn timeline(messages: &[Message], now_ms: i64) -> Vec<Row> {
                 last_day = Some(day);
             }
         }
-        rows.push(Row::Message(m.clone()));
+        rows.push(row);
     }
     rows
 }
@@ -374,8 +495,10 @@ fn MessageItem(message: Message, tz: i64, window_open: bool) -> Element {
                 }
             }
             div { class: "message-meta",
-                if let Some(source) = echo {
+                if let Some(source) = &echo {
                     span { class: "echo", "data-testid": "echo-label", "Sent by the Page via {source} · " }
+                } else if let Some(name) = &m.sender_name {
+                    span { class: "sender", "data-testid": "message-sender", "{name} · " }
                 }
                 time { datetime: "{m.timestamp}", "{at}" }
                 if m.direction == MessageDirection::OUTBOUND {
@@ -442,6 +565,8 @@ fn Composer(id: String, window: Window, known: bool) -> Element {
     let text = state.drafts.read().get(&id).to_string();
     // When the customer was last told the Page is typing (0: not since the last stop).
     let mut typing_since = use_signal(|| 0i64);
+    // When the other agents were last told this one is replying (0: not replying).
+    let mut replying_since = use_signal(|| 0i64);
     let send_id = id.clone();
     // Facebook refuses replies outside both windows (and before the customer wrote):
     // nothing is sent that cannot succeed. Until the conversation is loaded, sending waits.
@@ -455,6 +580,14 @@ fn Composer(id: String, window: Window, known: bool) -> Element {
         state.set_draft(&send_id, "");
         // Facebook ends the typing indicator when the message arrives.
         typing_since.set(0);
+        if *replying_since.peek() != 0 {
+            replying_since.set(0);
+            spawn(actions::set_conversation_presence(
+                state,
+                send_id.clone(),
+                ConversationPresenceState::VIEWING,
+            ));
+        }
         // Not tied to this view: switching away must not cut a send short.
         spawn_forever(actions::send_text(state, send_id.clone(), body));
     };
@@ -507,12 +640,22 @@ fn Composer(id: String, window: Window, known: bool) -> Element {
                     let value = e.value();
                     let typing = !value.trim().is_empty();
                     state.set_draft(&input_id, &value);
+                    // The other agents see "replying…" while there is a draft (renewed
+                    // while typing goes on), whatever the window.
+                    let now = browser::now_ms();
+                    let replying = *replying_since.peek();
+                    if typing && now - replying >= REPLYING_REFRESH_MS {
+                        replying_since.set(now);
+                        spawn(actions::set_conversation_presence(state, input_id.clone(), ConversationPresenceState::TYPING));
+                    } else if !typing && replying != 0 {
+                        replying_since.set(0);
+                        spawn(actions::set_conversation_presence(state, input_id.clone(), ConversationPresenceState::VIEWING));
+                    }
                     if closed {
                         return;
                     }
                     // Messenger shows `typing_on` for about 20 s: renew it every 5 s while
                     // the agent types, and stop it when the draft is cleared.
-                    let now = browser::now_ms();
                     let since = *typing_since.peek();
                     if typing && now - since >= TYPING_RENEW_MS {
                         typing_since.set(now);
