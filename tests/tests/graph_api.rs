@@ -314,9 +314,15 @@ async fn rate_limited_sends_are_retried_until_all_are_sent() {
     .expect("the three sends finished");
 
     // Assert
+    // Each one was sent; a delivery or read receipt may already have moved it on by the
+    // time the answer was written (statuses only move forward).
     let sent_here: Vec<Value> = responses.iter().map(sent_message).collect();
     for message in &sent_here {
-        assert_eq!(message["status"], "SENT", "{sent_here:#?}");
+        let status = message["status"].as_str().unwrap_or_default();
+        assert!(
+            ["SENT", "DELIVERED", "READ"].contains(&status),
+            "{sent_here:#?}"
+        );
     }
     let sent = world.sim.sent(PAGE).await;
     assert_eq!(sent.len(), 3, "{sent:#?}");
@@ -582,7 +588,9 @@ async fn full_history_sync_imports_every_conversation_while_customers_keep_writi
     assert_eq!(writers.len(), 10);
     let mut new_mids = Vec::new();
     let mut events: Vec<Value> = Vec::new();
-    let deadline = Instant::now() + Duration::from_secs(20);
+    // A deadline, not a timing: the job needs about 8 s at 2 calls/s (counting, then
+    // importing), and a loaded CI machine has taken more than 20.
+    let deadline = Instant::now() + Duration::from_secs(60);
     let finished = loop {
         let event = progress
             .next(deadline.saturating_duration_since(Instant::now()))
