@@ -3,9 +3,9 @@
 //! `#[ignore]`d and run on demand:
 //!
 //! - the screenshots in `docs/` (`README.md` shows them), from the simulator's demo data:
-//!   `cargo test -p mf-tests --test web_docs -- --ignored --nocapture screenshots`
+//!   `cargo test -p mf-tests --test e2e -- --ignored --nocapture web_docs::screenshots`
 //! - the page-load benchmark and bundle sizes in `BENCHMARKS.md`:
-//!   `cargo test --release -p mf-tests --test web_docs -- --ignored --nocapture page_load`
+//!   `cargo test --release -p mf-tests --test e2e -- --ignored --nocapture web_docs::page_load`
 use std::path::Path;
 use std::time::Duration;
 
