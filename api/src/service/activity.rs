@@ -137,6 +137,7 @@ pub async fn list(
 mod tests {
     use super::{ASSIGNEE, STATUS, differences};
     use entity::conversation::{self, Status};
+    use sea_orm::ActiveEnum;
 
     fn conversation(status: Status, assignee: Option<i64>) -> conversation::Model {
         conversation::Model {
@@ -167,13 +168,18 @@ mod tests {
         let changed = differences(&open, &resolved_by);
         let kinds: Vec<_> = changed
             .iter()
-            .map(|c| (c.kind, c.from.as_deref(), c.to.as_deref()))
+            .map(|c| (c.kind, c.from.clone(), c.to.clone()))
             .collect();
+        // Statuses are recorded as stored.
         assert_eq!(
             kinds,
             [
-                (STATUS, Some("OPEN"), Some("RESOLVED")),
-                (ASSIGNEE, None, Some("7"))
+                (
+                    STATUS,
+                    Some(Status::Open.to_value()),
+                    Some(Status::Resolved.to_value())
+                ),
+                (ASSIGNEE, None, Some("7".to_owned()))
             ]
         );
     }

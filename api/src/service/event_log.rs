@@ -50,9 +50,33 @@ pub async fn append(
     if changes.is_empty() {
         return Ok(Vec::new());
     }
+    let mut next = claim_positions(db, &changes).await?;
+    let mut events = Vec::with_capacity(changes.len());
+    for change in changes {
+        let slot = next
+            .get_mut(change.page_id())
+            .ok_or_else(|| DbErr::RecordNotFound("event-log head of a Page".to_owned()))?;
+        let position = *slot;
+        *slot += 1;
+        events.push(PageEvent {
+            page_id: change.page_id().to_owned(),
+            position,
+            change,
+        });
+    }
+    record(db, &events, now).await?;
+    Ok(events)
+}
+
+/// Moves each Page's head past its share of `changes`; returns each Page's first new
+/// position.
+async fn claim_positions(
+    db: &impl ConnectionTrait,
+    changes: &[Change],
+) -> Result<HashMap<String, i64>, DbErr> {
     // Pages in a fixed order, so two writers lock their head rows in the same order.
     let mut counts: BTreeMap<&str, i64> = BTreeMap::new();
-    for change in &changes {
+    for change in changes {
         *counts.entry(change.page_id()).or_default() += 1;
     }
     let mut bump = Query::insert();
@@ -85,20 +109,11 @@ pub async fn append(
         let count = counts.get(page_id.as_str()).copied().unwrap_or(0);
         next.insert(page_id, head - count + 1);
     }
+    Ok(next)
+}
 
-    let mut events = Vec::with_capacity(changes.len());
-    for change in changes {
-        let slot = next
-            .get_mut(change.page_id())
-            .ok_or_else(|| DbErr::RecordNotFound("event-log head of a Page".to_owned()))?;
-        let position = *slot;
-        *slot += 1;
-        events.push(PageEvent {
-            page_id: change.page_id().to_owned(),
-            position,
-            change,
-        });
-    }
+/// Stores the entries of `events`.
+async fn record(db: &impl ConnectionTrait, events: &[PageEvent], now: i64) -> Result<(), DbErr> {
     for chunk in events.chunks(INSERT_CHUNK) {
         let mut insert = Query::insert();
         insert.into_table(page_event::Entity).columns([
@@ -123,7 +138,7 @@ pub async fn append(
         let statement = db.get_database_backend().build(&insert);
         db.execute_raw(statement).await?;
     }
-    Ok(events)
+    Ok(())
 }
 
 /// The Page's last position (0 before its first event).
@@ -221,82 +236,13 @@ pub async fn replay(
         .await?;
     let complete = (entries.len() as u64) < REPLAY_CHUNK;
     let through = entries.last().map(|e| e.position);
-    let mut message_ids = Vec::new();
-    let mut conversation_ids = Vec::new();
-    let mut activity_ids = Vec::new();
-    for entry in &entries {
-        match entry.kind.as_str() {
-            CONVERSATION_UPDATED => conversation_ids.push(entry.entity_id),
-            ACTIVITY_ADDED => activity_ids.push(entry.entity_id),
-            MESSAGE_REMOVED => {}
-            _ => message_ids.push(entry.entity_id),
-        }
-    }
-    message_ids.sort_unstable();
-    message_ids.dedup();
-    conversation_ids.sort_unstable();
-    conversation_ids.dedup();
-    let messages: HashMap<i64, message::Model> = if message_ids.is_empty() {
-        HashMap::new()
-    } else {
-        message::Entity::find()
-            .filter(message::Column::Id.is_in(message_ids))
-            .all(db)
-            .await?
-            .into_iter()
-            .map(|m| (m.id, m))
-            .collect()
-    };
-    let conversations: HashMap<i64, conversation::Model> = if conversation_ids.is_empty() {
-        HashMap::new()
-    } else {
-        conversation::Entity::find()
-            .filter(conversation::Column::Id.is_in(conversation_ids))
-            .all(db)
-            .await?
-            .into_iter()
-            .map(|c| (c.id, c))
-            .collect()
-    };
-    let activity: HashMap<i64, conversation_activity::Model> = if activity_ids.is_empty() {
-        HashMap::new()
-    } else {
-        conversation_activity::Entity::find()
-            .filter(conversation_activity::Column::Id.is_in(activity_ids))
-            .all(db)
-            .await?
-            .into_iter()
-            .map(|a| (a.id, a))
-            .collect()
-    };
+    let current = Current::read(db, &entries).await?;
     let mut events = Vec::with_capacity(entries.len());
     for entry in entries {
-        let change = match entry.kind.as_str() {
-            MESSAGE_ADDED => messages
-                .get(&entry.entity_id)
-                .cloned()
-                .map(Change::MessageAdded),
-            MESSAGE_UPDATED => messages
-                .get(&entry.entity_id)
-                .cloned()
-                .map(Change::MessageUpdated),
-            CONVERSATION_UPDATED => conversations
-                .get(&entry.entity_id)
-                .cloned()
-                .map(Change::ConversationUpdated),
-            // The row is gone; the entry itself says which.
-            MESSAGE_REMOVED => Some(Change::MessageRemoved {
-                page_id: entry.page_id.clone(),
-                id: entry.entity_id,
-            }),
-            ACTIVITY_ADDED => activity
-                .get(&entry.entity_id)
-                .cloned()
-                .map(Change::ActivityAdded),
-            _ => None,
-        };
         // A removed message's earlier entries are skipped: a replay never shows it.
-        let Some(change) = change else { continue };
+        let Some(change) = current.change(&entry) else {
+            continue;
+        };
         events.push(PageEvent {
             page_id: entry.page_id,
             position: entry.position,
@@ -308,6 +254,89 @@ pub async fn replay(
         through,
         complete,
     })
+}
+
+/// The rows a replay's entries name, as they are now, each read once.
+struct Current {
+    messages: HashMap<i64, message::Model>,
+    conversations: HashMap<i64, conversation::Model>,
+    activity: HashMap<i64, conversation_activity::Model>,
+}
+
+impl Current {
+    async fn read(db: &impl ConnectionTrait, entries: &[page_event::Model]) -> Result<Self, DbErr> {
+        let mut message_ids = Vec::new();
+        let mut conversation_ids = Vec::new();
+        let mut activity_ids = Vec::new();
+        for entry in entries {
+            match entry.kind.as_str() {
+                CONVERSATION_UPDATED => conversation_ids.push(entry.entity_id),
+                ACTIVITY_ADDED => activity_ids.push(entry.entity_id),
+                MESSAGE_REMOVED => {}
+                _ => message_ids.push(entry.entity_id),
+            }
+        }
+        Ok(Self {
+            messages: by_id::<message::Entity>(db, message::Column::Id, message_ids, |m| m.id)
+                .await?,
+            conversations: by_id::<conversation::Entity>(
+                db,
+                conversation::Column::Id,
+                conversation_ids,
+                |c| c.id,
+            )
+            .await?,
+            activity: by_id::<conversation_activity::Entity>(
+                db,
+                conversation_activity::Column::Id,
+                activity_ids,
+                |a| a.id,
+            )
+            .await?,
+        })
+    }
+
+    /// The change `entry` stands for; `None` when its row is gone.
+    fn change(&self, entry: &page_event::Model) -> Option<Change> {
+        let id = entry.entity_id;
+        match entry.kind.as_str() {
+            MESSAGE_ADDED => self.messages.get(&id).cloned().map(Change::MessageAdded),
+            MESSAGE_UPDATED => self.messages.get(&id).cloned().map(Change::MessageUpdated),
+            CONVERSATION_UPDATED => self
+                .conversations
+                .get(&id)
+                .cloned()
+                .map(Change::ConversationUpdated),
+            // The row is gone; the entry itself says which.
+            MESSAGE_REMOVED => Some(Change::MessageRemoved {
+                page_id: entry.page_id.clone(),
+                id,
+            }),
+            ACTIVITY_ADDED => self.activity.get(&id).cloned().map(Change::ActivityAdded),
+            _ => None,
+        }
+    }
+}
+
+/// The rows of `E` whose `column` is among `ids`, by `id_of`.
+async fn by_id<E: EntityTrait>(
+    db: &impl ConnectionTrait,
+    column: E::Column,
+    mut ids: Vec<i64>,
+    id_of: fn(&E::Model) -> i64,
+) -> Result<HashMap<i64, E::Model>, DbErr> {
+    if ids.is_empty() {
+        return Ok(HashMap::new());
+    }
+    ids.sort_unstable();
+    ids.dedup();
+    Ok(E::find()
+        .filter(column.is_in(ids))
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|row| (id_of(&row), row))
+        .collect())
 }
 
 /// Removes entries older than `cutoff` (ms since the epoch); returns how many. Positions
