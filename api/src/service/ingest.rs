@@ -113,8 +113,10 @@ pub fn writer_count(backend: DbBackend, requested: usize) -> usize {
 }
 
 impl Ingest {
-    /// Starts the writers (see `writer_count`), each with a connection of `db` (sized for
-    /// them); `group_max` bounds how many deliveries share a transaction.
+    /// Starts the writers (see `writer_count`) in `tasks`, each with a connection of `db`
+    /// (sized for them); `group_max` bounds how many deliveries share a transaction. When
+    /// the group stops, the queue closes (new deliveries are refused) and the writers store
+    /// what it holds, then end.
     pub fn start(
         db: DatabaseConnection,
         outbox: Outbox,
@@ -122,6 +124,7 @@ impl Ingest {
         writers: usize,
         new_customers: Option<NewCustomers>,
         metrics: Arc<crate::metrics::Metrics>,
+        tasks: &crate::tasks::Tasks,
     ) -> Self {
         let (queue, receiver) = mpsc::channel(QUEUE);
         let receiver = Arc::new(tokio::sync::Mutex::new(receiver));
@@ -137,7 +140,10 @@ impl Ingest {
                 metrics: metrics.clone(),
                 turn: turn.clone(),
             };
-            tokio::spawn(writer.run(receiver.clone()));
+            tasks.spawn(
+                "ingest-writer",
+                writer.run(receiver.clone(), tasks.stopping()),
+            );
         }
         Self { queue }
     }
@@ -172,11 +178,23 @@ impl Writer {
     /// Takes the deliveries waiting in the shared queue as one group, stores them, and
     /// repeats. The queue stays taken until the group's messages are inserted (see
     /// `apply`); then the next writer takes the deliveries that arrived meanwhile.
-    async fn run(mut self, receiver: Arc<tokio::sync::Mutex<mpsc::Receiver<Job>>>) {
+    async fn run(
+        mut self,
+        receiver: Arc<tokio::sync::Mutex<mpsc::Receiver<Job>>>,
+        stop: tokio_util::sync::CancellationToken,
+    ) {
         let mut jobs = Vec::with_capacity(self.group_max);
         loop {
             let mut intake = receiver.lock().await;
-            if intake.recv_many(&mut jobs, self.group_max).await == 0 {
+            let taken = tokio::select! {
+                taken = intake.recv_many(&mut jobs, self.group_max) => taken,
+                () = stop.cancelled() => {
+                    // Stopping: refuse new deliveries, store those already queued.
+                    intake.close();
+                    intake.recv_many(&mut jobs, self.group_max).await
+                }
+            };
+            if taken == 0 {
                 break;
             }
             let group: Vec<Job> = std::mem::take(&mut jobs);
