@@ -193,7 +193,11 @@ async fn a_snooze_that_came_due_while_no_server_ran_wakes_when_one_starts() {
         .await
         .expect("reading the conversation")
         .expect("the conversation");
-    assert_eq!(stored.status, "SNOOZED", "woke while no server ran");
+    assert_eq!(
+        stored.status,
+        entity::conversation::Status::Snoozed,
+        "woke while no server ran"
+    );
     let second = spawn_beside(&first).await;
 
     // Assert: the new server woke it at start, and a subscriber resuming sees it.

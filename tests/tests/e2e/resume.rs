@@ -333,10 +333,10 @@ async fn events_an_instance_committed_but_never_published_still_reach_live_subsc
         page_id: Set(PAGE.to_owned()),
         conversation_id: Set(conversation),
         mid: Set("m-orphan".to_owned()),
-        direction: Set("INBOUND".to_owned()),
+        direction: Set(entity::message::Direction::Inbound),
         text: Set(Some("sent just before a crash".to_owned())),
         timestamp: Set(T0 + 1),
-        status: Set("SENT".to_owned()),
+        status: Set(entity::message::Status::Sent),
         created_at: Set(T0 + 1),
         ..Default::default()
     }
