@@ -3152,3 +3152,155 @@ async fn a_conversation_started_between_the_list_load_and_the_live_feed_still_ap
     list_becomes(b, "Grace's new conversation listed", &[&grace, &ada.id]).await;
     world.browser.close().await;
 }
+
+/// Messages in a conversation's history: more than one page (the chat loads 50).
+const LONG_HISTORY: usize = 70;
+
+/// The customer `psid` (`first last`) wrote [`LONG_HISTORY`] messages, `"{tag} 0"` the
+/// oldest, delivered by webhook; returns the conversation's id.
+async fn long_history(world: &World, psid: &str, (first, last): (&str, &str), tag: &str) -> String {
+    world.customer(psid, first, last).await;
+    let start = now_ms() as i64 - 60 * 60 * 1000;
+    let events = (0..LONG_HISTORY).map(|i| {
+        let text = format!("{tag} {i}");
+        mf_tests::webhook::message(
+            PAGE,
+            psid,
+            &format!("m-{tag}-{i}"),
+            &text,
+            start + i as i64 * 1000,
+        )
+    });
+    world
+        .app
+        .ingest(mf_tests::webhook::batch(PAGE, events))
+        .await;
+    let conversation = world.app.conversation_with(PAGE, psid).await;
+    mf_tests::id_of(&conversation).to_owned()
+}
+
+/// What the chat shows of its message list now.
+async fn chat_list(b: &Browser) -> Value {
+    b.js(
+        "const chat = document.querySelector('[data-testid=\"chat\"]');\
+         const l = chat && chat.querySelector('[data-testid=\"message-list\"]');\
+         if (!l) return null;\
+         return { id: chat.getAttribute('data-conversation-id'),\
+                  messages: l.querySelectorAll('[data-testid=\"message-item\"]').length,\
+                  older: chat.querySelector('[data-testid=\"load-older\"]') !== null,\
+                  top: l.scrollTop, bottomGap: l.scrollHeight - l.scrollTop - l.clientHeight };",
+        vec![],
+    )
+    .await
+}
+
+/// Opens conversation `id` by clicking its item; waits until its chat shows messages.
+async fn open_by_click(b: &Browser, id: &str) {
+    b.wait_for(
+        &format!("conversation {id} listed, to click"),
+        UI_TIMEOUT,
+        &format!(
+            "const item = document.querySelector('[data-testid=\"conversation-item\"][data-conversation-id={}]');\
+             if (!item) return false; item.click(); return true;",
+            json!(id)
+        ),
+    )
+    .await;
+    b.wait_for(
+        &format!("the chat of {id} with its messages"),
+        UI_TIMEOUT,
+        &format!(
+            "const chat = document.querySelector('[data-testid=\"chat\"]');\
+             return chat !== null && chat.getAttribute('data-conversation-id') === {}\
+               && chat.querySelectorAll('[data-testid=\"message-item\"]').length > 0;",
+            json!(id)
+        ),
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn scroll_position_and_older_messages_stay_with_their_conversation() {
+    let Some(world) =
+        world("scroll_position_and_older_messages_stay_with_their_conversation").await
+    else {
+        return;
+    };
+    let a = long_history(&world, "3000000084", ("Ada", "Lovelace"), "Ada says").await;
+    let b_id = long_history(&world, "3000000085", ("Grace", "Hopper"), "Grace says").await;
+    let b = &world.browser;
+    world.sign_in().await;
+
+    // Arrange: in A, scrolled up until the whole history is loaded, then left mid-way.
+    open_by_click(b, &a).await;
+    b.wait_for(
+        "A's first page, at the newest",
+        UI_TIMEOUT,
+        "const l = document.querySelector('[data-testid=\"message-list\"]');\
+         return l !== null && l.querySelectorAll('[data-testid=\"message-item\"]').length === 50\
+           && l.scrollHeight - l.scrollTop - l.clientHeight < 2;",
+    )
+    .await;
+    b.wait_for(
+        "A's whole history after scrolling up",
+        UI_TIMEOUT,
+        &format!(
+            "const l = document.querySelector('[data-testid=\"message-list\"]');\
+             l.scrollTop = 0;\
+             return l.querySelectorAll('[data-testid=\"message-item\"]').length === {LONG_HISTORY}\
+               && document.querySelector('[data-testid=\"load-older\"]') === null;"
+        ),
+    )
+    .await;
+    b.js(
+        "const l = document.querySelector('[data-testid=\"message-list\"]'); l.scrollTop = 400; return true;",
+        vec![],
+    )
+    .await;
+    let left = b
+        .wait_for(
+            "A left mid-way",
+            UI_TIMEOUT,
+            "const l = document.querySelector('[data-testid=\"message-list\"]');\
+             return Math.abs(l.scrollTop - 400) < 1 ? l.scrollTop : null;",
+        )
+        .await;
+    let left = left.as_f64().expect("a scroll position");
+    // The scroll event is handled (where A was left is kept) before the switch.
+    tokio::time::sleep(Duration::from_millis(200)).await;
+
+    // Act: B, then A again.
+    open_by_click(b, &b_id).await;
+    b.wait_for(
+        "B's first page",
+        UI_TIMEOUT,
+        "const l = document.querySelector('[data-testid=\"message-list\"]');\
+         return l.querySelectorAll('[data-testid=\"message-item\"]').length === 50;",
+    )
+    .await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let in_b = chat_list(b).await;
+    open_by_click(b, &a).await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let back_in_a = chat_list(b).await;
+
+    // Assert: B has its own state: its first page only, more to load, at the newest.
+    assert_eq!(in_b["id"], json!(b_id), "{in_b:#}");
+    assert_eq!(in_b["messages"], 50, "B shows A's older messages: {in_b:#}");
+    assert_eq!(in_b["older"], true, "B has nothing older to load: {in_b:#}");
+    assert!(
+        in_b["bottomGap"].as_f64().unwrap_or(f64::MAX) < 2.0,
+        "B did not open at its newest message: {in_b:#}"
+    );
+    // A is as it was left: the whole history, nothing more to load, mid-way.
+    assert_eq!(back_in_a["id"], json!(a), "{back_in_a:#}");
+    assert_eq!(back_in_a["messages"], LONG_HISTORY, "{back_in_a:#}");
+    assert_eq!(back_in_a["older"], false, "{back_in_a:#}");
+    let top = back_in_a["top"].as_f64().unwrap_or(f64::MAX);
+    assert!(
+        (top - left).abs() < 2.0,
+        "A came back at {top}, not where it was left ({left}): {back_in_a:#}"
+    );
+    world.browser.close().await;
+}
+
