@@ -3304,3 +3304,58 @@ async fn scroll_position_and_older_messages_stay_with_their_conversation() {
     world.browser.close().await;
 }
 
+/// The filter bar's controls as laid out: `[testid, top, left, right]` each, and the
+/// inbox column's right edge.
+const FILTER_BOXES: &str = "const inbox = document.querySelector('[data-testid=\"inbox\"]').getBoundingClientRect();\
+    const boxes = ['filter-status', 'filter-assignee', 'filter-ending-soon'].map(t => {\
+      const r = document.querySelector(`[data-testid=\"${t}\"]`).getBoundingClientRect();\
+      return [t, r.top, r.left, r.right];\
+    });\
+    return { boxes, right: inbox.right };";
+
+#[tokio::test]
+async fn the_filters_share_one_row_at_1366_and_360_px() {
+    let Some(world) = world("the_filters_share_one_row_at_1366_and_360_px").await else {
+        return;
+    };
+    world
+        .thread(
+            "3000000086",
+            ("Ada", "Lovelace"),
+            format!("Hello {}", nonce()),
+        )
+        .await;
+    let b = &world.browser;
+    world.sign_in().await;
+    b.wait_for_testid("conversation-item").await;
+    for (width, height) in [(1366, 768), (360, 740)] {
+        // Act
+        b.set_size(width, height).await;
+        b.wait_for(
+            &format!("the inbox laid out at {width} px"),
+            UI_TIMEOUT,
+            &format!("return Math.abs(window.innerWidth - {width}) < 20;"),
+        )
+        .await;
+        let laid_out = b.js(FILTER_BOXES, vec![]).await;
+
+        // Assert: every control on the first one's row, inside the column.
+        let boxes = laid_out["boxes"].as_array().expect("the filters' boxes");
+        let top = boxes[0][1].as_f64().unwrap_or_default();
+        let right = laid_out["right"].as_f64().unwrap_or_default();
+        for control in boxes {
+            let at = control[1].as_f64().unwrap_or_default();
+            assert!(
+                (at - top).abs() < 4.0,
+                "at {width} px, {} wrapped onto a row of its own: {laid_out:#}",
+                control[0]
+            );
+            assert!(
+                control[3].as_f64().unwrap_or_default() <= right + 0.5,
+                "at {width} px, {} overflows the column: {laid_out:#}",
+                control[0]
+            );
+        }
+    }
+    world.browser.close().await;
+}
