@@ -14,8 +14,7 @@ pub struct Model {
     /// Time of the newest message, ms; the inbox sorts by it.
     pub last_timestamp: i64,
     pub unread_count: i32,
-    /// OPEN, PENDING, RESOLVED or SNOOZED.
-    pub status: String,
+    pub status: Status,
     /// The customer's newest inbound message, ms: the start of the messaging window.
     pub last_inbound_timestamp: Option<i64>,
     /// Outbound messages at or before this time are delivered (Facebook's watermark).
@@ -30,6 +29,41 @@ pub struct Model {
     /// While SNOOZED: when it wakes (back to OPEN), ms. Null in every other status.
     #[serde(default)]
     pub snoozed_until: Option<i64>,
+}
+
+/// Where a conversation stands in the team's work.
+#[derive(
+    Clone,
+    Copy,
+    Debug,
+    PartialEq,
+    Eq,
+    Hash,
+    EnumIter,
+    DeriveActiveEnum,
+    serde::Serialize,
+    serde::Deserialize,
+)]
+#[sea_orm(rs_type = "String", db_type = "String(StringLen::None)")]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum Status {
+    #[sea_orm(string_value = "OPEN")]
+    Open,
+    #[sea_orm(string_value = "PENDING")]
+    Pending,
+    #[sea_orm(string_value = "RESOLVED")]
+    Resolved,
+    /// Put away until `snoozed_until`, then back to `Open` (or earlier, when the customer
+    /// writes).
+    #[sea_orm(string_value = "SNOOZED")]
+    Snoozed,
+}
+
+impl Status {
+    /// Resolved or snoozed: a customer who writes reopens it.
+    pub fn is_closed(self) -> bool {
+        matches!(self, Self::Resolved | Self::Snoozed)
+    }
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

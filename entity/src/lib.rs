@@ -22,3 +22,28 @@ pub mod prelude {
     pub use super::page::Entity as Page;
     pub use super::page_member::Entity as PageMember;
 }
+
+#[cfg(test)]
+mod tests {
+    use sea_orm::{ActiveEnum, Iterable};
+
+    /// Events carry models as JSON (the bus, the event log's replays): each state must
+    /// read the same there as in its column.
+    fn serde_matches_column<E>()
+    where
+        E: ActiveEnum<Value = String> + Iterable + serde::Serialize,
+    {
+        for state in E::iter() {
+            let json = serde_json::to_value(&state).ok();
+            assert_eq!(json, Some(serde_json::Value::String(state.to_value())));
+        }
+    }
+
+    #[test]
+    fn states_serialize_as_their_stored_values() {
+        serde_matches_column::<crate::message::Direction>();
+        serde_matches_column::<crate::message::Status>();
+        serde_matches_column::<crate::conversation::Status>();
+        serde_matches_column::<crate::sync_job::Status>();
+    }
+}

@@ -10,8 +10,7 @@ pub struct Model {
     pub page_id: String,
     pub conversation_id: i64,
     pub mid: String,
-    /// INBOUND or OUTBOUND.
-    pub direction: String,
+    pub direction: Direction,
     pub text: Option<String>,
     /// JSON array of `{type, url}` objects, as text (portable across engines).
     pub attachments: Option<String>,
@@ -21,8 +20,7 @@ pub struct Model {
     pub app_id: Option<String>,
     /// Facebook's time of the message, ms.
     pub timestamp: i64,
-    /// PENDING, SENT, DELIVERED, READ or FAILED.
-    pub status: String,
+    pub status: Status,
     pub error_code: Option<String>,
     pub created_at: i64,
     /// The sender's idempotency key, for messages sent from MessengerFlow.
@@ -32,6 +30,61 @@ pub struct Model {
     /// The message tag it was sent with: `HUMAN_AGENT` for a reply after the 24-hour
     /// window; null otherwise.
     pub tag: Option<String>,
+}
+
+/// A message's direction, seen from the Page.
+#[derive(
+    Clone,
+    Copy,
+    Debug,
+    PartialEq,
+    Eq,
+    Hash,
+    EnumIter,
+    DeriveActiveEnum,
+    serde::Serialize,
+    serde::Deserialize,
+)]
+#[sea_orm(rs_type = "String", db_type = "String(StringLen::None)")]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum Direction {
+    /// From the customer.
+    #[sea_orm(string_value = "INBOUND")]
+    Inbound,
+    /// From the Page: our own sends, their echoes, Meta Business Suite or another app.
+    #[sea_orm(string_value = "OUTBOUND")]
+    Outbound,
+}
+
+/// Where a message is on its way to the customer. Inbound messages are `Sent`; an
+/// outbound one moves forward only: `Pending` (or `Failed`) → `Sent` → `Delivered` → `Read`.
+#[derive(
+    Clone,
+    Copy,
+    Debug,
+    PartialEq,
+    Eq,
+    Hash,
+    EnumIter,
+    DeriveActiveEnum,
+    serde::Serialize,
+    serde::Deserialize,
+)]
+#[sea_orm(rs_type = "String", db_type = "String(StringLen::None)")]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum Status {
+    /// Stored by `sendMessage`, not yet accepted by Facebook.
+    #[sea_orm(string_value = "PENDING")]
+    Pending,
+    #[sea_orm(string_value = "SENT")]
+    Sent,
+    #[sea_orm(string_value = "DELIVERED")]
+    Delivered,
+    #[sea_orm(string_value = "READ")]
+    Read,
+    /// Facebook refused it (`error_code` says why).
+    #[sea_orm(string_value = "FAILED")]
+    Failed,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -7,8 +7,7 @@ pub struct Model {
     #[sea_orm(primary_key)]
     pub id: i64,
     pub page_id: String,
-    /// RUNNING, DONE or FAILED.
-    pub status: String,
+    pub status: Status,
     /// Conversations imported so far.
     pub conversations: i32,
     /// Messages imported so far (new or already known).
@@ -23,6 +22,30 @@ pub struct Model {
     /// Conversations the job has to import, once counted (null until then).
     #[serde(default)]
     pub total: Option<i32>,
+}
+
+/// A sync job's state.
+#[derive(
+    Clone,
+    Copy,
+    Debug,
+    PartialEq,
+    Eq,
+    Hash,
+    EnumIter,
+    DeriveActiveEnum,
+    serde::Serialize,
+    serde::Deserialize,
+)]
+#[sea_orm(rs_type = "String", db_type = "String(StringLen::None)")]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum Status {
+    #[sea_orm(string_value = "RUNNING")]
+    Running,
+    #[sea_orm(string_value = "DONE")]
+    Done,
+    #[sea_orm(string_value = "FAILED")]
+    Failed,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -15,7 +15,9 @@ use serde_json::{Value, json};
 use tempfile::TempDir;
 use tokio::process::{Child, Command};
 use tokio::sync::{Mutex, MutexGuard};
-use tokio::time::Instant;
+
+use crate::require::{self, Need};
+use crate::wait::{eventually_every, within};
 
 /// The flags headless Chromium needs here: as root, without a GPU, and without reaching
 /// for the internet in the background.
@@ -48,8 +50,7 @@ static ONE_AT_A_TIME: Mutex<()> = Mutex::const_new(());
 
 /// Whether a missing browser or client must fail the test rather than skip it.
 pub fn required() -> bool {
-    std::env::var("CI").is_ok_and(|v| v == "true" || v == "1")
-        || std::env::var("MF_REQUIRE_BROWSER").is_ok_and(|v| v == "1")
+    Need::Browser.required()
 }
 
 /// The built client the tests serve: `client/dist` of the workspace, or
@@ -135,14 +136,9 @@ impl Browser {
 
     async fn start_for(test: &str, build: &Path, build_command: &str) -> Option<Self> {
         if let Some(missing) = missing(build, build_command) {
-            assert!(
-                !required(),
-                "browser test {test} cannot run: missing {missing} \
-                 (required because CI or MF_REQUIRE_BROWSER=1 is set)"
-            );
-            eprintln!(
-                "\n==== SKIPPED browser test {test}: missing {missing}.\n==== \
-                 scripts/test installs and builds them; set MF_REQUIRE_BROWSER=1 to fail instead.\n"
+            require::missing(
+                Need::Browser,
+                &format!("{missing}, for browser test {test}"),
             );
             return None;
         }
@@ -182,24 +178,19 @@ impl Browser {
             json!({ "binary": chromium, "args": args }),
         );
         let url = format!("http://127.0.0.1:{port}");
-        let deadline = Instant::now() + Duration::from_secs(30);
-        let client = loop {
-            let connector = hyper_util::client::legacy::connect::HttpConnector::new();
-            match ClientBuilder::new(connector)
-                .capabilities(capabilities.clone())
-                .connect(&url)
-                .await
-            {
-                Ok(client) => break client,
-                Err(error) => {
-                    assert!(
-                        Instant::now() < deadline,
-                        "no Chromium session through chromedriver: {error}"
-                    );
-                    tokio::time::sleep(Duration::from_millis(100)).await;
-                }
-            }
-        };
+        let client = eventually_every(
+            Duration::from_millis(100),
+            Duration::from_secs(30),
+            async || {
+                let connector = hyper_util::client::legacy::connect::HttpConnector::new();
+                ClientBuilder::new(connector)
+                    .capabilities(capabilities.clone())
+                    .connect(&url)
+                    .await
+                    .map_err(|error| format!("no Chromium session through chromedriver: {error}"))
+            },
+        )
+        .await;
         let browser = Self {
             client,
             driver,
@@ -247,19 +238,17 @@ impl Browser {
     /// Polls `script` until it returns something other than `null`/`false`/`undefined`;
     /// fails after `timeout`, saying `what` and showing the page.
     pub async fn wait_for(&self, what: &str, timeout: Duration, script: &str) -> Value {
-        let deadline = Instant::now() + timeout;
-        loop {
+        let shown = within(Duration::from_millis(20), timeout, async || {
             let value = self.js(script, vec![]).await;
-            if !value.is_null() && value != Value::Bool(false) {
-                return value;
-            }
-            if Instant::now() >= deadline {
-                panic!(
-                    "{what}: not within {timeout:?}.\nPage text:\n{}",
-                    self.page_text().await
-                );
-            }
-            tokio::time::sleep(Duration::from_millis(20)).await;
+            (!value.is_null() && value != Value::Bool(false)).then_some(value)
+        })
+        .await;
+        match shown {
+            Ok(value) => value,
+            Err(_) => panic!(
+                "{what}: not within {timeout:?}.\nPage text:\n{}",
+                self.page_text().await
+            ),
         }
     }
 

@@ -14,7 +14,9 @@ pub mod hostile;
 pub mod node;
 pub mod own_redis;
 pub mod proxy;
+pub mod require;
 pub mod sim;
+pub mod wait;
 pub mod web;
 pub mod webhook;
 pub mod ws;
@@ -29,6 +31,7 @@ use tokio::sync::oneshot;
 
 pub use accounts::{AGENT_PASSWORD, Agent, ApiToken};
 pub use counts::Counts;
+pub use wait::{eventually, eventually_every};
 pub use ws::Subscription;
 
 /// The administrator every test server starts with (`MF_ADMIN_EMAIL`/`MF_ADMIN_PASSWORD`).
@@ -296,18 +299,17 @@ async fn spawn_process(
     }
     let addr: SocketAddr = ([127, 0, 0, 1], port).into();
     let http = client();
-    let deadline = std::time::Instant::now() + Duration::from_secs(30);
-    loop {
-        let healthy = http.get(format!("http://{addr}/health")).send().await;
-        if healthy.is_ok_and(|r| r.status().is_success()) {
-            break;
+    eventually(Duration::from_secs(30), async || {
+        match http.get(format!("http://{addr}/health")).send().await {
+            Ok(r) if r.status().is_success() => Ok(()),
+            Ok(r) => Err(format!(
+                "the api process is not healthy yet: {}",
+                r.status()
+            )),
+            Err(error) => Err(format!("the api process is not healthy yet: {error}")),
         }
-        assert!(
-            std::time::Instant::now() < deadline,
-            "the api process did not become healthy"
-        );
-        tokio::time::sleep(Duration::from_millis(25)).await;
-    }
+    })
+    .await;
     let db = api::db::connect(&config.database_url)
         .await
         .expect("connecting to the api's database");

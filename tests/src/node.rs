@@ -2,7 +2,7 @@
 //! installs them, pinned, into `target/test-node` (see `GRAPHQL_WS`).
 //!
 //! Missing node or the packages, a test is skipped with a message, except under
-//! `CI=true` or `MF_REQUIRE_BROWSER=1`, where it fails (as the browser tests do).
+//! `CI=true` or `MF_REQUIRE_SERVICES=1`, where it fails (see `require`).
 use std::path::PathBuf;
 use std::process::Stdio;
 use std::time::Duration;
@@ -12,7 +12,7 @@ use serde_json::Value;
 use tokio::io::{AsyncBufReadExt, BufReader, Lines};
 use tokio::process::{Child, ChildStdout, Command};
 
-use crate::browser::required;
+use crate::require::{self, Need};
 
 /// The packages `scripts/test` installs (and their versions): keep the two in step.
 pub const GRAPHQL_WS: &str = "graphql-ws@6.4.2 ws@8.23.0 graphql@16.15.0";
@@ -57,14 +57,9 @@ impl NodeScript {
     /// not required.
     pub fn start(test: &str, script: &str, args: &[&str]) -> Option<Self> {
         if let Some(missing) = missing() {
-            assert!(
-                !required(),
-                "test {test} cannot run: missing {missing} \
-                 (required because CI or MF_REQUIRE_BROWSER=1 is set)"
-            );
-            eprintln!(
-                "\n==== SKIPPED {test}: missing {missing}.\n==== scripts/test installs \
-                 {GRAPHQL_WS}; set MF_REQUIRE_BROWSER=1 to fail instead.\n"
+            require::missing(
+                Need::Service,
+                &format!("{missing} (scripts/test installs {GRAPHQL_WS}), for {test}"),
             );
             return None;
         }

@@ -1,8 +1,11 @@
 //! A `redis-server` of one test's own, which the test can stop and start again on the
 //! same port (`scripts/test` installs it). Without the binary, `start` answers `None` and
-//! the test is skipped, unless the suite runs on Redis, where that is a failure.
+//! the test is skipped, unless the suite runs on Redis, under `CI=true` or with
+//! `MF_REQUIRE_SERVICES=1`, where that is a failure (see `require`).
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
+
+use crate::require::{self, Need};
 
 /// A Redis server of the test's own.
 pub struct OwnRedis {
@@ -24,7 +27,10 @@ impl OwnRedis {
                 std::env::var("MF_TEST_REDIS_URL").is_err(),
                 "redis-server is missing, but the suite runs on Redis"
             );
-            eprintln!("skipped: no redis-server on PATH (scripts/test installs it)");
+            require::missing(
+                Need::Service,
+                "redis-server on PATH (scripts/test installs it)",
+            );
             return None;
         }
         let port = std::net::TcpListener::bind("127.0.0.1:0")

@@ -18,7 +18,7 @@ use serde_json::{Value, json};
 use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::process::{Child, Command};
 
-use crate::{TestApp, spawn_app_process_with};
+use crate::{TestApp, eventually_every, spawn_app_process_with};
 
 /// The app secret the tests' simulators sign webhooks with.
 pub const SIM_SECRET: &str = "sim-test-app-secret";
@@ -374,28 +374,32 @@ impl Simulator {
     }
 
     async fn graph_get(&self, url: &str, token: &str) -> Value {
-        let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
-        loop {
-            let response = self
-                .http
-                .get(url)
-                .bearer_auth(token)
-                .send()
-                .await
-                .unwrap_or_else(|error| panic!("GET {url} failed: {error}"));
-            let status = response.status();
-            let body: Value = response.json().await.expect("a Graph answer is JSON");
-            if status.is_success() {
-                return body;
-            }
-            let throttled = body["error"]["code"] == 32;
-            assert!(
-                throttled && tokio::time::Instant::now() < deadline,
-                "GET {url} answered {status}: {body}"
-            );
-            // The Conversations API budget is a sliding one-second window.
-            tokio::time::sleep(Duration::from_millis(250)).await;
-        }
+        // The Conversations API budget is a sliding one-second window: asked again
+        // every 250 ms while throttled (code 32); any other error fails at once.
+        eventually_every(
+            Duration::from_millis(250),
+            Duration::from_secs(10),
+            async || {
+                let response = self
+                    .http
+                    .get(url)
+                    .bearer_auth(token)
+                    .send()
+                    .await
+                    .unwrap_or_else(|error| panic!("GET {url} failed: {error}"));
+                let status = response.status();
+                let body: Value = response.json().await.expect("a Graph answer is JSON");
+                if status.is_success() {
+                    return Ok(body);
+                }
+                assert!(
+                    body["error"]["code"] == 32,
+                    "GET {url} answered {status}: {body}"
+                );
+                Err(format!("GET {url} answered {status}: {body}"))
+            },
+        )
+        .await
     }
 }
 

@@ -283,25 +283,19 @@ async fn connecting_a_page_syncing_and_replying_log_no_page_token() {
     // Act: connect, receive, sync, reply; then revoke the token and reply again (an error).
     app.connect_page("990001", &page_token).await;
     sim.customer_says("990001", "880001", "hello", None).await;
-    let conversation = {
-        let deadline = tokio::time::Instant::now() + TIMEOUT;
-        loop {
-            let found = app
-                .gql_data(
-                    "{ conversations(pageId: \"990001\") { edges { node { id } } } }",
-                    json!({}),
-                )
-                .await;
-            if let Some(node) = mf_tests::nodes(&found["conversations"]).first() {
-                break id_of(node).to_owned();
-            }
-            assert!(
-                tokio::time::Instant::now() < deadline,
-                "the webhook never arrived"
-            );
-            tokio::time::sleep(std::time::Duration::from_millis(25)).await;
+    let conversation = mf_tests::eventually(TIMEOUT, async || {
+        let found = app
+            .gql_data(
+                "{ conversations(pageId: \"990001\") { edges { node { id } } } }",
+                json!({}),
+            )
+            .await;
+        match mf_tests::nodes(&found["conversations"]).first() {
+            Some(node) => Ok(id_of(node).to_owned()),
+            None => Err(format!("the webhook never arrived: {found}")),
         }
-    };
+    })
+    .await;
     app.gql_data(
         "mutation { syncConversations(pageId: \"990001\") { conversations } }",
         json!({}),

@@ -5,23 +5,8 @@ use serde_json::value::RawValue;
 
 use crate::time;
 
-/// A message's direction, seen from the Page.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Direction {
-    /// From the customer.
-    Inbound,
-    /// From the Page: an echo of our own send, Meta Business Suite, or another app.
-    Outbound,
-}
-
-impl Direction {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Inbound => "INBOUND",
-            Self::Outbound => "OUTBOUND",
-        }
-    }
-}
+/// A message's direction, seen from the Page (as stored).
+pub use entity::message::Direction;
 
 /// An attachment as stored and shown: its type and, when it has one, its URL.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]

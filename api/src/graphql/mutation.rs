@@ -365,7 +365,7 @@ impl MutationRoot {
             MaybeUndefined::Value(agent) => Some(Some(parse_id(&agent, "assigneeId")?)),
         };
         let change = conversations::Change {
-            status: input.status.map(ConversationStatus::as_str),
+            status: input.status.map(Into::into),
             assignee,
             mark_read: input.mark_read.unwrap_or(false),
             snoozed_until: input.snoozed_until,

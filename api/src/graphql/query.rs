@@ -102,7 +102,7 @@ impl QueryRoot {
             (None, None) => None,
         };
         let filter = Filter {
-            status: status.map(ConversationStatus::as_str),
+            status: status.map(Into::into),
             assignee,
             window_closes_within_hours,
         };

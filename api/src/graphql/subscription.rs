@@ -280,25 +280,37 @@ impl From<&PageEvent> for PageEventItem {
         let (kind, message, conversation) = match &event.change {
             Change::MessageAdded(m) => (
                 PageEventKind::MessageAdded,
-                Some(Message(m.clone(), position)),
+                Some(Message {
+                    model: m.clone(),
+                    position,
+                }),
                 None,
             ),
             Change::MessageUpdated(m) => (
                 PageEventKind::MessageUpdated,
-                Some(Message(m.clone(), position)),
+                Some(Message {
+                    model: m.clone(),
+                    position,
+                }),
                 None,
             ),
             Change::ConversationUpdated(c) => (
                 PageEventKind::ConversationUpdated,
                 None,
-                Some(Conversation(c.clone(), position)),
+                Some(Conversation {
+                    model: c.clone(),
+                    position,
+                }),
             ),
             Change::MessageRemoved { id, .. } => {
                 removed_message_id = Some(ID(id.to_string()));
                 (PageEventKind::MessageRemoved, None, None)
             }
             Change::ActivityAdded(a) => {
-                activity = Some(ConversationActivity(a.clone(), position));
+                activity = Some(ConversationActivity {
+                    model: a.clone(),
+                    position,
+                });
                 (PageEventKind::ActivityAdded, None, None)
             }
         };
@@ -363,7 +375,10 @@ async fn conversation_messages(
             | (MessageChange::Updated, Change::MessageUpdated(m)) => m,
             _ => return None,
         };
-        (message.conversation_id == id).then(|| Message(message.clone(), Some(*position)))
+        (message.conversation_id == id).then(|| Message {
+            model: message.clone(),
+            position: Some(*position),
+        })
     }))
 }
 
@@ -534,7 +549,10 @@ impl SubscriptionRoot {
                 position,
                 change: Change::ConversationUpdated(c),
                 ..
-            }) => Some(Conversation(c.clone(), Some(*position))),
+            }) => Some(Conversation {
+                model: c.clone(),
+                position: Some(*position),
+            }),
             _ => None,
         }))
     }

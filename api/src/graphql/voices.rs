@@ -3,7 +3,8 @@
 //! or is replying in it now.
 use async_graphql::{Context, Enum, ID, Object, SimpleObject};
 
-use entity::{conversation_activity, message};
+use entity::{conversation, conversation_activity, message};
+use sea_orm::ActiveEnum;
 
 use super::auth::Agent;
 use super::loaders::{self, AgentId, Loaders};
@@ -53,7 +54,7 @@ pub struct EchoSource {
 /// tools; also what a history sync imports, which Facebook gives without an app id),
 /// another app otherwise.
 pub fn echo_source(message: &message::Model, own_app_id: Option<&str>) -> Option<EchoSource> {
-    if message.direction != "OUTBOUND" {
+    if message.direction != message::Direction::Outbound {
         return None;
     }
     let app_id = message.app_id.clone();
@@ -89,12 +90,17 @@ pub enum ActivityKind {
 
 /// One change of a conversation: who made it (null: MessengerFlow itself, e.g. a snooze
 /// waking or the customer writing to a resolved thread), when, from what, to what.
-/// `.1`: the event-log position that delivered it (subscriptions only).
-pub struct ConversationActivity(pub conversation_activity::Model, pub Option<i64>);
+pub struct ConversationActivity {
+    pub model: conversation_activity::Model,
+    /// The event-log position that delivered it (subscriptions only).
+    pub position: Option<i64>,
+}
 
 impl ConversationActivity {
+    /// A stored status (an unknown one, which the server never writes, shows as none).
     fn status(value: Option<&str>) -> Option<ConversationStatus> {
-        value.map(ConversationStatus::parse)
+        let stored = conversation::Status::try_from_value(&value?.to_owned()).ok()?;
+        Some(stored.into())
     }
 
     fn agent_id(value: Option<&str>) -> Option<i64> {
@@ -106,27 +112,27 @@ impl ConversationActivity {
     }
 
     fn is(&self, kind: &str) -> bool {
-        self.0.kind == kind
+        self.model.kind == kind
     }
 }
 
 #[Object]
 impl ConversationActivity {
     async fn id(&self) -> ID {
-        ID(self.0.id.to_string())
+        ID(self.model.id.to_string())
     }
 
     /// The event-log position that delivered it, through a subscription (null in queries).
     async fn position(&self) -> Option<String> {
-        self.1.map(|p| p.to_string())
+        self.position.map(|p| p.to_string())
     }
 
     async fn conversation_id(&self) -> ID {
-        ID(self.0.conversation_id.to_string())
+        ID(self.model.conversation_id.to_string())
     }
 
     async fn kind(&self) -> ActivityKind {
-        match self.0.kind.as_str() {
+        match self.model.kind.as_str() {
             activity::ASSIGNEE => ActivityKind::Assignee,
             activity::SNOOZE => ActivityKind::Snooze,
             _ => ActivityKind::Status,
@@ -136,25 +142,25 @@ impl ConversationActivity {
     /// The agent who made the change (an API token's changes are its creator's); null
     /// when MessengerFlow made it by itself.
     async fn actor(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Agent>> {
-        agent(ctx, self.0.actor_id).await
+        agent(ctx, self.model.actor_id).await
     }
 
     /// When (RFC 3339, UTC).
     async fn created_at(&self) -> String {
-        rfc3339(self.0.created_at)
+        rfc3339(self.model.created_at)
     }
 
     #[graphql(name = "fromStatus")]
     async fn status_before(&self) -> Option<ConversationStatus> {
         self.is(activity::STATUS)
-            .then(|| Self::status(self.0.from_value.as_deref()))
+            .then(|| Self::status(self.model.from_value.as_deref()))
             .flatten()
     }
 
     #[graphql(name = "toStatus")]
     async fn status_after(&self) -> Option<ConversationStatus> {
         self.is(activity::STATUS)
-            .then(|| Self::status(self.0.to_value.as_deref()))
+            .then(|| Self::status(self.model.to_value.as_deref()))
             .flatten()
     }
 
@@ -162,7 +168,7 @@ impl ConversationActivity {
     async fn assignee_before(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Agent>> {
         let id = self
             .is(activity::ASSIGNEE)
-            .then(|| Self::agent_id(self.0.from_value.as_deref()))
+            .then(|| Self::agent_id(self.model.from_value.as_deref()))
             .flatten();
         agent(ctx, id).await
     }
@@ -171,7 +177,7 @@ impl ConversationActivity {
     async fn assignee_after(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Agent>> {
         let id = self
             .is(activity::ASSIGNEE)
-            .then(|| Self::agent_id(self.0.to_value.as_deref()))
+            .then(|| Self::agent_id(self.model.to_value.as_deref()))
             .flatten();
         agent(ctx, id).await
     }
@@ -180,7 +186,7 @@ impl ConversationActivity {
     #[graphql(name = "fromSnoozedUntil")]
     async fn snoozed_until_before(&self) -> Option<String> {
         self.is(activity::SNOOZE)
-            .then(|| Self::time(self.0.from_value.as_deref()))
+            .then(|| Self::time(self.model.from_value.as_deref()))
             .flatten()
     }
 
@@ -188,7 +194,7 @@ impl ConversationActivity {
     #[graphql(name = "toSnoozedUntil")]
     async fn snoozed_until_after(&self) -> Option<String> {
         self.is(activity::SNOOZE)
-            .then(|| Self::time(self.0.to_value.as_deref()))
+            .then(|| Self::time(self.model.to_value.as_deref()))
             .flatten()
     }
 }
@@ -217,7 +223,10 @@ impl ActivityConnection {
                     id: a.id,
                 }
                 .encode(),
-                node: ConversationActivity(a, None),
+                node: ConversationActivity {
+                    model: a,
+                    position: None,
+                },
             })
             .collect();
         let page_info = PageInfo {

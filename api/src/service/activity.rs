@@ -4,8 +4,8 @@
 //! like messages. A change the server makes by itself has no actor.
 use sea_orm::ActiveValue::{NotSet, Set};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, Order, QueryFilter,
-    QueryOrder, QuerySelect,
+    ActiveEnum, ActiveModelTrait, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, Order,
+    QueryFilter, QueryOrder, QuerySelect,
 };
 
 use entity::{conversation, conversation_activity};
@@ -31,8 +31,8 @@ fn differences(before: &conversation::Model, after: &conversation::Model) -> Vec
     if before.status != after.status {
         changed.push(Changed {
             kind: STATUS,
-            from: Some(before.status.clone()),
-            to: Some(after.status.clone()),
+            from: Some(before.status.to_value()),
+            to: Some(after.status.to_value()),
         });
     }
     // A new wake time (a snooze, or another one); a snooze ended by a status change
@@ -89,7 +89,7 @@ pub async fn record(
 pub async fn record_reopened(
     txn: &impl ConnectionTrait,
     reopened: &conversation::Model,
-    before: &str,
+    before: conversation::Status,
     now: i64,
 ) -> Result<Change, DbErr> {
     let stored = conversation_activity::ActiveModel {
@@ -98,8 +98,8 @@ pub async fn record_reopened(
         conversation_id: Set(reopened.id),
         actor_id: Set(None),
         kind: Set(STATUS.to_owned()),
-        from_value: Set(Some(before.to_owned())),
-        to_value: Set(Some(reopened.status.clone())),
+        from_value: Set(Some(before.to_value())),
+        to_value: Set(Some(reopened.status.to_value())),
         created_at: Set(now),
     }
     .insert(txn)
@@ -136,9 +136,9 @@ pub async fn list(
 #[cfg(test)]
 mod tests {
     use super::{ASSIGNEE, STATUS, differences};
-    use entity::conversation;
+    use entity::conversation::{self, Status};
 
-    fn conversation(status: &str, assignee: Option<i64>) -> conversation::Model {
+    fn conversation(status: Status, assignee: Option<i64>) -> conversation::Model {
         conversation::Model {
             id: 1,
             page_id: "p".to_owned(),
@@ -147,7 +147,7 @@ mod tests {
             last_message_text: None,
             last_timestamp: 0,
             unread_count: 0,
-            status: status.to_owned(),
+            status,
             last_inbound_timestamp: None,
             delivered_watermark: 0,
             read_watermark: 0,
@@ -161,9 +161,9 @@ mod tests {
 
     #[test]
     fn only_what_changed_is_recorded() {
-        let open = conversation("OPEN", None);
+        let open = conversation(Status::Open, None);
         assert!(differences(&open, &open).is_empty());
-        let resolved_by = conversation("RESOLVED", Some(7));
+        let resolved_by = conversation(Status::Resolved, Some(7));
         let changed = differences(&open, &resolved_by);
         let kinds: Vec<_> = changed
             .iter()

@@ -3,7 +3,8 @@
 use sea_orm::sea_query::Expr;
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, TransactionTrait};
 
-use entity::{agent, conversation};
+use entity::agent;
+use entity::conversation::{self, Status};
 
 use crate::bus;
 use crate::error::ApiError;
@@ -18,8 +19,7 @@ use crate::time::now_ms;
 /// What to change; `None` leaves a field as it is.
 #[derive(Default)]
 pub struct Change {
-    /// OPEN, PENDING, RESOLVED or SNOOZED.
-    pub status: Option<&'static str>,
+    pub status: Option<Status>,
     /// `Some(None)` unassigns.
     pub assignee: Option<Option<i64>>,
     pub mark_read: bool,
@@ -31,18 +31,16 @@ pub struct Change {
 /// and a wake time means a snooze: `snoozedUntil` with no status (or SNOOZED) snoozes
 /// until then; SNOOZED without it, or with another status, is refused. Any other status
 /// clears the snooze. `None`: the status stays as it is.
-fn status_and_snooze(
-    change: &Change,
-    now: i64,
-) -> Result<Option<(&'static str, Option<i64>)>, ApiError> {
+fn status_and_snooze(change: &Change, now: i64) -> Result<Option<(Status, Option<i64>)>, ApiError> {
     match (change.status, change.snoozed_until.as_deref()) {
-        (None | Some("SNOOZED"), Some(until)) => {
-            Ok(Some(("SNOOZED", Some(snooze::parse_until(until, now)?))))
-        }
+        (None | Some(Status::Snoozed), Some(until)) => Ok(Some((
+            Status::Snoozed,
+            Some(snooze::parse_until(until, now)?),
+        ))),
         (Some(_), Some(_)) => Err(ApiError::bad_input(
             "`snoozedUntil` goes with status SNOOZED (or no status)",
         )),
-        (Some("SNOOZED"), None) => Err(ApiError::bad_input(
+        (Some(Status::Snoozed), None) => Err(ApiError::bad_input(
             "status SNOOZED needs `snoozedUntil`, the time it wakes",
         )),
         (Some(status), None) => Ok(Some((status, None))),

@@ -112,8 +112,8 @@ pub enum Assignee {
 
 /// Which of a Page's conversations a list holds, and in which order.
 #[derive(Clone, Copy, Debug, Default)]
-pub struct Filter<'a> {
-    pub status: Option<&'a str>,
+pub struct Filter {
+    pub status: Option<conversation::Status>,
     pub assignee: Option<Assignee>,
     /// "Ending soon": only conversations whose 24-hour window is open and closes within
     /// this many hours, the soonest first (instead of the newest message first).
@@ -132,7 +132,7 @@ pub async fn conversations(
     page: &VisiblePage,
     first: i32,
     after: Option<Cursor>,
-    filter: Filter<'_>,
+    filter: Filter,
 ) -> Result<Slice<conversation::Model>, ApiError> {
     use conversation::Column as C;
     let limit = check_page_size(first, "first")?;
@@ -153,7 +153,7 @@ pub async fn conversations(
         query = query
             .filter(C::LastInboundTimestamp.gte(opened_after))
             .filter(C::LastInboundTimestamp.lte(closes_by));
-        status = status.or(Some("OPEN"));
+        status = status.or(Some(conversation::Status::Open));
         (C::LastInboundTimestamp, Order::Asc)
     } else {
         (C::LastTimestamp, Order::Desc)

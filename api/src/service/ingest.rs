@@ -17,6 +17,7 @@ use sea_orm::{
 };
 use tokio::sync::{mpsc, oneshot};
 
+use entity::message::Status;
 use entity::{conversation, message, page};
 
 use crate::bus::{Change, PageEvent};
@@ -478,7 +479,7 @@ impl Writer {
             {
                 entry.newest = Some((message.timestamp, preview(message)));
             }
-            if message.direction == Direction::Inbound.as_str() {
+            if message.direction == Direction::Inbound {
                 if !historical.contains(&message.id) {
                     entry.new_inbound += 1;
                 }
@@ -500,7 +501,7 @@ impl Writer {
             if let Some(before) = reopening.get(&conversation.id)
                 && conversation.status != *before
             {
-                reopened.push(activity::record_reopened(db, conversation, before, now).await?);
+                reopened.push(activity::record_reopened(db, conversation, *before, now).await?);
             }
         }
         let mut updated_messages: Vec<message::Model> = Vec::new();
@@ -608,7 +609,7 @@ impl Writer {
                     last_message_text: Set(None),
                     last_timestamp: Set(0),
                     unread_count: Set(0),
-                    status: Set("OPEN".to_owned()),
+                    status: Set(conversation::Status::Open),
                     last_inbound_timestamp: Set(None),
                     delivered_watermark: Set(0),
                     read_watermark: Set(0),
@@ -725,14 +726,14 @@ pub async fn make_way_for_mid(
         .from(message::Entity)
         .and_where(M::Id.eq(own_id))
         .and_where(M::PageId.eq(page_id))
-        .and_where(M::Direction.eq("OUTBOUND"))
+        .and_where(M::Direction.eq(Direction::Outbound))
         .and_where(M::Mid.starts_with(PENDING_MID_PREFIX))
         .to_owned();
     let deleted = message::Entity::delete_many()
         .filter(M::PageId.eq(page_id))
         .filter(M::Mid.eq(mid))
         .filter(M::Id.ne(own_id))
-        .filter(M::Direction.eq(Direction::Outbound.as_str()))
+        .filter(M::Direction.eq(Direction::Outbound))
         .filter(M::AgentId.is_null())
         .filter(M::ClientMutationId.is_null())
         .filter(M::ConversationId.in_subquery(ours_conversation))
@@ -772,15 +773,15 @@ async fn adopt_echo(
         MidHolder::MergedCopy(copy) => Some(copy),
         MidHolder::Other => return Ok(None),
     };
-    let was_unsent = ExprTrait::is_in(Expr::col(M::Status), ["PENDING", "FAILED"]);
-    let status = Expr::case(was_unsent, Expr::val("SENT")).finally(Expr::col(M::Status));
+    let was_unsent = ExprTrait::is_in(Expr::col(M::Status), [Status::Pending, Status::Failed]);
+    let status = Expr::case(was_unsent, Expr::val(Status::Sent)).finally(Expr::col(M::Status));
     let updated = message::Entity::update_many()
         .col_expr(M::Mid, Expr::val(echo.mid.clone()))
         .col_expr(M::Status, status.into())
         .col_expr(M::ErrorCode, Expr::val(Option::<String>::None))
         .filter(M::Id.eq(own_id))
         .filter(M::PageId.eq(echo.page_id.as_str()))
-        .filter(M::Direction.eq("OUTBOUND"))
+        .filter(M::Direction.eq(Direction::Outbound))
         .filter(
             Condition::any()
                 .add(M::Mid.eq(echo.mid.as_str()))
@@ -824,7 +825,7 @@ async fn insert_messages(
             m.page_id.clone().into(),
             (*conversation_id).into(),
             m.mid.clone().into(),
-            m.direction.as_str().into(),
+            m.direction.into(),
             m.text.clone().into(),
             attachments_json(m).into(),
             m.quick_reply_payload.clone().into(),
@@ -832,13 +833,14 @@ async fn insert_messages(
             m.app_id.clone().into(),
             m.timestamp.into(),
             now.into(),
+            Status::Sent.into(),
         ]);
     }
     let sql = format!(
         "INSERT INTO messages (page_id, conversation_id, mid, direction, text, attachments, \
            quick_reply_payload, reply_to_mid, app_id, \"timestamp\", created_at, status) \
          VALUES {} ON CONFLICT (page_id, mid) DO NOTHING RETURNING id, page_id, mid",
-        placeholder_rows(backend, rows.len(), MESSAGE_PARAMS, ", 'SENT'")
+        placeholder_rows(backend, 0, rows.len(), MESSAGE_PARAMS)
     );
     let statement = Statement::from_sql_and_values(backend, sql, values);
     let stored = db.query_all_raw(statement).await?;
@@ -862,14 +864,14 @@ async fn insert_messages(
             page_id,
             conversation_id,
             mid,
-            direction: m.direction.as_str().to_owned(),
+            direction: m.direction,
             text: m.text.clone(),
             attachments: attachments_json(m),
             quick_reply_payload: m.quick_reply_payload.clone(),
             reply_to_mid: m.reply_to_mid.clone(),
             app_id: m.app_id.clone(),
             timestamp: m.timestamp,
-            status: "SENT".to_owned(),
+            status: Status::Sent,
             error_code: None,
             created_at: now,
             client_mutation_id: None,
@@ -894,7 +896,7 @@ fn attachments_json(message: &IncomingMessage) -> Option<String> {
 async fn closed_among(
     db: &impl ConnectionTrait,
     touched: &[(i64, Touched)],
-) -> Result<HashMap<i64, String>, DbErr> {
+) -> Result<HashMap<i64, conversation::Status>, DbErr> {
     use conversation::Column as C;
     let written_to: Vec<i64> = touched
         .iter()
@@ -903,12 +905,15 @@ async fn closed_among(
         .collect();
     let mut closed = HashMap::new();
     for ids in written_to.chunks(UPDATE_CHUNK) {
-        let rows: Vec<(i64, String)> = conversation::Entity::find()
+        let rows: Vec<(i64, conversation::Status)> = conversation::Entity::find()
             .select_only()
             .column(C::Id)
             .column(C::Status)
             .filter(C::Id.is_in(ids.iter().copied()))
-            .filter(C::Status.is_in(["RESOLVED", "SNOOZED"]))
+            .filter(C::Status.is_in([
+                conversation::Status::Resolved,
+                conversation::Status::Snoozed,
+            ]))
             .into_tuple()
             .all(db)
             .await?;
@@ -928,8 +933,16 @@ async fn update_conversations(
     chunk: &[(i64, Touched)],
     now: i64,
 ) -> Result<Vec<conversation::Model>, DbErr> {
+    use conversation::Status;
     let backend = db.get_database_backend();
-    let mut values: Vec<sea_orm::Value> = Vec::with_capacity(chunk.len() * CONVERSATION_PARAMS);
+    // The statuses come first: their placeholders precede the rows' in the statement.
+    let mut values: Vec<sea_orm::Value> =
+        Vec::with_capacity(STATUS_PARAMS + chunk.len() * CONVERSATION_PARAMS);
+    values.extend([
+        Status::Resolved.into(),
+        Status::Snoozed.into(),
+        Status::Open.into(),
+    ]);
     for (id, change) in chunk {
         let (newest_ts, newest_text) = match &change.newest {
             Some((ts, text)) => (*ts, text.clone()),
@@ -960,14 +973,17 @@ async fn update_conversations(
              THEN v.column6 ELSE conversations.delivered_watermark END, \
            read_watermark = CASE WHEN v.column7 > conversations.read_watermark \
              THEN v.column7 ELSE conversations.read_watermark END, \
-           status = CASE WHEN v.column2 > 0 AND conversations.status IN ('RESOLVED', 'SNOOZED') \
-             THEN 'OPEN' ELSE conversations.status END, \
+           status = CASE WHEN v.column2 > 0 AND conversations.status IN ({}, {}) \
+             THEN {} ELSE conversations.status END, \
            snoozed_until = CASE WHEN v.column2 > 0 THEN NULL ELSE conversations.snoozed_until END, \
            updated_at = v.column8 \
          FROM (VALUES {}) AS v \
          WHERE conversations.id = v.column1 \
          RETURNING {}",
-        placeholder_rows(backend, chunk.len(), CONVERSATION_PARAMS, ""),
+        placeholder(backend, 1),
+        placeholder(backend, 2),
+        placeholder(backend, 3),
+        placeholder_rows(backend, STATUS_PARAMS, chunk.len(), CONVERSATION_PARAMS),
         CONVERSATION_COLUMNS
     );
     let rows = db
@@ -983,22 +999,33 @@ const CONVERSATION_COLUMNS: &str = "id, page_id, psid, customer_name, last_messa
     read_watermark, created_at, updated_at, customer_picture, assignee_id, snoozed_until";
 
 /// Bound parameters per row of `insert_messages`.
-const MESSAGE_PARAMS: usize = 11;
+const MESSAGE_PARAMS: usize = 12;
 /// Bound parameters per conversation of `update_conversations`.
 const CONVERSATION_PARAMS: usize = 8;
 
-/// `(p1, …, pk<tail>), (…)`: `rows` rows of `columns` parameters each, numbered on from
-/// 1, each row ending with `tail` (constant columns).
-fn placeholder_rows(backend: DbBackend, rows: usize, columns: usize, tail: &str) -> String {
+/// Bound parameters of `update_conversations` before its rows (the statuses it reads).
+const STATUS_PARAMS: usize = 3;
+
+/// The placeholder of the `n`th bound parameter (from 1), in the statement's order.
+fn placeholder(backend: DbBackend, n: usize) -> String {
+    match backend {
+        DbBackend::Postgres => format!("${n}"),
+        _ => "?".to_owned(),
+    }
+}
+
+/// `(p, …, p), (…)`: `rows` rows of `columns` parameters each, numbered on after the
+/// statement's first `before` parameters.
+fn placeholder_rows(backend: DbBackend, before: usize, rows: usize, columns: usize) -> String {
     use std::fmt::Write;
-    let mut sql = String::with_capacity(rows * (columns * 7 + tail.len() + 4));
+    let mut sql = String::with_capacity(rows * (columns * 7 + 4));
     for row in 0..rows {
         sql.push_str(if row == 0 { "(" } else { ", (" });
         for column in 0..columns {
             if column > 0 {
                 sql.push_str(", ");
             }
-            let n = row * columns + column + 1;
+            let n = before + row * columns + column + 1;
             match backend {
                 DbBackend::Postgres => {
                     let _ = write!(sql, "${n}");
@@ -1006,7 +1033,6 @@ fn placeholder_rows(backend: DbBackend, rows: usize, columns: usize, tail: &str)
                 _ => sql.push('?'),
             }
         }
-        sql.push_str(tail);
         sql.push(')');
     }
     sql
@@ -1023,10 +1049,14 @@ async fn apply_watermarks(
     let steps = [
         (
             conversation.read_watermark,
-            "READ",
-            &["SENT", "DELIVERED"][..],
+            Status::Read,
+            &[Status::Sent, Status::Delivered][..],
         ),
-        (conversation.delivered_watermark, "DELIVERED", &["SENT"][..]),
+        (
+            conversation.delivered_watermark,
+            Status::Delivered,
+            &[Status::Sent][..],
+        ),
     ];
     for (watermark, status, from) in steps {
         if watermark <= 0 {
@@ -1036,7 +1066,7 @@ async fn apply_watermarks(
             message::Entity::update_many()
                 .col_expr(M::Status, Expr::val(status))
                 .filter(M::ConversationId.eq(conversation.id))
-                .filter(M::Direction.eq("OUTBOUND"))
+                .filter(M::Direction.eq(Direction::Outbound))
                 .filter(M::Timestamp.lte(watermark))
                 .filter(M::Status.is_in(from.iter().copied()))
                 .exec_with_returning(db)

@@ -165,11 +165,11 @@ pub async fn send_message(
         page_id: Set(conversation.page_id.clone()),
         conversation_id: Set(conversation.id),
         mid: Set(format!("{PENDING_MID_PREFIX}{}", hex::encode(placeholder))),
-        direction: Set("OUTBOUND".to_owned()),
+        direction: Set(message::Direction::Outbound),
         text: Set(text),
         attachments: Set(attachments),
         timestamp: Set(now),
-        status: Set("PENDING".to_owned()),
+        status: Set(message::Status::Pending),
         created_at: Set(now),
         client_mutation_id: Set(request.client_mutation_id.clone()),
         agent_id: Set(Some(principal.agent.id)),
@@ -231,7 +231,7 @@ pub async fn send_message(
         }
     };
     if let Some(finished) = &finished {
-        let outcome = if finished.status == "FAILED" {
+        let outcome = if finished.status == message::Status::Failed {
             "failed"
         } else {
             "sent"
@@ -310,13 +310,13 @@ async fn finish(
     }
     let update = message::Entity::update_many()
         .filter(M::Id.eq(pending.id))
-        .filter(M::Status.eq("PENDING"));
+        .filter(M::Status.eq(message::Status::Pending));
     let update = match outcome {
         Ok(mid) => update
             .col_expr(M::Mid, Expr::val(mid))
-            .col_expr(M::Status, Expr::val("SENT")),
+            .col_expr(M::Status, Expr::val(message::Status::Sent)),
         Err(code) => update
-            .col_expr(M::Status, Expr::val("FAILED"))
+            .col_expr(M::Status, Expr::val(message::Status::Failed))
             .col_expr(M::ErrorCode, Expr::val(code)),
     };
     let finished = match update.exec_with_returning(&txn).await {

@@ -16,7 +16,7 @@ use sea_orm::sea_query::{Expr, Func};
 use sea_orm::{ColumnTrait, DbErr, EntityTrait, QueryFilter, QuerySelect, TransactionTrait};
 use tokio::sync::Notify;
 
-use entity::conversation;
+use entity::conversation::{self, Status};
 
 use crate::bus::Change;
 use crate::error::ApiError;
@@ -96,17 +96,18 @@ pub async fn wake_due(state: &AppState) -> Result<Option<i64>, DbErr> {
         // The UPDATE comes first in the transaction (SQLite takes its write lock with it).
         let txn = state.db.begin().await?;
         let woken = conversation::Entity::update_many()
-            .col_expr(C::Status, Expr::val("OPEN"))
+            .col_expr(C::Status, Expr::val(Status::Open))
             .col_expr(C::SnoozedUntil, Expr::val(Option::<i64>::None))
             .col_expr(C::UpdatedAt, Expr::val(now))
-            .filter(C::Status.eq("SNOOZED"))
+            .filter(C::Status.eq(Status::Snoozed))
             .filter(C::SnoozedUntil.lte(now))
             .exec_with_returning(&txn)
             .await?;
         let count = woken.len();
         let mut changes = Vec::with_capacity(count * 2);
         for conversation in &woken {
-            changes.push(activity::record_reopened(&txn, conversation, "SNOOZED", now).await?);
+            changes
+                .push(activity::record_reopened(&txn, conversation, Status::Snoozed, now).await?);
         }
         // Each conversation before its activity, as `conversations::update` orders them.
         let mut ordered: Vec<Change> = woken.into_iter().map(Change::ConversationUpdated).collect();
@@ -125,7 +126,7 @@ async fn soonest(state: &AppState) -> Result<Option<i64>, DbErr> {
     let next: Option<Option<i64>> = conversation::Entity::find()
         .select_only()
         .expr(Func::min(Expr::col(C::SnoozedUntil)))
-        .filter(C::Status.eq("SNOOZED"))
+        .filter(C::Status.eq(Status::Snoozed))
         .into_tuple()
         .one(&state.db)
         .await?;

@@ -12,6 +12,7 @@ use sea_orm::{
     SqlErr,
 };
 
+use entity::sync_job::Status as JobStatus;
 use entity::{conversation, sync_job};
 
 use crate::bus::BusEvent;
@@ -268,7 +269,7 @@ pub async fn start_full_sync(
         let inserted = sync_job::ActiveModel {
             id: NotSet,
             page_id: Set(page_id.to_owned()),
-            status: Set("RUNNING".to_owned()),
+            status: Set(JobStatus::Running),
             conversations: Set(0),
             messages: Set(0),
             error: Set(None),
@@ -304,14 +305,14 @@ fn launch(state: &AppState, job: sync_job::Model, token: Secret) {
             () = heartbeat(&state.db, job.id) => Ok(()),
         };
         let (status, error) = match result {
-            Ok(()) => ("DONE", None),
+            Ok(()) => (JobStatus::Done, None),
             Err(err) => {
                 tracing::warn!(error = %err.message(), job = job.id, "history sync failed");
-                ("FAILED", Some(err.message()))
+                (JobStatus::Failed, Some(err.message()))
             }
         };
         let mut finished = sync_job::Entity::update_many();
-        if status == "DONE" {
+        if status == JobStatus::Done {
             // What was imported is what there was to import (see `run_full_sync`).
             finished = finished.col_expr(
                 sync_job::Column::Total,
@@ -343,7 +344,7 @@ async fn running_job(
 ) -> Result<Option<sync_job::Model>, ApiError> {
     let Some(job) = sync_job::Entity::find()
         .filter(sync_job::Column::PageId.eq(page_id))
-        .filter(sync_job::Column::Status.eq("RUNNING"))
+        .filter(sync_job::Column::Status.eq(JobStatus::Running))
         .one(db)
         .await?
     else {
@@ -354,14 +355,14 @@ async fn running_job(
         return Ok(Some(job));
     }
     sync_job::Entity::update_many()
-        .col_expr(sync_job::Column::Status, Expr::val("FAILED"))
+        .col_expr(sync_job::Column::Status, Expr::val(JobStatus::Failed))
         .col_expr(
             sync_job::Column::Error,
             Expr::val("abandoned: the instance running it stopped"),
         )
         .col_expr(sync_job::Column::FinishedAt, Expr::val(now))
         .filter(sync_job::Column::Id.eq(job.id))
-        .filter(sync_job::Column::Status.eq("RUNNING"))
+        .filter(sync_job::Column::Status.eq(JobStatus::Running))
         .exec(db)
         .await?;
     Ok(None)

@@ -65,7 +65,7 @@ async fn world() -> World {
         use sea_orm::{ActiveModelTrait, ActiveValue::Set};
         entity::sync_job::ActiveModel {
             page_id: Set(PAGE_B.to_owned()),
-            status: Set("RUNNING".to_owned()),
+            status: Set(entity::sync_job::Status::Running),
             started_at: Set(T0),
             ..Default::default()
         }

@@ -464,7 +464,25 @@ async fn an_agent_reply_reaches_the_customer_and_turns_delivered_then_read() {
         assert!(Instant::now() < deadline, "the echo was not delivered");
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    // What the echo made the server publish (a second bubble, were the echo stored as a
+    // message of its own) comes before any later event of the Page on the browser's one
+    // ordered subscription (pageEvents): once a message the customer writes after the
+    // echo shows in the chat, the browser has applied every event of the echo.
+    let after_echo = format!("Great, thanks! {n}");
+    world
+        .sim
+        .customer_says(PAGE, "3000000003", &after_echo, None)
+        .await;
+    b.wait_for(
+        "the customer's message after the echo",
+        UI_TIMEOUT,
+        &format!(
+            "return Array.from(document.querySelectorAll('[data-testid=\"message-item\"]'))\
+               .some(e => e.textContent.includes({}));",
+            json!(after_echo)
+        ),
+    )
+    .await;
     let messages = b.js(MESSAGES, vec![]).await;
     let replies: Vec<&Value> = messages
         .as_array()

@@ -12,17 +12,16 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use mf_tests::proxy::TcpProxy;
+use mf_tests::require;
 use mf_tests::webhook::{batch, message, sign};
 use mf_tests::{APP_SECRET, CUSTOMER, OTHER_CUSTOMER, OTHER_PAGE, PAGE, T0, TestApp};
+use mf_tests::{eventually, eventually_every};
 use sea_orm::{ConnectionTrait, Database, DatabaseConnection, Statement};
 use serde_json::Value;
 
+/// Skipped without PostgreSQL, or failed under CI (`require`).
 fn postgres_in_use() -> bool {
-    let on = std::env::var("MF_TEST_POSTGRES_URL").is_ok_and(|url| !url.is_empty());
-    if !on {
-        eprintln!("skipped: no MF_TEST_POSTGRES_URL (scripts/test runs this on PostgreSQL)");
-    }
-    on
+    require::services(&["MF_TEST_POSTGRES_URL"])
 }
 
 /// A server whose every database connection goes through a proxy the test controls, and
@@ -83,18 +82,13 @@ async fn stored_messages(db: &DatabaseConnection) -> Vec<(String, String)> {
 
 /// Polls `/health` until it answers 200; fails the test after 30 s.
 async fn wait_until_healthy(app: &TestApp) {
-    let deadline = Instant::now() + Duration::from_secs(30);
-    loop {
+    eventually(Duration::from_secs(30), async || {
         let health = app.get("/health").await;
-        if health.status == 200 {
-            return;
-        }
-        assert!(
-            Instant::now() < deadline,
+        (health.status == 200).then_some(()).ok_or(format!(
             "the server did not recover after the database came back: {health:?}"
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+        ))
+    })
+    .await;
 }
 
 fn assert_health_names_the_database(health: &mf_tests::HttpResponse) {
@@ -340,9 +334,10 @@ async fn every_webhook_answered_200_while_postgresql_goes_away_is_stored() {
 
 /// Polls `done` every 10 ms; fails the test after 60 s.
 async fn wait_for(done: impl Fn() -> bool, what: &str) {
-    let deadline = Instant::now() + Duration::from_secs(60);
-    while !done() {
-        assert!(Instant::now() < deadline, "no {what} within 60 s");
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
+    eventually_every(
+        Duration::from_millis(10),
+        Duration::from_secs(60),
+        async || done().then_some(()).ok_or(format!("no {what} yet")),
+    )
+    .await;
 }

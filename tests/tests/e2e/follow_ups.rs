@@ -2,8 +2,9 @@
 //! conversation; a snooze wakes by itself at its time (live, across restarts, once with
 //! several instances); the inbox filters by assignee on the server; and "ending soon"
 //! lists the open conversations whose messaging window closes first.
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
+use mf_tests::eventually_every;
 use mf_tests::webhook::{batch, delivery, echo, message, read};
 use mf_tests::{
     CUSTOMER, OTHER_CUSTOMER, PAGE, T0, TIMEOUT, TestApp, error_code, id_of, nodes, spawn_app,
@@ -78,11 +79,11 @@ async fn until_status(
     status: &str,
     within: Duration,
 ) -> Value {
-    let deadline = Instant::now() + within;
     let mut seen = Vec::new();
-    loop {
+    // Each look reads the next event (no pause between them).
+    eventually_every(Duration::ZERO, within, async || {
         let event = events
-            .next(deadline.saturating_duration_since(Instant::now()))
+            .next(within)
             .await
             .unwrap_or_else(|error| panic!("no {status} for {id} ({error:#}); saw {seen:#?}"));
         let item = event["pageEvents"].clone();
@@ -90,10 +91,12 @@ async fn until_status(
             && item["conversation"]["id"] == id
             && item["conversation"]["status"] == status
         {
-            return item;
+            return Ok(item);
         }
         seen.push(item);
-    }
+        Err(format!("no {status} for {id}; saw {seen:#?}"))
+    })
+    .await
 }
 
 #[tokio::test]
@@ -193,7 +196,11 @@ async fn a_snooze_that_came_due_while_no_server_ran_wakes_when_one_starts() {
         .await
         .expect("reading the conversation")
         .expect("the conversation");
-    assert_eq!(stored.status, "SNOOZED", "woke while no server ran");
+    assert_eq!(
+        stored.status,
+        entity::conversation::Status::Snoozed,
+        "woke while no server ran"
+    );
     let second = spawn_beside(&first).await;
 
     // Assert: the new server woke it at start, and a subscriber resuming sees it.

@@ -8,6 +8,7 @@ use mf_tests::{
     CONVERSATION_FIELDS, CUSTOMER, OTHER_CUSTOMER, PAGE, Subscription, TIMEOUT, TestApp,
     error_code, id_of, nodes,
 };
+use mf_tests::{eventually, eventually_every};
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 use serde_json::{Value, json};
 use tokio::time::Instant;
@@ -59,17 +60,21 @@ async fn customer_writes(world: &World, psid: &str, text: &str, ago_secs: Option
         )
         .await;
     world.sim.customer_says(PAGE, psid, text, ago_secs).await;
-    let deadline = Instant::now() + TIMEOUT;
-    loop {
+    // Each look reads the next event (no pause between them).
+    eventually_every(Duration::ZERO, TIMEOUT, async || {
         let event = updates
-            .next(deadline.saturating_duration_since(Instant::now()))
+            .next(TIMEOUT)
             .await
             .unwrap_or_else(|error| panic!("the webhook of {text:?} was not stored: {error:#}"));
         let conversation = &event["conversationUpdated"];
         if conversation["customer"]["psid"] == psid && conversation["lastMessageText"] == text {
-            return id_of(conversation).to_owned();
+            return Ok(id_of(conversation).to_owned());
         }
-    }
+        Err(format!(
+            "the webhook of {text:?} was not stored; last: {conversation}"
+        ))
+    })
+    .await
 }
 
 /// `sendMessage` as the administrator; the whole response.
@@ -128,37 +133,22 @@ async fn message_updates(app: &TestApp, conversation: &str) -> Subscription {
 
 /// Reads `messageUpdated` events until the message `mid` has `status`; the event.
 async fn until_status(updates: &mut Subscription, mid: &str, status: &str) -> Value {
-    let deadline = Instant::now() + TIMEOUT;
     let mut seen = Vec::new();
-    loop {
-        let event = updates
-            .next(deadline.saturating_duration_since(Instant::now()))
-            .await
-            .unwrap_or_else(|error| {
-                panic!("no messageUpdated {status} for {mid} ({error:#}); seen: {seen:#?}")
-            });
+    // Each look reads the next event (no pause between them).
+    eventually_every(Duration::ZERO, TIMEOUT, async || {
+        let event = updates.next(TIMEOUT).await.unwrap_or_else(|error| {
+            panic!("no messageUpdated {status} for {mid} ({error:#}); seen: {seen:#?}")
+        });
         let message = event["messageUpdated"].clone();
         if message["mid"] == mid && message["status"] == status {
-            return message;
+            return Ok(message);
         }
         seen.push(message);
-    }
-}
-
-/// Polls `check` until it gives `Some`, or fails after `timeout` with `what`.
-async fn eventually<T, F, Fut>(timeout: Duration, what: &str, mut check: F) -> T
-where
-    F: FnMut() -> Fut,
-    Fut: std::future::Future<Output = Option<T>>,
-{
-    let deadline = Instant::now() + timeout;
-    loop {
-        if let Some(found) = check().await {
-            return found;
-        }
-        assert!(Instant::now() < deadline, "{what} within {timeout:?}");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+        Err(format!(
+            "no messageUpdated {status} for {mid}; seen: {seen:#?}"
+        ))
+    })
+    .await
 }
 
 #[tokio::test]
@@ -193,13 +183,16 @@ async fn reply_within_a_day_is_sent_then_delivered_then_read_and_stored_once() {
     assert_eq!(read["id"], id);
 
     // Assert: once the echo is in, the conversation still holds one reply.
-    eventually(TIMEOUT, "the echo was delivered", || async {
-        world.sim.deliveries().await.into_iter().find(|delivery| {
+    eventually(TIMEOUT, async || {
+        let deliveries = world.sim.deliveries().await;
+        let echo = deliveries.iter().find(|delivery| {
             let body = delivery["body"].as_str().unwrap_or_default();
             delivery["delivered"] == true
                 && body.contains("\"is_echo\":true")
                 && body.contains(mid.as_str())
-        })
+        });
+        echo.cloned()
+            .ok_or(format!("the echo was not delivered: {deliveries:#?}"))
     })
     .await;
     let replies = outbound(&messages(&world.app, &conversation).await);
@@ -590,16 +583,17 @@ async fn full_history_sync_imports_every_conversation_while_customers_keep_writi
     let mut events: Vec<Value> = Vec::new();
     // A deadline, not a timing: the job needs about 8 s at 2 calls/s (counting, then
     // importing), and a loaded CI machine has taken more than 20.
-    let deadline = Instant::now() + Duration::from_secs(60);
-    let finished = loop {
+    let within = Duration::from_secs(60);
+    // Each look reads the next event (no pause between them).
+    let finished = eventually_every(Duration::ZERO, within, async || {
         let event = progress
-            .next(deadline.saturating_duration_since(Instant::now()))
+            .next(within)
             .await
             .unwrap_or_else(|error| panic!("the job did not finish ({error:#}): {events:#?}"));
         let job = event["syncProgress"].clone();
         events.push(job.clone());
         if job["status"] != "RUNNING" {
-            break job;
+            return Ok(job);
         }
         if new_mids.is_empty() && job["conversations"].as_i64().unwrap_or(0) > 0 {
             for (n, psid) in writers.iter().enumerate() {
@@ -607,7 +601,9 @@ async fn full_history_sync_imports_every_conversation_while_customers_keep_writi
                 new_mids.push(world.sim.customer_says(PAGE, psid, &text, None).await);
             }
         }
-    };
+        Err(format!("the job did not finish: {events:#?}"))
+    })
+    .await;
 
     // Assert: the job ended DONE after several progress events with growing counts.
     assert_eq!(finished["status"], "DONE", "{events:#?}");
@@ -625,7 +621,7 @@ async fn full_history_sync_imports_every_conversation_while_customers_keep_writi
     }
 
     // Assert: every webhook reached the api before counting.
-    eventually(TIMEOUT, "every webhook was delivered", || async {
+    eventually(TIMEOUT, async || {
         let deliveries = world.sim.deliveries().await;
         let all_new_seen = new_mids.iter().all(|mid| {
             deliveries.iter().any(|d| {
@@ -633,7 +629,9 @@ async fn full_history_sync_imports_every_conversation_while_customers_keep_writi
                     && d["body"].as_str().is_some_and(|b| b.contains(mid.as_str()))
             })
         });
-        all_new_seen.then_some(())
+        all_new_seen
+            .then_some(())
+            .ok_or(format!("not every webhook was delivered: {deliveries:#?}"))
     })
     .await;
 
@@ -742,13 +740,11 @@ async fn mark_read_resets_unread_count_and_tells_facebook_the_page_has_seen_it()
     assert_eq!(after["unreadCount"], 0, "{after:#}");
     let other = world.app.conversation_with(PAGE, OTHER_CUSTOMER).await;
     assert_eq!(other["unreadCount"], 1, "{other:#}");
-    let action = eventually(TIMEOUT, "a mark_seen reached the simulator", || async {
-        world
-            .sim
-            .sender_actions(PAGE)
-            .await
-            .into_iter()
-            .find(|action| action["sender_action"] == "mark_seen")
+    let action = eventually(TIMEOUT, async || {
+        let actions = world.sim.sender_actions(PAGE).await;
+        let seen = actions.iter().find(|a| a["sender_action"] == "mark_seen");
+        seen.cloned()
+            .ok_or(format!("no mark_seen reached the simulator: {actions:#?}"))
     })
     .await;
     assert_eq!(action["recipient_id"], CUSTOMER, "{action:#}");
@@ -775,11 +771,11 @@ async fn a_new_customer_from_a_webhook_gets_the_name_and_picture_of_their_profil
         .await;
 
     // Assert: first the message without a name, then the profile's name and picture.
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
-    loop {
-        let left = deadline.saturating_duration_since(tokio::time::Instant::now());
+    let within = Duration::from_secs(10);
+    // Each look reads the next event (no pause between them).
+    eventually_every(Duration::ZERO, within, async || {
         let event = updates
-            .next(left)
+            .next(within)
             .await
             .expect("the customer's name in time");
         let customer = &event["conversationUpdated"]["customer"];
@@ -790,9 +786,11 @@ async fn a_new_customer_from_a_webhook_gets_the_name_and_picture_of_their_profil
                     .as_str()
                     .is_some_and(|u| u.starts_with("http"))
             );
-            break;
+            return Ok(());
         }
-    }
+        Err(format!("the customer's name in time; last: {customer}"))
+    })
+    .await;
     let stored = world.app.conversation_with(PAGE, "5550001").await;
     assert_eq!(stored["customer"]["name"], "Ada Lovelace");
 }

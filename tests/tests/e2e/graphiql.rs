@@ -4,7 +4,8 @@
 //!
 //! The first test needs `graphiql/dist`: skipped with a message when it is missing, except
 //! under `CI=true` or `MF_REQUIRE_BROWSER=1` (set by `scripts/test`), where it fails.
-use mf_tests::browser::{self, graphiql_dist};
+use mf_tests::browser::graphiql_dist;
+use mf_tests::require::{self, Need};
 use mf_tests::{TestApp, spawn_app_with};
 use serde_json::json;
 
@@ -45,15 +46,8 @@ fn directive<'a>(policy: &'a str, name: &str) -> Vec<&'a str> {
 async fn graphiql_and_its_assets_come_from_this_origin_under_a_policy_without_unsafe_inline() {
     let dist = graphiql_dist();
     if !dist.join("index.html").is_file() {
-        assert!(
-            !browser::required(),
-            "{} is missing: run scripts/build-graphiql",
-            dist.display()
-        );
-        eprintln!(
-            "==== SKIPPED: {} is missing (run scripts/build-graphiql)",
-            dist.display()
-        );
+        let missing = format!("{} (run scripts/build-graphiql)", dist.display());
+        require::missing(Need::Browser, &missing);
         return;
     }
     let app = spawn_app_with(move |config| config.graphiql_dir = dist).await;

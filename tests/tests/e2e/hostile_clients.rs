@@ -4,6 +4,7 @@
 //! served throughout (its query answers, its subscription receives).
 use std::time::Duration;
 
+use mf_tests::eventually;
 use mf_tests::hostile::{Bystander, LEGACY_PROTOCOL, Memory, Upgrade, Wire};
 use mf_tests::webhook::{batch, message};
 use mf_tests::ws::PROTOCOL;
@@ -312,21 +313,19 @@ async fn an_upgrade_past_the_total_cap_is_answered_503_unauthenticated_ones_coun
         "{metrics}"
     );
     drop(idle.pop());
-    let deadline = tokio::time::Instant::now() + TIMEOUT;
-    loop {
+    eventually(TIMEOUT, async || {
         match Wire::upgrade(&arena.url(), PROTOCOL)
             .await
             .expect("an answer")
         {
-            Upgrade::Opened(_) => break,
-            Upgrade::Refused(status) => assert_eq!(status, 503),
+            Upgrade::Opened(_) => Ok(()),
+            Upgrade::Refused(status) => {
+                assert_eq!(status, 503);
+                Err("the place was never freed: refused with 503")
+            }
         }
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "the place was never freed"
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    })
+    .await;
     arena.held("connections past the total cap").await;
 }
 

@@ -5,6 +5,7 @@
 //! unless the suite runs on Redis, where a missing server is a failure).
 use std::time::Duration;
 
+use mf_tests::eventually;
 use mf_tests::own_redis::OwnRedis;
 use mf_tests::webhook::{batch, message};
 use mf_tests::ws::Subscription;
@@ -99,14 +100,13 @@ async fn events_committed_while_redis_is_down_are_delivered_once_it_is_back() {
     .await;
     let (mids, _) = added(&mut staying, 1).await;
     assert_eq!(mids, ["m-after"]);
-    let deadline = tokio::time::Instant::now() + WAIT;
-    while app.get("/health").await.status != 200 {
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "the bus never recovered"
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    eventually(WAIT, async || {
+        let health = app.get("/health").await;
+        (health.status == 200)
+            .then_some(())
+            .ok_or(format!("the bus never recovered: {health:?}"))
+    })
+    .await;
 }
 
 #[tokio::test]

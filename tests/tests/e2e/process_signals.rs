@@ -8,8 +8,9 @@
 //! On SQLite, and on PostgreSQL in the second pass of `scripts/test`.
 use std::collections::BTreeSet;
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
+use mf_tests::eventually_every;
 use mf_tests::webhook::{batch, message, sign};
 use mf_tests::{APP_SECRET, CUSTOMER, PAGE, T0, TestApp, spawn_app_process_with};
 use sea_orm::{ConnectionTrait, Statement};
@@ -85,14 +86,17 @@ async fn every_delivery_answered_200_before_a_sigkill_is_stored_after_restart() 
             })
         })
         .collect();
-    let deadline = Instant::now() + Duration::from_secs(60);
-    while tally.lock().expect("the tally").acknowledged.len() < 500 {
-        assert!(
-            Instant::now() < deadline,
-            "500 events not acknowledged in 60 s"
-        );
-        tokio::time::sleep(Duration::from_millis(5)).await;
-    }
+    eventually_every(
+        Duration::from_millis(5),
+        Duration::from_secs(60),
+        async || {
+            let acknowledged = tally.lock().expect("the tally").acknowledged.len();
+            (acknowledged >= 500)
+                .then_some(())
+                .ok_or(format!("{acknowledged} of 500 events acknowledged"))
+        },
+    )
+    .await;
 
     // Act: SIGKILL mid-stream, then a new process on the same database.
     first.kill_process().await;
@@ -192,14 +196,15 @@ async fn read_head(stream: &mut TcpStream) -> String {
 
 /// Polls until connecting to the server is refused: the listener is closed.
 async fn wait_until_refusing(app: &TestApp) {
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while TcpStream::connect(app.addr).await.is_ok() {
-        assert!(
-            Instant::now() < deadline,
-            "still accepting connections 10 s after SIGTERM"
-        );
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    eventually_every(
+        Duration::from_millis(20),
+        Duration::from_secs(10),
+        async || match TcpStream::connect(app.addr).await {
+            Ok(_) => Err("still accepting connections after SIGTERM"),
+            Err(_) => Ok(()),
+        },
+    )
+    .await;
 }
 
 #[tokio::test]

@@ -387,19 +387,10 @@ async fn two_administrators_demoting_each_other_at_once_leave_one_administrator(
 }
 
 /// Whether this is the PostgreSQL + Redis pass (both variables set), where the tests of
-/// two instances must run; without either they are skipped, and one alone is a mistake.
+/// two instances run; without them they are skipped, or failed under CI
+/// (`mf_tests::require`).
 fn two_instances_possible() -> bool {
-    let set = |name: &str| std::env::var(name).is_ok_and(|value| !value.is_empty());
-    match (set("MF_TEST_POSTGRES_URL"), set("MF_TEST_REDIS_URL")) {
-        (true, true) => true,
-        (false, false) => {
-            eprintln!(
-                "skipped: two instances run on PostgreSQL + Redis (scripts/test's second pass)"
-            );
-            false
-        }
-        _ => panic!("set both MF_TEST_POSTGRES_URL and MF_TEST_REDIS_URL, or neither"),
-    }
+    mf_tests::require::services(&["MF_TEST_POSTGRES_URL", "MF_TEST_REDIS_URL"])
 }
 
 #[tokio::test]

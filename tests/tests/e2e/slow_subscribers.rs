@@ -3,6 +3,7 @@
 //! connections are closed with 1001 ("going away").
 use std::time::Duration;
 
+use mf_tests::eventually;
 use mf_tests::webhook::{batch, message};
 use mf_tests::ws::Subscription;
 use mf_tests::{CUSTOMER, PAGE, T0, TIMEOUT, spawn_app, spawn_app_with};
@@ -64,18 +65,16 @@ async fn a_subscriber_that_stops_reading_is_disconnected_with_4100_and_delays_no
     assert_eq!(reading.await.expect("the reader"), posts * per_post);
     // ...the stalled one was cut off (the server counts it), and once it reads again
     // it finds the close code telling it to resume.
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
-    loop {
+    eventually(Duration::from_secs(10), async || {
         let metrics = app.get("/metrics").await.body;
-        if metrics.contains("messengerflow_ws_slow_disconnects_total 1") {
-            break;
-        }
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "the stalled subscriber was never disconnected"
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+        metrics
+            .contains("messengerflow_ws_slow_disconnects_total 1")
+            .then_some(())
+            .ok_or(format!(
+                "the stalled subscriber was never disconnected:\n{metrics}"
+            ))
+    })
+    .await;
     let code = stalled
         .close_code(Duration::from_secs(20))
         .await

@@ -56,7 +56,7 @@ async fn a_job_left_running_by_a_stopped_instance_does_not_block_a_new_sync() {
     let long_ago = mf_tests::T0;
     let abandoned = entity::sync_job::ActiveModel {
         page_id: Set(PAGE.to_owned()),
-        status: Set("RUNNING".to_owned()),
+        status: Set(entity::sync_job::Status::Running),
         started_at: Set(long_ago),
         heartbeat_at: Set(Some(long_ago)),
         ..Default::default()
@@ -75,7 +75,7 @@ async fn a_job_left_running_by_a_stopped_instance_does_not_block_a_new_sync() {
         .await
         .expect("reading the job")
         .expect("the job");
-    assert_eq!(old.status, "FAILED", "{old:#?}");
+    assert_eq!(old.status, entity::sync_job::Status::Failed, "{old:#?}");
     assert_eq!(running_jobs(&app).await.len(), 1);
 }
 

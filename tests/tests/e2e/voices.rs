@@ -4,6 +4,7 @@
 //! has a conversation open or is replying in it, live and across instances.
 use std::time::Duration;
 
+use mf_tests::eventually;
 use mf_tests::sim::{PAGE_INBOX_APP_ID, SIM_SECRET, Simulator, spawn_app_on};
 use mf_tests::webhook::{batch, event, message};
 use mf_tests::{
@@ -145,18 +146,14 @@ async fn a_reply_sent_from_messengerflow_names_its_agent_and_an_inbox_reply_name
         sent["sendMessage"]["echoSource"],
         json!({ "kind": "MESSENGERFLOW", "label": "MessengerFlow" })
     );
-    let deadline = tokio::time::Instant::now() + TIMEOUT;
-    let inbox = loop {
+    let inbox = eventually(TIMEOUT, async || {
         let messages = voices_of(&app, &alice.token, &conversation).await;
-        if let Some(found) = messages.iter().find(|m| m["mid"] == inbox_mid.as_str()) {
-            break found.clone();
-        }
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "the inbox reply's echo never arrived"
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    };
+        let found = messages.iter().find(|m| m["mid"] == inbox_mid.as_str());
+        found.cloned().ok_or(format!(
+            "the inbox reply's echo never arrived: {messages:?}"
+        ))
+    })
+    .await;
     assert_eq!(inbox["sender"], Value::Null);
     assert_eq!(inbox["echoSource"]["kind"], "PAGE_INBOX");
     assert_eq!(
@@ -166,22 +163,14 @@ async fn a_reply_sent_from_messengerflow_names_its_agent_and_an_inbox_reply_name
 }
 
 async fn wait_for_conversation(app: &TestApp, psid: &str) -> String {
-    let deadline = tokio::time::Instant::now() + TIMEOUT;
-    loop {
-        if let Some(found) = app
-            .conversations(PAGE)
-            .await
-            .iter()
-            .find(|c| c["customer"]["psid"] == psid)
-        {
-            return id_of(found).to_owned();
-        }
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "no conversation with {psid}"
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    eventually(TIMEOUT, async || {
+        let conversations = app.conversations(PAGE).await;
+        let found = conversations.iter().find(|c| c["customer"]["psid"] == psid);
+        found
+            .map(|c| id_of(c).to_owned())
+            .ok_or(format!("no conversation with {psid}: {conversations:?}"))
+    })
+    .await
 }
 
 // --- Activity --------------------------------------------------------------------------
@@ -746,12 +735,10 @@ async fn an_agent_is_present_in_at_most_twenty_conversations_at_once() {
     assert_eq!(after_leaving["data"]["setConversationPresence"], true);
 }
 
+/// Two instances share presence only through Redis: skipped without it, or failed under
+/// CI (`mf_tests::require`).
 fn redis_in_use() -> bool {
-    let on = std::env::var("MF_TEST_REDIS_URL").is_ok_and(|url| !url.is_empty());
-    if !on {
-        eprintln!("skipped: no MF_TEST_REDIS_URL (scripts/test runs this on Redis)");
-    }
-    on
+    mf_tests::require::services(&["MF_TEST_REDIS_URL"])
 }
 
 #[tokio::test]

@@ -1,0 +1,24 @@
+//! The GraphQL object types, thin views over the stored models: one module per kind of
+//! object, and the enums of stored states with their mapping in `states`.
+mod conversation;
+mod message;
+mod page;
+mod states;
+mod sync;
+
+use async_graphql::SimpleObject;
+
+pub use conversation::{Conversation, ConversationConnection, ConversationEdge};
+pub use message::{Attachment, Message, MessageConnection, MessageEdge};
+pub use page::{Customer, Page};
+pub use states::{AssigneeFilter, ConversationStatus, MessageDirection, MessageStatus, SyncStatus};
+pub use sync::{SyncJob, SyncResult};
+
+/// Relay page information.
+#[derive(SimpleObject)]
+pub struct PageInfo {
+    pub has_next_page: bool,
+    pub has_previous_page: bool,
+    pub start_cursor: Option<String>,
+    pub end_cursor: Option<String>,
+}

@@ -1,0 +1,87 @@
+//! A Facebook Page, and the customer writing to it.
+use async_graphql::{Context, ID, Object, SimpleObject};
+
+use entity::page;
+
+use crate::graphql::loaders::{self, EventHead, Loaders, PageId};
+
+/// A Facebook Page connected to (or seen by) MessengerFlow.
+pub struct Page {
+    id: String,
+    loaded: Option<page::Model>,
+}
+
+impl Page {
+    pub fn from_model(model: page::Model) -> Self {
+        Self {
+            id: model.id.clone(),
+            loaded: Some(model),
+        }
+    }
+
+    /// A Page known by id only; its other fields are read when asked for.
+    pub fn by_id(id: String) -> Self {
+        Self { id, loaded: None }
+    }
+
+    async fn model(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<page::Model>> {
+        if let Some(model) = &self.loaded {
+            return Ok(Some(model.clone()));
+        }
+        let loaders = ctx.data::<Loaders>()?;
+        Ok(loaders
+            .load_one(PageId(self.id.clone()))
+            .await
+            .map_err(loaders::internal)?)
+    }
+}
+
+#[Object]
+impl Page {
+    /// Facebook's Page id.
+    async fn id(&self) -> ID {
+        ID(self.id.clone())
+    }
+
+    /// Whether an access token is stored (replies and sync need one).
+    async fn connected(&self, ctx: &Context<'_>) -> async_graphql::Result<bool> {
+        Ok(self
+            .model(ctx)
+            .await?
+            .is_some_and(|p| p.access_token.is_some()))
+    }
+
+    /// Facebook refused the token (expired or revoked): an administrator must reconnect.
+    async fn needs_reconnect(&self, ctx: &Context<'_>) -> async_graphql::Result<bool> {
+        Ok(self.model(ctx).await?.is_some_and(|p| p.needs_reconnect))
+    }
+
+    /// The Page's latest event-log position ("0" before its first event). Subscribe with
+    /// `after` set to it to receive every change from now on, even across reconnects.
+    async fn event_position(&self, ctx: &Context<'_>) -> async_graphql::Result<String> {
+        let loaders = ctx.data::<Loaders>()?;
+        let head = loaders
+            .load_one(EventHead(self.id.clone()))
+            .await
+            .map_err(loaders::internal)?;
+        Ok(head.unwrap_or(0).to_string())
+    }
+
+    /// The Page's name, once known (from connecting it or a sync).
+    async fn name(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<String>> {
+        if let Some(model) = &self.loaded {
+            return Ok(model.name.clone());
+        }
+        Ok(self.model(ctx).await?.and_then(|p| p.name))
+    }
+}
+
+/// The person writing to the Page.
+#[derive(SimpleObject)]
+pub struct Customer {
+    /// The page-scoped id Facebook gives the customer.
+    pub psid: ID,
+    pub name: Option<String>,
+    /// Profile picture URL (Facebook's URLs expire).
+    pub picture_url: Option<String>,
+}
