@@ -10,6 +10,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use mf_tests::browser::{self, Browser, UI_TIMEOUT};
 use mf_tests::cut_proxy::CutProxy;
 use mf_tests::sim::{SIM_SECRET, Simulator, spawn_app_on_with};
+use mf_tests::wait::eventually;
 use mf_tests::{ADMIN_EMAIL, ADMIN_PASSWORD, AGENT_PASSWORD, PAGE, TestApp};
 use serde_json::{Value, json};
 use tokio::time::Instant;
@@ -3284,41 +3285,48 @@ async fn scroll_position_and_older_messages_stay_with_their_conversation() {
         )
         .await;
     let left = left.as_f64().expect("a scroll position");
-    // The scroll event is handled (where A was left is kept) before the switch.
-    tokio::time::sleep(Duration::from_millis(200)).await;
+    // The scroll event (where A was left is kept) is handled before the next frames.
+    b.js(
+        "return new Promise(done => requestAnimationFrame(() => requestAnimationFrame(() => done(true))));",
+        vec![],
+    )
+    .await;
 
     // Act: B, then A again.
     open_by_click(b, &b_id).await;
-    b.wait_for(
-        "B's first page",
-        UI_TIMEOUT,
-        "const l = document.querySelector('[data-testid=\"message-list\"]');\
-         return l.querySelectorAll('[data-testid=\"message-item\"]').length === 50;",
-    )
-    .await;
-    tokio::time::sleep(Duration::from_millis(300)).await;
-    let in_b = chat_list(b).await;
-    open_by_click(b, &a).await;
-    tokio::time::sleep(Duration::from_millis(300)).await;
-    let back_in_a = chat_list(b).await;
-
     // Assert: B has its own state: its first page only, more to load, at the newest.
-    assert_eq!(in_b["id"], json!(b_id), "{in_b:#}");
-    assert_eq!(in_b["messages"], 50, "B shows A's older messages: {in_b:#}");
-    assert_eq!(in_b["older"], true, "B has nothing older to load: {in_b:#}");
-    assert!(
-        in_b["bottomGap"].as_f64().unwrap_or(f64::MAX) < 2.0,
-        "B did not open at its newest message: {in_b:#}"
-    );
-    // A is as it was left: the whole history, nothing more to load, mid-way.
-    assert_eq!(back_in_a["id"], json!(a), "{back_in_a:#}");
-    assert_eq!(back_in_a["messages"], LONG_HISTORY, "{back_in_a:#}");
-    assert_eq!(back_in_a["older"], false, "{back_in_a:#}");
-    let top = back_in_a["top"].as_f64().unwrap_or(f64::MAX);
-    assert!(
-        (top - left).abs() < 2.0,
-        "A came back at {top}, not where it was left ({left}): {back_in_a:#}"
-    );
+    eventually(UI_TIMEOUT, async || {
+        let now = chat_list(b).await;
+        let at_newest = now["bottomGap"].as_f64().is_some_and(|gap| gap < 2.0);
+        if now["id"] == json!(b_id) && now["messages"] == 50 && now["older"] == true && at_newest {
+            Ok(now)
+        } else {
+            Err(format!(
+                "B should show its first 50 messages, more to load, at the newest: {now:#}"
+            ))
+        }
+    })
+    .await;
+    open_by_click(b, &a).await;
+    // Assert: A is as it was left: the whole history, nothing more to load, mid-way.
+    eventually(UI_TIMEOUT, async || {
+        let now = chat_list(b).await;
+        let as_left = now["top"]
+            .as_f64()
+            .is_some_and(|top| (top - left).abs() < 2.0);
+        if now["id"] == json!(a)
+            && now["messages"] == LONG_HISTORY
+            && now["older"] == false
+            && as_left
+        {
+            Ok(now)
+        } else {
+            Err(format!(
+                "A should show its whole history, nothing more to load, at {left} px: {now:#}"
+            ))
+        }
+    })
+    .await;
     world.browser.close().await;
 }
 
