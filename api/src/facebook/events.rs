@@ -63,6 +63,16 @@ impl Event {
         }
     }
 
+    /// The customer it concerns: `(page_id, psid)`.
+    pub fn customer(&self) -> (&str, &str) {
+        match self {
+            Self::Message(m) => (&m.page_id, &m.psid),
+            Self::Delivery { page_id, psid, .. } | Self::Read { page_id, psid, .. } => {
+                (page_id, psid)
+            }
+        }
+    }
+
     /// Which event this is, for the log: ids only, never a message's content.
     pub fn describe(&self) -> String {
         match self {

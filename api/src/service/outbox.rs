@@ -96,20 +96,24 @@ impl Outbox {
         Self { inner }
     }
 
-    /// Appends `changes` to the event log inside `txn`, commits, then publishes them.
+    /// Appends `changes` to the event log inside `txn`, commits, then publishes them: the
+    /// one way every write (a reply, a status change, an ingest group) announces what it
+    /// changed, so a committed change always has its place in the log, and nothing is
+    /// published that did not commit. Writers that must publish in commit order (ingest)
+    /// call it while holding their turn.
     pub async fn commit(
         &self,
         txn: DatabaseTransaction,
         changes: Vec<Change>,
-    ) -> Result<Vec<PageEvent>, DbErr> {
+    ) -> Result<(), DbErr> {
         let events = event_log::append(&txn, changes, crate::time::now_ms()).await?;
         txn.commit().await?;
-        self.publish(events.clone());
-        Ok(events)
+        self.publish(events);
+        Ok(())
     }
 
     /// Hands committed `events` to the relay, which publishes them in order.
-    pub fn publish(&self, events: Vec<PageEvent>) {
+    fn publish(&self, events: Vec<PageEvent>) {
         if events.is_empty() {
             return;
         }

@@ -281,7 +281,43 @@ fn new_agent(email: &str, name: &str, password: &str) -> Value {
 
 const SEND: &str = "mutation($c: ID!, $t: String!) { sendMessage(input: { conversationId: $c, text: $t }) { id } }";
 
-fn rows(f: &Fixture) -> Vec<Row> {
+/// The table's groups of rows: one test each, on a server of its own, its rows in order.
+#[derive(Clone, Copy, Debug)]
+enum Group {
+    ForgedWebhooks,
+    MalformedDeliveries,
+    MalformedGraphql,
+    PageSizesAndCursors,
+    SnoozesAndFilters,
+    MalformedIds,
+    DeadCredentials,
+    SignIn,
+    WebSocketHandshakes,
+    PrivilegeEscalation,
+    MutationsThroughGet,
+    RateLimits,
+    Replies,
+}
+
+impl Group {
+    const ALL: [Group; 13] = [
+        Group::ForgedWebhooks,
+        Group::MalformedDeliveries,
+        Group::MalformedGraphql,
+        Group::PageSizesAndCursors,
+        Group::SnoozesAndFilters,
+        Group::MalformedIds,
+        Group::DeadCredentials,
+        Group::SignIn,
+        Group::WebSocketHandshakes,
+        Group::PrivilegeEscalation,
+        Group::MutationsThroughGet,
+        Group::RateLimits,
+        Group::Replies,
+    ];
+}
+
+fn rows(f: &Fixture, group: Group) -> Vec<Row> {
     let admin = || bearer(&f.app.admin_token);
     let forged = forged_delivery();
     let good_signature = webhook::sign(APP_SECRET, &forged);
@@ -290,665 +326,687 @@ fn rows(f: &Fixture) -> Vec<Row> {
         .expect("sha256= prefix")
         .to_owned();
     let conversation = f.conversation.as_str();
-    vec![
+    match group {
         // Forged webhooks.
-        row(
-            "webhook without a signature",
-            Action::Webhook {
-                body: forged.clone(),
-                headers: vec![],
-            },
-            Expected::Status(401),
-        ),
-        row(
-            "webhook signed with another secret",
-            webhook_signed_with(forged.clone(), webhook::sign("not-the-app-secret", &forged)),
-            Expected::Status(401),
-        ),
-        row(
-            "webhook signed with HMAC-SHA1 in X-Hub-Signature-256",
-            webhook_signed_with(
-                forged.clone(),
-                format!("sha1={}", hmac_sha1_hex(APP_SECRET, &forged)),
+        Group::ForgedWebhooks => vec![
+            row(
+                "webhook without a signature",
+                Action::Webhook {
+                    body: forged.clone(),
+                    headers: vec![],
+                },
+                Expected::Status(401),
             ),
-            Expected::Status(401),
-        ),
-        row(
-            "webhook with only the legacy sha1 X-Hub-Signature",
-            Action::Webhook {
-                body: forged.clone(),
-                headers: vec![(
-                    "X-Hub-Signature",
+            row(
+                "webhook signed with another secret",
+                webhook_signed_with(forged.clone(), webhook::sign("not-the-app-secret", &forged)),
+                Expected::Status(401),
+            ),
+            row(
+                "webhook signed with HMAC-SHA1 in X-Hub-Signature-256",
+                webhook_signed_with(
+                    forged.clone(),
                     format!("sha1={}", hmac_sha1_hex(APP_SECRET, &forged)),
-                )],
-            },
-            Expected::Status(401),
-        ),
-        row(
-            "webhook with a truncated signature",
-            webhook_signed_with(
-                forged.clone(),
-                good_signature[..good_signature.len() - 2].to_owned(),
+                ),
+                Expected::Status(401),
             ),
-            Expected::Status(401),
-        ),
-        row(
-            "webhook with an uppercase SHA256= prefix",
-            webhook_signed_with(forged.clone(), format!("SHA256={good_hex}")),
-            Expected::Status(401),
-        ),
-        row(
-            "webhook carrying the signature of another body",
-            webhook_signed_with(
-                forged.clone(),
-                webhook::sign(APP_SECRET, b"{\"object\":\"page\",\"entry\":[]}"),
+            row(
+                "webhook with only the legacy sha1 X-Hub-Signature",
+                Action::Webhook {
+                    body: forged.clone(),
+                    headers: vec![(
+                        "X-Hub-Signature",
+                        format!("sha1={}", hmac_sha1_hex(APP_SECRET, &forged)),
+                    )],
+                },
+                Expected::Status(401),
             ),
-            Expected::Status(401),
-        ),
-        row(
-            "webhook with an empty sha256= signature",
-            webhook_signed_with(forged.clone(), "sha256=".to_owned()),
-            Expected::Status(401),
-        ),
-        row(
-            "webhook with the bare hex and no prefix",
-            webhook_signed_with(forged.clone(), good_hex.clone()),
-            Expected::Status(401),
-        ),
+            row(
+                "webhook with a truncated signature",
+                webhook_signed_with(
+                    forged.clone(),
+                    good_signature[..good_signature.len() - 2].to_owned(),
+                ),
+                Expected::Status(401),
+            ),
+            row(
+                "webhook with an uppercase SHA256= prefix",
+                webhook_signed_with(forged.clone(), format!("SHA256={good_hex}")),
+                Expected::Status(401),
+            ),
+            row(
+                "webhook carrying the signature of another body",
+                webhook_signed_with(
+                    forged.clone(),
+                    webhook::sign(APP_SECRET, b"{\"object\":\"page\",\"entry\":[]}"),
+                ),
+                Expected::Status(401),
+            ),
+            row(
+                "webhook with an empty sha256= signature",
+                webhook_signed_with(forged.clone(), "sha256=".to_owned()),
+                Expected::Status(401),
+            ),
+            row(
+                "webhook with the bare hex and no prefix",
+                webhook_signed_with(forged.clone(), good_hex.clone()),
+                Expected::Status(401),
+            ),
+        ],
         // Oversized and malformed deliveries, correctly signed.
-        row(
-            "signed webhook of 1 MiB + 1 byte",
-            signed_webhook(delivery_of_size(WEBHOOK_MAX_BODY + 1)),
-            Expected::Status(413),
-        ),
-        row(
-            "signed webhook that is not JSON",
-            signed_webhook(b"<xml>not json</xml>".to_vec()),
-            Expected::Status(400),
-        ),
-        row(
-            "signed JSON whose entry is an object, not a list",
-            signed_webhook(body(
-                &json!({ "object": "page", "entry": { "id": NEW_PAGE } }),
-            )),
-            Expected::Status(400),
-        ),
-        row(
-            "signed JSON that is a bare string",
-            signed_webhook(body(&json!("page"))),
-            Expected::Status(400),
-        ),
-        row(
-            "signed entry whose messaging is not a list (skipped)",
-            signed_webhook(body(&json!({
-                "object": "page",
-                "entry": [{ "id": NEW_PAGE, "time": T0, "messaging": "everything" }],
-            }))),
-            Expected::Status(200),
-        ),
-        row(
-            "signed event whose mid is 10,000 characters (skipped)",
-            signed_webhook(body(&batch(
-                NEW_PAGE,
-                [message(
+        Group::MalformedDeliveries => vec![
+            row(
+                "signed webhook of 1 MiB + 1 byte",
+                signed_webhook(delivery_of_size(WEBHOOK_MAX_BODY + 1)),
+                Expected::Status(413),
+            ),
+            row(
+                "signed webhook that is not JSON",
+                signed_webhook(b"<xml>not json</xml>".to_vec()),
+                Expected::Status(400),
+            ),
+            row(
+                "signed JSON whose entry is an object, not a list",
+                signed_webhook(body(
+                    &json!({ "object": "page", "entry": { "id": NEW_PAGE } }),
+                )),
+                Expected::Status(400),
+            ),
+            row(
+                "signed JSON that is a bare string",
+                signed_webhook(body(&json!("page"))),
+                Expected::Status(400),
+            ),
+            row(
+                "signed entry whose messaging is not a list (skipped)",
+                signed_webhook(body(&json!({
+                    "object": "page",
+                    "entry": [{ "id": NEW_PAGE, "time": T0, "messaging": "everything" }],
+                }))),
+                Expected::Status(200),
+            ),
+            row(
+                "signed event whose mid is 10,000 characters (skipped)",
+                signed_webhook(body(&batch(
                     NEW_PAGE,
-                    CUSTOMER,
-                    &"m".repeat(10_000),
-                    "long mid",
-                    T0,
-                )],
-            ))),
-            Expected::Status(200),
-        ),
-        row(
-            "signed event whose mid holds control characters (skipped)",
-            signed_webhook(body(&batch(
-                NEW_PAGE,
-                [message(
+                    [message(
+                        NEW_PAGE,
+                        CUSTOMER,
+                        &"m".repeat(10_000),
+                        "long mid",
+                        T0,
+                    )],
+                ))),
+                Expected::Status(200),
+            ),
+            row(
+                "signed event whose mid holds control characters (skipped)",
+                signed_webhook(body(&batch(
                     NEW_PAGE,
-                    CUSTOMER,
-                    "m\u{0}\u{7}\r\n\u{1b}[2J",
-                    "ctl",
-                    T0,
-                )],
-            ))),
-            Expected::Status(200),
-        ),
-        row(
-            "signed event whose sender id is 10,000 characters (skipped)",
-            signed_webhook(body(&batch(
-                NEW_PAGE,
-                [message(
+                    [message(
+                        NEW_PAGE,
+                        CUSTOMER,
+                        "m\u{0}\u{7}\r\n\u{1b}[2J",
+                        "ctl",
+                        T0,
+                    )],
+                ))),
+                Expected::Status(200),
+            ),
+            row(
+                "signed event whose sender id is 10,000 characters (skipped)",
+                signed_webhook(body(&batch(
                     NEW_PAGE,
-                    &"9".repeat(10_000),
-                    "m-long-sender",
-                    "hi",
-                    T0,
-                )],
-            ))),
-            Expected::Status(200),
-        ),
-        row(
-            "signed envelope for another object (ignored)",
-            signed_webhook(body(&json!({
-                "object": "instagram",
-                "entry": [{ "id": NEW_PAGE, "time": T0, "messaging": [
-                    message(NEW_PAGE, CUSTOMER, "m-ig", "hi", T0),
-                ] }],
-            }))),
-            Expected::Status(200),
-        ),
+                    [message(
+                        NEW_PAGE,
+                        &"9".repeat(10_000),
+                        "m-long-sender",
+                        "hi",
+                        T0,
+                    )],
+                ))),
+                Expected::Status(200),
+            ),
+            row(
+                "signed envelope for another object (ignored)",
+                signed_webhook(body(&json!({
+                    "object": "instagram",
+                    "entry": [{ "id": NEW_PAGE, "time": T0, "messaging": [
+                        message(NEW_PAGE, CUSTOMER, "m-ig", "hi", T0),
+                    ] }],
+                }))),
+                Expected::Status(200),
+            ),
+        ],
         // Oversized and malformed GraphQL.
-        row(
-            "GraphQL body of 256 KiB + 1 byte",
-            Action::RawGraphql {
-                body: graphql_body_of_size(GRAPHQL_MAX_BODY + 1),
-            },
-            Expected::Status(413),
-        ),
-        row(
-            "GraphQL body that is not JSON",
-            Action::RawGraphql {
-                body: b"query { me { id } }".to_vec(),
-            },
-            Expected::StatusAndCode(400, "BAD_USER_INPUT"),
-        ),
-        row(
-            "query nested 13 deep",
-            gql(admin(), &deep_query(13), json!({})),
-            Expected::CodeAndMessage("BAD_USER_INPUT", "the query nests deeper than 12 fields"),
-        ),
-        row(
-            "introspection nesting `fields` 4 deep",
-            gql(admin(), &nested_introspection_lists(4), json!({})),
-            Expected::Code("BAD_USER_INPUT"),
-        ),
-        row(
-            "query of 10,002 fields (over the budget of 10,000)",
-            gql(admin(), &wide_query(5001), json!({})),
-            Expected::Code("BAD_USER_INPUT"),
-        ),
+        Group::MalformedGraphql => vec![
+            row(
+                "GraphQL body of 256 KiB + 1 byte",
+                Action::RawGraphql {
+                    body: graphql_body_of_size(GRAPHQL_MAX_BODY + 1),
+                },
+                Expected::Status(413),
+            ),
+            row(
+                "GraphQL body that is not JSON",
+                Action::RawGraphql {
+                    body: b"query { me { id } }".to_vec(),
+                },
+                Expected::StatusAndCode(400, "BAD_USER_INPUT"),
+            ),
+            row(
+                "query nested 13 deep",
+                gql(admin(), &deep_query(13), json!({})),
+                Expected::CodeAndMessage("BAD_USER_INPUT", "the query nests deeper than 12 fields"),
+            ),
+            row(
+                "introspection nesting `fields` 4 deep",
+                gql(admin(), &nested_introspection_lists(4), json!({})),
+                Expected::Code("BAD_USER_INPUT"),
+            ),
+            row(
+                "query of 10,002 fields (over the budget of 10,000)",
+                gql(admin(), &wide_query(5001), json!({})),
+                Expected::Code("BAD_USER_INPUT"),
+            ),
+        ],
         // Page sizes and cursors.
-        row(
-            "conversations(first: 0)",
-            gql(
-                admin(),
-                CONVERSATIONS,
-                json!({ "pageId": PAGE, "first": 0 }),
+        Group::PageSizesAndCursors => vec![
+            row(
+                "conversations(first: 0)",
+                gql(
+                    admin(),
+                    CONVERSATIONS,
+                    json!({ "pageId": PAGE, "first": 0 }),
+                ),
+                Expected::Code("BAD_USER_INPUT"),
             ),
-            Expected::Code("BAD_USER_INPUT"),
-        ),
-        row(
-            "conversations(first: -1)",
-            gql(
-                admin(),
-                CONVERSATIONS,
-                json!({ "pageId": PAGE, "first": -1 }),
+            row(
+                "conversations(first: -1)",
+                gql(
+                    admin(),
+                    CONVERSATIONS,
+                    json!({ "pageId": PAGE, "first": -1 }),
+                ),
+                Expected::Code("BAD_USER_INPUT"),
             ),
-            Expected::Code("BAD_USER_INPUT"),
-        ),
-        row(
-            "conversations(first: 101)",
-            gql(
-                admin(),
-                CONVERSATIONS,
-                json!({ "pageId": PAGE, "first": 101 }),
+            row(
+                "conversations(first: 101)",
+                gql(
+                    admin(),
+                    CONVERSATIONS,
+                    json!({ "pageId": PAGE, "first": 101 }),
+                ),
+                Expected::Code("BAD_USER_INPUT"),
             ),
-            Expected::Code("BAD_USER_INPUT"),
-        ),
-        row(
-            "messages(last: 0)",
-            gql(admin(), MESSAGES, json!({ "id": conversation, "last": 0 })),
-            Expected::Code("BAD_USER_INPUT"),
-        ),
-        row(
-            "messages(last: -1)",
-            gql(admin(), MESSAGES, json!({ "id": conversation, "last": -1 })),
-            Expected::Code("BAD_USER_INPUT"),
-        ),
-        row(
-            "messages(last: 101)",
-            gql(
-                admin(),
-                MESSAGES,
-                json!({ "id": conversation, "last": 101 }),
+            row(
+                "messages(last: 0)",
+                gql(admin(), MESSAGES, json!({ "id": conversation, "last": 0 })),
+                Expected::Code("BAD_USER_INPUT"),
             ),
-            Expected::Code("BAD_USER_INPUT"),
-        ),
-        row(
-            "conversations(after:) that is not Base64",
-            gql(
-                admin(),
-                CONVERSATIONS,
-                json!({ "pageId": PAGE, "first": 5, "after": "not a cursor!" }),
+            row(
+                "messages(last: -1)",
+                gql(admin(), MESSAGES, json!({ "id": conversation, "last": -1 })),
+                Expected::Code("BAD_USER_INPUT"),
             ),
-            Expected::Code("BAD_USER_INPUT"),
-        ),
-        row(
-            "messages(before:) that is Base64 of garbage",
-            gql(
-                admin(),
-                MESSAGES,
-                json!({ "id": conversation, "before": "YWJj" }),
+            row(
+                "messages(last: 101)",
+                gql(
+                    admin(),
+                    MESSAGES,
+                    json!({ "id": conversation, "last": 101 }),
+                ),
+                Expected::Code("BAD_USER_INPUT"),
             ),
-            Expected::Code("BAD_USER_INPUT"),
-        ),
-        row(
-            "conversations(after:) whose id is not a number",
-            gql(
-                admin(),
-                CONVERSATIONS,
-                json!({ "pageId": PAGE, "first": 5, "after": "MTp4" }),
+            row(
+                "conversations(after:) that is not Base64",
+                gql(
+                    admin(),
+                    CONVERSATIONS,
+                    json!({ "pageId": PAGE, "first": 5, "after": "not a cursor!" }),
+                ),
+                Expected::Code("BAD_USER_INPUT"),
             ),
-            Expected::Code("BAD_USER_INPUT"),
-        ),
+            row(
+                "messages(before:) that is Base64 of garbage",
+                gql(
+                    admin(),
+                    MESSAGES,
+                    json!({ "id": conversation, "before": "YWJj" }),
+                ),
+                Expected::Code("BAD_USER_INPUT"),
+            ),
+            row(
+                "conversations(after:) whose id is not a number",
+                gql(
+                    admin(),
+                    CONVERSATIONS,
+                    json!({ "pageId": PAGE, "first": 5, "after": "MTp4" }),
+                ),
+                Expected::Code("BAD_USER_INPUT"),
+            ),
+        ],
         // Snoozes and inbox filters.
-        row(
-            "updateConversation(snoozedUntil:) in the past",
-            gql(
-                admin(),
-                UPDATE_CONVERSATION,
-                json!({ "id": conversation, "input": { "snoozedUntil": "2001-01-01T00:00:00Z" } }),
+        Group::SnoozesAndFilters => vec![
+            row(
+                "updateConversation(snoozedUntil:) in the past",
+                gql(
+                    admin(),
+                    UPDATE_CONVERSATION,
+                    json!({ "id": conversation, "input": { "snoozedUntil": "2001-01-01T00:00:00Z" } }),
+                ),
+                Expected::Code("BAD_USER_INPUT"),
             ),
-            Expected::Code("BAD_USER_INPUT"),
-        ),
-        row(
-            "updateConversation(snoozedUntil:) of 10,000 digits",
-            gql(
-                admin(),
-                UPDATE_CONVERSATION,
-                json!({ "id": conversation, "input": { "snoozedUntil": "9".repeat(10_000) } }),
+            row(
+                "updateConversation(snoozedUntil:) of 10,000 digits",
+                gql(
+                    admin(),
+                    UPDATE_CONVERSATION,
+                    json!({ "id": conversation, "input": { "snoozedUntil": "9".repeat(10_000) } }),
+                ),
+                Expected::Code("BAD_USER_INPUT"),
             ),
-            Expected::Code("BAD_USER_INPUT"),
-        ),
-        row(
-            "updateConversation(snoozedUntil:) in the year 275760",
-            gql(
-                admin(),
-                UPDATE_CONVERSATION,
-                json!({ "id": conversation, "input": { "snoozedUntil": "+275760-09-13T00:00:00Z" } }),
+            row(
+                "updateConversation(snoozedUntil:) in the year 275760",
+                gql(
+                    admin(),
+                    UPDATE_CONVERSATION,
+                    json!({ "id": conversation, "input": { "snoozedUntil": "+275760-09-13T00:00:00Z" } }),
+                ),
+                Expected::Code("BAD_USER_INPUT"),
             ),
-            Expected::Code("BAD_USER_INPUT"),
-        ),
-        row(
-            "updateConversation(status: SNOOZED) without a time",
-            gql(
-                admin(),
-                UPDATE_CONVERSATION,
-                json!({ "id": conversation, "input": { "status": "SNOOZED" } }),
+            row(
+                "updateConversation(status: SNOOZED) without a time",
+                gql(
+                    admin(),
+                    UPDATE_CONVERSATION,
+                    json!({ "id": conversation, "input": { "status": "SNOOZED" } }),
+                ),
+                Expected::Code("BAD_USER_INPUT"),
             ),
-            Expected::Code("BAD_USER_INPUT"),
-        ),
-        row(
-            "conversations(windowClosesWithinHours: 2147483647)",
-            gql(
-                admin(),
-                FILTERED_CONVERSATIONS,
-                json!({ "pageId": PAGE, "hours": i32::MAX }),
+            row(
+                "conversations(windowClosesWithinHours: 2147483647)",
+                gql(
+                    admin(),
+                    FILTERED_CONVERSATIONS,
+                    json!({ "pageId": PAGE, "hours": i32::MAX }),
+                ),
+                Expected::Code("BAD_USER_INPUT"),
             ),
-            Expected::Code("BAD_USER_INPUT"),
-        ),
-        row(
-            "conversations(windowClosesWithinHours: -2147483648)",
-            gql(
-                admin(),
-                FILTERED_CONVERSATIONS,
-                json!({ "pageId": PAGE, "hours": i32::MIN }),
+            row(
+                "conversations(windowClosesWithinHours: -2147483648)",
+                gql(
+                    admin(),
+                    FILTERED_CONVERSATIONS,
+                    json!({ "pageId": PAGE, "hours": i32::MIN }),
+                ),
+                Expected::Code("BAD_USER_INPUT"),
             ),
-            Expected::Code("BAD_USER_INPUT"),
-        ),
-        row(
-            "conversations(assigneeId:) past i64",
-            gql(
-                admin(),
-                FILTERED_CONVERSATIONS,
-                json!({ "pageId": PAGE, "assigneeId": "99999999999999999999999" }),
+            row(
+                "conversations(assigneeId:) past i64",
+                gql(
+                    admin(),
+                    FILTERED_CONVERSATIONS,
+                    json!({ "pageId": PAGE, "assigneeId": "99999999999999999999999" }),
+                ),
+                Expected::Code("BAD_USER_INPUT"),
             ),
-            Expected::Code("BAD_USER_INPUT"),
-        ),
+        ],
         // Malformed ids.
-        row(
-            "conversation(id: \"abc\")",
-            gql(admin(), CONVERSATION, json!({ "id": "abc" })),
-            Expected::Code("BAD_USER_INPUT"),
-        ),
-        row(
-            "conversation(id: \"-1\")",
-            gql(admin(), CONVERSATION, json!({ "id": "-1" })),
-            Expected::Code("BAD_USER_INPUT"),
-        ),
-        row(
-            "conversation(id: \"0\")",
-            gql(admin(), CONVERSATION, json!({ "id": "0" })),
-            Expected::Code("BAD_USER_INPUT"),
-        ),
-        row(
-            "conversation(id:) of 20 digits",
-            gql(
-                admin(),
-                CONVERSATION,
-                json!({ "id": "99999999999999999999" }),
+        Group::MalformedIds => vec![
+            row(
+                "conversation(id: \"abc\")",
+                gql(admin(), CONVERSATION, json!({ "id": "abc" })),
+                Expected::Code("BAD_USER_INPUT"),
             ),
-            Expected::Code("BAD_USER_INPUT"),
-        ),
-        row(
-            "conversation(id: \"1 OR 1=1\")",
-            gql(admin(), CONVERSATION, json!({ "id": "1 OR 1=1" })),
-            Expected::Code("BAD_USER_INPUT"),
-        ),
-        row(
-            "messages(conversationId: \"1; DROP TABLE messages\")",
-            gql(admin(), MESSAGES, json!({ "id": "1; DROP TABLE messages" })),
-            Expected::Code("BAD_USER_INPUT"),
-        ),
-        row(
-            "conversations(pageId: \"\")",
-            gql(admin(), CONVERSATIONS, json!({ "pageId": "" })),
-            Expected::Code("BAD_USER_INPUT"),
-        ),
-        row(
-            "conversations(pageId: \"../etc\")",
-            gql(admin(), CONVERSATIONS, json!({ "pageId": "../etc" })),
-            Expected::Code("BAD_USER_INPUT"),
-        ),
-        row(
-            "conversations(pageId:) with a quote injection",
-            gql(
-                admin(),
-                CONVERSATIONS,
-                json!({ "pageId": "1000000001' OR '1'='1" }),
+            row(
+                "conversation(id: \"-1\")",
+                gql(admin(), CONVERSATION, json!({ "id": "-1" })),
+                Expected::Code("BAD_USER_INPUT"),
             ),
-            Expected::Code("BAD_USER_INPUT"),
-        ),
-        row(
-            "conversations(pageId:) of 65 characters",
-            gql(admin(), CONVERSATIONS, json!({ "pageId": "1".repeat(65) })),
-            Expected::Code("BAD_USER_INPUT"),
-        ),
-        row(
-            "pageAgents(pageId: \"../etc\")",
-            gql(admin(), PAGE_AGENTS, json!({ "pageId": "../etc" })),
-            Expected::Code("BAD_USER_INPUT"),
-        ),
+            row(
+                "conversation(id: \"0\")",
+                gql(admin(), CONVERSATION, json!({ "id": "0" })),
+                Expected::Code("BAD_USER_INPUT"),
+            ),
+            row(
+                "conversation(id:) of 20 digits",
+                gql(
+                    admin(),
+                    CONVERSATION,
+                    json!({ "id": "99999999999999999999" }),
+                ),
+                Expected::Code("BAD_USER_INPUT"),
+            ),
+            row(
+                "conversation(id: \"1 OR 1=1\")",
+                gql(admin(), CONVERSATION, json!({ "id": "1 OR 1=1" })),
+                Expected::Code("BAD_USER_INPUT"),
+            ),
+            row(
+                "messages(conversationId: \"1; DROP TABLE messages\")",
+                gql(admin(), MESSAGES, json!({ "id": "1; DROP TABLE messages" })),
+                Expected::Code("BAD_USER_INPUT"),
+            ),
+            row(
+                "conversations(pageId: \"\")",
+                gql(admin(), CONVERSATIONS, json!({ "pageId": "" })),
+                Expected::Code("BAD_USER_INPUT"),
+            ),
+            row(
+                "conversations(pageId: \"../etc\")",
+                gql(admin(), CONVERSATIONS, json!({ "pageId": "../etc" })),
+                Expected::Code("BAD_USER_INPUT"),
+            ),
+            row(
+                "conversations(pageId:) with a quote injection",
+                gql(
+                    admin(),
+                    CONVERSATIONS,
+                    json!({ "pageId": "1000000001' OR '1'='1" }),
+                ),
+                Expected::Code("BAD_USER_INPUT"),
+            ),
+            row(
+                "conversations(pageId:) of 65 characters",
+                gql(admin(), CONVERSATIONS, json!({ "pageId": "1".repeat(65) })),
+                Expected::Code("BAD_USER_INPUT"),
+            ),
+            row(
+                "pageAgents(pageId: \"../etc\")",
+                gql(admin(), PAGE_AGENTS, json!({ "pageId": "../etc" })),
+                Expected::Code("BAD_USER_INPUT"),
+            ),
+        ],
         // Missing, broken and dead credentials.
-        row(
-            "no token",
-            gql(Auth::None, ME, json!({})),
-            Expected::Code("UNAUTHENTICATED"),
-        ),
-        row(
-            "a garbage token",
-            gql(bearer("garbage"), ME, json!({})),
-            Expected::Code("UNAUTHENTICATED"),
-        ),
-        row(
-            "a session token with the API-token prefix",
-            gql(
-                bearer(&f.app.admin_token.replacen("mfs_", "mfa_", 1)),
-                ME,
-                json!({}),
+        Group::DeadCredentials => vec![
+            row(
+                "no token",
+                gql(Auth::None, ME, json!({})),
+                Expected::Code("UNAUTHENTICATED"),
             ),
-            Expected::Code("UNAUTHENTICATED"),
-        ),
-        row(
-            "a 10 KB token",
-            gql(
-                bearer(&format!("mfs_{}", "A".repeat(10 * 1024))),
-                ME,
-                json!({}),
+            row(
+                "a garbage token",
+                gql(bearer("garbage"), ME, json!({})),
+                Expected::Code("UNAUTHENTICATED"),
             ),
-            Expected::Code("UNAUTHENTICATED"),
-        ),
-        row(
-            "Basic auth with the administrator's password",
-            gql(Auth::Header(BASIC_CREDENTIALS.to_owned()), ME, json!({})),
-            Expected::Code("UNAUTHENTICATED"),
-        ),
-        row(
-            "the administrator's token under another scheme",
-            gql(
-                Auth::Header(format!("Token {}", f.app.admin_token)),
-                ME,
-                json!({}),
+            row(
+                "a session token with the API-token prefix",
+                gql(
+                    bearer(&f.app.admin_token.replacen("mfs_", "mfa_", 1)),
+                    ME,
+                    json!({}),
+                ),
+                Expected::Code("UNAUTHENTICATED"),
             ),
-            Expected::Code("UNAUTHENTICATED"),
-        ),
-        row(
-            "Bearer with no token",
-            gql(Auth::Header("Bearer ".to_owned()), ME, json!({})),
-            Expected::Code("UNAUTHENTICATED"),
-        ),
-        row(
-            "a logged-out session token",
-            gql(bearer(&f.logged_out), ME, json!({})),
-            Expected::Code("UNAUTHENTICATED"),
-        ),
-        row(
-            "a revoked API token",
-            gql(bearer(&f.revoked.token), ME, json!({})),
-            Expected::Code("UNAUTHENTICATED"),
-        ),
+            row(
+                "a 10 KB token",
+                gql(
+                    bearer(&format!("mfs_{}", "A".repeat(10 * 1024))),
+                    ME,
+                    json!({}),
+                ),
+                Expected::Code("UNAUTHENTICATED"),
+            ),
+            row(
+                "Basic auth with the administrator's password",
+                gql(Auth::Header(BASIC_CREDENTIALS.to_owned()), ME, json!({})),
+                Expected::Code("UNAUTHENTICATED"),
+            ),
+            row(
+                "the administrator's token under another scheme",
+                gql(
+                    Auth::Header(format!("Token {}", f.app.admin_token)),
+                    ME,
+                    json!({}),
+                ),
+                Expected::Code("UNAUTHENTICATED"),
+            ),
+            row(
+                "Bearer with no token",
+                gql(Auth::Header("Bearer ".to_owned()), ME, json!({})),
+                Expected::Code("UNAUTHENTICATED"),
+            ),
+            row(
+                "a logged-out session token",
+                gql(bearer(&f.logged_out), ME, json!({})),
+                Expected::Code("UNAUTHENTICATED"),
+            ),
+            row(
+                "a revoked API token",
+                gql(bearer(&f.revoked.token), ME, json!({})),
+                Expected::Code("UNAUTHENTICATED"),
+            ),
+        ],
         // Sign-in.
-        row(
-            "login with a wrong password",
-            Action::Login {
-                email: f.alice.email.clone(),
-                password: "not alice's password".to_owned(),
-                attempts: 1,
-            },
-            Expected::CodeAndMessage("UNAUTHENTICATED", INVALID_CREDENTIALS),
-        ),
-        row(
-            "login with an unknown email",
-            Action::Login {
-                email: "nobody@example.com".to_owned(),
-                password: AGENT_PASSWORD.to_owned(),
-                attempts: 1,
-            },
-            Expected::CodeAndMessage("UNAUTHENTICATED", INVALID_CREDENTIALS),
-        ),
-        row(
-            "login with a 10 KB password",
-            Action::Login {
-                email: ADMIN_EMAIL.to_owned(),
-                password: "p".repeat(10 * 1024),
-                attempts: 1,
-            },
-            Expected::CodeAndMessage("UNAUTHENTICATED", INVALID_CREDENTIALS),
-        ),
-        row(
-            "11 rapid logins for one email (brute force)",
-            Action::Login {
-                email: f.victim_email.clone(),
-                password: "guess".to_owned(),
-                attempts: 11,
-            },
-            Expected::LockedOutOnLastAttempt,
-        ),
+        Group::SignIn => vec![
+            row(
+                "login with a wrong password",
+                Action::Login {
+                    email: f.alice.email.clone(),
+                    password: "not alice's password".to_owned(),
+                    attempts: 1,
+                },
+                Expected::CodeAndMessage("UNAUTHENTICATED", INVALID_CREDENTIALS),
+            ),
+            row(
+                "login with an unknown email",
+                Action::Login {
+                    email: "nobody@example.com".to_owned(),
+                    password: AGENT_PASSWORD.to_owned(),
+                    attempts: 1,
+                },
+                Expected::CodeAndMessage("UNAUTHENTICATED", INVALID_CREDENTIALS),
+            ),
+            row(
+                "login with a 10 KB password",
+                Action::Login {
+                    email: ADMIN_EMAIL.to_owned(),
+                    password: "p".repeat(10 * 1024),
+                    attempts: 1,
+                },
+                Expected::CodeAndMessage("UNAUTHENTICATED", INVALID_CREDENTIALS),
+            ),
+            row(
+                "11 rapid logins for one email (brute force)",
+                Action::Login {
+                    email: f.victim_email.clone(),
+                    password: "guess".to_owned(),
+                    attempts: 11,
+                },
+                Expected::LockedOutOnLastAttempt,
+            ),
+        ],
         // WebSocket handshakes.
-        row(
-            "WebSocket with no token",
-            Action::WsConnect { payload: json!({}) },
-            Expected::WsRefused,
-        ),
-        row(
-            "WebSocket with a garbage token",
-            Action::WsConnect {
-                payload: json!({ "authorization": "Bearer garbage" }),
-            },
-            Expected::WsRefused,
-        ),
-        row(
-            "WebSocket with a logged-out session token",
-            Action::WsConnect {
-                payload: json!({ "authorization": format!("Bearer {}", f.logged_out) }),
-            },
-            Expected::WsRefused,
-        ),
-        row(
-            "WebSocket with a revoked API token",
-            Action::WsConnect {
-                payload: json!({ "authorization": format!("Bearer {}", f.revoked.token) }),
-            },
-            Expected::WsRefused,
-        ),
-        row(
-            "WebSocket with Basic auth",
-            Action::WsConnect {
-                payload: json!({ "authorization": BASIC_CREDENTIALS }),
-            },
-            Expected::WsRefused,
-        ),
+        Group::WebSocketHandshakes => vec![
+            row(
+                "WebSocket with no token",
+                Action::WsConnect { payload: json!({}) },
+                Expected::WsRefused,
+            ),
+            row(
+                "WebSocket with a garbage token",
+                Action::WsConnect {
+                    payload: json!({ "authorization": "Bearer garbage" }),
+                },
+                Expected::WsRefused,
+            ),
+            row(
+                "WebSocket with a logged-out session token",
+                Action::WsConnect {
+                    payload: json!({ "authorization": format!("Bearer {}", f.logged_out) }),
+                },
+                Expected::WsRefused,
+            ),
+            row(
+                "WebSocket with a revoked API token",
+                Action::WsConnect {
+                    payload: json!({ "authorization": format!("Bearer {}", f.revoked.token) }),
+                },
+                Expected::WsRefused,
+            ),
+            row(
+                "WebSocket with Basic auth",
+                Action::WsConnect {
+                    payload: json!({ "authorization": BASIC_CREDENTIALS }),
+                },
+                Expected::WsRefused,
+            ),
+        ],
         // Privilege escalation and bad input on administration.
-        row(
-            "createAgent (an ADMIN) by a non-admin agent",
-            gql(
-                bearer(&f.alice.token),
-                CREATE_AGENT,
-                new_agent("mallory@example.com", "Mallory", "long enough password"),
-            ),
-            Expected::Code("FORBIDDEN"),
-        ),
-        row(
-            "createAgent with an administrator's API token",
-            gql(
-                bearer(&f.admins_api_token.token),
-                CREATE_AGENT,
-                new_agent("mallory@example.com", "Mallory", "long enough password"),
-            ),
-            Expected::Code("FORBIDDEN"),
-        ),
-        row(
-            "createAgent with a 9-character password",
-            gql(
-                admin(),
-                CREATE_AGENT,
-                new_agent("mallory@example.com", "Mallory", "123456789"),
-            ),
-            Expected::Code("BAD_USER_INPUT"),
-        ),
-        row(
-            "createAgent with a 201-character password",
-            gql(
-                admin(),
-                CREATE_AGENT,
-                new_agent("mallory@example.com", "Mallory", &"p".repeat(201)),
-            ),
-            Expected::Code("BAD_USER_INPUT"),
-        ),
-        row(
-            "createAgent with a bad email",
-            gql(
-                admin(),
-                CREATE_AGENT,
-                new_agent("not-an-email", "Mallory", "long enough password"),
-            ),
-            Expected::Code("BAD_USER_INPUT"),
-        ),
-        row(
-            "createAgent with a header injection in the email",
-            gql(
-                admin(),
-                CREATE_AGENT,
-                new_agent(
-                    "mallory@example.com\r\nBcc: all@example.com",
-                    "Mallory",
-                    "long enough password",
+        Group::PrivilegeEscalation => vec![
+            row(
+                "createAgent (an ADMIN) by a non-admin agent",
+                gql(
+                    bearer(&f.alice.token),
+                    CREATE_AGENT,
+                    new_agent("mallory@example.com", "Mallory", "long enough password"),
                 ),
+                Expected::Code("FORBIDDEN"),
             ),
-            Expected::Code("BAD_USER_INPUT"),
-        ),
-        row(
-            "createAgent with control characters in the name",
-            gql(
-                admin(),
-                CREATE_AGENT,
-                new_agent(
-                    "mallory@example.com",
-                    "Mal\u{7}lory\u{1b}[31m",
-                    "long enough password",
+            row(
+                "createAgent with an administrator's API token",
+                gql(
+                    bearer(&f.admins_api_token.token),
+                    CREATE_AGENT,
+                    new_agent("mallory@example.com", "Mallory", "long enough password"),
                 ),
+                Expected::Code("FORBIDDEN"),
             ),
-            Expected::Code("BAD_USER_INPUT"),
-        ),
-        row(
-            "createAgent with an empty name",
-            gql(
-                admin(),
-                CREATE_AGENT,
-                new_agent("mallory@example.com", "", "long enough password"),
-            ),
-            Expected::Code("BAD_USER_INPUT"),
-        ),
-        row(
-            "createAgent with a blank name",
-            gql(
-                admin(),
-                CREATE_AGENT,
-                new_agent("mallory@example.com", "   ", "long enough password"),
-            ),
-            Expected::Code("BAD_USER_INPUT"),
-        ),
-        row(
-            "createAgent with a 101-character name",
-            gql(
-                admin(),
-                CREATE_AGENT,
-                new_agent(
-                    "mallory@example.com",
-                    &"M".repeat(101),
-                    "long enough password",
+            row(
+                "createAgent with a 9-character password",
+                gql(
+                    admin(),
+                    CREATE_AGENT,
+                    new_agent("mallory@example.com", "Mallory", "123456789"),
                 ),
+                Expected::Code("BAD_USER_INPUT"),
             ),
-            Expected::Code("BAD_USER_INPUT"),
-        ),
-        row(
-            "createApiToken with no pageIds",
-            gql(admin(), CREATE_API_TOKEN, json!({ "pageIds": [] })),
-            Expected::Code("BAD_USER_INPUT"),
-        ),
-        row(
-            "createApiToken for an unknown page",
-            gql(
-                admin(),
-                CREATE_API_TOKEN,
-                json!({ "pageIds": ["1999999999"] }),
+            row(
+                "createAgent with a 201-character password",
+                gql(
+                    admin(),
+                    CREATE_AGENT,
+                    new_agent("mallory@example.com", "Mallory", &"p".repeat(201)),
+                ),
+                Expected::Code("BAD_USER_INPUT"),
             ),
-            Expected::Code("NOT_FOUND"),
-        ),
-        row(
-            "createApiToken for page \"../etc\"",
-            gql(admin(), CREATE_API_TOKEN, json!({ "pageIds": ["../etc"] })),
-            Expected::Code("BAD_USER_INPUT"),
-        ),
-        row(
-            "createApiToken with an API token",
-            gql(
-                bearer(&f.admins_api_token.token),
-                CREATE_API_TOKEN,
-                json!({ "pageIds": [PAGE] }),
+            row(
+                "createAgent with a bad email",
+                gql(
+                    admin(),
+                    CREATE_AGENT,
+                    new_agent("not-an-email", "Mallory", "long enough password"),
+                ),
+                Expected::Code("BAD_USER_INPUT"),
             ),
-            Expected::Code("FORBIDDEN"),
-        ),
+            row(
+                "createAgent with a header injection in the email",
+                gql(
+                    admin(),
+                    CREATE_AGENT,
+                    new_agent(
+                        "mallory@example.com\r\nBcc: all@example.com",
+                        "Mallory",
+                        "long enough password",
+                    ),
+                ),
+                Expected::Code("BAD_USER_INPUT"),
+            ),
+            row(
+                "createAgent with control characters in the name",
+                gql(
+                    admin(),
+                    CREATE_AGENT,
+                    new_agent(
+                        "mallory@example.com",
+                        "Mal\u{7}lory\u{1b}[31m",
+                        "long enough password",
+                    ),
+                ),
+                Expected::Code("BAD_USER_INPUT"),
+            ),
+            row(
+                "createAgent with an empty name",
+                gql(
+                    admin(),
+                    CREATE_AGENT,
+                    new_agent("mallory@example.com", "", "long enough password"),
+                ),
+                Expected::Code("BAD_USER_INPUT"),
+            ),
+            row(
+                "createAgent with a blank name",
+                gql(
+                    admin(),
+                    CREATE_AGENT,
+                    new_agent("mallory@example.com", "   ", "long enough password"),
+                ),
+                Expected::Code("BAD_USER_INPUT"),
+            ),
+            row(
+                "createAgent with a 101-character name",
+                gql(
+                    admin(),
+                    CREATE_AGENT,
+                    new_agent(
+                        "mallory@example.com",
+                        &"M".repeat(101),
+                        "long enough password",
+                    ),
+                ),
+                Expected::Code("BAD_USER_INPUT"),
+            ),
+            row(
+                "createApiToken with no pageIds",
+                gql(admin(), CREATE_API_TOKEN, json!({ "pageIds": [] })),
+                Expected::Code("BAD_USER_INPUT"),
+            ),
+            row(
+                "createApiToken for an unknown page",
+                gql(
+                    admin(),
+                    CREATE_API_TOKEN,
+                    json!({ "pageIds": ["1999999999"] }),
+                ),
+                Expected::Code("NOT_FOUND"),
+            ),
+            row(
+                "createApiToken for page \"../etc\"",
+                gql(admin(), CREATE_API_TOKEN, json!({ "pageIds": ["../etc"] })),
+                Expected::Code("BAD_USER_INPUT"),
+            ),
+            row(
+                "createApiToken with an API token",
+                gql(
+                    bearer(&f.admins_api_token.token),
+                    CREATE_API_TOKEN,
+                    json!({ "pageIds": [PAGE] }),
+                ),
+                Expected::Code("FORBIDDEN"),
+            ),
+        ],
         // Mutations through GET.
-        row(
-            "createAgent through GET",
-            Action::GetGraphql {
-                query: CREATE_AGENT.to_owned(),
-                variables: new_agent("mallory@example.com", "Mallory", "long enough password"),
-            },
-            Expected::Status(405),
-        ),
-        row(
-            "logout through GET",
-            Action::GetGraphql {
-                query: "mutation { logout }".to_owned(),
-                variables: json!({}),
-            },
-            Expected::Status(405),
-        ),
+        Group::MutationsThroughGet => vec![
+            row(
+                "createAgent through GET",
+                Action::GetGraphql {
+                    query: CREATE_AGENT.to_owned(),
+                    variables: new_agent("mallory@example.com", "Mallory", "long enough password"),
+                },
+                Expected::Status(405),
+            ),
+            row(
+                "logout through GET",
+                Action::GetGraphql {
+                    query: "mutation { logout }".to_owned(),
+                    variables: json!({}),
+                },
+                Expected::Status(405),
+            ),
+        ],
         // Rate limits.
-        row(
+        Group::RateLimits => vec![row(
             "an API token hammered with 300 requests, 50 at a time",
             Action::Hammer {
                 token: f.hammered.token.clone(),
@@ -956,84 +1014,86 @@ fn rows(f: &Fixture) -> Vec<Row> {
                 in_flight: 50,
             },
             Expected::RateLimited,
-        ),
+        )],
         // Replies: refused before anything is stored or sent to the Graph API.
-        row(
-            "a reply of 2001 characters",
-            gql(
-                bearer(&f.alice.token),
-                SEND,
-                json!({ "c": f.conversation, "t": "é".repeat(2001) }),
+        Group::Replies => vec![
+            row(
+                "a reply of 2001 characters",
+                gql(
+                    bearer(&f.alice.token),
+                    SEND,
+                    json!({ "c": f.conversation, "t": "é".repeat(2001) }),
+                ),
+                Expected::Code("BAD_USER_INPUT"),
             ),
-            Expected::Code("BAD_USER_INPUT"),
-        ),
-        row(
-            "an empty reply",
-            gql(
-                bearer(&f.alice.token),
-                SEND,
-                json!({ "c": f.conversation, "t": "" }),
+            row(
+                "an empty reply",
+                gql(
+                    bearer(&f.alice.token),
+                    SEND,
+                    json!({ "c": f.conversation, "t": "" }),
+                ),
+                Expected::Code("BAD_USER_INPUT"),
             ),
-            Expected::Code("BAD_USER_INPUT"),
-        ),
-        row(
-            "a reply of blanks only",
-            gql(
-                bearer(&f.alice.token),
-                SEND,
-                json!({ "c": f.conversation, "t": " \n\n " }),
+            row(
+                "a reply of blanks only",
+                gql(
+                    bearer(&f.alice.token),
+                    SEND,
+                    json!({ "c": f.conversation, "t": " \n\n " }),
+                ),
+                Expected::Code("BAD_USER_INPUT"),
             ),
-            Expected::Code("BAD_USER_INPUT"),
-        ),
-        row(
-            "a reply with a control character",
-            gql(
-                bearer(&f.alice.token),
-                SEND,
-                json!({ "c": f.conversation, "t": "bell\u{7}" }),
+            row(
+                "a reply with a control character",
+                gql(
+                    bearer(&f.alice.token),
+                    SEND,
+                    json!({ "c": f.conversation, "t": "bell\u{7}" }),
+                ),
+                Expected::Code("BAD_USER_INPUT"),
             ),
-            Expected::Code("BAD_USER_INPUT"),
-        ),
-        row(
-            "a reply with an idempotency key of 200 characters",
-            gql(
-                bearer(&f.alice.token),
-                "mutation($c: ID!, $t: String!, $k: String) { sendMessage(input: \
-                 { conversationId: $c, text: $t, clientMutationId: $k }) { id } }",
-                json!({ "c": f.conversation, "t": "hello", "k": "k".repeat(200) }),
+            row(
+                "a reply with an idempotency key of 200 characters",
+                gql(
+                    bearer(&f.alice.token),
+                    "mutation($c: ID!, $t: String!, $k: String) { sendMessage(input: \
+                     { conversationId: $c, text: $t, clientMutationId: $k }) { id } }",
+                    json!({ "c": f.conversation, "t": "hello", "k": "k".repeat(200) }),
+                ),
+                Expected::Code("BAD_USER_INPUT"),
             ),
-            Expected::Code("BAD_USER_INPUT"),
-        ),
-        row(
-            "a reply with both a text and an attachment",
-            gql(
-                bearer(&f.alice.token),
-                "mutation($c: ID!) { sendMessage(input: { conversationId: $c, text: \"hi\", \
-                 attachment: { type: IMAGE, url: \"https://example.com/a.png\" } }) { id } }",
-                json!({ "c": f.conversation }),
+            row(
+                "a reply with both a text and an attachment",
+                gql(
+                    bearer(&f.alice.token),
+                    "mutation($c: ID!) { sendMessage(input: { conversationId: $c, text: \"hi\", \
+                     attachment: { type: IMAGE, url: \"https://example.com/a.png\" } }) { id } }",
+                    json!({ "c": f.conversation }),
+                ),
+                Expected::Code("BAD_USER_INPUT"),
             ),
-            Expected::Code("BAD_USER_INPUT"),
-        ),
-        row(
-            "an attachment at a javascript: URL",
-            gql(
-                bearer(&f.alice.token),
-                "mutation($c: ID!) { sendMessage(input: { conversationId: $c, \
-                 attachment: { type: FILE, url: \"javascript:alert(1)\" } }) { id } }",
-                json!({ "c": f.conversation }),
+            row(
+                "an attachment at a javascript: URL",
+                gql(
+                    bearer(&f.alice.token),
+                    "mutation($c: ID!) { sendMessage(input: { conversationId: $c, \
+                     attachment: { type: FILE, url: \"javascript:alert(1)\" } }) { id } }",
+                    json!({ "c": f.conversation }),
+                ),
+                Expected::Code("BAD_USER_INPUT"),
             ),
-            Expected::Code("BAD_USER_INPUT"),
-        ),
-        row(
-            "a reply to conversation id `1 OR 1=1`",
-            gql(
-                bearer(&f.alice.token),
-                SEND,
-                json!({ "c": "1 OR 1=1", "t": "hello" }),
+            row(
+                "a reply to conversation id `1 OR 1=1`",
+                gql(
+                    bearer(&f.alice.token),
+                    SEND,
+                    json!({ "c": "1 OR 1=1", "t": "hello" }),
+                ),
+                Expected::Code("BAD_USER_INPUT"),
             ),
-            Expected::Code("BAD_USER_INPUT"),
-        ),
-    ]
+        ],
+    }
 }
 
 async fn perform(f: &Fixture, action: &Action) -> Outcome {
@@ -1279,12 +1339,16 @@ fn rate_limited(responses: &[HttpResponse]) -> Result<(), String> {
     Ok(())
 }
 
-#[tokio::test]
-async fn hostile_inputs_are_refused_as_specified_and_change_nothing() {
+/// Runs `group`'s rows in order on a fresh fixture: each must be answered as its row says,
+/// and after each nothing may have been stored or changed. Every row's name and verdict
+/// is printed (shown with `--nocapture`, and for a failing group).
+async fn refused_as_specified_and_change_nothing(group: Group) {
     // Arrange
     let fixture = fixture().await;
-    let rows = rows(&fixture);
-    assert!(rows.len() >= 40, "only {} rows", rows.len());
+    let all: usize = Group::ALL.iter().map(|g| rows(&fixture, *g).len()).sum();
+    assert!(all >= 40, "only {all} rows");
+    let rows = rows(&fixture, group);
+    assert!(!rows.is_empty(), "no rows in {group:?}");
     let mut counts = fixture.app.counts().await;
     assert_eq!(
         counts,
@@ -1304,23 +1368,91 @@ async fn hostile_inputs_are_refused_as_specified_and_change_nothing() {
         let outcome = perform(&fixture, &row.action).await;
 
         // Assert
+        let mut failed = Vec::new();
         if let Err(why) = row.expected.check(&outcome) {
-            failures.push(format!("{}: {why}", row.name));
+            failed.push(why);
         }
         let after = fixture.app.counts().await;
         if after != counts {
-            failures.push(format!(
-                "{}: something was stored or changed: {counts:?} became {after:?}",
-                row.name
+            failed.push(format!(
+                "something was stored or changed: {counts:?} became {after:?}"
             ));
             counts = after;
         }
+        let verdict = if failed.is_empty() { "ok" } else { "FAILED" };
+        println!("row {:?} ... {verdict}", row.name);
+        failures.extend(failed.into_iter().map(|why| format!("{}: {why}", row.name)));
     }
     assert!(
         failures.is_empty(),
-        "{} of {} rows failed:\n{}",
+        "{} of {} rows of {group:?} failed:\n{}",
         failures.len(),
         rows.len(),
         failures.join("\n")
     );
+}
+
+#[tokio::test]
+async fn forged_webhooks() {
+    refused_as_specified_and_change_nothing(Group::ForgedWebhooks).await;
+}
+
+#[tokio::test]
+async fn oversized_and_malformed_deliveries() {
+    refused_as_specified_and_change_nothing(Group::MalformedDeliveries).await;
+}
+
+#[tokio::test]
+async fn oversized_and_malformed_graphql() {
+    refused_as_specified_and_change_nothing(Group::MalformedGraphql).await;
+}
+
+#[tokio::test]
+async fn page_sizes_and_cursors() {
+    refused_as_specified_and_change_nothing(Group::PageSizesAndCursors).await;
+}
+
+#[tokio::test]
+async fn snoozes_and_inbox_filters() {
+    refused_as_specified_and_change_nothing(Group::SnoozesAndFilters).await;
+}
+
+#[tokio::test]
+async fn malformed_ids() {
+    refused_as_specified_and_change_nothing(Group::MalformedIds).await;
+}
+
+#[tokio::test]
+async fn missing_broken_and_dead_credentials() {
+    refused_as_specified_and_change_nothing(Group::DeadCredentials).await;
+}
+
+#[tokio::test]
+async fn sign_in() {
+    refused_as_specified_and_change_nothing(Group::SignIn).await;
+}
+
+#[tokio::test]
+async fn websocket_handshakes() {
+    refused_as_specified_and_change_nothing(Group::WebSocketHandshakes).await;
+}
+
+#[tokio::test]
+async fn privilege_escalation_and_bad_input_on_administration() {
+    refused_as_specified_and_change_nothing(Group::PrivilegeEscalation).await;
+}
+
+#[tokio::test]
+async fn mutations_through_get() {
+    refused_as_specified_and_change_nothing(Group::MutationsThroughGet).await;
+}
+
+#[tokio::test]
+async fn rate_limits() {
+    refused_as_specified_and_change_nothing(Group::RateLimits).await;
+}
+
+#[tokio::test]
+async fn replies() {
+    refused_as_specified_and_change_nothing(Group::Replies).await;
 }
