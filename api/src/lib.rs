@@ -1,7 +1,9 @@
 //! MessengerFlow's server as a library: `main` and every test start the very same app.
 //!
-//! `Server::build` connects the database, runs the migrations and starts the ingest writer;
-//! `Server::run_until` serves HTTP and WebSocket until the shutdown future completes.
+//! `Server::build` connects the database, runs the migrations and starts the background
+//! tasks (the ingest writers, the outbox relay...) into groups the server owns;
+//! `Server::run_until` serves HTTP and WebSocket until the shutdown future completes, then
+//! stops those tasks and waits for them.
 #![forbid(unsafe_code)]
 
 pub mod bus;
@@ -15,6 +17,7 @@ pub mod logging;
 pub mod metrics;
 pub mod service;
 pub mod state;
+pub mod tasks;
 pub mod time;
 
 use std::future::Future;
@@ -34,15 +37,17 @@ pub fn build_app(state: AppState) -> Router {
     http::router(state)
 }
 
-/// A server whose database is ready and whose listener is bound.
+/// A server whose database is ready, whose listener is bound and whose background tasks
+/// run. Dropped without `run_until`, it stops them (without waiting).
 pub struct Server {
     listener: TcpListener,
     state: AppState,
     addr: SocketAddr,
+    background: tasks::Background,
 }
 
 impl Server {
-    /// Connects and migrates the database, starts the bus and the ingest writer.
+    /// Connects and migrates the database, starts the bus and the background tasks.
     pub async fn build(config: Config, listener: TcpListener) -> anyhow::Result<Self> {
         let config = config.without_blank_values();
         let addr = listener
@@ -50,9 +55,10 @@ impl Server {
             .context("reading the listener's address")?;
         let db = db::connect(&config.database_url).await?;
         db::migrate(&db).await?;
+        let background = tasks::Background::default();
         let bus: Arc<dyn bus::EventBus> = match &config.redis_url {
             Some(url) => Arc::new(
-                bus::redis::RedisBus::connect(url, &config.redis_channel)
+                bus::redis::RedisBus::connect(url, &config.redis_channel, &background.bus)
                     .await
                     .with_context(|| format!("connecting to Redis ({})", db::redact_url(url)))?,
             ),
@@ -71,11 +77,21 @@ impl Server {
         let writer = db::connect_writer(&config.database_url, writers).await?;
         let graph = facebook::graph::GraphClient::new(&config.fb_graph_url)?;
         let metrics = metrics::Metrics::new().context("registering metrics")?;
-        let state = AppState::new(config, db, writer, bus, graph, metrics);
+        let parts = state::Parts {
+            config,
+            db,
+            writer,
+            bus,
+            graph,
+            metrics,
+        };
+        let (state, customers) = AppState::new(parts, &background);
+        state.start_tasks(customers, &background.work);
         Ok(Self {
             listener,
             state,
             addr,
+            background,
         })
     }
 
@@ -92,7 +108,8 @@ impl Server {
     /// Serves until `shutdown` completes. Then it stops accepting connections, cancels
     /// `AppState::shutdown`, lets in-flight requests finish (for at most
     /// `MF_SHUTDOWN_GRACE_SECS`: one that never ends does not hold the process), closes the
-    /// WebSockets (1001, "going away": clients reconnect and resume) and returns.
+    /// WebSockets (1001, "going away": clients reconnect and resume), stops the background
+    /// tasks and waits for them (for at most [`TASKS_GRACE`] per group), and returns.
     pub async fn run_until(
         self,
         shutdown: impl Future<Output = ()> + Send + 'static,
@@ -138,6 +155,7 @@ impl Server {
                 "WebSockets still open after the grace period; leaving them"
             );
         }
+        self.background.stop(TASKS_GRACE).await;
         Ok(())
     }
 }
@@ -164,3 +182,7 @@ fn warn_about_missing_settings(config: &Config) {
 
 /// How long shutdown waits for WebSockets to take their close frame.
 const WEBSOCKET_GRACE: std::time::Duration = std::time::Duration::from_secs(5);
+/// How long shutdown waits for each group of background tasks (see `tasks::Background`)
+/// once asked to stop: they stop at their next step, so this is only reached when one
+/// is stuck (the database hanging under a writer's last commit).
+pub const TASKS_GRACE: std::time::Duration = std::time::Duration::from_secs(5);

@@ -14,8 +14,13 @@ use crate::service::ingest::Ingest;
 use crate::service::limits::Limits;
 use crate::service::outbox::Outbox;
 use crate::service::presence::Presence;
+use crate::service::profiles::NewCustomer;
 use crate::service::snooze::Snoozes;
 use crate::service::viewers::Viewers;
+use crate::tasks::{Background, Tasks};
+
+/// What the ingest writers announce the conversations they created on.
+pub type NewCustomerFeed = tokio::sync::mpsc::UnboundedReceiver<Vec<NewCustomer>>;
 
 /// Cheap to clone: everything inside is shared.
 #[derive(Clone)]
@@ -40,23 +45,41 @@ pub struct AppState {
     pub shutdown: CancellationToken,
     /// The WebSocket connections, which the shutdown waits for (briefly).
     pub connections: TaskTracker,
+    /// Where requests start work that outlives them (a history sync, `mark_seen`): the
+    /// server's `work` group, stopped and joined on shutdown (see `tasks`).
+    pub tasks: Tasks,
     /// Wakes this instance's snooze waker when a conversation is snoozed.
     pub snoozes: Arc<Snoozes>,
 }
 
+/// What the state is made of, connected by `Server::build`.
+pub struct Parts {
+    pub config: Config,
+    pub db: DatabaseConnection,
+    /// The ingest writers' own connection (see `db::connect_writer`).
+    pub writer: DatabaseConnection,
+    pub bus: Arc<dyn EventBus>,
+    pub graph: GraphClient,
+    pub metrics: Metrics,
+}
+
 impl AppState {
-    /// `writer` is the ingest writer's own connection (see `db::connect_writer`).
-    pub fn new(
-        config: Config,
-        db: DatabaseConnection,
-        writer: DatabaseConnection,
-        bus: Arc<dyn EventBus>,
-        graph: GraphClient,
-        metrics: Metrics,
-    ) -> Self {
+    /// Assembles the state. Its components that run tasks (the outbox, the ingest writers,
+    /// the credentials' re-check) start them in `background`'s groups; the other tasks are
+    /// started by `Server::build` (see `start_tasks`). Also returns what the ingest writers
+    /// announce new customers on, for the profile fetcher.
+    pub fn new(parts: Parts, background: &Background) -> (Self, NewCustomerFeed) {
+        let Parts {
+            config,
+            db,
+            writer,
+            bus,
+            graph,
+            metrics,
+        } = parts;
         let (new_customers, customers) = tokio::sync::mpsc::unbounded_channel();
         let metrics = Arc::new(metrics);
-        let outbox = Outbox::start(db.clone(), bus.clone());
+        let outbox = Outbox::start(db.clone(), bus.clone(), &background.outbox);
         let ingest = Ingest::start(
             writer,
             outbox.clone(),
@@ -64,12 +87,12 @@ impl AppState {
             config.ingest_writers,
             Some(new_customers),
             metrics.clone(),
+            &background.work,
         );
-        let shutdown = CancellationToken::new();
         let credentials = Arc::new(Credentials::start(
             db.clone(),
             bus.clone(),
-            shutdown.clone(),
+            &background.work,
         ));
         let state = Self {
             config: Arc::new(config),
@@ -83,26 +106,46 @@ impl AppState {
             credentials,
             graph,
             metrics,
-            shutdown,
+            shutdown: CancellationToken::new(),
             connections: TaskTracker::new(),
+            tasks: background.work.clone(),
             snoozes: Arc::new(Snoozes::default()),
         };
-        tokio::spawn(crate::service::profiles::run(state.clone(), customers));
-        tokio::spawn(crate::service::viewers::run(
-            state.viewers.clone(),
-            state.bus.clone(),
-            state.shutdown.clone(),
-        ));
-        tokio::spawn(crate::service::event_log::prune_forever(
-            state.db.clone(),
-            state.config.event_retention_secs,
-            Arc::downgrade(&state.config),
-        ));
-        // Until shutdown: it reads the snoozes due while no server ran, then keeps time.
-        tokio::spawn(crate::service::snooze::wake_forever(
-            state.clone(),
-            state.snoozes.clone(),
-        ));
-        state
+        (state, customers)
+    }
+
+    /// Starts the state's own background tasks in `tasks`: the profile fetcher (fed by
+    /// `customers`), the viewers' table, the event log's pruner and the snooze waker.
+    pub fn start_tasks(&self, customers: NewCustomerFeed, tasks: &Tasks) {
+        let profiles = crate::service::profiles::Profiles {
+            db: self.db.clone(),
+            graph: self.graph.clone(),
+            outbox: self.outbox.clone(),
+        };
+        tasks.spawn(
+            "profile-fetcher",
+            crate::service::profiles::run(profiles, customers, tasks.stopping()),
+        );
+        tasks.spawn(
+            "viewers",
+            crate::service::viewers::run(self.viewers.clone(), self.bus.clone(), tasks.stopping()),
+        );
+        tasks.spawn(
+            "event-log-pruner",
+            crate::service::event_log::prune_forever(
+                self.db.clone(),
+                self.config.event_retention_secs,
+                tasks.stopping(),
+            ),
+        );
+        // It reads the snoozes due while no server ran, then keeps time.
+        tasks.spawn(
+            "snooze-waker",
+            crate::service::snooze::wake_forever(
+                self.clone(),
+                self.snoozes.clone(),
+                tasks.stopping(),
+            ),
+        );
     }
 }

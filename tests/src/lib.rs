@@ -239,6 +239,7 @@ async fn spawn_process(
         .env("MF_WEB_DIR", &config.web_dir)
         .env("MF_GRAPHIQL_DIR", &config.graphiql_dir)
         .env("MF_QUERY_DEADLINE_MS", config.query_deadline_ms.to_string())
+        .env("LOG_FORMAT", &config.log_format)
         .env("FB_APP_SECRET", secret(&config.fb_app_secret))
         .env("FB_VERIFY_TOKEN", secret(&config.fb_verify_token))
         .env("FB_GRAPH_URL", &config.fb_graph_url)

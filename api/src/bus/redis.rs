@@ -12,6 +12,7 @@ use redis::aio::ConnectionManager;
 
 use super::memory::MemoryBus;
 use super::{BusError, BusEvent, EventBus};
+use crate::tasks::Tasks;
 
 /// What goes over the channel: whose, which of its publishes, and the events.
 #[derive(serde::Serialize, serde::Deserialize)]
@@ -37,12 +38,12 @@ pub struct RedisBus {
     local: Arc<MemoryBus>,
     /// Whether the channel reader is subscribed right now.
     listening: Arc<AtomicBool>,
-    _reader: tokio::task::JoinHandle<()>,
 }
 
 impl RedisBus {
-    /// Connects (failing if Redis cannot be reached now) and starts the channel reader.
-    pub async fn connect(url: &str, channel: &str) -> Result<Self, BusError> {
+    /// Connects (failing if Redis cannot be reached now) and starts the channel reader in
+    /// `tasks` (it reads until the group stops).
+    pub async fn connect(url: &str, channel: &str, tasks: &Tasks) -> Result<Self, BusError> {
         let client = redis::Client::open(url).map_err(|e| BusError::Unavailable(e.to_string()))?;
         let publisher = client
             .get_connection_manager()
@@ -55,7 +56,7 @@ impl RedisBus {
         getrandom::fill(&mut origin).map_err(|e| BusError::Unavailable(e.to_string()))?;
         let origin = u64::from_le_bytes(origin);
         let (echo_tx, echoed) = tokio::sync::watch::channel(0);
-        let reader = tokio::spawn(read_channel(
+        let reader = read_channel(
             client,
             channel.to_owned(),
             Reader {
@@ -65,7 +66,14 @@ impl RedisBus {
                 echoed: echo_tx,
             },
             Some(ready_tx),
-        ));
+        );
+        let stop = tasks.stopping();
+        tasks.spawn("redis-reader", async move {
+            tokio::select! {
+                () = reader => {}
+                () = stop.cancelled() => {}
+            }
+        });
         // Subscribed before the first publish, so this instance misses nothing of its own.
         let _ = tokio::time::timeout(Duration::from_secs(5), ready_rx).await;
         Ok(Self {
@@ -76,7 +84,6 @@ impl RedisBus {
             echoed,
             local,
             listening,
-            _reader: reader,
         })
     }
 }
@@ -89,7 +96,7 @@ struct Reader {
     echoed: tokio::sync::watch::Sender<u64>,
 }
 
-/// Reads the channel forever, resubscribing after any failure with a capped backoff.
+/// Reads the channel until its task stops, resubscribing after any failure with a capped backoff.
 async fn read_channel(
     client: redis::Client,
     channel: String,

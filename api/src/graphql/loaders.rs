@@ -175,14 +175,17 @@ mod tests {
             recorded.lock().unwrap().push(info.statement.sql.clone());
         });
         let writer = crate::db::connect_writer(&url, 1).await.unwrap();
-        let state = AppState::new(
-            Config::with_database(url),
+        let background = crate::tasks::Background::default();
+        let parts = crate::state::Parts {
+            config: Config::with_database(url),
             db,
             writer,
-            Arc::new(MemoryBus::new()),
-            GraphClient::new("http://127.0.0.1:9/v25.0").unwrap(),
-            Metrics::new().unwrap(),
-        );
+            bus: Arc::new(MemoryBus::new()),
+            graph: GraphClient::new("http://127.0.0.1:9/v25.0").unwrap(),
+            metrics: Metrics::new().unwrap(),
+        };
+        let (state, customers) = AppState::new(parts, &background);
+        state.start_tasks(customers, &background.work);
         // A debug build resolves 100 nodes slowly: collect long enough to see them all, so
         // the count below is the loader's batching, not the machine's speed.
         let loader = super::loader_collecting(state.db.clone(), Duration::from_millis(200));

@@ -120,15 +120,16 @@ fn mark_seen(state: &AppState, conversation: &conversation::Model) {
     let state = state.clone();
     let page_id = conversation.page_id.clone();
     let psid = conversation.psid.clone();
-    tokio::spawn(async move {
+    let stop = state.tasks.stopping();
+    state.tasks.clone().spawn("mark-seen", async move {
         let Ok(token) = pages::token(&state.db, &page_id).await else {
             return;
         };
-        if let Err(err) = state
-            .graph
-            .sender_action(&page_id, &token, &psid, "mark_seen")
-            .await
-        {
+        let told = tokio::select! {
+            told = state.graph.sender_action(&page_id, &token, &psid, "mark_seen") => told,
+            () = stop.cancelled() => return,
+        };
+        if let Err(err) = told {
             tracing::warn!(error = %err, %page_id, "mark_seen failed");
             if err.is_invalid_token() {
                 let _ = crate::service::send::mark_needs_reconnect(&state.db, &page_id).await;

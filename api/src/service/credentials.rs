@@ -9,7 +9,7 @@
 //! are stored, so a bus outage at the moment of revocation only delays its effect on other
 //! instances to the next periodic re-check.
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex, Weak};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use futures::StreamExt;
@@ -19,6 +19,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::bus::{BusEvent, EventBus};
 use crate::service::auth::{self, Credential, CredentialKey, Principal};
+use crate::tasks::Tasks;
 use crate::time::now_ms;
 
 /// How often every live credential is re-checked against the database, bus or no bus.
@@ -51,18 +52,17 @@ pub struct CredentialWatch {
 }
 
 impl Credentials {
-    /// The registry, and its re-check task (which ends with `shutdown` or with the registry).
-    pub fn start(
-        db: DatabaseConnection,
-        bus: Arc<dyn EventBus>,
-        shutdown: CancellationToken,
-    ) -> Self {
+    /// The registry, and its re-check task in `tasks` (which ends when the group stops).
+    pub fn start(db: DatabaseConnection, bus: Arc<dyn EventBus>, tasks: &Tasks) -> Self {
         let shared = Arc::new(Shared {
             db,
             live: Mutex::default(),
             recheck: Notify::new(),
         });
-        tokio::spawn(recheck_forever(Arc::downgrade(&shared), bus, shutdown));
+        tasks.spawn(
+            "credential-recheck",
+            recheck_forever(shared.clone(), bus, tasks.stopping()),
+        );
         Self { shared }
     }
 
@@ -168,25 +168,18 @@ fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 
 /// Re-checks on every tick, at the soonest session expiry, and when woken (a revocation
 /// here, or `AccessRevoked`/`Resync` from the bus).
-async fn recheck_forever(
-    shared: Weak<Shared>,
-    bus: Arc<dyn EventBus>,
-    shutdown: CancellationToken,
-) {
+async fn recheck_forever(shared: Arc<Shared>, bus: Arc<dyn EventBus>, stop: CancellationToken) {
     let mut events = bus.subscribe();
     loop {
-        let Some(strong) = shared.upgrade() else {
-            return;
-        };
-        let wait = strong.next_expiry().map_or(RECHECK_EVERY, |at| {
+        let wait = shared.next_expiry().map_or(RECHECK_EVERY, |at| {
             let left = at.saturating_sub(now_ms()).max(0) as u64;
             RECHECK_EVERY.min(Duration::from_millis(left))
         });
         let deadline = tokio::time::Instant::now() + wait;
         loop {
             tokio::select! {
-                () = shutdown.cancelled() => return,
-                () = strong.recheck.notified() => break,
+                () = stop.cancelled() => return,
+                () = shared.recheck.notified() => break,
                 () = tokio::time::sleep_until(deadline) => break,
                 event = events.next() => match event.as_deref() {
                     Some(BusEvent::AccessRevoked(_) | BusEvent::Resync) => break,
@@ -199,7 +192,7 @@ async fn recheck_forever(
                 },
             }
         }
-        strong.sweep().await;
+        shared.sweep().await;
     }
 }
 
@@ -328,7 +321,7 @@ mod tests {
         let credentials = Credentials::start(
             db.clone(),
             Arc::new(MemoryBus::new()),
-            CancellationToken::new(),
+            &crate::tasks::Tasks::new(),
         );
         (dir, db, credentials, principal)
     }

@@ -6,7 +6,6 @@
 //! An entry keeps the change's kind and the id of the message or conversation; a replay
 //! reads those rows as they are now, so it shows the latest state of each.
 use std::collections::{BTreeMap, HashMap};
-use std::sync::Weak;
 use std::time::Duration;
 
 use sea_orm::sea_query::{Expr, ExprTrait, OnConflict, Query};
@@ -14,6 +13,7 @@ use sea_orm::{
     ColumnTrait, ConnectionTrait, DatabaseConnection, DbErr, EntityTrait, QueryFilter, QueryOrder,
     QuerySelect,
 };
+use tokio_util::sync::CancellationToken;
 
 use entity::{conversation, conversation_activity, message, page_event, page_event_head};
 
@@ -371,16 +371,15 @@ pub async fn prune(db: &impl ConnectionTrait, cutoff: i64) -> Result<u64, DbErr>
     Ok(deleted)
 }
 
-/// Prunes entries older than the retention, now and then, until `alive` is dropped (the
-/// app's state is gone).
-pub async fn prune_forever<T>(db: DatabaseConnection, retention_secs: u64, alive: Weak<T>) {
+/// Prunes entries older than the retention, now and then, until `stop`.
+pub async fn prune_forever(db: DatabaseConnection, retention_secs: u64, stop: CancellationToken) {
     let retention_ms = i64::try_from(retention_secs.saturating_mul(1000)).unwrap_or(i64::MAX);
     // Often enough that the log holds at most a tenth more than the retention.
     let every = Duration::from_secs((retention_secs / 10).clamp(1, 600));
     loop {
-        tokio::time::sleep(every).await;
-        if alive.strong_count() == 0 {
-            return;
+        tokio::select! {
+            () = tokio::time::sleep(every) => {}
+            () = stop.cancelled() => return,
         }
         let cutoff = crate::time::now_ms().saturating_sub(retention_ms);
         match prune(&db, cutoff).await {

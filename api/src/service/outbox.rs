@@ -18,9 +18,11 @@ use std::time::Duration;
 
 use sea_orm::{DatabaseConnection, DatabaseTransaction, DbErr};
 use tokio::sync::Notify;
+use tokio_util::sync::CancellationToken;
 
 use crate::bus::{BusEvent, Change, EventBus, PageEvent};
 use crate::service::event_log;
+use crate::tasks::Tasks;
 
 /// Events waiting for the relay before it stops queueing them and reads the log instead.
 const MAX_QUEUED: usize = 50_000;
@@ -83,16 +85,21 @@ pub struct Outbox {
 }
 
 impl Outbox {
-    /// Starts the relay task.
-    pub fn start(db: DatabaseConnection, bus: Arc<dyn EventBus>) -> Self {
+    /// Starts the relay and the sweeper in `tasks`. When the group stops, the relay
+    /// publishes what it was handed before, then ends.
+    pub fn start(db: DatabaseConnection, bus: Arc<dyn EventBus>, tasks: &Tasks) -> Self {
         let inner = Arc::new(Inner {
             db,
             bus,
             pending: Mutex::new(Pending::default()),
             wake: Arc::new(Notify::new()),
         });
-        tokio::spawn(relay(Arc::downgrade(&inner), inner.wake.clone()));
-        tokio::spawn(sweep(Arc::downgrade(&inner), inner.bus.subscribe()));
+        tasks.spawn("outbox-relay", relay(inner.clone(), tasks.stopping()));
+        let events = inner.bus.subscribe();
+        tasks.spawn(
+            "outbox-sweeper",
+            sweep(inner.clone(), events, tasks.stopping()),
+        );
         Self { inner }
     }
 
@@ -134,14 +141,13 @@ impl Outbox {
     }
 }
 
-/// Publishes what is queued, or what is owed from the log, until the app is gone.
-async fn relay(inner: std::sync::Weak<Inner>, wake: Arc<Notify>) {
+/// Publishes what is queued, or what is owed from the log, until `stop`; then what was
+/// handed to it before, once (what fails then stays in the log, for the sweepers of the
+/// other instances and the subscribers' own catching up).
+async fn relay(inner: Arc<Inner>, stop: CancellationToken) {
     let mut backoff = Duration::from_millis(100);
     loop {
-        let Some(strong) = inner.upgrade() else {
-            return;
-        };
-        let (queued, owed) = match strong.pending.lock() {
+        let (queued, owed) = match inner.pending.lock() {
             Ok(mut pending) => {
                 let queued: Vec<PageEvent> = pending.queued.drain(..).collect();
                 let owed: Vec<(String, Behind)> = pending
@@ -154,17 +160,21 @@ async fn relay(inner: std::sync::Weak<Inner>, wake: Arc<Notify>) {
             Err(_) => return,
         };
         if queued.is_empty() && owed.is_empty() {
-            drop(strong);
-            // Re-checks now and then: the Weak lets the task end with the app.
-            let _ = tokio::time::timeout(Duration::from_secs(1), wake.notified()).await;
+            if stop.is_cancelled() {
+                return;
+            }
+            tokio::select! {
+                () = inner.wake.notified() => {}
+                () = stop.cancelled() => {}
+            }
             continue;
         }
         let mut failed = false;
         if !queued.is_empty() {
             let events = queued.iter().cloned().map(BusEvent::Page).collect();
-            if let Err(why) = publish(&strong, events).await {
+            if let Err(why) = publish(&inner, events).await {
                 tracing::warn!(error = %why, "publishing committed events failed; the relay will retry from the event log");
-                if let Ok(mut pending) = strong.pending.lock() {
+                if let Ok(mut pending) = inner.pending.lock() {
                     // Whatever queued up meanwhile comes from the log too, in order.
                     let rest: Vec<PageEvent> = pending.queued.drain(..).collect();
                     pending.owe(queued);
@@ -175,16 +185,21 @@ async fn relay(inner: std::sync::Weak<Inner>, wake: Arc<Notify>) {
         }
         if !failed {
             for (page_id, range) in owed {
-                if let Err(why) = relay_page(&strong, &page_id, range).await {
+                if let Err(why) = relay_page(&inner, &page_id, range).await {
                     tracing::warn!(%page_id, error = %why, "event relay: will retry");
                     failed = true;
                     break;
                 }
             }
         }
-        drop(strong);
         if failed {
-            tokio::time::sleep(backoff).await;
+            if stop.is_cancelled() {
+                return;
+            }
+            tokio::select! {
+                () = tokio::time::sleep(backoff) => {}
+                () = stop.cancelled() => return,
+            }
             backoff = (backoff * 2).min(Duration::from_secs(2));
         } else {
             backoff = Duration::from_millis(100);
@@ -227,12 +242,13 @@ async fn relay_page(inner: &Inner, page_id: &str, range: Behind) -> Result<(), S
     Ok(())
 }
 
-/// The sweeper (see the module's documentation): until the app is gone, every
+/// The sweeper (see the module's documentation): until `stop`, every
 /// [`SWEEP_INTERVAL`] it owes the relay the positions of each Page that were in the log at
 /// the previous look and have still not been seen on the bus.
 async fn sweep(
-    inner: std::sync::Weak<Inner>,
+    inner: Arc<Inner>,
     mut events: futures::stream::BoxStream<'static, Arc<BusEvent>>,
+    stop: CancellationToken,
 ) {
     use futures::StreamExt;
     // The last position seen on the bus per Page; the first look at the log sets where
@@ -243,6 +259,7 @@ async fn sweep(
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         tokio::select! {
+            () = stop.cancelled() => return,
             event = events.next() => match event.as_deref() {
                 Some(BusEvent::Page(event)) => match seen.get_mut(&event.page_id) {
                     Some(last) => *last = (*last).max(event.position),
@@ -252,16 +269,14 @@ async fn sweep(
                 },
                 Some(BusEvent::Lagged) | None => {
                     // This stream ended: listen again and start over from the log's heads.
-                    let Some(strong) = inner.upgrade() else { return };
-                    events = strong.bus.subscribe();
+                    events = inner.bus.subscribe();
                     seen.clear();
                     heads_before = None;
                 }
                 Some(_) => {}
             },
             _ = tick.tick() => {
-                let Some(strong) = inner.upgrade() else { return };
-                let heads = match event_log::heads(&strong.db).await {
+                let heads = match event_log::heads(&inner.db).await {
                     Ok(heads) => heads,
                     Err(err) => {
                         tracing::debug!(error = %err, "event sweeper: reading the log's heads failed");
@@ -282,14 +297,14 @@ async fn sweep(
                 if stuck.is_empty() {
                     continue;
                 }
-                if let Ok(mut pending) = strong.pending.lock() {
+                if let Ok(mut pending) = inner.pending.lock() {
                     for (page_id, owed) in stuck {
                         tracing::warn!(%page_id, after = owed.after, until = owed.until,
                             "event sweeper: committed events never reached the bus; republishing from the log");
                         pending.owe_range(page_id, owed);
                     }
                 }
-                strong.wake.notify_one();
+                inner.wake.notify_one();
             }
         }
     }

@@ -15,6 +15,7 @@ use chrono::DateTime;
 use sea_orm::sea_query::{Expr, Func};
 use sea_orm::{ColumnTrait, DbErr, EntityTrait, QueryFilter, QuerySelect, TransactionTrait};
 use tokio::sync::Notify;
+use tokio_util::sync::CancellationToken;
 
 use entity::conversation::{self, Status};
 
@@ -65,8 +66,8 @@ pub fn parse_until(text: &str, now: i64) -> Result<i64, ApiError> {
     Ok(until)
 }
 
-/// Wakes due conversations until the server shuts down.
-pub async fn wake_forever(state: AppState, snoozes: Arc<Snoozes>) {
+/// Wakes due conversations until `stop`.
+pub async fn wake_forever(state: AppState, snoozes: Arc<Snoozes>, stop: CancellationToken) {
     loop {
         let sleep = match wake_due(&state).await {
             Ok(Some(next)) => {
@@ -80,7 +81,7 @@ pub async fn wake_forever(state: AppState, snoozes: Arc<Snoozes>) {
             }
         };
         tokio::select! {
-            () = state.shutdown.cancelled() => return,
+            () = stop.cancelled() => return,
             () = tokio::time::sleep(sleep) => {}
             () = snoozes.changed.notified() => {}
         }

@@ -297,12 +297,16 @@ pub async fn start_full_sync(
 }
 
 /// Runs the job in the background, renewing its heartbeat, and records how it ended.
+/// When the server stops first, the job ends unrecorded, RUNNING: its heartbeat stops, so
+/// the next sync of its Page finds it abandoned.
 fn launch(state: &AppState, job: sync_job::Model, token: Secret) {
     let state = state.clone();
-    tokio::spawn(async move {
+    let stop = state.tasks.stopping();
+    state.tasks.clone().spawn("history-sync", async move {
         let result = tokio::select! {
             result = run_full_sync(&state, job.clone(), &token) => result,
             () = heartbeat(&state.db, job.id) => Ok(()),
+            () = stop.cancelled() => return,
         };
         let (status, error) = match result {
             Ok(()) => (JobStatus::Done, None),

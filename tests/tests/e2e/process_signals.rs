@@ -274,3 +274,111 @@ async fn sigterm_exits_within_the_grace_period_despite_an_open_websocket_and_a_s
         "the WebSocket stayed open: {ended:#}"
     );
 }
+
+/// One JSON log line of the api process: its message and, for a task's end, the task.
+struct LogLine {
+    message: String,
+    task: Option<String>,
+    count: Option<u64>,
+}
+
+fn log_lines(text: &str) -> Vec<LogLine> {
+    text.lines()
+        .filter(|line| !line.trim().is_empty())
+        .map(|line| {
+            let value: serde_json::Value = serde_json::from_str(line)
+                .unwrap_or_else(|error| panic!("a log line that is not JSON ({error}): {line}"));
+            let fields = &value["fields"];
+            LogLine {
+                message: fields["message"].as_str().unwrap_or_default().to_owned(),
+                task: fields["task"].as_str().map(str::to_owned),
+                count: fields["count"].as_u64(),
+            }
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn sigterm_stops_and_joins_every_background_task_a_running_history_sync_included() {
+    // Arrange: the api on the simulator, logging as JSON, with a full sync running (300
+    // threads: it runs for seconds).
+    use mf_tests::sim::{SIM_SECRET, Simulator};
+    let sim = Simulator::start(SIM_SECRET).await;
+    let graph_url = sim.base_url();
+    let (mut app, logs) = mf_tests::spawn_app_process_logging(
+        |config| {
+            config.fb_graph_url = graph_url;
+            config.fb_app_secret = Some(api::Secret::new(SIM_SECRET));
+            config.log_format = "json".to_owned();
+        },
+        "info,api::tasks=debug",
+    )
+    .await;
+    sim.set_webhook(format!("http://{}/webhook", app.addr))
+        .await;
+    let token = sim.create_page(PAGE, "Nordlicht Outdoor").await;
+    app.connect_page(PAGE, &token).await;
+    sim.seed(PAGE, 300, 1).await;
+    let started = app
+        .gql_data(
+            "mutation($page: ID!) { syncFullHistory(pageId: $page) { status } }",
+            json!({ "page": PAGE }),
+        )
+        .await;
+    assert_eq!(
+        started["syncFullHistory"]["status"], "RUNNING",
+        "{started:#}"
+    );
+
+    // Act
+    app.terminate_process();
+    let status = app
+        .process_exit(Duration::from_secs(15))
+        .await
+        .expect("the process exits after SIGTERM");
+
+    // Assert: exit 0; after "shutting down", every task's end, then the count of them as
+    // the very last line.
+    assert!(status.success(), "exit status {status}");
+    let text = logs.text();
+    let lines = log_lines(&text);
+    let signal = lines
+        .iter()
+        .rposition(|line| line.message == "shutting down")
+        .unwrap_or_else(|| panic!("no `shutting down` line:\n{text}"));
+    let last = lines.last().expect("log lines");
+    assert!(
+        last.message.ends_with("background tasks finished") && last.message.starts_with("all "),
+        "the last line is not the tasks' count:\n{text}"
+    );
+    let finished: Vec<&str> = lines[signal..]
+        .iter()
+        .filter(|line| line.message == "background task finished")
+        .filter_map(|line| line.task.as_deref())
+        .collect();
+    assert_eq!(
+        last.count,
+        Some(finished.len() as u64),
+        "the count is not the tasks that ended:\n{text}"
+    );
+    let mut expected = vec![
+        "ingest-writer",
+        "outbox-relay",
+        "outbox-sweeper",
+        "credential-recheck",
+        "profile-fetcher",
+        "viewers",
+        "event-log-pruner",
+        "snooze-waker",
+        "history-sync",
+    ];
+    if app.redis_url.is_some() {
+        expected.push("redis-reader");
+    }
+    for task in expected {
+        assert!(
+            finished.contains(&task),
+            "{task} did not finish after SIGTERM:\n{text}"
+        );
+    }
+}

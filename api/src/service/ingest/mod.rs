@@ -74,8 +74,8 @@ pub fn writer_count(backend: DbBackend, requested: usize) -> usize {
 }
 
 impl Ingest {
-    /// Starts the writers (see `writer_count`), each with a connection of `db` (sized for
-    /// them); `group_max` bounds how many deliveries share a transaction.
+    /// Starts the writers (see `writer_count`) in `tasks`, each with a connection of `db`
+    /// (sized for them); `group_max` bounds how many deliveries share a transaction.
     pub fn start(
         db: DatabaseConnection,
         outbox: Outbox,
@@ -83,6 +83,7 @@ impl Ingest {
         writers: usize,
         new_customers: Option<NewCustomers>,
         metrics: Arc<crate::metrics::Metrics>,
+        tasks: &crate::tasks::Tasks,
     ) -> Self {
         let (queue, receiver) = mpsc::channel(QUEUE);
         let writers = Writers {
@@ -93,9 +94,7 @@ impl Ingest {
             new_customers,
             metrics,
         };
-        spawn_writers(receiver, writers, |task| {
-            tokio::spawn(task);
-        });
+        spawn_writers(receiver, writers, tasks);
         Self { queue }
     }
 

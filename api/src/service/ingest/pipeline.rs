@@ -12,9 +12,9 @@ use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use futures::future::BoxFuture;
 use sea_orm::{ConnectionTrait, DatabaseConnection, DbErr, TransactionTrait};
 use tokio::sync::{Mutex, MutexGuard, mpsc, oneshot};
+use tokio_util::sync::CancellationToken;
 
 use super::conversations::{self, Created};
 use super::plan::{self, Customer, Outcome};
@@ -24,6 +24,7 @@ use crate::facebook::events::Event;
 use crate::metrics::Metrics;
 use crate::service::outbox::Outbox;
 use crate::service::profiles::NewCustomer;
+use crate::tasks::Tasks;
 use crate::time::now_ms;
 
 /// Conversation ids remembered by a writer before its memo is cleared.
@@ -55,13 +56,10 @@ pub struct Writers {
     pub metrics: Arc<Metrics>,
 }
 
-/// Starts the writers on `queue`, handing each writer's task to `spawn`. Each ends once
-/// every sender of the queue is gone and the queue is empty.
-pub fn spawn_writers(
-    queue: mpsc::Receiver<Job>,
-    writers: Writers,
-    mut spawn: impl FnMut(BoxFuture<'static, ()>),
-) {
+/// Starts the writers on `queue` in `tasks`. Each ends once every sender of the queue is
+/// gone and the queue is empty, or when the group stops: then the queue closes (new
+/// deliveries are refused) and the writers store what it holds before they end.
+pub fn spawn_writers(queue: mpsc::Receiver<Job>, writers: Writers, tasks: &Tasks) {
     let queue = Arc::new(Mutex::new(queue));
     let turn = Arc::new(Mutex::new(()));
     for _ in 0..writers.count.max(1) {
@@ -75,7 +73,7 @@ pub fn spawn_writers(
             metrics: writers.metrics.clone(),
             turn: turn.clone(),
         };
-        spawn(Box::pin(writer.run(queue.clone())));
+        tasks.spawn("ingest-writer", writer.run(queue.clone(), tasks.stopping()));
     }
 }
 
@@ -125,11 +123,19 @@ impl Writer {
     /// Takes the deliveries waiting in the shared queue as one group, stores them, and
     /// repeats. The queue stays taken until the group's messages are inserted (see
     /// `apply`); then the next writer takes the deliveries that arrived meanwhile.
-    async fn run(mut self, receiver: Arc<Mutex<mpsc::Receiver<Job>>>) {
+    async fn run(mut self, receiver: Arc<Mutex<mpsc::Receiver<Job>>>, stop: CancellationToken) {
         let mut jobs = Vec::with_capacity(self.group_max);
         loop {
             let mut intake = receiver.lock().await;
-            if intake.recv_many(&mut jobs, self.group_max).await == 0 {
+            let taken = tokio::select! {
+                taken = intake.recv_many(&mut jobs, self.group_max) => taken,
+                () = stop.cancelled() => {
+                    // Stopping: refuse new deliveries, store those already queued.
+                    intake.close();
+                    intake.recv_many(&mut jobs, self.group_max).await
+                }
+            };
+            if taken == 0 {
                 break;
             }
             let group: Vec<Job> = std::mem::take(&mut jobs);
