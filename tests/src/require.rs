@@ -79,7 +79,8 @@ pub fn services(variables: &[&str]) -> bool {
     missing(
         Need::Service,
         &format!(
-            "{} (scripts/test sets it in its PostgreSQL + Redis pass)",
+            "{} (scripts/test sets it in its PostgreSQL + Redis pass, and leaves the \
+             tests named in its services_only list out of its SQLite pass)",
             unset.join(" and ")
         ),
     );

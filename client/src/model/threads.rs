@@ -96,6 +96,14 @@ impl Threads {
         }
     }
 
+    /// The conversation ids of the threads held.
+    pub fn ids(&self) -> Vec<String> {
+        self.items
+            .iter()
+            .map(|t| t.messages.conversation_id.clone())
+            .collect()
+    }
+
     /// Forgets every thread's messages but `keep`'s: after the live feed started afresh
     /// they may have a gap, and are fetched again when opened.
     pub fn keep_only(&mut self, keep: Option<&str>) {

@@ -4,7 +4,7 @@ use dioxus::prelude::*;
 
 use super::api::ApiError;
 use super::browser;
-use super::state::AppState;
+use super::state::{AppState, FeedStart};
 use crate::model::{self, AssigneeChoice, ConversationStatus, ListFilter, Message, Presence, time};
 use crate::ops::*;
 
@@ -32,6 +32,19 @@ pub async fn load_session(mut state: AppState) -> Result<(), ApiError> {
         .clone()
         .filter(|id| pages.iter().any(|p| &p.id == id));
     let pick = keep.or_else(|| pages.first().map(|p| p.id.clone()));
+    // Read before the list is fetched: the first live feed starts here (see `FeedStart`).
+    // Not once a list is shown: it may be older than this position.
+    if !state.conversations.peek().loaded {
+        let start = pick.as_ref().and_then(|id| {
+            let page = pages.iter().find(|p| &p.id == id)?;
+            Some(FeedStart {
+                page_id: id.clone(),
+                position: page.event_position.clone(),
+                threads_before: state.threads.peek().ids(),
+            })
+        });
+        state.feed_start.set(start);
+    }
     state.pages.set(pages);
     if *state.page_id.peek() != pick {
         state.page_id.set(pick);

@@ -9,6 +9,9 @@
 //! fresh start subscribes after the Page's `eventPosition` and then refetches the
 //! lists, which therefore cannot miss a change either. When the server no longer
 //! holds the position (`POSITION_EXPIRED`), the client starts fresh the same way.
+//! The first start after a page load does not refetch: the session load read the
+//! position before the list was fetched ([`super::state::FeedStart`]), so subscribing
+//! after it replays everything the list may lack.
 //!
 //! Every event goes through [`apply`], which upserts by id: an event applied twice
 //! changes nothing, so an overlap between a replay and a refetch is harmless.
@@ -64,6 +67,14 @@ enum Ended {
     Unauthenticated,
     /// The position to resume from is older than the server keeps.
     PositionExpired,
+}
+
+/// What a fresh start of the feed fetches again, once subscribed.
+enum Refetch {
+    /// The list and the open thread: they may be older than the position.
+    Everything,
+    /// Only the threads held before the position was read; the list came after it.
+    Threads(Vec<String>),
 }
 
 const MAX_BACKOFF_MS: u32 = 15_000;
@@ -169,12 +180,23 @@ async fn serve(
     page_id: &str,
     position: &mut Option<String>,
 ) -> Ended {
-    let fresh = position.is_none();
-    if fresh {
-        match actions::event_position(state, page_id).await {
-            Ok(p) => *position = Some(p),
-            Err(e) if e.is_unauthenticated() => return Ended::Unauthenticated,
-            Err(_) => return Ended::Lost { served: false },
+    // A fresh start refetches what is shown, unless the session load read the position
+    // before fetching it: then only the threads it already held.
+    let mut refetch = None;
+    if position.is_none() {
+        match state.take_feed_start(page_id) {
+            Some(start) => {
+                *position = Some(start.position);
+                refetch = Some(Refetch::Threads(start.threads_before));
+            }
+            None => match actions::event_position(state, page_id).await {
+                Ok(p) => {
+                    *position = Some(p);
+                    refetch = Some(Refetch::Everything);
+                }
+                Err(e) if e.is_unauthenticated() => return Ended::Unauthenticated,
+                Err(_) => return Ended::Lost { served: false },
+            },
         }
     }
     let client = match connect(token).await {
@@ -240,16 +262,19 @@ async fn serve(
     state.connection.set(Connection::Connected);
     // Presence is not replayed: ask for it as it is now.
     let _ = actions::load_presence(state, page_id.to_string()).await;
-    if fresh {
-        // Subscribed first, fetched second: a change in between arrives both ways
-        // and merges into one.
-        let _ = actions::refresh_conversations(state).await;
-        // The other threads may have missed anything meanwhile: fetched again when opened.
-        let open = state.open_conversation_now();
-        state.threads.write().keep_only(open.as_deref());
-        if let Some(open) = open {
-            let _ = actions::load_latest_messages(state, open).await;
+    // Subscribed first, fetched second: a change in between arrives both ways and
+    // merges into one.
+    match refetch {
+        None => {}
+        Some(Refetch::Everything) => {
+            let _ = actions::refresh_conversations(state).await;
+            refetch_threads(state, true).await;
         }
+        Some(Refetch::Threads(before)) if !before.is_empty() => {
+            let open = state.open_conversation_now();
+            refetch_threads(state, open.is_some_and(|id| before.contains(&id))).await;
+        }
+        Some(Refetch::Threads(_)) => {}
     }
     while let Some(event) = events.next().await {
         match event {
@@ -291,6 +316,16 @@ async fn serve(
         }
     }
     Ended::Lost { served: true }
+}
+
+/// After a fresh start, the threads may have missed anything: all but the open one are
+/// dropped (fetched again when opened), and the open one is fetched again if `reload_open`.
+async fn refetch_threads(mut state: AppState, reload_open: bool) {
+    let open = state.open_conversation_now();
+    state.threads.write().keep_only(open.as_deref());
+    if let (Some(open), true) = (open, reload_open) {
+        let _ = actions::load_latest_messages(state, open).await;
+    }
 }
 
 /// Applies one change of the Page: the conversation to the list and its thread, the

@@ -44,6 +44,19 @@ impl Connection {
     }
 }
 
+/// Where a Page's first live feed starts: the event-log position the session load read
+/// before the list was fetched. The list (fetched after it) needs no refetch when the
+/// feed subscribes `after` it: the server replays whatever happened since, including
+/// anything between the list's answer and the subscription.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FeedStart {
+    pub page_id: String,
+    pub position: String,
+    /// The threads already held when the position was read: their messages may be
+    /// older than it (a link opened the chat while the session loaded).
+    pub threads_before: Vec<String>,
+}
+
 #[derive(Clone, Copy)]
 pub struct AppState {
     pub token: Signal<Option<String>>,
@@ -70,6 +83,8 @@ pub struct AppState {
     pub viewers: Signal<Viewers>,
     pub sync_jobs: Signal<Vec<SyncJob>>,
     pub now_ms: Signal<i64>,
+    /// Left by the session load for the first live feed, taken by it (not reactive).
+    pub feed_start: CopyValue<Option<FeedStart>>,
 }
 
 impl AppState {
@@ -92,6 +107,7 @@ impl AppState {
             viewers: Signal::new(Viewers::default()),
             sync_jobs: Signal::new(Vec::new()),
             now_ms: Signal::new(browser::now_ms()),
+            feed_start: CopyValue::new(None),
         }
     }
 
@@ -132,6 +148,15 @@ impl AppState {
         self.presence.set(Vec::new());
         self.viewers.set(Viewers::default());
         self.sync_jobs.set(Vec::new());
+        self.feed_start.set(None);
+    }
+
+    /// The starting point the session load left for `page_id`'s feed, once.
+    pub fn take_feed_start(mut self, page_id: &str) -> Option<FeedStart> {
+        self.feed_start
+            .write()
+            .take()
+            .filter(|start| start.page_id == page_id)
     }
 
     pub fn navigate(mut self, route: Route) {

@@ -10,6 +10,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use mf_tests::browser::{self, Browser, UI_TIMEOUT};
 use mf_tests::cut_proxy::CutProxy;
 use mf_tests::sim::{SIM_SECRET, Simulator, spawn_app_on_with};
+use mf_tests::wait::eventually;
 use mf_tests::{ADMIN_EMAIL, ADMIN_PASSWORD, AGENT_PASSWORD, PAGE, TestApp};
 use serde_json::{Value, json};
 use tokio::time::Instant;
@@ -3033,5 +3034,354 @@ async fn the_chat_names_who_sent_and_changed_what_and_warns_while_a_colleague_is
         "return !document.querySelector('[data-testid=\"collision-warning\"]');",
     )
     .await;
+    world.browser.close().await;
+}
+
+// ---- polish (issue 12): one fetch of the first page per page load, without a gap;
+// ---- scroll position and "load older" per conversation.
+
+/// Records every GraphQL POST from the start of each document: `window.__mfOps`, one
+/// `{ op, after, done }` per request (`done` once its answer arrived).
+const OP_RECORDER: &str = "(() => {\
+    window.__mfOps = [];\
+    const original = window.fetch;\
+    window.fetch = async function (input, init) {\
+      let text = init && typeof init.body === 'string' ? init.body : null;\
+      if (text === null && input instanceof Request) {\
+        try { text = await input.clone().text(); } catch (e) {}\
+      }\
+      let body = null;\
+      try { body = JSON.parse(text); } catch (e) {}\
+      const entry = { op: body && body.operationName, after: body && body.variables ? body.variables.after ?? null : null, done: false };\
+      window.__mfOps.push(entry);\
+      try { return await original.apply(this, arguments); } finally { entry.done = true; }\
+    };\
+  })();";
+
+/// Holds everything the page sends over WebSockets (the live feed's `connection_init`
+/// and subscriptions) until `window.__mfReleaseWs()`.
+const WS_HOLD: &str = "(() => {\
+    const send = WebSocket.prototype.send;\
+    let held = [];\
+    WebSocket.prototype.send = function (data) {\
+      if (held === null) return send.call(this, data);\
+      held.push([this, data]);\
+    };\
+    window.__mfReleaseWs = () => {\
+      const queue = held; held = null;\
+      for (const [ws, data] of queue) { try { send.call(ws, data); } catch (e) {} }\
+      return queue.length;\
+    };\
+  })();";
+
+/// Waits until the live feed is connected and its presence load answered (a fresh start
+/// refetches right after it), then a little more; returns the operations sent so far.
+async fn ops_after_the_feed_started(b: &Browser) -> Vec<Value> {
+    b.wait_for(
+        "the live feed connected and its presence loaded",
+        UI_TIMEOUT,
+        "const c = document.querySelector('[data-testid=\"connection-state\"]');\
+         return c !== null && c.getAttribute('data-state') === 'connected'\
+           && window.__mfOps.some(o => o.op === 'PageAgents' && o.done);",
+    )
+    .await;
+    // Nothing to wait for: what must not happen would come in these moments.
+    tokio::time::sleep(Duration::from_millis(700)).await;
+    let ops = b.js("return window.__mfOps;", vec![]).await;
+    serde_json::from_value(ops).expect("a list of operations")
+}
+
+fn first_pages(ops: &[Value]) -> usize {
+    ops.iter()
+        .filter(|o| o["op"] == "Conversations" && o["after"].is_null())
+        .count()
+}
+
+#[tokio::test]
+async fn a_page_load_fetches_the_first_page_of_conversations_once() {
+    let Some(world) = world("a_page_load_fetches_the_first_page_of_conversations_once").await
+    else {
+        return;
+    };
+    let n = nonce();
+    world
+        .thread("3000000081", ("Ada", "Lovelace"), format!("Hello {n}"))
+        .await;
+    let b = &world.browser;
+    b.cdp(
+        "Page.addScriptToEvaluateOnNewDocument",
+        json!({ "source": OP_RECORDER }),
+    )
+    .await;
+
+    // Act: signing in, then a reload with the session kept.
+    world.sign_in().await;
+    let signed_in = ops_after_the_feed_started(b).await;
+    b.reload().await;
+    let reloaded = ops_after_the_feed_started(b).await;
+
+    // Assert: one first page each time (the live feed starts after the position the
+    // session load read, instead of fetching the list again), and one Pages query.
+    for (when, ops) in [("after sign-in", &signed_in), ("after a reload", &reloaded)] {
+        assert_eq!(first_pages(ops), 1, "{when}: {ops:#?}");
+        let pages = ops.iter().filter(|o| o["op"] == "Pages").count();
+        assert_eq!(pages, 1, "{when}: {ops:#?}");
+    }
+    b.wait_for_testid("conversation-item").await;
+    world.browser.close().await;
+}
+
+#[tokio::test]
+async fn a_conversation_started_between_the_list_load_and_the_live_feed_still_appears() {
+    let Some(world) =
+        world("a_conversation_started_between_the_list_load_and_the_live_feed_still_appears").await
+    else {
+        return;
+    };
+    let n = nonce();
+    let ada = world
+        .thread("3000000082", ("Ada", "Lovelace"), format!("Hello {n}"))
+        .await;
+    world.customer("3000000083", "Grace", "Hopper").await;
+    let b = &world.browser;
+    b.cdp(
+        "Page.addScriptToEvaluateOnNewDocument",
+        json!({ "source": WS_HOLD }),
+    )
+    .await;
+
+    // Arrange: signed in, the list loaded, the live feed held before it subscribes.
+    world.sign_in().await;
+    list_becomes(b, "Ada's conversation listed", &[&ada.id]).await;
+
+    // Act: a customer writes while the feed is not yet subscribed; then it subscribes.
+    let between = format!("In between {n}");
+    world.customer_wrote("3000000083", &between).await;
+    let grace = world.app.conversation_with(PAGE, "3000000083").await;
+    let grace = mf_tests::id_of(&grace).to_owned();
+    let listed = b.js(CONVERSATION_TEXTS, vec![]).await.to_string();
+    assert!(
+        !listed.contains(&between),
+        "shown before the feed subscribed: the window this test needs did not open"
+    );
+    let released = b.js("return window.__mfReleaseWs();", vec![]).await;
+    assert!(released.as_u64().unwrap_or(0) >= 1, "nothing was held");
+
+    // Assert: the feed replays it from where the session load read the position.
+    list_becomes(b, "Grace's new conversation listed", &[&grace, &ada.id]).await;
+    world.browser.close().await;
+}
+
+/// Messages in a conversation's history: more than one page (the chat loads 50).
+const LONG_HISTORY: usize = 70;
+
+/// The customer `psid` (`first last`) wrote [`LONG_HISTORY`] messages, `"{tag} 0"` the
+/// oldest, delivered by webhook; returns the conversation's id.
+async fn long_history(world: &World, psid: &str, (first, last): (&str, &str), tag: &str) -> String {
+    world.customer(psid, first, last).await;
+    let start = now_ms() as i64 - 60 * 60 * 1000;
+    let events = (0..LONG_HISTORY).map(|i| {
+        let text = format!("{tag} {i}");
+        mf_tests::webhook::message(
+            PAGE,
+            psid,
+            &format!("m-{tag}-{i}"),
+            &text,
+            start + i as i64 * 1000,
+        )
+    });
+    world
+        .app
+        .ingest(mf_tests::webhook::batch(PAGE, events))
+        .await;
+    let conversation = world.app.conversation_with(PAGE, psid).await;
+    mf_tests::id_of(&conversation).to_owned()
+}
+
+/// What the chat shows of its message list now.
+async fn chat_list(b: &Browser) -> Value {
+    b.js(
+        "const chat = document.querySelector('[data-testid=\"chat\"]');\
+         const l = chat && chat.querySelector('[data-testid=\"message-list\"]');\
+         if (!l) return null;\
+         return { id: chat.getAttribute('data-conversation-id'),\
+                  messages: l.querySelectorAll('[data-testid=\"message-item\"]').length,\
+                  older: chat.querySelector('[data-testid=\"load-older\"]') !== null,\
+                  top: l.scrollTop, bottomGap: l.scrollHeight - l.scrollTop - l.clientHeight };",
+        vec![],
+    )
+    .await
+}
+
+/// Opens conversation `id` by clicking its item; waits until its chat shows messages.
+async fn open_by_click(b: &Browser, id: &str) {
+    b.wait_for(
+        &format!("conversation {id} listed, to click"),
+        UI_TIMEOUT,
+        &format!(
+            "const item = document.querySelector('[data-testid=\"conversation-item\"][data-conversation-id={}]');\
+             if (!item) return false; item.click(); return true;",
+            json!(id)
+        ),
+    )
+    .await;
+    b.wait_for(
+        &format!("the chat of {id} with its messages"),
+        UI_TIMEOUT,
+        &format!(
+            "const chat = document.querySelector('[data-testid=\"chat\"]');\
+             return chat !== null && chat.getAttribute('data-conversation-id') === {}\
+               && chat.querySelectorAll('[data-testid=\"message-item\"]').length > 0;",
+            json!(id)
+        ),
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn scroll_position_and_older_messages_stay_with_their_conversation() {
+    let Some(world) =
+        world("scroll_position_and_older_messages_stay_with_their_conversation").await
+    else {
+        return;
+    };
+    let a = long_history(&world, "3000000084", ("Ada", "Lovelace"), "Ada says").await;
+    let b_id = long_history(&world, "3000000085", ("Grace", "Hopper"), "Grace says").await;
+    let b = &world.browser;
+    world.sign_in().await;
+
+    // Arrange: in A, scrolled up until the whole history is loaded, then left mid-way.
+    open_by_click(b, &a).await;
+    b.wait_for(
+        "A's first page, at the newest",
+        UI_TIMEOUT,
+        "const l = document.querySelector('[data-testid=\"message-list\"]');\
+         return l !== null && l.querySelectorAll('[data-testid=\"message-item\"]').length === 50\
+           && l.scrollHeight - l.scrollTop - l.clientHeight < 2;",
+    )
+    .await;
+    b.wait_for(
+        "A's whole history after scrolling up",
+        UI_TIMEOUT,
+        &format!(
+            "const l = document.querySelector('[data-testid=\"message-list\"]');\
+             l.scrollTop = 0;\
+             return l.querySelectorAll('[data-testid=\"message-item\"]').length === {LONG_HISTORY}\
+               && document.querySelector('[data-testid=\"load-older\"]') === null;"
+        ),
+    )
+    .await;
+    b.js(
+        "const l = document.querySelector('[data-testid=\"message-list\"]'); l.scrollTop = 400; return true;",
+        vec![],
+    )
+    .await;
+    let left = b
+        .wait_for(
+            "A left mid-way",
+            UI_TIMEOUT,
+            "const l = document.querySelector('[data-testid=\"message-list\"]');\
+             return Math.abs(l.scrollTop - 400) < 1 ? l.scrollTop : null;",
+        )
+        .await;
+    let left = left.as_f64().expect("a scroll position");
+    // The scroll event (where A was left is kept) is handled before the next frames.
+    b.js(
+        "return new Promise(done => requestAnimationFrame(() => requestAnimationFrame(() => done(true))));",
+        vec![],
+    )
+    .await;
+
+    // Act: B, then A again.
+    open_by_click(b, &b_id).await;
+    // Assert: B has its own state: its first page only, more to load, at the newest.
+    eventually(UI_TIMEOUT, async || {
+        let now = chat_list(b).await;
+        let at_newest = now["bottomGap"].as_f64().is_some_and(|gap| gap < 2.0);
+        if now["id"] == json!(b_id) && now["messages"] == 50 && now["older"] == true && at_newest {
+            Ok(now)
+        } else {
+            Err(format!(
+                "B should show its first 50 messages, more to load, at the newest: {now:#}"
+            ))
+        }
+    })
+    .await;
+    open_by_click(b, &a).await;
+    // Assert: A is as it was left: the whole history, nothing more to load, mid-way.
+    eventually(UI_TIMEOUT, async || {
+        let now = chat_list(b).await;
+        let as_left = now["top"]
+            .as_f64()
+            .is_some_and(|top| (top - left).abs() < 2.0);
+        if now["id"] == json!(a)
+            && now["messages"] == LONG_HISTORY
+            && now["older"] == false
+            && as_left
+        {
+            Ok(now)
+        } else {
+            Err(format!(
+                "A should show its whole history, nothing more to load, at {left} px: {now:#}"
+            ))
+        }
+    })
+    .await;
+    world.browser.close().await;
+}
+
+/// The filter bar's controls as laid out: `[testid, top, left, right]` each, and the
+/// inbox column's right edge.
+const FILTER_BOXES: &str = "const inbox = document.querySelector('[data-testid=\"inbox\"]').getBoundingClientRect();\
+    const boxes = ['filter-status', 'filter-assignee', 'filter-ending-soon'].map(t => {\
+      const r = document.querySelector(`[data-testid=\"${t}\"]`).getBoundingClientRect();\
+      return [t, r.top, r.left, r.right];\
+    });\
+    return { boxes, right: inbox.right };";
+
+#[tokio::test]
+async fn the_filters_share_one_row_at_1366_and_360_px() {
+    let Some(world) = world("the_filters_share_one_row_at_1366_and_360_px").await else {
+        return;
+    };
+    world
+        .thread(
+            "3000000086",
+            ("Ada", "Lovelace"),
+            format!("Hello {}", nonce()),
+        )
+        .await;
+    let b = &world.browser;
+    world.sign_in().await;
+    b.wait_for_testid("conversation-item").await;
+    for (width, height) in [(1366, 768), (360, 740)] {
+        // Act
+        b.set_size(width, height).await;
+        b.wait_for(
+            &format!("the inbox laid out at {width} px"),
+            UI_TIMEOUT,
+            &format!("return Math.abs(window.innerWidth - {width}) < 20;"),
+        )
+        .await;
+        let laid_out = b.js(FILTER_BOXES, vec![]).await;
+
+        // Assert: every control on the first one's row, inside the column.
+        let boxes = laid_out["boxes"].as_array().expect("the filters' boxes");
+        let top = boxes[0][1].as_f64().unwrap_or_default();
+        let right = laid_out["right"].as_f64().unwrap_or_default();
+        for control in boxes {
+            let at = control[1].as_f64().unwrap_or_default();
+            assert!(
+                (at - top).abs() < 4.0,
+                "at {width} px, {} wrapped onto a row of its own: {laid_out:#}",
+                control[0]
+            );
+            assert!(
+                control[3].as_f64().unwrap_or_default() <= right + 0.5,
+                "at {width} px, {} overflows the column: {laid_out:#}",
+                control[0]
+            );
+        }
+    }
     world.browser.close().await;
 }

@@ -525,19 +525,30 @@ async fn set_presence(app: &TestApp, token: &str, conversation: &str, state: &st
     .await
 }
 
+impl Desk {
+    /// Bob's stream of who is in the Page's conversations.
+    async fn bob_watches(&self) -> Subscription {
+        self.app
+            .subscribe_as(&self.bob.token, PRESENCE, json!({ "p": PAGE }))
+            .await
+    }
+
+    /// Alice is `state` (VIEWING, TYPING, NONE) in the desk's conversation; the response.
+    async fn alice_is(&self, state: &str) -> Value {
+        set_presence(&self.app, &self.alice.token, &self.conversation, state).await
+    }
+}
+
 #[tokio::test]
 async fn an_agent_sees_a_colleague_open_a_conversation_start_replying_and_leave() {
     // Arrange: bob watches the Page's conversations; alice's tab holds a connection.
     let desk = desk().await;
-    let mut bobs = desk
-        .app
-        .subscribe_as(&desk.bob.token, PRESENCE, json!({ "p": PAGE }))
-        .await;
+    let mut bobs = desk.bob_watches().await;
     let c = desk.conversation.clone();
     let alice = desk.alice.id.clone();
 
     // Act and assert, step by step.
-    let set = set_presence(&desk.app, &desk.alice.token, &c, "VIEWING").await;
+    let set = desk.alice_is("VIEWING").await;
     assert_eq!(set["data"]["setConversationPresence"], true, "{set:#}");
     assert_eq!(
         next_presence(&mut bobs).await,
@@ -552,13 +563,13 @@ async fn an_agent_sees_a_colleague_open_a_conversation_start_replying_and_leave(
         json!([{ "agent": { "id": alice }, "state": "VIEWING" }])
     );
 
-    set_presence(&desk.app, &desk.alice.token, &c, "TYPING").await;
+    desk.alice_is("TYPING").await;
     assert_eq!(
         next_presence(&mut bobs).await,
         (c.clone(), alice.clone(), "TYPING".to_owned())
     );
 
-    set_presence(&desk.app, &desk.alice.token, &c, "NONE").await;
+    desk.alice_is("NONE").await;
     assert_eq!(
         next_presence(&mut bobs).await,
         (c.clone(), alice.clone(), "NONE".to_owned())
@@ -573,12 +584,9 @@ async fn an_agent_sees_a_colleague_open_a_conversation_start_replying_and_leave(
 #[tokio::test]
 async fn a_new_subscriber_first_hears_who_is_there_now() {
     let desk = desk().await;
-    set_presence(&desk.app, &desk.alice.token, &desk.conversation, "TYPING").await;
+    desk.alice_is("TYPING").await;
 
-    let mut bobs = desk
-        .app
-        .subscribe_as(&desk.bob.token, PRESENCE, json!({ "p": PAGE }))
-        .await;
+    let mut bobs = desk.bob_watches().await;
 
     assert_eq!(
         next_presence(&mut bobs).await,
@@ -594,15 +602,12 @@ async fn a_new_subscriber_first_hears_who_is_there_now() {
 async fn replying_and_viewing_expire_by_themselves_when_not_refreshed() {
     // Arrange: VIEWING lasts 2 s, TYPING 0.5 s.
     let desk = desk_on(spawn_app_with(|config| config.viewing_ttl_ms = 2000).await).await;
-    let mut bobs = desk
-        .app
-        .subscribe_as(&desk.bob.token, PRESENCE, json!({ "p": PAGE }))
-        .await;
+    let mut bobs = desk.bob_watches().await;
     let (c, alice) = (desk.conversation.clone(), desk.alice.id.clone());
 
     // Act: alice starts replying, then her tab goes away without a word.
     let started = tokio::time::Instant::now();
-    set_presence(&desk.app, &desk.alice.token, &c, "TYPING").await;
+    desk.alice_is("TYPING").await;
 
     // Assert: replying falls back to viewing, then she is gone.
     assert_eq!(next_presence(&mut bobs).await.2, "TYPING");
@@ -656,7 +661,7 @@ async fn an_agent_without_the_page_can_neither_set_nor_see_presence_and_a_token_
     assert_eq!(error_code(&by_token), Some("FORBIDDEN"), "{by_token:#}");
 
     // And alice's presence on PAGE never reaches carol's OTHER_PAGE stream.
-    set_presence(&desk.app, &desk.alice.token, &desk.conversation, "TYPING").await;
+    desk.alice_is("TYPING").await;
     carols.expect_nothing(Duration::from_millis(500)).await;
     let viewers = desk
         .app
@@ -668,10 +673,7 @@ async fn an_agent_without_the_page_can_neither_set_nor_see_presence_and_a_token_
 #[tokio::test]
 async fn bad_presence_input_is_refused_and_changes_nothing() {
     let desk = desk().await;
-    let mut bobs = desk
-        .app
-        .subscribe_as(&desk.bob.token, PRESENCE, json!({ "p": PAGE }))
-        .await;
+    let mut bobs = desk.bob_watches().await;
     for (id, state) in [
         ("0", "VIEWING"),
         ("-4", "VIEWING"),
@@ -685,8 +687,7 @@ async fn bad_presence_input_is_refused_and_changes_nothing() {
             "{id}: {response:#}"
         );
     }
-    let bad_state =
-        set_presence(&desk.app, &desk.alice.token, &desk.conversation, "SHOUTING").await;
+    let bad_state = desk.alice_is("SHOUTING").await;
     assert!(bad_state["errors"].is_array(), "{bad_state:#}");
     bobs.expect_nothing(Duration::from_millis(300)).await;
 }
@@ -756,7 +757,7 @@ async fn a_colleague_replying_on_another_instance_is_seen_here() {
     let c = desk.conversation.clone();
 
     // Act: alice, on instance one, starts replying.
-    set_presence(&desk.app, &desk.alice.token, &c, "TYPING").await;
+    desk.alice_is("TYPING").await;
 
     // Assert: bob, on instance two, sees it, and so does instance two's query.
     assert_eq!(
@@ -772,6 +773,6 @@ async fn a_colleague_replying_on_another_instance_is_seen_here() {
     );
 
     // And her leaving on one reaches two.
-    set_presence(&desk.app, &desk.alice.token, &c, "NONE").await;
+    desk.alice_is("NONE").await;
     assert_eq!(next_presence(&mut bobs).await.2, "NONE");
 }

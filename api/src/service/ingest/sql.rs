@@ -147,45 +147,50 @@ async fn insert_messages(
     let statement = Statement::from_sql_and_values(backend, sql, values);
     let stored = db.query_all_raw(statement).await?;
     // Only the keys come back; the rest of each stored row is what was just inserted.
-    let by_key: HashMap<(&str, &str), (i64, &IncomingMessage)> = rows
+    let by_key: HashMap<(&str, &str), Row<'_>> = rows
         .iter()
         .map(|row| {
-            let m = row.message;
             (
-                (m.page_id.as_str(), m.mid.as_str()),
-                (row.conversation_id, m),
+                (row.message.page_id.as_str(), row.message.mid.as_str()),
+                *row,
             )
         })
         .collect();
     let mut models = Vec::with_capacity(stored.len());
-    for row in &stored {
-        let id: i64 = row.try_get("", "id")?;
-        let page_id: String = row.try_get("", "page_id")?;
-        let mid: String = row.try_get("", "mid")?;
-        let Some(&(conversation_id, m)) = by_key.get(&(page_id.as_str(), mid.as_str())) else {
+    for stored_row in &stored {
+        let id: i64 = stored_row.try_get("", "id")?;
+        let page_id: String = stored_row.try_get("", "page_id")?;
+        let mid: String = stored_row.try_get("", "mid")?;
+        let Some(&row) = by_key.get(&(page_id.as_str(), mid.as_str())) else {
             return Err(DbErr::RecordNotFound(format!("inserted message {mid}")));
         };
-        models.push(message::Model {
-            id,
-            page_id,
-            conversation_id,
-            mid,
-            direction: m.direction,
-            text: m.text.clone(),
-            attachments: attachments_json(m),
-            quick_reply_payload: m.quick_reply_payload.clone(),
-            reply_to_mid: m.reply_to_mid.clone(),
-            app_id: m.app_id.clone(),
-            timestamp: m.timestamp,
-            status: Status::Sent,
-            error_code: None,
-            created_at: now,
-            client_mutation_id: None,
-            agent_id: None,
-            tag: None,
-        });
+        models.push(inserted(row, id, now));
     }
     Ok(models)
+}
+
+/// The row `insert_messages` stored for `row` under `id`.
+fn inserted(row: Row<'_>, id: i64, now: i64) -> message::Model {
+    let m = row.message;
+    message::Model {
+        id,
+        page_id: m.page_id.clone(),
+        conversation_id: row.conversation_id,
+        mid: m.mid.clone(),
+        direction: m.direction,
+        text: m.text.clone(),
+        attachments: attachments_json(m),
+        quick_reply_payload: m.quick_reply_payload.clone(),
+        reply_to_mid: m.reply_to_mid.clone(),
+        app_id: m.app_id.clone(),
+        timestamp: m.timestamp,
+        status: Status::Sent,
+        error_code: None,
+        created_at: now,
+        client_mutation_id: None,
+        agent_id: None,
+        tag: None,
+    }
 }
 
 fn attachments_json(message: &IncomingMessage) -> Option<String> {

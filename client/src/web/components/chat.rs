@@ -287,6 +287,7 @@ fn ChatView(id: String) -> Element {
             div {
                 class: "message-list",
                 id: LIST_ID,
+                "data-testid": "message-list",
                 role: "log",
                 "aria-live": "polite",
                 "aria-label": "Messages",
