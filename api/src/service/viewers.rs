@@ -78,6 +78,9 @@ impl Entry {
     }
 }
 
+/// Who is in a Page's conversations, (conversation, agent, state), and the changes after.
+pub type PageWatch = (Vec<(i64, i64, State)>, BoxStream<'static, Arc<BusEvent>>);
+
 /// Every agent's presence in conversations, as this instance knows it from the bus.
 pub struct Viewers {
     /// By (conversation, agent).
@@ -214,10 +217,7 @@ impl Viewers {
     /// of what others see from then on (as [`Viewers::subscribe`]), taken together under
     /// the table's lock: changes are told under it too, so none is both in the snapshot
     /// and in the stream, and none is in neither.
-    pub fn watch_page(
-        &self,
-        page_id: &str,
-    ) -> (Vec<(i64, i64, State)>, BoxStream<'static, Arc<BusEvent>>) {
+    pub fn watch_page(&self, page_id: &str) -> PageWatch {
         let entries = self.lock();
         let changes = self.changes.subscribe();
         // What subscribers were last told, not what the clock says: a change the sweep
