@@ -115,13 +115,7 @@ macro_rules! conversation_from {
         }
     )*};
 }
-conversation_from!(
-    conversations,
-    conversation_by_id,
-    update_conversation,
-    unassign_conversation,
-    page_events
-);
+conversation_from!(conversations);
 
 macro_rules! message_from {
     ($($m:ident),*) => {$(
@@ -152,7 +146,7 @@ macro_rules! message_from {
         }
     )*};
 }
-message_from!(messages, send_message, page_events);
+message_from!(messages);
 
 macro_rules! sync_job_from {
     ($($m:ident),*) => {$(
@@ -195,4 +189,54 @@ macro_rules! activity_from {
         }
     )*};
 }
-activity_from!(page_events, messages);
+activity_from!(messages);
+
+// One decoding per fragment. Each operation's generated module has its own copy of every
+// fragment it selects, with its own serde decoder in the wasm. The answers below decode
+// with the copies of `conversations` and `messages` instead (the same fragment, so the
+// same fields), and the other copies are never used, so their decoders are left out.
+// The queries are still built (and checked against the schema) by each operation.
+
+/// A conversation in any answer.
+pub type ConversationFields = conversations::ConversationFields;
+/// A message in any answer.
+pub type MessageFields = messages::MessageFields;
+/// A status change, assignment or snooze in any answer.
+pub type ActivityFields = messages::ActivityFields;
+
+/// What `ConversationById` answers.
+#[derive(Debug, serde::Deserialize)]
+pub struct ConversationByIdAnswer {
+    pub conversation: Option<ConversationFields>,
+}
+
+/// What `UpdateConversation` and `UnassignConversation` answer.
+#[derive(Debug, serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct UpdateConversationAnswer {
+    pub update_conversation: ConversationFields,
+}
+
+/// What `SendMessage` answers.
+#[derive(Debug, serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SendMessageAnswer {
+    pub send_message: MessageFields,
+}
+
+/// What each `PageEvents` event carries.
+#[derive(Debug, serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PageEventsAnswer {
+    pub page_events: PageEvent,
+}
+
+#[derive(Debug, serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PageEvent {
+    pub position: String,
+    pub conversation: Option<ConversationFields>,
+    pub message: Option<MessageFields>,
+    pub removed_message_id: Option<String>,
+    pub activity: Option<ActivityFields>,
+}

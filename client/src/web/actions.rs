@@ -262,7 +262,7 @@ pub async fn load_older_messages(
 /// filter): into its thread for the header, and into the list where it belongs.
 pub async fn load_conversation(state: AppState, id: String) -> Result<bool, ApiError> {
     let found = state
-        .gql::<ConversationById>(conversation_by_id::Variables { id })
+        .gql_as::<ConversationById, ConversationByIdAnswer>(conversation_by_id::Variables { id })
         .await?
         .conversation;
     let known = found.is_some();
@@ -290,7 +290,7 @@ pub async fn send_text(mut state: AppState, conversation_id: String, text: Strin
         client_mutation_id: Some(cmid.clone()),
     };
     match state
-        .gql::<SendMessage>(send_message::Variables { input })
+        .gql_as::<SendMessage, SendMessageAnswer>(send_message::Variables { input })
         .await
     {
         Ok(sent) => {
@@ -333,7 +333,9 @@ pub async fn update_conversation(
 ) -> Result<(), ApiError> {
     let updated: model::Conversation = if assignee == Some(None) {
         state
-            .gql::<UnassignConversation>(unassign_conversation::Variables { id })
+            .gql_as::<UnassignConversation, UpdateConversationAnswer>(
+                unassign_conversation::Variables { id },
+            )
             .await?
             .update_conversation
             .into()
@@ -345,7 +347,9 @@ pub async fn update_conversation(
             snoozed_until: None,
         };
         state
-            .gql::<UpdateConversation>(update_conversation::Variables { id, input })
+            .gql_as::<UpdateConversation, UpdateConversationAnswer>(
+                update_conversation::Variables { id, input },
+            )
             .await?
             .update_conversation
             .into()
@@ -364,7 +368,10 @@ pub async fn snooze_conversation(state: AppState, id: String, until: i64) -> Res
         snoozed_until: Some(model::follow_ups::snooze_value(until)),
     };
     let updated: model::Conversation = state
-        .gql::<UpdateConversation>(update_conversation::Variables { id, input })
+        .gql_as::<UpdateConversation, UpdateConversationAnswer>(update_conversation::Variables {
+            id,
+            input,
+        })
         .await?
         .update_conversation
         .into();

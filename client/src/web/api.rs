@@ -54,10 +54,18 @@ pub async fn call<Q: GraphQLQuery>(
     token: Option<&str>,
     variables: Q::Variables,
 ) -> Result<Q::ResponseData, ApiError> {
+    call_as::<Q, Q::ResponseData>(token, variables).await
+}
+
+/// Runs operation `Q`, decoding its answer as `T` (one of `crate::ops`' shared answers).
+pub async fn call_as<Q: GraphQLQuery, T: serde::de::DeserializeOwned>(
+    token: Option<&str>,
+    variables: Q::Variables,
+) -> Result<T, ApiError> {
     let body = serde_json::to_string(&Q::build_query(variables))
         .map_err(|e| ApiError::network(e.to_string()))?;
     let (status, text) = post(token, body).await?;
-    let decoded: Response<Q::ResponseData> = serde_json::from_str(&text)
+    let decoded: Response<T> = serde_json::from_str(&text)
         .map_err(|_| ApiError::network(format!("the server answered HTTP {status}")))?;
     match (decoded.data, decoded.errors) {
         (_, Some(errors)) if !errors.is_empty() => Err(ApiError::from_graphql(&errors)),

@@ -16,6 +16,7 @@
 //! Every event goes through [`apply`], which upserts by id: an event applied twice
 //! changes nothing, so an overlap between a replay and a refetch is harmless.
 use std::future::IntoFuture;
+use std::marker::PhantomData;
 use std::time::Duration;
 
 use dioxus::core::spawn_forever;
@@ -24,7 +25,7 @@ use futures::StreamExt;
 use futures::stream::{LocalBoxStream, SelectAll};
 use graphql_client::GraphQLQuery;
 use graphql_ws_client::Client;
-use graphql_ws_client::graphql::StreamingOperation;
+use graphql_ws_client::graphql::GraphqlOperation;
 
 use super::actions;
 use super::alerts;
@@ -144,6 +145,28 @@ async fn connect(token: &str) -> Result<Client, Ended> {
     Ok(client)
 }
 
+/// A subscription of operation `Q` whose events decode as `T` (`Q::ResponseData`, or one
+/// of `crate::ops`' shared answers).
+struct Streaming<Q: GraphQLQuery, T> {
+    body: graphql_client::QueryBody<Q::Variables>,
+    answer: PhantomData<fn() -> T>,
+}
+
+impl<Q: GraphQLQuery, T> serde::Serialize for Streaming<Q, T> {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        self.body.serialize(serializer)
+    }
+}
+
+impl<Q: GraphQLQuery, T: serde::de::DeserializeOwned> GraphqlOperation for Streaming<Q, T> {
+    type Response = graphql_client::Response<T>;
+    type Error = serde_json::Error;
+
+    fn decode(&self, data: serde_json::Value) -> Result<Self::Response, Self::Error> {
+        serde_json::from_value(data)
+    }
+}
+
 async fn subscribe_to<Q, F>(
     client: &Client,
     variables: Q::Variables,
@@ -154,8 +177,26 @@ where
     Q::Variables: Send + Unpin,
     F: Fn(Q::ResponseData) -> Event + 'static,
 {
+    subscribe_as::<Q, Q::ResponseData, F>(client, variables, map).await
+}
+
+async fn subscribe_as<Q, T, F>(
+    client: &Client,
+    variables: Q::Variables,
+    map: F,
+) -> Result<LocalBoxStream<'static, Event>, Ended>
+where
+    Q: GraphQLQuery + Send + Unpin + 'static,
+    Q::Variables: Send + Unpin,
+    T: serde::de::DeserializeOwned + 'static,
+    F: Fn(T) -> Event + 'static,
+{
+    let operation = Streaming::<Q, T> {
+        body: Q::build_query(variables),
+        answer: PhantomData,
+    };
     let stream = client
-        .subscribe(StreamingOperation::<Q>::new(variables))
+        .subscribe(operation)
         .await
         .map_err(|_| Ended::Lost { served: false })?;
     Ok(stream
@@ -203,7 +244,7 @@ async fn serve(
         Ok(client) => client,
         Err(ended) => return ended,
     };
-    let feed = subscribe_to::<PageEvents, _>(
+    let feed = subscribe_as::<PageEvents, PageEventsAnswer, _>(
         &client,
         page_events::Variables {
             page_id: page_id.to_string(),

@@ -116,8 +116,16 @@ impl AppState {
         self,
         vars: Q::Variables,
     ) -> Result<Q::ResponseData, ApiError> {
+        self.gql_as::<Q, Q::ResponseData>(vars).await
+    }
+
+    /// Like [`AppState::gql`], decoding the answer as `T` (see `crate::ops`).
+    pub async fn gql_as<Q: GraphQLQuery, T: serde::de::DeserializeOwned>(
+        self,
+        vars: Q::Variables,
+    ) -> Result<T, ApiError> {
         let token = self.token.peek().clone();
-        let result = api::call::<Q>(token.as_deref(), vars).await;
+        let result = api::call_as::<Q, T>(token.as_deref(), vars).await;
         if let Err(e) = &result
             && e.is_unauthenticated()
             && token.is_some()

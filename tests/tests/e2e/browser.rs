@@ -3385,3 +3385,38 @@ async fn the_filters_share_one_row_at_1366_and_360_px() {
     }
     world.browser.close().await;
 }
+
+/// The server lets any agent of a Page start its full-history sync (`syncFullHistory`
+/// checks membership, not the role), so Settings offers it to agents too, and it works.
+#[tokio::test]
+async fn an_agent_of_the_page_starts_its_full_history_sync_from_settings() {
+    let Some(world) =
+        world("an_agent_of_the_page_starts_its_full_history_sync_from_settings").await
+    else {
+        return;
+    };
+    // Arrange: history on Facebook only; an agent (not an administrator) of the Page.
+    world.sim.seed(PAGE, 3, 2).await;
+    world
+        .app
+        .agent_on("sam@example.com", "Sam Member", &[PAGE])
+        .await;
+    let b = &world.browser;
+    world.sign_in_as("sam@example.com", AGENT_PASSWORD).await;
+
+    // Act
+    b.click("settings-link").await;
+    b.click("sync-full-history").await;
+
+    // Assert: the job runs to DONE and imports the three conversations.
+    b.wait_for(
+        "the agent's full history sync done",
+        Duration::from_secs(60),
+        "const p = document.querySelector('[data-testid=\"sync-progress\"]');\
+         return p !== null && p.getAttribute('data-status') === 'DONE';",
+    )
+    .await;
+    assert!(!present(b, "connect-page-submit").await);
+    assert_eq!(world.app.conversations(PAGE).await.len(), 3);
+    world.browser.close().await;
+}

@@ -67,10 +67,37 @@ async fn screenshots_of_the_inbox_a_chat_and_settings() {
     let Some(browser) = Browser::start("screenshots").await else {
         return;
     };
-    let (_sim, app, _page) = demo().await;
+    let (_sim, app, page) = demo().await;
     let base = format!("http://{}", app.addr);
     let docs = Path::new(env!("CARGO_MANIFEST_DIR")).join("../docs");
     std::fs::create_dir_all(&docs).expect("creating docs/");
+
+    // Who said what: a colleague, Sam, answers the newest conversation from MessengerFlow
+    // (his name on the bubble), assigns it to himself and sets it pending (system lines).
+    let sam = app
+        .agent_on("sam@example.com", "Sam", &[page.as_str()])
+        .await;
+    let newest = app.conversations(&page).await;
+    let newest = mf_tests::id_of(&newest[0]).to_owned();
+    app.gql_data_as(
+        &sam.token,
+        "mutation($id: ID!, $t: String!) { sendMessage(input: { conversationId: $id, text: $t }) { id } }",
+        json!({ "id": newest, "t": "Your order left the warehouse this morning: tracking follows by mail." }),
+    )
+    .await;
+    let update = "mutation($id: ID!, $input: UpdateConversationInput!) { updateConversation(id: $id, input: $input) { id } }";
+    app.gql_data_as(
+        &sam.token,
+        update,
+        json!({ "id": newest, "input": { "assigneeId": sam.id } }),
+    )
+    .await;
+    app.gql_data_as(
+        &sam.token,
+        update,
+        json!({ "id": newest, "input": { "status": "PENDING" } }),
+    )
+    .await;
 
     browser.set_size(SCREENSHOT.0, SCREENSHOT.1).await;
     sign_in(&browser, &base).await;
@@ -93,6 +120,15 @@ async fn screenshots_of_the_inbox_a_chat_and_settings() {
         .await;
     browser.wait_for_testid("chat").await;
     browser.wait_for_testid("message-item").await;
+    browser.wait_for_testid("activity-item").await;
+    // Sam is typing a second reply: the collision warning in the header.
+    app.gql_data_as(
+        &sam.token,
+        "mutation($id: ID!) { setConversationPresence(conversationId: $id, state: TYPING) }",
+        json!({ "id": newest }),
+    )
+    .await;
+    browser.wait_for_testid("collision-warning").await;
     tokio::time::sleep(Duration::from_millis(800)).await;
     browser.screenshot(&docs.join("web-chat.png")).await;
 
