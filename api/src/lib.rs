@@ -5,6 +5,8 @@
 //! `Server::run_until` serves HTTP and WebSocket until the shutdown future completes, then
 //! stops those tasks and waits for them.
 #![forbid(unsafe_code)]
+// No function over 80 lines (clippy.toml's threshold; `-D warnings` makes it an error).
+#![warn(clippy::too_many_lines)]
 
 pub mod bus;
 pub mod config;
@@ -19,6 +21,9 @@ pub mod service;
 pub mod state;
 pub mod tasks;
 pub mod time;
+
+#[cfg(test)]
+mod source_limits;
 
 use std::future::Future;
 use std::net::SocketAddr;

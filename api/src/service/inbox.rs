@@ -2,9 +2,10 @@
 //! messages in time order, each paged by an opaque keyset cursor (time, id).
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use sea_orm::sea_query::{Condition, Expr, ExprTrait};
+use sea_orm::sea_query::Condition;
 use sea_orm::{
-    ColumnTrait, ConnectionTrait, EntityTrait, Order, QueryFilter, QueryOrder, QuerySelect,
+    ColumnTrait, ConnectionTrait, DbErr, EntityTrait, Order, QueryFilter, QueryOrder, QuerySelect,
+    Select,
 };
 
 use entity::{conversation, message, page};
@@ -161,28 +162,7 @@ pub async fn conversations(
     if let Some(status) = status {
         query = query.filter(C::Status.eq(status));
     }
-    if let Some(cursor) = after {
-        let beyond = |col: C, value: i64| match order {
-            Order::Asc => Expr::col(col).gt(value),
-            _ => Expr::col(col).lt(value),
-        };
-        query = query.filter(
-            Condition::any().add(beyond(column, cursor.time)).add(
-                Condition::all()
-                    .add(Expr::col(column).eq(cursor.time))
-                    .add(beyond(C::Id, cursor.id)),
-            ),
-        );
-    }
-    let mut items = query
-        .order_by(column, order.clone())
-        .order_by(C::Id, order)
-        .limit(limit + 1)
-        .all(db)
-        .await?;
-    let more = items.len() as u64 > limit;
-    items.truncate(limit as usize);
-    Ok(Slice { items, more })
+    Ok(keyset_page(db, query, (column, C::Id), order, after, limit).await?)
 }
 
 /// Any conversation, visible or not: `access::conversation` is what callers use.
@@ -202,27 +182,48 @@ pub async fn messages(
 ) -> Result<Slice<message::Model>, ApiError> {
     use message::Column as M;
     let limit = check_page_size(last, "last")?;
-    let mut query = message::Entity::find().filter(M::ConversationId.eq(conversation.id()));
-    if let Some(cursor) = before {
+    let query = message::Entity::find().filter(M::ConversationId.eq(conversation.id()));
+    let order = (M::Timestamp, M::Id);
+    let mut slice = keyset_page(db, query, order, Order::Desc, before, limit).await?;
+    slice.items.reverse();
+    Ok(slice)
+}
+
+/// One page of `query` in keyset order: `limit` rows ordered by `(time, id)` in `order`,
+/// from just beyond `after` (in that order), and whether more rows lie beyond them.
+async fn keyset_page<E, C>(
+    db: &impl ConnectionTrait,
+    mut query: Select<E>,
+    (time, id): (C, C),
+    order: Order,
+    after: Option<Cursor>,
+    limit: u64,
+) -> Result<Slice<E::Model>, DbErr>
+where
+    E: EntityTrait,
+    C: ColumnTrait,
+{
+    if let Some(cursor) = after {
+        let beyond = |column: C, value: i64| match order {
+            Order::Asc => column.gt(value),
+            _ => column.lt(value),
+        };
         query = query.filter(
-            Condition::any()
-                .add(Expr::col(M::Timestamp).lt(cursor.time))
-                .add(
-                    Condition::all()
-                        .add(Expr::col(M::Timestamp).eq(cursor.time))
-                        .add(Expr::col(M::Id).lt(cursor.id)),
-                ),
+            Condition::any().add(beyond(time, cursor.time)).add(
+                Condition::all()
+                    .add(time.eq(cursor.time))
+                    .add(beyond(id, cursor.id)),
+            ),
         );
     }
     let mut items = query
-        .order_by(M::Timestamp, Order::Desc)
-        .order_by(M::Id, Order::Desc)
+        .order_by(time, order.clone())
+        .order_by(id, order)
         .limit(limit + 1)
         .all(db)
         .await?;
     let more = items.len() as u64 > limit;
     items.truncate(limit as usize);
-    items.reverse();
     Ok(Slice { items, more })
 }
 

@@ -9,10 +9,16 @@ use std::time::Duration;
 
 use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
 use serde::de::DeserializeOwned;
-use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
 use crate::config::Secret;
+
+mod shapes;
+use shapes::ErrorEnvelope;
+pub use shapes::{
+    GraphAttachmentData, GraphConversation, GraphMessage, GraphPage, Outgoing, PageIdentity,
+    Paging, Participant, Participants, Profile, SendResult,
+};
 
 /// Graph's error codes we act on.
 pub mod codes {
@@ -80,101 +86,6 @@ impl GraphError {
             Self::Decode(_) => false,
         }
     }
-}
-
-#[derive(Deserialize)]
-struct ErrorEnvelope {
-    error: ErrorBody,
-}
-
-#[derive(Deserialize)]
-struct ErrorBody {
-    message: Option<String>,
-    code: Option<i64>,
-    error_subcode: Option<i64>,
-    fbtrace_id: Option<String>,
-}
-
-/// Send API success.
-#[derive(Clone, Debug, Deserialize, PartialEq, Eq)]
-pub struct SendResult {
-    pub recipient_id: String,
-    pub message_id: String,
-}
-
-/// `/me` for a Page token.
-#[derive(Clone, Debug, Deserialize, PartialEq, Eq)]
-pub struct PageIdentity {
-    pub id: String,
-    pub name: Option<String>,
-}
-
-/// One page of a Graph list.
-#[derive(Clone, Debug, Deserialize)]
-pub struct GraphPage<T> {
-    pub data: Vec<T>,
-    #[serde(default)]
-    pub paging: Option<Paging>,
-}
-
-#[derive(Clone, Debug, Deserialize)]
-pub struct Paging {
-    pub next: Option<String>,
-}
-
-#[derive(Clone, Debug, Deserialize)]
-pub struct Participant {
-    pub id: String,
-    pub name: Option<String>,
-}
-
-#[derive(Clone, Debug, Deserialize)]
-pub struct Participants {
-    pub data: Vec<Participant>,
-}
-
-/// A conversation as the Conversations API lists it.
-#[derive(Clone, Debug, Deserialize)]
-pub struct GraphConversation {
-    pub id: String,
-    pub updated_time: Option<String>,
-    pub participants: Option<Participants>,
-    /// The newest messages, when asked for by field expansion.
-    pub messages: Option<GraphPage<GraphMessage>>,
-}
-
-#[derive(Clone, Debug, Deserialize)]
-pub struct GraphAttachmentData {
-    pub data: Vec<Value>,
-}
-
-/// A message as the Conversations API lists it.
-#[derive(Clone, Debug, Deserialize)]
-pub struct GraphMessage {
-    pub id: String,
-    pub created_time: String,
-    pub from: Option<Participant>,
-    pub message: Option<String>,
-    pub attachments: Option<GraphAttachmentData>,
-}
-
-/// A customer's public profile.
-#[derive(Clone, Debug, Deserialize, Default)]
-pub struct Profile {
-    pub first_name: Option<String>,
-    pub last_name: Option<String>,
-    pub profile_pic: Option<String>,
-}
-
-/// What to send.
-#[derive(Clone, Debug, Serialize)]
-pub enum Outgoing {
-    Text(String),
-    /// `image`, `audio`, `video` or `file`, by URL.
-    Attachment {
-        kind: String,
-        url: String,
-    },
 }
 
 /// The client. Cheap to clone.

@@ -1,12 +1,12 @@
 //! Mutations: thin resolvers over `service::auth` (sending and sync come with the Graph API).
 use std::net::IpAddr;
 
-use async_graphql::{Context, Enum, ID, InputObject, MaybeUndefined, Object, Result};
+use async_graphql::{Context, ID, MaybeUndefined, Object, Result};
 
 use super::auth::{
     Agent, AgentPresence, AgentRole, ApiToken, ApiTokenPayload, AuthPayload, PresenceStatus,
 };
-use super::types::{Conversation, ConversationStatus, Message, Page, SyncJob, SyncResult};
+use super::types::{Conversation, Message, Page, SyncJob, SyncResult};
 use super::voices::ConversationPresenceState;
 use super::{parse_id, principal};
 use crate::bus::{BusEvent, Revocation};
@@ -25,57 +25,8 @@ pub struct ClientIp(pub IpAddr);
 
 pub struct MutationRoot;
 
-#[derive(InputObject)]
-pub struct SendMessageInput {
-    pub conversation_id: ID,
-    /// 1 to 2000 characters; no control characters but newlines. Give a text or an
-    /// attachment, not both.
-    pub text: Option<String>,
-    /// A file Facebook fetches by URL.
-    pub attachment: Option<AttachmentInput>,
-    /// Idempotency key: the same key returns the same message and sends nothing twice.
-    pub client_mutation_id: Option<String>,
-}
-
-#[derive(Enum, Copy, Clone, Debug, PartialEq, Eq)]
-pub enum AttachmentType {
-    Image,
-    Audio,
-    Video,
-    File,
-}
-
-#[derive(InputObject)]
-pub struct AttachmentInput {
-    #[graphql(name = "type")]
-    pub kind: AttachmentType,
-    /// http(s), at most 2000 characters.
-    pub url: String,
-}
-
-#[derive(InputObject)]
-pub struct UpdateConversationInput {
-    pub status: Option<ConversationStatus>,
-    /// An agent of the Page; null unassigns.
-    pub assignee_id: MaybeUndefined<ID>,
-    /// Resets `unreadCount` and sends `mark_seen` to Facebook.
-    pub mark_read: Option<bool>,
-    /// Snoozes until then (RFC 3339 with an offset, in the future, at most 366 days
-    /// ahead): the conversation becomes SNOOZED and wakes (OPEN) by itself at that time,
-    /// or earlier when the customer writes. Required with status SNOOZED; refused with any
-    /// other status. Leaving SNOOZED clears it.
-    pub snoozed_until: Option<String>,
-}
-
-#[derive(InputObject)]
-pub struct CreateAgentInput {
-    pub email: String,
-    pub name: String,
-    pub role: AgentRole,
-    /// 10 to 200 characters.
-    #[graphql(secret)]
-    pub password: String,
-}
+mod inputs;
+pub use inputs::{AttachmentType, CreateAgentInput, SendMessageInput, UpdateConversationInput};
 
 /// Tells the Pages' agents that an agent's presence changed.
 pub async fn publish_presence(state: &AppState, agent_id: i64, status: presence::Status) {
