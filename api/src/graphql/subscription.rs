@@ -491,19 +491,18 @@ impl SubscriptionRoot {
         page_id: ID,
     ) -> Result<impl Stream<Item = Result<ConversationViewer>> + use<>> {
         let state = ctx.data::<AppState>()?;
-        let changes = state.viewers.subscribe();
         let (watch, me) = in_use(ctx)?;
         let page = access::require_page(&me, &page_id)?;
         let page_id = page.id().to_owned();
+        // Who is there now and the changes after it, in one step (before any wait): a
+        // change in between would otherwise come twice, or not at all.
+        let (present, changes) = state.viewers.watch_page(&page_id);
         let agents: HashMap<i64, entity::agent::Model> = auth::page_agents(&state.db, &page)
             .await?
             .into_iter()
             .map(|a| (a.id, a))
             .collect();
-        // Taken after listening starts, so a change in between is delivered after it.
-        let now: Vec<Arc<BusEvent>> = state
-            .viewers
-            .of_page(&page_id)
+        let now: Vec<Arc<BusEvent>> = present
             .into_iter()
             .map(|(conversation_id, agent_id, presence)| {
                 Arc::new(BusEvent::ConversationPresence(viewers::ViewerChange {

@@ -78,6 +78,9 @@ impl Entry {
     }
 }
 
+/// Who is in a Page's conversations, (conversation, agent, state), and the changes after.
+pub type PageWatch = (Vec<(i64, i64, State)>, BoxStream<'static, Arc<BusEvent>>);
+
 /// Every agent's presence in conversations, as this instance knows it from the bus.
 pub struct Viewers {
     /// By (conversation, agent).
@@ -210,26 +213,36 @@ impl Viewers {
         found
     }
 
-    /// Who is in the Page's conversations now: (conversation, agent, state).
-    pub fn of_page(&self, page_id: &str) -> Vec<(i64, i64, State)> {
-        let now = Instant::now();
-        let mut found: Vec<(i64, i64, State)> = self
-            .lock()
+    /// Who is in the Page's conversations now (conversation, agent, state) and every change
+    /// of what others see from then on (as [`Viewers::subscribe`]), taken together under
+    /// the table's lock: changes are told under it too, so none is both in the snapshot
+    /// and in the stream, and none is in neither.
+    pub fn watch_page(&self, page_id: &str) -> PageWatch {
+        let entries = self.lock();
+        let changes = self.changes.subscribe();
+        // What subscribers were last told, not what the clock says: a change the sweep
+        // has yet to tell comes in the stream.
+        let mut found: Vec<(i64, i64, State)> = entries
             .iter()
             .filter(|(_, e)| e.page_id == page_id)
-            .map(|((c, a), e)| (*c, *a, e.state(now)))
+            .map(|((c, a), e)| (*c, *a, e.shown))
             .filter(|(_, _, s)| *s != State::None)
             .collect();
+        drop(entries);
         found.sort_unstable_by_key(|(c, a, _)| (*c, *a));
-        found
+        (found, Self::stream(changes))
     }
 
     /// Every change of what others see from now on, as `BusEvent::ConversationPresence`
     /// (so the subscription's Page filter applies). A subscriber that falls too far
     /// behind gets `Lagged` and ends.
     pub fn subscribe(&self) -> BoxStream<'static, Arc<BusEvent>> {
+        Self::stream(self.changes.subscribe())
+    }
+
+    fn stream(changes: broadcast::Receiver<Arc<BusEvent>>) -> BoxStream<'static, Arc<BusEvent>> {
         let lagged = Arc::new(BusEvent::Lagged);
-        BroadcastStream::new(self.changes.subscribe())
+        BroadcastStream::new(changes)
             .scan(false, move |ended, item| {
                 let next = match item {
                     _ if *ended => None,

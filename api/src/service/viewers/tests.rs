@@ -22,7 +22,7 @@ async fn typing_falls_back_to_viewing_then_expires() {
     tokio::time::advance(std::time::Duration::from_millis(3000)).await;
     viewers.sweep();
     assert!(viewers.of_conversation(1).is_empty());
-    assert!(viewers.of_page("p").is_empty());
+    assert!(viewers.watch_page("p").0.is_empty());
 }
 
 #[tokio::test(start_paused = true)]
