@@ -5,6 +5,7 @@ pub mod cost;
 pub mod loaders;
 mod mutation;
 mod query;
+mod sequencer;
 mod subscription;
 pub mod types;
 mod voices;

@@ -4,15 +4,15 @@
 //! Page changes come in their Page's event-log order, each once: a subscription reads
 //! from the log what it missed (after its `after` position, across a hole in what the
 //! bus delivered, or after the bus reconnected) and drops what it already delivered.
-use std::collections::{HashMap, VecDeque};
+use std::collections::HashMap;
 use std::sync::Arc;
 
 use async_graphql::{Context, Enum, ErrorExtensions, ID, Result, SimpleObject, Subscription};
 use futures::stream::{self, BoxStream};
 use futures::{Stream, StreamExt};
-use sea_orm::DatabaseConnection;
 
 use super::auth::{Agent, AgentPresence};
+use super::sequencer::{Events, in_order};
 use super::types::{Conversation, Message, SyncJob};
 use super::voices::{ConversationActivity, ConversationViewer};
 use super::{parse_id, principal};
@@ -31,8 +31,6 @@ enum Step<T> {
     Item(T),
     Ended(ApiError),
 }
-
-type Events = BoxStream<'static, Result<Arc<BusEvent>, ApiError>>;
 
 /// The caller's credential, registered as in use for as long as the subscription runs,
 /// and its principal as it stands now.
@@ -146,101 +144,6 @@ async fn start(state: &AppState, page_id: &str, after: Option<&str>) -> Result<(
             "`after` is ahead of this Page's events (the latest is {head})"
         ))
         .into()),
-    }
-}
-
-/// One Page's events in log order from `last` on, each once, the holes filled from the
-/// log; the other Pages' events dropped, the rest passed through.
-fn in_order(
-    events: BoxStream<'static, Arc<BusEvent>>,
-    db: DatabaseConnection,
-    page_id: String,
-    last: i64,
-    replay_first: bool,
-) -> Events {
-    let sequencer = Sequencer {
-        events,
-        db,
-        page_id,
-        last,
-        ready: VecDeque::new(),
-        catch_up: replay_first.then_some(None),
-        held: None,
-    };
-    stream::unfold(sequencer, |mut sequencer| async move {
-        let next = sequencer.next().await?;
-        Some((next, sequencer))
-    })
-    .boxed()
-}
-
-struct Sequencer {
-    events: BoxStream<'static, Arc<BusEvent>>,
-    db: DatabaseConnection,
-    page_id: String,
-    /// The last position delivered.
-    last: i64,
-    ready: VecDeque<Arc<BusEvent>>,
-    /// Read the log after `last` (up to this position, or to its end) before the bus.
-    catch_up: Option<Option<i64>>,
-    /// The live event that revealed a hole, delivered once the hole is filled.
-    held: Option<Arc<BusEvent>>,
-}
-
-impl Sequencer {
-    async fn next(&mut self) -> Option<Result<Arc<BusEvent>, ApiError>> {
-        loop {
-            if let Some(event) = self.ready.pop_front() {
-                return Some(Ok(event));
-            }
-            if let Some(until) = self.catch_up {
-                let chunk = match event_log::replay(&self.db, &self.page_id, self.last, until).await
-                {
-                    Ok(chunk) => chunk,
-                    Err(err) => return Some(Err(err.into())),
-                };
-                for event in chunk.events {
-                    self.last = self.last.max(event.position);
-                    self.ready.push_back(Arc::new(BusEvent::Page(event)));
-                }
-                if let Some(through) = chunk.through {
-                    self.last = self.last.max(through);
-                }
-                if chunk.complete {
-                    self.catch_up = None;
-                    if let Some(held) = self.held.take()
-                        && let BusEvent::Page(event) = &*held
-                        && event.position > self.last
-                    {
-                        self.last = event.position;
-                        self.ready.push_back(held);
-                    }
-                }
-                continue;
-            }
-            let event = self.events.next().await?;
-            match &*event {
-                BusEvent::Page(page_event) if page_event.page_id == self.page_id => {
-                    if page_event.position <= self.last {
-                        continue;
-                    }
-                    if page_event.position > self.last + 1 {
-                        // Something in between did not come (yet): the log has it.
-                        self.catch_up = Some(Some(page_event.position - 1));
-                        self.held = Some(event);
-                        continue;
-                    }
-                    self.last = page_event.position;
-                    return Some(Ok(event));
-                }
-                BusEvent::Page(_) => continue,
-                BusEvent::Resync => {
-                    self.catch_up = Some(None);
-                    continue;
-                }
-                _ => return Some(Ok(event)),
-            }
-        }
     }
 }
 
