@@ -97,6 +97,7 @@ impl std::str::FromStr for TrustedProxies {
 }
 const DEFAULT_GRAPHIQL_DIR: &str = "graphiql/dist";
 const DEFAULT_QUERY_DEADLINE_MS: u64 = 10_000;
+const DEFAULT_API_TOKEN_RATE_PER_SECOND: u32 = 50;
 
 /// Server settings. Names are fixed by the API contract; `.env.example` documents each.
 #[derive(Clone, Parser)]
@@ -205,6 +206,14 @@ pub struct Config {
     /// `TIMEOUT`. Mutations always run to the end.
     #[arg(long, env = "MF_QUERY_DEADLINE_MS", default_value_t = DEFAULT_QUERY_DEADLINE_MS)]
     pub query_deadline_ms: u64,
+    /// Calls a second one API token may make (a batch pays one per item), with bursts of
+    /// twice that; past it, `RATE_LIMITED`.
+    #[arg(
+        long,
+        env = "MF_API_TOKEN_RATE_PER_SECOND",
+        default_value_t = DEFAULT_API_TOKEN_RATE_PER_SECOND
+    )]
+    pub api_token_rate_per_second: u32,
     /// Milliseconds an agent stays "viewing" a conversation after its last
     /// `setConversationPresence`; "replying" lasts a quarter of it. A closed tab stops
     /// refreshing, so it disappears by itself.
@@ -281,6 +290,7 @@ impl Config {
             trusted_proxies: TrustedProxies::default(),
             graphiql_dir: PathBuf::from(DEFAULT_GRAPHIQL_DIR),
             query_deadline_ms: DEFAULT_QUERY_DEADLINE_MS,
+            api_token_rate_per_second: DEFAULT_API_TOKEN_RATE_PER_SECOND,
             viewing_ttl_ms: DEFAULT_VIEWING_TTL_MS,
         }
     }
@@ -322,6 +332,7 @@ impl fmt::Debug for Config {
             .field("trusted_proxies", &self.trusted_proxies)
             .field("graphiql_dir", &self.graphiql_dir)
             .field("query_deadline_ms", &self.query_deadline_ms)
+            .field("api_token_rate_per_second", &self.api_token_rate_per_second)
             .field("viewing_ttl_ms", &self.viewing_ttl_ms)
             .finish()
     }

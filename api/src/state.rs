@@ -94,13 +94,14 @@ impl AppState {
             bus.clone(),
             &background.work,
         ));
+        let limits = Arc::new(Limits::new(config.api_token_rate_per_second));
         let state = Self {
             config: Arc::new(config),
             db,
             bus,
             ingest,
             outbox,
-            limits: Arc::new(Limits::new()),
+            limits,
             presence: Arc::new(Presence::default()),
             viewers: Arc::new(Viewers::default()),
             credentials,

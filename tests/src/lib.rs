@@ -239,6 +239,10 @@ async fn spawn_process(
         .env("MF_WEB_DIR", &config.web_dir)
         .env("MF_GRAPHIQL_DIR", &config.graphiql_dir)
         .env("MF_QUERY_DEADLINE_MS", config.query_deadline_ms.to_string())
+        .env(
+            "MF_API_TOKEN_RATE_PER_SECOND",
+            config.api_token_rate_per_second.to_string(),
+        )
         .env("LOG_FORMAT", &config.log_format)
         .env("FB_APP_SECRET", secret(&config.fb_app_secret))
         .env("FB_VERIFY_TOKEN", secret(&config.fb_verify_token))

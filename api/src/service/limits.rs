@@ -38,8 +38,6 @@ const LOGIN_PER_EMAIL_PER_MINUTE: u32 = 10;
 /// How long a successful sign-in from an address exempts that (email, address) pair
 /// from the per-email limit.
 const LOGIN_KNOWN_FOR: Duration = Duration::from_secs(30 * 24 * 3600);
-/// Requests a second for one API token, with a burst of twice that.
-const API_PER_TOKEN_PER_SECOND: u32 = 50;
 
 /// Shared by every request of this instance.
 pub struct Limits {
@@ -135,7 +133,9 @@ fn retry_after(wait: Duration) -> ApiError {
 }
 
 impl Limits {
-    pub fn new() -> Self {
+    /// `api_per_token_per_second`: calls a second for one API token, with a burst of
+    /// twice that (`MF_API_TOKEN_RATE_PER_SECOND`).
+    pub fn new(api_per_token_per_second: u32) -> Self {
         Self {
             login_address: RateLimiter::keyed(Quota::per_minute(nonzero(
                 LOGIN_PER_ADDRESS_PER_MINUTE,
@@ -147,8 +147,8 @@ impl Limits {
             ),
             login_known: Mutex::default(),
             api_token: RateLimiter::keyed(
-                Quota::per_second(nonzero(API_PER_TOKEN_PER_SECOND))
-                    .allow_burst(nonzero(2 * API_PER_TOKEN_PER_SECOND)),
+                Quota::per_second(nonzero(api_per_token_per_second))
+                    .allow_burst(nonzero(api_per_token_per_second.saturating_mul(2))),
             ),
             clock: DefaultClock::default(),
         }
@@ -265,19 +265,13 @@ fn forget_oldest(pairs: &mut HashMap<PairKey, Failures>, now: Instant) {
     pairs.retain(|_, failures| failures.last > cutoff);
 }
 
-impl Default for Limits {
-    fn default() -> Self {
-        Self::new()
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
     fn failures_back_off_per_pair_and_a_success_resets_it() {
-        let limits = Limits::new();
+        let limits = Limits::new(50);
         let stranger = Some(IpAddr::from([203, 0, 113, 7]));
         let agent = Some(IpAddr::from([198, 51, 100, 2]));
         for _ in 0..LOGIN_FREE_FAILURES {
@@ -294,7 +288,7 @@ mod tests {
 
     #[test]
     fn many_addresses_guessing_one_email_are_limited_but_its_known_addresses_are_not() {
-        let limits = Limits::new();
+        let limits = Limits::new(50);
         let agent = Some(IpAddr::from([198, 51, 100, 2]));
         limits.login(agent, "ada@example.com").unwrap().succeeded();
         for i in 0..LOGIN_PER_EMAIL_BURST - 1 {

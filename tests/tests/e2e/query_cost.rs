@@ -213,7 +213,9 @@ async fn each_item_of_a_batch_is_costed_on_its_own() {
 
 #[tokio::test]
 async fn an_api_token_pays_one_call_per_batch_item() {
-    let app = spawn_app().await;
+    // 10 calls a second, bursts of 20.
+    const RATE: u32 = 10;
+    let app = spawn_app_with(|config| config.api_token_rate_per_second = RATE).await;
     conversations_exist(&app, 1).await;
     let token = app
         .create_api_token(&app.admin_token, "batcher", &[PAGE])
@@ -221,8 +223,10 @@ async fn an_api_token_pays_one_call_per_batch_item() {
         .token;
     let me = json!({ "query": "{ me { id } }" });
 
-    // The burst is 100 calls: ten batches of ten use it up (the refill of 50/s may
-    // let a few more through while they run, never a whole further batch's worth).
+    // The burst is 20 calls: two batches of ten use it up; the refill lets one more
+    // batch through for each second the batches take. Paying one call per batch, all
+    // thirteen would pass.
+    let started = std::time::Instant::now();
     let mut served = 0;
     let mut refused = None;
     for _ in 0..13 {
@@ -235,8 +239,13 @@ async fn an_api_token_pays_one_call_per_batch_item() {
         }
     }
 
-    let refused = refused.expect("batches of ten were served past the burst of 100 calls");
-    assert!((10..=12).contains(&served), "{served} batches served");
+    let refilled = (started.elapsed().as_secs_f64() * f64::from(RATE)).ceil() as u32;
+    let refused = refused.expect("batches of ten were served past the burst of 20 calls");
+    assert!(
+        (2..=(2 * RATE + refilled) / 10).contains(&served),
+        "{served} batches served, with a burst of {} calls and {refilled} refilled",
+        2 * RATE
+    );
     assert_eq!(refused.status, 429, "{refused:?}");
     assert!(refused.header("retry-after").is_some(), "{refused:?}");
     assert_eq!(error_code(&refused.json()), Some("RATE_LIMITED"));
