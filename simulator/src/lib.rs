@@ -18,6 +18,7 @@ mod ids;
 pub mod model;
 mod names;
 pub mod ratelimit;
+pub mod receipts;
 pub mod sim;
 pub mod store;
 pub mod time;
