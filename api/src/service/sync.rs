@@ -224,11 +224,10 @@ pub async fn sync_conversations(
     import(state, page_id, &token, &first.data, false).await
 }
 
-/// Marks the Page for reconnection when Facebook refused its token; the error to answer.
+/// Marks the Page for reconnection when Facebook refused its token or found a permission
+/// missing; the error to answer.
 async fn graph_failure(state: &AppState, page_id: &str, err: GraphError) -> ApiError {
-    if err.is_invalid_token()
-        && let Err(db_err) = crate::service::send::mark_needs_reconnect(&state.db, page_id).await
-    {
+    if let Err(db_err) = pages::flag_if_needed(&state.db, page_id, &err).await {
         return db_err;
     }
     graph_error(err)

@@ -9,7 +9,7 @@ use sea_orm::{
     TransactionTrait,
 };
 
-use entity::{conversation, message, page};
+use entity::{conversation, message};
 
 use crate::bus::Change;
 use crate::error::ApiError;
@@ -140,9 +140,7 @@ pub async fn send_message(
         Ok(sent) => finish(state, &stored, Ok(sent.message_id)).await?,
         Err(err) => {
             tracing::warn!(error = %err, page_id = %conversation.page_id, "Send API refused a message");
-            if err.is_invalid_token() {
-                mark_needs_reconnect(db, &conversation.page_id).await?;
-            }
+            crate::service::pages::flag_if_needed(db, &conversation.page_id, &err).await?;
             finish(state, &stored, Err(error_code(&err))).await?
         }
     };
@@ -180,25 +178,18 @@ pub async fn typing(
         Ok(()) => Ok(()),
         Err(err) if err.is_outside_window() => Err(ApiError::OutsideWindow),
         Err(err) => {
-            if err.is_invalid_token() {
-                mark_needs_reconnect(&state.db, &conversation.page_id).await?;
-            }
+            crate::service::pages::flag_if_needed(&state.db, &conversation.page_id, &err).await?;
             Err(ApiError::GraphApi(err.to_string()))
         }
     }
 }
 
-/// Our code for a Graph error, stored on the FAILED message.
+/// Our code for a Graph error, stored on the FAILED message (`Failure::error_code`):
+/// `RATE_LIMITED`, `TEMPORARY_FAILURE` (both after their retries), `OUTSIDE_MESSAGING_WINDOW`,
+/// `RECIPIENT_UNAVAILABLE` (551), `RECIPIENT_NOT_RECEIVING` (10/2018108),
+/// `PERMISSION_MISSING` (200-299), `PAGE_NEEDS_RECONNECT` (190), `GRAPH_API_ERROR`.
 pub fn error_code(err: &GraphError) -> &'static str {
-    if err.is_outside_window() {
-        "OUTSIDE_MESSAGING_WINDOW"
-    } else if err.is_invalid_token() {
-        "PAGE_NEEDS_RECONNECT"
-    } else if err.is_rate_limited() {
-        "RATE_LIMITED"
-    } else {
-        "GRAPH_API_ERROR"
-    }
+    err.failure().error_code()
 }
 
 /// PENDING -> SENT (with the mid) or FAILED (with the code). `None` when the echo got
@@ -269,19 +260,6 @@ async fn by_key(
         .filter(message::Column::ClientMutationId.eq(key))
         .one(db)
         .await?)
-}
-
-/// Facebook refused the Page's token: agents see that it must be reconnected.
-pub async fn mark_needs_reconnect(
-    db: &impl ConnectionTrait,
-    page_id: &str,
-) -> Result<(), ApiError> {
-    page::Entity::update_many()
-        .col_expr(page::Column::NeedsReconnect, Expr::val(true))
-        .filter(page::Column::Id.eq(page_id))
-        .exec(db)
-        .await?;
-    Ok(())
 }
 
 #[cfg(test)]
