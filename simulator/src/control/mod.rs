@@ -1,9 +1,11 @@
 //! The control API under `/_sim/`: how tests and the demo drive the simulated world.
 //! JSON in, JSON out; errors are `{"error": "..."}` with a 4xx status.
 
+mod faults;
 mod messages;
 mod pages;
 mod pictures;
+mod receipts;
 mod seed;
 
 use std::sync::Arc;
@@ -53,7 +55,13 @@ pub fn router() -> Router<Arc<Sim>> {
             "/rate_limits",
             put(pages::set_rate_limits).get(pages::rate_limits),
         )
+        .route("/receipts", put(receipts::set_mode).get(receipts::mode))
         .route("/webhook", put(pages::set_webhook).get(pages::webhook))
+        .route(
+            "/faults",
+            post(faults::arm).get(faults::list).delete(faults::clear),
+        )
+        .route("/paging", put(faults::set_paging).get(faults::paging))
         .route(
             "/webhook/deliveries",
             get(messages::deliveries).delete(messages::clear_deliveries),
