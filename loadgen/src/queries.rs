@@ -10,7 +10,9 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
-use sea_orm::{ConnectionTrait, DatabaseConnection, Statement, TransactionTrait};
+use entity::conversation::Status as ConversationStatus;
+use entity::message::{Direction, Status as MessageStatus};
+use sea_orm::{ActiveEnum, ConnectionTrait, DatabaseConnection, Statement, TransactionTrait};
 use serde_json::{Value, json};
 
 use crate::server::{ADMIN_EMAIL, Target};
@@ -202,7 +204,8 @@ async fn seed(
                     };
                     format!(
                         "('{PAGE}', '{psid}', 'Customer {i}', 'message {i}', {t}, {unread}, \
-                         'OPEN', {t}, 0, 0, {base}, {t}, {assignee})",
+                         '{open}', {t}, 0, 0, {base}, {t}, {assignee})",
+                        open = ConversationStatus::Open.to_value(),
                         psid = 8_000_000_000u64 + i as u64,
                         unread = i % 4,
                     )
@@ -231,10 +234,16 @@ async fn seed(
             };
             for j in 0..n {
                 let t = last - (n - 1 - j) as i64 * 10;
-                let direction = if j % 3 == 2 { "OUTBOUND" } else { "INBOUND" };
+                let direction = if j % 3 == 2 {
+                    Direction::Outbound
+                } else {
+                    Direction::Inbound
+                };
                 batch.push(format!(
                     "('{PAGE}', {id}, 'm-{i}-{j}', '{direction}', \
-                     'How do I reset my password? ({j})', {t}, 'SENT', {t})"
+                     'How do I reset my password? ({j})', {t}, '{sent}', {t})",
+                    direction = direction.to_value(),
+                    sent = MessageStatus::Sent.to_value(),
                 ));
                 if batch.len() == 1000 {
                     written += insert_messages(&tx, &mut batch).await?;

@@ -17,6 +17,7 @@ mod ids;
 pub mod model;
 mod names;
 pub mod ratelimit;
+pub mod receipts;
 pub mod sim;
 pub mod store;
 pub mod time;

@@ -11,6 +11,7 @@ use tokio::sync::{broadcast, mpsc};
 use crate::config::SimConfig;
 use crate::model::{Content, Message, Origin};
 use crate::ratelimit::Limiter;
+use crate::receipts::{self, Receipts};
 use crate::store::{Store, StoreError};
 use crate::time;
 use crate::webhook::events::{self, EventKind};
@@ -27,6 +28,7 @@ pub struct Sim {
     store: Mutex<Store>,
     limiter: Mutex<Limiter>,
     webhooks: Arc<Webhooks>,
+    receipts: Mutex<Receipts>,
     page_sent: broadcast::Sender<Message>,
 }
 
@@ -43,6 +45,7 @@ impl Sim {
             public_addr: std::sync::OnceLock::new(),
             store: Mutex::new(Store::default()),
             webhooks,
+            receipts: Mutex::new(Receipts::default()),
             page_sent,
         };
         Ok((Arc::new(sim), queue))
@@ -138,54 +141,36 @@ impl Sim {
             events::echo(message, self.config.app_id),
         );
         let _ = self.page_sent.send(message.clone());
-        let sim = Arc::clone(self);
-        let (page_id, psid, mid, watermark) = (
-            message.page_id.clone(),
-            message.psid.clone(),
-            message.mid.clone(),
-            message.timestamp,
-        );
-        let timing = self.config.timing;
-        tokio::spawn(async move {
-            tokio::time::sleep(random_between(timing.delivery_delay)).await;
-            let now = time::now_ms();
-            sim.emit(
-                &page_id,
-                EventKind::Delivery,
-                events::delivery(&page_id, &psid, &[mid], watermark, now),
-            );
-            tokio::time::sleep(random_between(timing.read_delay)).await;
-            let now = time::now_ms();
-            sim.emit(
-                &page_id,
-                EventKind::Read,
-                events::read(&page_id, &psid, watermark, now),
-            );
-        });
+        receipts::follow(self, message);
     }
 
     /// A person answers in the Page Inbox, outside our app: stored, and echoed with the Inbox's app id.
+    /// `timestamp` (default now) makes it a message written earlier whose echo comes only
+    /// now; its receipts follow unless the thread's read watermark already covers it.
     pub fn inbox_reply(
-        &self,
+        self: &Arc<Self>,
         page_id: &str,
         psid: &str,
         content: Content,
+        timestamp: Option<i64>,
     ) -> Result<Message, StoreError> {
-        let message = self.store().record(
-            page_id,
-            psid,
-            true,
-            time::now_ms(),
-            content,
-            Origin::PageInbox,
-        )?;
+        let at = timestamp.unwrap_or_else(time::now_ms);
+        let message = self
+            .store()
+            .record(page_id, psid, true, at, content, Origin::PageInbox)?;
         self.emit(
             page_id,
             EventKind::Echo,
             events::echo(&message, PAGE_INBOX_APP_ID),
         );
         let _ = self.page_sent.send(message.clone());
+        receipts::follow(self, &message);
         Ok(message)
+    }
+
+    /// Receipt state and mode.
+    pub fn receipts(&self) -> MutexGuard<'_, Receipts> {
+        self.receipts.lock().unwrap_or_else(|e| e.into_inner())
     }
 }
 

@@ -115,6 +115,8 @@ async fn attachments_and_quick_replies_arrive_in_facebook_shape() {
 #[tokio::test]
 async fn a_send_is_echoed_then_delivered_then_read() {
     let (sim, mut receiver) = sim_with_receiver().await;
+    sim.control(Method::PUT, "/receipts", json!({"mids": "always"}))
+        .await;
     let psid = sim.customer(json!({})).await;
     sim.customer_says(&psid, json!({"text": "Hi"})).await;
     receiver.next().await;
@@ -198,22 +200,63 @@ async fn fields_the_page_did_not_subscribe_to_are_not_sent() {
 async fn raw_events_such_as_postbacks_and_standby_are_posted_as_given() {
     let (sim, mut receiver) = sim_with_receiver().await;
     let page = sim.page_id.as_str();
+    sim.subscribe("messages,messaging_postbacks,standby").await;
     let postback = json!({"sender": {"id": "42"}, "recipient": {"id": page}, "timestamp": 1,
                           "postback": {"title": "Get Started", "payload": "GET_STARTED"}});
     let standby = json!({"sender": {"id": "42"}, "recipient": {"id": page}, "timestamp": 2,
                          "message": {"mid": "m_other_app", "text": "handled elsewhere"}});
 
-    sim.control(
-        Method::POST,
-        &format!("/pages/{page}/events"),
-        json!({"messaging": [postback.clone()], "standby": [standby.clone()]}),
-    )
-    .await;
+    let answer = sim
+        .control(
+            Method::POST,
+            &format!("/pages/{page}/events"),
+            json!({"messaging": [postback.clone()], "standby": [standby.clone()]}),
+        )
+        .await;
     let post = receiver.next().await;
 
+    assert_eq!(answer, json!({"queued": 2, "dropped": 0}));
     let entry = &post.json()["entry"][0];
     assert_eq!(entry["messaging"], json!([postback]));
     assert_eq!(entry["standby"], json!([standby]));
+}
+
+#[tokio::test]
+async fn raw_events_of_fields_the_page_did_not_subscribe_to_are_never_posted() {
+    let (sim, mut receiver) = sim_with_receiver().await;
+    let page = sim.page_id.as_str();
+    sim.subscribe("messages").await;
+    let event = |body: Value| {
+        let mut event = json!({"sender": {"id": "42"}, "recipient": {"id": page}, "timestamp": 1});
+        event
+            .as_object_mut()
+            .unwrap()
+            .extend(body.as_object().unwrap().clone());
+        event
+    };
+    let postback = event(json!({"postback": {"title": "Get Started", "payload": "GO"}}));
+    let reaction = event(json!({"reaction": {"mid": "m_1", "action": "react", "emoji": "x"}}));
+    let edit = event(json!({"message_edit": {"mid": "m_1", "text": "edited", "num_edit": 1}}));
+    let echo = event(json!({"message": {"mid": "m_2", "is_echo": true, "text": "from the Page"}}));
+    let message = event(json!({"message": {"mid": "m_3", "text": "subscribed"}}));
+    let standby = event(json!({"message": {"mid": "m_4", "text": "another app's thread"}}));
+
+    let answer = sim
+        .control(
+            Method::POST,
+            &format!("/pages/{page}/events"),
+            json!({"messaging": [postback, reaction, edit, echo, message.clone()],
+                   "standby": [standby]}),
+        )
+        .await;
+    let post = receiver.next().await;
+
+    assert_eq!(answer, json!({"queued": 1, "dropped": 5}));
+    let entry = &post.json()["entry"][0];
+    assert_eq!(entry["messaging"], json!([message]));
+    assert!(entry.get("standby").is_none(), "{entry}");
+    tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    assert!(receiver.rx.try_recv().is_err(), "nothing else is posted");
 }
 
 #[tokio::test]

@@ -16,6 +16,7 @@ pub mod own_redis;
 pub mod proxy;
 pub mod require;
 pub mod sim;
+pub mod sim_edges;
 pub mod wait;
 pub mod web;
 pub mod webhook;

@@ -100,6 +100,20 @@ pub struct Parsed {
 #[error("webhook body is not a valid event envelope: {0}")]
 pub struct EnvelopeError(#[from] serde_json::Error);
 
+/// The webhook fields MessengerFlow subscribes a Page to (`connectPage`): exactly those
+/// whose events `parse` turns into an [`Event`]. Facebook sends only subscribed fields, so
+/// a field missing here is an event type we never see, and one here that we do not parse is
+/// traffic for nothing; the tests below hold the two together. `standby` brings the same
+/// event shapes for threads another app owns (the handover protocol).
+pub const SUBSCRIBED_FIELDS: &[&str] = &[
+    "messages",
+    "message_echoes",
+    "messaging_postbacks",
+    "message_deliveries",
+    "message_reads",
+    "standby",
+];
+
 /// Largest id, mid or URL we accept; anything longer is malformed, not data.
 const MAX_ID_LEN: usize = 512;
 
@@ -390,6 +404,72 @@ mod tests {
             panic!("not a message")
         };
         assert_eq!(m.text.as_deref(), Some("äöå 😀"));
+    }
+
+    /// One event of each webhook field, as Facebook documents it; `standby` is a message
+    /// under the entry's `standby` array.
+    fn event_of_field(field: &str) -> (&'static str, &'static str) {
+        let event = match field {
+            "messages" => r#""message":{"mid":"m1","text":"hi"}"#,
+            "message_echoes" => r#""message":{"mid":"m2","is_echo":true,"app_id":1,"text":"x"}"#,
+            "messaging_postbacks" => r#""postback":{"mid":"m3","title":"Start","payload":"GO"}"#,
+            "message_deliveries" => r#""delivery":{"watermark":5}"#,
+            "message_reads" => r#""read":{"watermark":5}"#,
+            "standby" => r#""message":{"mid":"m4","text":"elsewhere"}"#,
+            "message_reactions" => r#""reaction":{"mid":"m1","action":"react","emoji":"x"}"#,
+            "message_edits" => r#""message_edit":{"mid":"m1","text":"y","num_edit":1}"#,
+            "messaging_referrals" => {
+                r#""referral":{"ref":"r","source":"SHORTLINK","type":"OPEN_THREAD"}"#
+            }
+            "messaging_optins" => r#""optin":{"ref":"r"}"#,
+            "messaging_handovers" => r#""pass_thread_control":{"new_owner_app_id":"1"}"#,
+            other => panic!("no sample event for {other}"),
+        };
+        let array = if field == "standby" {
+            "standby"
+        } else {
+            "messaging"
+        };
+        (array, event)
+    }
+
+    fn parses(field: &str) -> bool {
+        let (array, event) = event_of_field(field);
+        let body = format!(
+            r#"{{"object":"page","entry":[{{"id":"1","time":1,"{array}":[
+                {{"sender":{{"id":"9"}},"recipient":{{"id":"1"}},"timestamp":5,{event}}}]}}]}}"#
+        );
+        let parsed = parse(body.as_bytes()).unwrap();
+        assert_eq!(parsed.skipped, 0, "{field}: {body}");
+        !parsed.events.is_empty()
+    }
+
+    #[test]
+    fn every_subscribed_field_is_parsed() {
+        for field in SUBSCRIBED_FIELDS {
+            assert!(
+                parses(field),
+                "{field} is subscribed but its event is ignored"
+            );
+        }
+    }
+
+    #[test]
+    fn fields_we_do_not_parse_are_not_subscribed() {
+        // Parsing one of these? Add its field to SUBSCRIBED_FIELDS (and move it up there).
+        for field in [
+            "message_reactions",
+            "message_edits",
+            "messaging_referrals",
+            "messaging_optins",
+            "messaging_handovers",
+        ] {
+            assert!(!SUBSCRIBED_FIELDS.contains(&field), "{field}");
+            assert!(
+                !parses(field),
+                "{field} is parsed: subscribe the Page to it"
+            );
+        }
     }
 
     #[test]

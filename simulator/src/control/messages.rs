@@ -160,6 +160,9 @@ pub(super) struct InboxReply {
     text: Option<String>,
     #[serde(default)]
     attachments: Vec<AttachmentInput>,
+    /// When the person wrote it, in ms (default now): an older time is a message whose echo
+    /// comes late.
+    timestamp: Option<i64>,
 }
 
 /// A person answers from the Page Inbox: the app only learns of it through the echo.
@@ -183,7 +186,7 @@ pub(super) async fn inbox_reply(
             .collect(),
         ..Content::default()
     };
-    let message = sim.inbox_reply(&page_id, &psid, content)?;
+    let message = sim.inbox_reply(&page_id, &psid, content, input.timestamp)?;
     Ok(Json(Stored::from(&message)))
 }
 
@@ -212,23 +215,34 @@ pub(super) struct RawEvents {
 }
 
 /// `POST /_sim/pages/{page_id}/events`: posts messaging objects as given (postbacks,
-/// reactions, referrals, unknown events...), signed like any other delivery.
+/// reactions, referrals, unknown events...), signed like any other delivery, each only when
+/// the Page is subscribed to its field (`webhook::fields`). Answers how many were queued
+/// and how many were dropped for want of a subscription.
 pub(super) async fn raw_events(
     State(sim): State<Arc<Sim>>,
     Path(page_id): Path<String>,
     bytes: Bytes,
 ) -> ControlResult<Value> {
     let events: RawEvents = body(&bytes)?;
-    sim.store()
+    let subscribed = sim
+        .store()
         .page(&page_id)
+        .map(|p| p.subscribed_fields.clone())
         .ok_or_else(|| StoreError::NoSuchPage(page_id.clone()))?;
-    let count = events.messaging.len() + events.standby.len();
+    let enforce = sim.config().enforce_subscriptions;
     let tagged = events
         .messaging
         .into_iter()
         .map(|e| (e, false))
         .chain(events.standby.into_iter().map(|e| (e, true)));
+    let (mut queued, mut dropped) = (0, 0);
     for (event, standby) in tagged {
+        let field = crate::webhook::fields::field_of(&event, standby);
+        if enforce && field.is_some_and(|f| !subscribed.iter().any(|s| s == f)) {
+            tracing::debug!(page_id, ?field, "page not subscribed; raw event dropped");
+            dropped += 1;
+            continue;
+        }
         let event = crate::webhook::events::raw(&event)
             .ok_or_else(|| ControlError::bad_request("an event could not be serialised"))?;
         sim.webhooks().send(Outgoing {
@@ -236,8 +250,9 @@ pub(super) async fn raw_events(
             event,
             standby,
         });
+        queued += 1;
     }
-    Ok(Json(json!({ "queued": count })))
+    Ok(Json(json!({ "queued": queued, "dropped": dropped })))
 }
 
 pub(super) async fn deliveries(State(sim): State<Arc<Sim>>) -> Json<Value> {

@@ -4,6 +4,7 @@
 mod messages;
 mod pages;
 mod pictures;
+mod receipts;
 mod seed;
 
 use std::sync::Arc;
@@ -53,6 +54,7 @@ pub fn router() -> Router<Arc<Sim>> {
             "/rate_limits",
             put(pages::set_rate_limits).get(pages::rate_limits),
         )
+        .route("/receipts", put(receipts::set_mode).get(receipts::mode))
         .route("/webhook", put(pages::set_webhook).get(pages::webhook))
         .route(
             "/webhook/deliveries",

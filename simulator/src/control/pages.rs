@@ -97,12 +97,14 @@ pub fn create_customer(
     Ok(sim.store().insert_customer(customer)?)
 }
 
-/// Forgets the world and the delivery log and restores the configured rate limits;
+/// Forgets the world, the delivery log and the receipts' state, and restores the configured
+/// rate limits and the default receipt mode;
 /// the webhook URL and App Secret stay.
 pub fn reset_world(sim: &Sim) {
     sim.store().reset();
     sim.limiter().set_limits(sim.config().rate_limits);
     sim.webhooks().clear_log();
+    sim.receipts().reset();
 }
 
 pub(super) async fn reset(State(sim): State<Arc<Sim>>) -> Json<Value> {

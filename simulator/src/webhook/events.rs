@@ -78,7 +78,8 @@ struct MessageEvent<'a> {
 
 #[derive(Serialize)]
 struct DeliveryBody<'a> {
-    mids: &'a [String],
+    #[serde(skip_serializing_if = "Option::is_none")]
+    mids: Option<&'a [String]>,
     watermark: i64,
 }
 
@@ -154,11 +155,12 @@ pub fn echo(message: &Message, app_id: u64) -> Option<Box<RawValue>> {
     })
 }
 
-/// Every Page message to `psid` at or before `watermark` is delivered.
+/// Every Page message to `psid` at or before `watermark` is delivered; `mids`, when
+/// given, names the messages this receipt is for (Facebook sometimes leaves it out).
 pub fn delivery(
     page_id: &str,
     psid: &str,
-    mids: &[String],
+    mids: Option<&[String]>,
     watermark: i64,
     now: i64,
 ) -> Option<Box<RawValue>> {

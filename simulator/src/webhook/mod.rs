@@ -3,6 +3,7 @@
 //! until the receiver answers 200.
 
 pub mod events;
+pub mod fields;
 pub mod sign;
 
 use std::collections::VecDeque;

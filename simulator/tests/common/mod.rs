@@ -140,8 +140,14 @@ impl TestSim {
 
     /// Subscribes the app to the Page's messaging webhooks through the Graph API.
     pub async fn subscribe_all(&self) {
+        self.subscribe("messages,message_echoes,message_deliveries,message_reads")
+            .await;
+    }
+
+    /// Subscribes the app to exactly these comma-separated fields through the Graph API.
+    pub async fn subscribe(&self, fields: &str) {
         let url = format!(
-            "{}/{}/subscribed_apps?subscribed_fields=messages,message_echoes,message_deliveries,message_reads&access_token={}",
+            "{}/{}/subscribed_apps?subscribed_fields={fields}&access_token={}",
             self.handle.base_url(),
             self.page_id,
             self.token

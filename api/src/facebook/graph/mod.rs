@@ -228,10 +228,12 @@ impl GraphClient {
             .await
     }
 
-    /// Subscribes the app to the Page's webhook fields.
+    /// Subscribes the app to the webhook fields whose events we parse
+    /// (`events::SUBSCRIBED_FIELDS`).
     pub async fn subscribe_app(&self, page_id: &str, token: &Secret) -> Result<(), GraphError> {
         let url = self.url(&format!("{page_id}/subscribed_apps"));
-        let fields = "messages,messaging_postbacks,message_deliveries,message_reads,message_echoes,message_reactions";
+        let fields = crate::facebook::events::SUBSCRIBED_FIELDS.join(",");
+        let fields = fields.as_str();
         let _: Value = self
             .call(token, |http| {
                 http.post(&url).query(&[("subscribed_fields", fields)])
