@@ -485,3 +485,62 @@ async fn a_sync_answered_230_flags_the_page_for_a_missing_permission() {
     assert_eq!(page["needsReconnect"], true, "{page:#}");
     assert_eq!(page["reconnectReason"], "PERMISSION_MISSING", "{page:#}");
 }
+
+#[tokio::test]
+async fn sync_conversations_follows_short_and_empty_pages_to_the_five_newest() {
+    // Arrange: pages of at most 2, an empty page before each page reached by a cursor.
+    let world = connected_page().await;
+    world.sim.seed(PAGE, 7, 4).await;
+    world
+        .sim
+        .set_paging(json!({ "max_page": 2, "empty_pages": true }))
+        .await;
+
+    // Act
+    let response = sync_newest(&world.app).await;
+
+    // Assert: five conversations with all four messages each, as with full pages.
+    assert_eq!(
+        response["data"]["syncConversations"],
+        json!({ "conversations": 5, "messages": 20, "newMessages": 20 }),
+        "{response:#}"
+    );
+    assert_eq!(world.app.conversations(PAGE).await.len(), 5);
+}
+
+#[tokio::test]
+async fn a_full_sync_whose_listing_cursor_expires_lists_again_from_the_top_and_finishes() {
+    // Arrange: 30 threads (two listing pages of 25); the first cursor used expires.
+    let world = connected_page().await;
+    world.sim.seed(PAGE, 30, 1).await;
+    let expected = graph_mids(&world).await;
+    world.sim.set_paging(json!({ "expire_next": 1 })).await;
+
+    // Act
+    let job = full_sync(&world.app).await;
+
+    // Assert: DONE, each thread counted once, every message stored.
+    assert_eq!(job["status"], "DONE", "{job:#}");
+    assert_eq!(job["conversations"], 30, "{job:#}");
+    assert_eq!(job["total"], 30, "{job:#}");
+    assert_eq!(stored_mids(&world.app).await, expected);
+    assert_eq!(world.sim.set_paging(json!({})).await["expire_next"], 0);
+}
+
+#[tokio::test]
+async fn a_full_sync_whose_messages_cursor_expires_reads_that_thread_again_and_finishes() {
+    // Arrange: threads of 30 messages (25 inlined, then a `next`); two cursors expire.
+    let world = connected_page().await;
+    world.sim.seed(PAGE, 4, 30).await;
+    let expected = graph_mids(&world).await;
+    assert_eq!(expected.len(), 120);
+    world.sim.set_paging(json!({ "expire_next": 2 })).await;
+
+    // Act
+    let job = full_sync(&world.app).await;
+
+    // Assert
+    assert_eq!(job["status"], "DONE", "{job:#}");
+    assert_eq!(job["conversations"], 4, "{job:#}");
+    assert_eq!(stored_mids(&world.app).await, expected);
+}
