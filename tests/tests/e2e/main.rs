@@ -35,6 +35,7 @@ mod sign_in_limits;
 mod slow_subscribers;
 mod subscriptions;
 mod sync_jobs;
+mod test_databases;
 mod voices;
 mod watermarks;
 mod web_docs;
