@@ -11,6 +11,7 @@ pub mod paging;
 pub mod request;
 mod send;
 mod threads;
+mod tokens;
 
 use std::sync::Arc;
 
@@ -24,7 +25,6 @@ use request::GraphRequest;
 
 use crate::model::Page;
 use crate::sim::Sim;
-use crate::store::TokenProblem;
 
 /// What a path's first component names, as seen by one Page's token.
 enum Node {
@@ -68,15 +68,11 @@ fn route(
     body: &[u8],
 ) -> GraphResult<Response> {
     let req = GraphRequest::parse(method, uri, headers, body)?;
+    if req.node == "debug_token" && req.edge.is_none() && req.method == Method::GET {
+        return tokens::debug_token(sim, &req);
+    }
     let token = req.token.clone().ok_or_else(GraphError::token_required)?;
-    let page = sim
-        .store()
-        .page_for_token(&token)
-        .cloned()
-        .map_err(|problem| match problem {
-            TokenProblem::Unknown => GraphError::invalid_token(),
-            TokenProblem::Revoked => GraphError::revoked_token(),
-        })?;
+    let page = tokens::authenticate(sim, &token)?;
     let node = resolve(sim, &page, &req.node);
     let ctx = threads::Ctx {
         page: &page,
@@ -92,6 +88,9 @@ fn route(
             send::send(sim, &page, &req.params)
         }
         (Node::Page, Some("conversations")) if method == Method::GET => threads::list(sim, &ctx),
+        (Node::Page, Some("permissions")) if method == Method::GET => {
+            tokens::permissions(sim, &page)
+        }
         (Node::Page, Some("subscribed_apps")) => {
             nodes::subscribed_apps(sim, &page, method, &req.params)
         }
@@ -113,7 +112,10 @@ fn route(
 }
 
 fn is_known_edge(edge: &str) -> bool {
-    matches!(edge, "messages" | "conversations" | "subscribed_apps")
+    matches!(
+        edge,
+        "messages" | "conversations" | "subscribed_apps" | "permissions"
+    )
 }
 
 fn resolve(sim: &Sim, page: &Page, id: &str) -> Node {

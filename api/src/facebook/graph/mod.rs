@@ -14,11 +14,13 @@ use serde_json::{Value, json};
 use crate::config::Secret;
 
 mod shapes;
+mod tokens;
 use shapes::ErrorEnvelope;
 pub use shapes::{
     GraphAttachmentData, GraphConversation, GraphMessage, GraphPage, Outgoing, PageIdentity,
     Paging, Participant, Participants, Profile, SendResult,
 };
+pub use tokens::{Permission, TokenInfo, TokenInfoError};
 
 /// Graph's error codes we act on.
 pub mod codes {
