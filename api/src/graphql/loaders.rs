@@ -112,15 +112,17 @@ mod tests {
     use std::sync::{Arc, Mutex};
     use std::time::Duration;
 
-    use sea_orm::{ConnectionTrait, EntityTrait, Statement};
+    use sea_orm::{ConnectionTrait, DatabaseConnection, EntityTrait, Statement};
 
     use crate::bus::memory::MemoryBus;
     use crate::config::Config;
     use crate::facebook::graph::GraphClient;
+    use crate::graphql::AppSchema;
     use crate::graphql::cost::CostLimits;
     use crate::metrics::Metrics;
     use crate::service::auth::{Credential, Principal, Role, Scope};
     use crate::state::AppState;
+    use crate::tasks::Background;
 
     const QUERY: &str = r#"{
       conversations(pageId: "p1", first: 100) {
@@ -135,12 +137,10 @@ mod tests {
         statements.iter().filter(|s| s.contains(&quoted)).count()
     }
 
-    #[tokio::test]
-    #[expect(clippy::too_many_lines, reason = "still to split (issue 13)")]
-    async fn a_page_of_100_conversations_reads_pages_heads_and_assignees_once_each() {
-        let dir = tempfile::tempdir().unwrap();
-        let url = format!("sqlite://{}/t.db?mode=rwc", dir.path().display());
-        let mut db = crate::db::connect(&url).await.unwrap();
+    /// A migrated database at `url` with Page `p1`, administrator Ada (id 1), agent Bo
+    /// (id 2) and 100 conversations, every other one assigned (to Ada and Bo in turn).
+    async fn seeded(url: &str) -> DatabaseConnection {
+        let db = crate::db::connect(url).await.unwrap();
         crate::db::migrate(&db).await.unwrap();
         let mut seed = vec![
             "INSERT INTO pages (id, name, created_at) VALUES ('p1', 'Page one', 0)".to_owned(),
@@ -165,20 +165,26 @@ mod tests {
                 .await
                 .unwrap();
         }
-        let admin = entity::agent::Entity::find_by_id(1_i64)
-            .one(&db)
-            .await
-            .unwrap()
-            .unwrap();
+        db
+    }
+
+    /// Every statement `db` runs from now on.
+    fn record(db: &mut DatabaseConnection) -> Arc<Mutex<Vec<String>>> {
         let statements: Arc<Mutex<Vec<String>>> = Arc::default();
         let recorded = statements.clone();
         db.set_metric_callback(move |info| {
             recorded.lock().unwrap().push(info.statement.sql.clone());
         });
-        let writer = crate::db::connect_writer(&url, 1).await.unwrap();
-        let background = crate::tasks::Background::default();
+        statements
+    }
+
+    /// The schema over `db` with its tasks running (they stop with the returned group),
+    /// and a loader that collects keys long enough to batch all 100 nodes.
+    async fn schema_over(url: &str, db: DatabaseConnection) -> (AppSchema, Background) {
+        let writer = crate::db::connect_writer(url, 1).await.unwrap();
+        let background = Background::default();
         let parts = crate::state::Parts {
-            config: Config::with_database(url),
+            config: Config::with_database(url.to_owned()),
             db,
             writer,
             bus: Arc::new(MemoryBus::new()),
@@ -194,15 +200,43 @@ mod tests {
             .data(loader)
             .data(state)
             .finish();
-        let principal = Principal {
-            agent: admin,
+        (schema, background)
+    }
+
+    /// Ada, signed in with a session that does not expire.
+    async fn admin(db: &DatabaseConnection) -> Principal {
+        let agent = entity::agent::Entity::find_by_id(1_i64)
+            .one(db)
+            .await
+            .unwrap()
+            .unwrap();
+        Principal {
+            agent,
             role: Role::Admin,
             credential: Credential::Session {
                 id: 1,
                 expires_at: i64::MAX,
             },
             scope: Scope::All,
-        };
+        }
+    }
+
+    /// How many of `edges` are assigned to the agent called `name`.
+    fn assigned_to(edges: &[serde_json::Value], name: &str) -> usize {
+        edges
+            .iter()
+            .filter(|e| e["node"]["assignee"]["name"] == name)
+            .count()
+    }
+
+    #[tokio::test]
+    async fn a_page_of_100_conversations_reads_pages_heads_and_assignees_once_each() {
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite://{}/t.db?mode=rwc", dir.path().display());
+        let mut db = seeded(&url).await;
+        let principal = admin(&db).await;
+        let statements = record(&mut db);
+        let (schema, _background) = schema_over(&url, db).await;
 
         let response = schema
             .execute(async_graphql::Request::new(QUERY).data(principal))
@@ -217,20 +251,8 @@ mod tests {
                 .iter()
                 .all(|e| e["node"]["page"]["name"] == "Page one")
         );
-        assert_eq!(
-            edges
-                .iter()
-                .filter(|e| e["node"]["assignee"]["name"] == "Ada")
-                .count(),
-            25
-        );
-        assert_eq!(
-            edges
-                .iter()
-                .filter(|e| e["node"]["assignee"]["name"] == "Bo")
-                .count(),
-            25
-        );
+        assert_eq!(assigned_to(edges, "Ada"), 25);
+        assert_eq!(assigned_to(edges, "Bo"), 25);
         let mut statements = statements.lock().unwrap().clone();
         // The snooze waker looks at the database on its own (service::snooze), not for the query.
         statements.retain(|sql| !sql.starts_with("SELECT MIN(\"snoozed_until\")"));

@@ -108,7 +108,8 @@ impl Connection {
         sink.reunite(incoming).ok()
     }
 
-    #[expect(clippy::too_many_lines, reason = "still to split (issue 13)")]
+    /// Reads the socket and every operation's results until the connection must end, and
+    /// says how.
     async fn run<S>(
         &self,
         incoming: &mut SplitStream<WebSocketStream<S>>,
@@ -180,28 +181,39 @@ impl Connection {
                 Step::Frame(frame) => {
                     last_heard = Instant::now();
                     idle.as_mut().reset(last_heard + idle_limit);
-                    match frame {
-                        Some(Err(WsError::Capacity(_))) => close(CLOSE_TOO_BIG, "message too big"),
-                        None | Some(Err(_)) | Some(Ok(Message::Close(_))) => Verdict::End,
-                        Some(Ok(Message::Text(text))) => {
-                            let bytes = text.as_bytes();
-                            let ended = revoked.is_some();
-                            self.on_message(bytes, out, session, &mut operations, ended)
-                                .await
-                        }
-                        Some(Ok(Message::Binary(bytes))) => {
-                            let ended = revoked.is_some();
-                            self.on_message(&bytes, out, session, &mut operations, ended)
-                                .await
-                        }
-                        // Pings, pongs: signs of life, answered by tungstenite.
-                        Some(Ok(_)) => Verdict::Continue,
-                    }
+                    let ended = revoked.is_some();
+                    self.on_frame(frame, out, session, &mut operations, ended)
+                        .await
                 }
             };
             if !matches!(verdict, Verdict::Continue) {
                 return verdict;
             }
+        }
+    }
+
+    /// What the client sent: a message to act on, a sign of life, or the end.
+    async fn on_frame(
+        &self,
+        frame: Option<Result<Message, WsError>>,
+        out: &Outgoing,
+        session: &mut Option<Session>,
+        operations: &mut Operations,
+        revoked: bool,
+    ) -> Verdict {
+        match frame {
+            Some(Err(WsError::Capacity(_))) => close(CLOSE_TOO_BIG, "message too big"),
+            None | Some(Err(_)) | Some(Ok(Message::Close(_))) => Verdict::End,
+            Some(Ok(Message::Text(text))) => {
+                self.on_message(text.as_bytes(), out, session, operations, revoked)
+                    .await
+            }
+            Some(Ok(Message::Binary(bytes))) => {
+                self.on_message(&bytes, out, session, operations, revoked)
+                    .await
+            }
+            // Pings, pongs: signs of life, answered by tungstenite.
+            Some(Ok(_)) => Verdict::Continue,
         }
     }
 

@@ -1,0 +1,295 @@
+//! Facebook's webhook payloads, parsed leniently: unknown fields and event types are
+//! ignored, and one malformed event is skipped without losing the good ones beside it.
+use serde::{Deserialize, Serialize};
+
+use crate::time;
+
+mod raw;
+
+use raw::{Entry, Envelope, Party, RawEvent, RawMessage, RawPostback};
+
+/// A message's direction, seen from the Page (as stored).
+pub use entity::message::Direction;
+
+/// An attachment as stored and shown: its type and, when it has one, its URL.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Attachment {
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub url: Option<String>,
+    pub title: Option<String>,
+}
+
+/// A message, a postback (shown as a message with its title) or an echo.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct IncomingMessage {
+    pub page_id: String,
+    pub psid: String,
+    pub mid: String,
+    pub direction: Direction,
+    pub text: Option<String>,
+    pub attachments: Vec<Attachment>,
+    pub quick_reply_payload: Option<String>,
+    pub reply_to_mid: Option<String>,
+    pub app_id: Option<String>,
+    /// ms since the epoch, Facebook's time.
+    pub timestamp: i64,
+    /// For echoes: the `metadata` the sender attached (ours: `mf:<message id>`).
+    pub metadata: Option<String>,
+    /// Imported by a history sync rather than delivered live: not counted as unread.
+    pub historical: bool,
+}
+
+/// One event we act on.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Event {
+    Message(IncomingMessage),
+    /// Every message the Page sent to `psid` at or before `watermark` is delivered.
+    Delivery {
+        page_id: String,
+        psid: String,
+        watermark: i64,
+    },
+    /// Every message the Page sent to `psid` at or before `watermark` was read.
+    Read {
+        page_id: String,
+        psid: String,
+        watermark: i64,
+    },
+}
+
+impl Event {
+    pub fn page_id(&self) -> &str {
+        match self {
+            Self::Message(m) => &m.page_id,
+            Self::Delivery { page_id, .. } | Self::Read { page_id, .. } => page_id,
+        }
+    }
+
+    /// The customer it concerns: `(page_id, psid)`.
+    pub fn customer(&self) -> (&str, &str) {
+        match self {
+            Self::Message(m) => (&m.page_id, &m.psid),
+            Self::Delivery { page_id, psid, .. } | Self::Read { page_id, psid, .. } => {
+                (page_id, psid)
+            }
+        }
+    }
+
+    /// Which event this is, for the log: ids only, never a message's content.
+    pub fn describe(&self) -> String {
+        match self {
+            Self::Message(m) => format!("message {} of Page {}", m.mid, m.page_id),
+            Self::Delivery { page_id, psid, .. } => {
+                format!("delivery watermark of Page {page_id} for {psid}")
+            }
+            Self::Read { page_id, psid, .. } => {
+                format!("read watermark of Page {page_id} for {psid}")
+            }
+        }
+    }
+}
+
+/// The events of one delivery, and how many were skipped as malformed.
+#[derive(Debug, Default)]
+pub struct Parsed {
+    pub events: Vec<Event>,
+    pub skipped: usize,
+    pub ignored: usize,
+}
+
+/// The body is not JSON of the webhook's envelope shape.
+#[derive(Debug, thiserror::Error)]
+#[error("webhook body is not a valid event envelope: {0}")]
+pub struct EnvelopeError(#[from] serde_json::Error);
+
+/// The webhook fields MessengerFlow subscribes a Page to (`connectPage`): exactly those
+/// whose events `parse` turns into an [`Event`]. Facebook sends only subscribed fields, so
+/// a field missing here is an event type we never see, and one here that we do not parse is
+/// traffic for nothing; the tests below hold the two together. `standby` brings the same
+/// event shapes for threads another app owns (the handover protocol).
+pub const SUBSCRIBED_FIELDS: &[&str] = &[
+    "messages",
+    "message_echoes",
+    "messaging_postbacks",
+    "message_deliveries",
+    "message_reads",
+    "standby",
+];
+
+/// Largest id, mid or URL we accept; anything longer is malformed, not data.
+const MAX_ID_LEN: usize = 512;
+
+/// Parses a delivery. Fails only when the envelope itself is not JSON; bad events inside
+/// are counted in `skipped`, unknown ones in `ignored`.
+///
+/// Times are made safe here (`time::event_time`, `time::watermark`): a signed delivery may
+/// still carry `0`, negative or `i64::MAX` timestamps, and nothing after parsing does
+/// arithmetic on a time it has not checked.
+pub fn parse(body: &[u8]) -> Result<Parsed, EnvelopeError> {
+    parse_at(body, crate::time::now_ms())
+}
+
+/// `parse`, as if received at `now` (ms since the epoch).
+pub fn parse_at(body: &[u8], now: i64) -> Result<Parsed, EnvelopeError> {
+    let envelope: Envelope<'_> = serde_json::from_slice(body)?;
+    let mut parsed = Parsed::default();
+    if envelope.object.as_deref().is_some_and(|o| o != "page") {
+        parsed.ignored = envelope.entry.len();
+        return Ok(parsed);
+    }
+    for raw_entry in envelope.entry {
+        let entry: Entry<'_> = match serde_json::from_str(raw_entry.get()) {
+            Ok(entry) => entry,
+            Err(err) => {
+                tracing::warn!(error = %err, "skipping a malformed webhook entry");
+                parsed.skipped += 1;
+                continue;
+            }
+        };
+        let Some(page_id) = entry.id.and_then(|id| valid_id(id.0)) else {
+            tracing::warn!("skipping a webhook entry without a valid page id");
+            parsed.skipped += 1 + entry.messaging.len() + entry.standby.len();
+            continue;
+        };
+        for raw in entry.messaging.iter().chain(entry.standby.iter()) {
+            match parse_event(&page_id, raw.get(), now) {
+                Ok(Some(event)) => parsed.events.push(event),
+                Ok(None) => parsed.ignored += 1,
+                Err(reason) => {
+                    tracing::warn!(page_id = %page_id, %reason, "skipping a malformed webhook event");
+                    parsed.skipped += 1;
+                }
+            }
+        }
+    }
+    Ok(parsed)
+}
+
+/// One event of an entry of `page_id`: `None` for a kind we do not act on (or a watermark
+/// too far off to be a time); an error says what makes it malformed.
+fn parse_event(page_id: &str, raw: &str, now: i64) -> Result<Option<Event>, String> {
+    let event: RawEvent = serde_json::from_str(raw).map_err(|e| e.to_string())?;
+    let sender = event.sender.and_then(Party::into_id);
+    let recipient = event.recipient.and_then(Party::into_id);
+    let page_id = page_id.to_owned();
+
+    if let Some(message) = event.message {
+        let timestamp = event.timestamp.ok_or("message without timestamp")?;
+        let timestamp = time::event_time(timestamp, now);
+        return message_event(page_id, message, sender, recipient, timestamp).map(Some);
+    }
+    if let Some(postback) = event.postback {
+        let timestamp = event.timestamp.ok_or("postback without timestamp")?;
+        let psid = sender.ok_or("postback without sender")?;
+        return postback_event(page_id, postback, psid, timestamp, now).map(Some);
+    }
+    if let Some(delivery) = event.delivery {
+        let psid = sender.ok_or("delivery without sender")?;
+        let watermark = time::watermark(delivery.watermark, now);
+        return Ok(watermark.map(|watermark| Event::Delivery {
+            page_id,
+            psid,
+            watermark,
+        }));
+    }
+    if let Some(read) = event.read {
+        let psid = sender.ok_or("read without sender")?;
+        let watermark = time::watermark(read.watermark, now);
+        return Ok(watermark.map(|watermark| Event::Read {
+            page_id,
+            psid,
+            watermark,
+        }));
+    }
+    Ok(None)
+}
+
+/// A message from the customer, or the echo of one the Page sent (to `recipient`).
+fn message_event(
+    page_id: String,
+    message: RawMessage,
+    sender: Option<String>,
+    recipient: Option<String>,
+    timestamp: i64,
+) -> Result<Event, String> {
+    let (direction, psid) = if message.is_echo {
+        (
+            Direction::Outbound,
+            recipient.ok_or("echo without recipient")?,
+        )
+    } else {
+        (Direction::Inbound, sender.ok_or("message without sender")?)
+    };
+    let mid = message
+        .mid
+        .and_then(valid_id)
+        .ok_or("message without a valid mid")?;
+    let attachments = message
+        .attachments
+        .into_iter()
+        .map(|a| Attachment {
+            kind: a.kind.to_lowercase(),
+            url: a
+                .payload
+                .and_then(|p| p.url)
+                .filter(|u| u.len() <= 8 * MAX_ID_LEN),
+            title: a.title,
+        })
+        .collect();
+    Ok(Event::Message(IncomingMessage {
+        page_id,
+        psid,
+        mid,
+        direction,
+        text: message.text,
+        attachments,
+        quick_reply_payload: message.quick_reply.map(|q| q.payload),
+        reply_to_mid: message.reply_to.and_then(|r| r.mid),
+        app_id: message.app_id.map(|id| id.0),
+        timestamp,
+        metadata: message.metadata,
+        historical: false,
+    }))
+}
+
+/// A button the customer pressed, shown as a message with its title; `timestamp` is
+/// Facebook's raw time.
+fn postback_event(
+    page_id: String,
+    postback: RawPostback,
+    psid: String,
+    timestamp: i64,
+    now: i64,
+) -> Result<Event, String> {
+    // Older postbacks carry no mid; derive a stable one so a retry is still one message.
+    let mid = match postback.mid.and_then(valid_id) {
+        Some(mid) => mid,
+        None => valid_id(format!("postback:{psid}:{timestamp}"))
+            .ok_or("postback without mid, and too long an id to make one")?,
+    };
+    // After the mid: a retry derives the same mid from the same raw time.
+    let timestamp = time::event_time(timestamp, now);
+    Ok(Event::Message(IncomingMessage {
+        page_id,
+        psid,
+        mid,
+        direction: Direction::Inbound,
+        text: postback.title.or(postback.payload),
+        attachments: Vec::new(),
+        quick_reply_payload: None,
+        reply_to_mid: None,
+        app_id: None,
+        timestamp,
+        metadata: None,
+        historical: false,
+    }))
+}
+
+fn valid_id(id: String) -> Option<String> {
+    let ok = !id.is_empty() && id.len() <= MAX_ID_LEN && !id.chars().any(char::is_control);
+    ok.then_some(id)
+}
+
+#[cfg(test)]
+mod tests;

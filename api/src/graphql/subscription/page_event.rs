@@ -1,0 +1,87 @@
+//! The page-wide stream's item: one change of a Page, with its position to resume from.
+use async_graphql::{Enum, ID, SimpleObject};
+
+use crate::bus::{Change, PageEvent};
+use crate::graphql::types::{Conversation, Message};
+use crate::graphql::voices::ConversationActivity;
+
+/// A Page's change, as the page-wide stream delivers it.
+#[derive(SimpleObject)]
+#[graphql(name = "PageEvent")]
+pub struct PageEventItem {
+    /// Its position in the Page's event log: pass the last one seen as `after` to resume.
+    position: String,
+    kind: PageEventKind,
+    /// The message, as it is now (MESSAGE_ADDED, MESSAGE_UPDATED).
+    message: Option<Message>,
+    /// The conversation, as it is now (CONVERSATION_UPDATED).
+    conversation: Option<Conversation>,
+    /// MESSAGE_REMOVED: this message was the same Facebook message as another one (our
+    /// reply, also imported by a history sync) and was merged into it; drop it.
+    removed_message_id: Option<ID>,
+    /// ACTIVITY_ADDED: a status change, assignment or snooze of one of the Page's
+    /// conversations (the conversation itself comes as CONVERSATION_UPDATED too).
+    activity: Option<ConversationActivity>,
+}
+
+#[derive(Enum, Copy, Clone, Eq, PartialEq)]
+pub enum PageEventKind {
+    MessageAdded,
+    MessageUpdated,
+    ConversationUpdated,
+    MessageRemoved,
+    ActivityAdded,
+}
+
+impl From<&PageEvent> for PageEventItem {
+    fn from(event: &PageEvent) -> Self {
+        let position = Some(event.position);
+        let mut removed_message_id = None;
+        let mut activity = None;
+        let (kind, message, conversation) = match &event.change {
+            Change::MessageAdded(m) => (
+                PageEventKind::MessageAdded,
+                Some(Message {
+                    model: m.clone(),
+                    position,
+                }),
+                None,
+            ),
+            Change::MessageUpdated(m) => (
+                PageEventKind::MessageUpdated,
+                Some(Message {
+                    model: m.clone(),
+                    position,
+                }),
+                None,
+            ),
+            Change::ConversationUpdated(c) => (
+                PageEventKind::ConversationUpdated,
+                None,
+                Some(Conversation {
+                    model: c.clone(),
+                    position,
+                }),
+            ),
+            Change::MessageRemoved { id, .. } => {
+                removed_message_id = Some(ID(id.to_string()));
+                (PageEventKind::MessageRemoved, None, None)
+            }
+            Change::ActivityAdded(a) => {
+                activity = Some(ConversationActivity {
+                    model: a.clone(),
+                    position,
+                });
+                (PageEventKind::ActivityAdded, None, None)
+            }
+        };
+        Self {
+            position: event.position.to_string(),
+            kind,
+            message,
+            conversation,
+            removed_message_id,
+            activity,
+        }
+    }
+}

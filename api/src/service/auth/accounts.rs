@@ -1,0 +1,89 @@
+//! Agents as accounts: the first administrator from configuration, new agents with a
+//! checked name, email and password.
+use sea_orm::ActiveValue::{NotSet, Set};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter,
+};
+
+use entity::agent;
+
+use super::Role;
+use super::passwords::hash_password;
+use crate::config::Secret;
+use crate::error::ApiError;
+use crate::time::now_ms;
+
+/// Creates the first administrator from configuration when there is no agent at all.
+pub async fn ensure_first_admin(
+    db: &impl ConnectionTrait,
+    email: &str,
+    password: &Secret,
+) -> Result<bool, ApiError> {
+    if agent::Entity::find().count(db).await? > 0 {
+        return Ok(false);
+    }
+    create_agent(db, email, "Administrator", Role::Admin, password.clone()).await?;
+    tracing::info!(%email, "created the first administrator");
+    Ok(true)
+}
+
+/// Validates and stores a new agent.
+pub async fn create_agent(
+    db: &impl ConnectionTrait,
+    email: &str,
+    name: &str,
+    role: Role,
+    password: Secret,
+) -> Result<agent::Model, ApiError> {
+    let email = normalize_email(email)?;
+    let name = name.trim();
+    if name.is_empty() || name.chars().count() > 100 || name.chars().any(char::is_control) {
+        return Err(ApiError::bad_input(
+            "`name` must be 1 to 100 printable characters",
+        ));
+    }
+    let length = password.expose().chars().count();
+    if !(10..=200).contains(&length) {
+        return Err(ApiError::bad_input(
+            "`password` must be 10 to 200 characters",
+        ));
+    }
+    if agent::Entity::find()
+        .filter(agent::Column::Email.eq(email.as_str()))
+        .count(db)
+        .await?
+        > 0
+    {
+        return Err(ApiError::bad_input("an agent with this email exists"));
+    }
+    let hash = hash_password(password).await?;
+    Ok(agent::ActiveModel {
+        id: NotSet,
+        email: Set(email),
+        name: Set(name.to_owned()),
+        role: Set(role.as_str().to_owned()),
+        password_hash: Set(Some(hash)),
+        created_at: Set(now_ms()),
+        deactivated_at: Set(None),
+    }
+    .insert(db)
+    .await?)
+}
+
+/// Lower-cased, trimmed, and shaped like an address.
+pub fn normalize_email(email: &str) -> Result<String, ApiError> {
+    let email = email.trim().to_lowercase();
+    let valid = email.len() <= 254
+        && email.split_once('@').is_some_and(|(local, domain)| {
+            !local.is_empty()
+                && domain.contains('.')
+                && !domain.starts_with('.')
+                && !domain.ends_with('.')
+        })
+        && !email.chars().any(|c| c.is_whitespace() || c.is_control());
+    if valid {
+        Ok(email)
+    } else {
+        Err(ApiError::bad_input("`email` is not a valid address"))
+    }
+}

@@ -1,0 +1,96 @@
+//! Integrations' API tokens: created by a signed-in agent for some of its Pages, revoked by
+//! their owner, an administrator, or themselves.
+use std::collections::HashSet;
+
+use sea_orm::ActiveValue::{NotSet, Set};
+use sea_orm::{
+    ActiveModelTrait, ConnectionTrait, DatabaseConnection, EntityTrait, PaginatorTrait,
+    TransactionTrait,
+};
+
+use entity::{api_token, api_token_page, page};
+
+use super::tokens::{API_TOKEN_PREFIX, new_token, sha256_hex};
+use super::{Credential, Principal};
+use crate::config::Secret;
+use crate::error::ApiError;
+use crate::service::access;
+use crate::time::now_ms;
+
+/// A token for an integration, limited to `page_ids` (all of which the caller must see).
+pub async fn create_api_token(
+    db: &DatabaseConnection,
+    principal: &Principal,
+    name: &str,
+    page_ids: &[String],
+) -> Result<(Secret, api_token::Model), ApiError> {
+    if !matches!(principal.credential, Credential::Session { .. }) {
+        return Err(ApiError::Forbidden(
+            "API tokens are created by a signed-in agent",
+        ));
+    }
+    let name = name.trim();
+    if name.is_empty() || name.chars().count() > 100 || name.chars().any(char::is_control) {
+        return Err(ApiError::bad_input(
+            "`name` must be 1 to 100 printable characters",
+        ));
+    }
+    if page_ids.is_empty() || page_ids.len() > 100 {
+        return Err(ApiError::bad_input("`pageIds` must name 1 to 100 Pages"));
+    }
+    for page_id in page_ids {
+        let visible = access::page(principal, page_id)?;
+        let exists = page::Entity::find_by_id(page_id.clone()).count(db).await? > 0;
+        if !exists || visible.is_none() {
+            return Err(ApiError::NotFound("page"));
+        }
+    }
+    let token = new_token(API_TOKEN_PREFIX)?;
+    let txn = db.begin().await?;
+    let model = api_token::ActiveModel {
+        id: NotSet,
+        agent_id: Set(principal.agent.id),
+        name: Set(name.to_owned()),
+        token_hash: Set(sha256_hex(token.expose())),
+        revoked_at: Set(None),
+        created_at: Set(now_ms()),
+    }
+    .insert(&txn)
+    .await?;
+    let unique: HashSet<&String> = page_ids.iter().collect();
+    api_token_page::Entity::insert_many(unique.into_iter().map(|page_id| {
+        api_token_page::ActiveModel {
+            token_id: Set(model.id),
+            page_id: Set(page_id.clone()),
+        }
+    }))
+    .exec_without_returning(&txn)
+    .await?;
+    txn.commit().await?;
+    Ok((token, model))
+}
+
+/// Revokes an API token of the caller's (any, for an administrator). An integration may
+/// revoke its own token, never another: a leaked token must not be able to cut off the
+/// other integrations.
+pub async fn revoke_api_token(
+    db: &impl ConnectionTrait,
+    principal: &Principal,
+    id: i64,
+) -> Result<api_token::Model, ApiError> {
+    if let Credential::ApiToken { id: own } = principal.credential
+        && own != id
+    {
+        return Err(ApiError::Forbidden(
+            "an API token may revoke only itself; sign in to revoke other tokens",
+        ));
+    }
+    let found = api_token::Entity::find_by_id(id).one(db).await?;
+    let Some(token) = found.filter(|t| principal.is_admin() || t.agent_id == principal.agent.id)
+    else {
+        return Err(ApiError::NotFound("API token"));
+    };
+    let mut active: api_token::ActiveModel = token.into();
+    active.revoked_at = Set(Some(now_ms()));
+    Ok(active.update(db).await?)
+}
