@@ -54,7 +54,8 @@ pub struct RateLimits {
     /// Send API calls with audio or video (documented: 10/s per Page). Exceeding gives code 613.
     pub media_send_per_sec: Option<u32>,
     /// Conversations API calls, shared by `/conversations` and `/{thread}/messages`
-    /// (documented: 2/s per Page). Exceeding gives code 32, Graph's Page-level throttle.
+    /// (documented: 2/s per Page). Exceeding gives code 80006, the Business Use Case limit
+    /// of Messenger calls (a Page token's calls fall under those).
     pub conversations_per_sec: Option<u32>,
 }
 

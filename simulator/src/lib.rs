@@ -11,6 +11,7 @@
 pub mod config;
 pub mod control;
 pub mod demo;
+pub mod faults;
 pub mod fbjson;
 pub mod graph;
 mod ids;
@@ -140,6 +141,16 @@ impl SimHandle {
     /// Points webhooks at `url` (e.g. the api's `/webhook` once it has a port).
     pub fn set_webhook_url(&self, url: Option<String>) {
         self.sim.webhooks().set_target(url, None);
+    }
+
+    /// Arms a fault (see `POST /_sim/faults`).
+    pub fn arm_fault(&self, spec: faults::FaultSpec) -> anyhow::Result<faults::Armed> {
+        self.sim.faults().arm(spec).map_err(anyhow::Error::msg)
+    }
+
+    /// Sets how rough paging is (see `PUT /_sim/paging`).
+    pub fn set_paging(&self, mode: graph::paging::PagingMode) {
+        *self.sim.paging() = mode;
     }
 
     /// Replaces the throttles.

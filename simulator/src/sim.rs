@@ -9,6 +9,8 @@ use serde_json::value::RawValue;
 use tokio::sync::{broadcast, mpsc};
 
 use crate::config::SimConfig;
+use crate::faults::Faults;
+use crate::graph::paging::PagingMode;
 use crate::model::{Content, Message, Origin};
 use crate::ratelimit::Limiter;
 use crate::receipts::{self, Receipts};
@@ -28,6 +30,8 @@ pub struct Sim {
     public_addr: std::sync::OnceLock<std::net::SocketAddr>,
     store: Mutex<Store>,
     limiter: Mutex<Limiter>,
+    faults: Mutex<Faults>,
+    paging: Mutex<PagingMode>,
     webhooks: Arc<Webhooks>,
     receipts: Mutex<Receipts>,
     tokens: Mutex<Tokens>,
@@ -43,6 +47,8 @@ impl Sim {
         let (page_sent, _) = broadcast::channel(256);
         let sim = Self {
             limiter: Mutex::new(Limiter::new(config.rate_limits)),
+            faults: Mutex::new(Faults::default()),
+            paging: Mutex::new(PagingMode::default()),
             config,
             public_addr: std::sync::OnceLock::new(),
             store: Mutex::new(Store::default()),
@@ -77,6 +83,30 @@ impl Sim {
     /// The throttles.
     pub fn limiter(&self) -> MutexGuard<'_, Limiter> {
         self.limiter.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// The armed faults (`crate::faults`).
+    pub fn faults(&self) -> MutexGuard<'_, Faults> {
+        self.faults.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// How rough paging is (`crate::graph::paging::PagingMode`).
+    pub fn paging(&self) -> MutexGuard<'_, PagingMode> {
+        self.paging.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// The paging mode for one list call; a call with a cursor uses up one of
+    /// `expire_next` and is refused as expired.
+    pub fn paging_for(
+        &self,
+        has_cursor: bool,
+    ) -> Result<PagingMode, crate::graph::error::GraphError> {
+        let mut mode = self.paging();
+        if has_cursor && mode.expire_next > 0 {
+            mode.expire_next -= 1;
+            return Err(crate::graph::error::GraphError::cursor_expired());
+        }
+        Ok(*mode)
     }
 
     /// The webhook sender.

@@ -159,7 +159,7 @@ async fn the_third_conversations_call_within_a_second_is_throttled() {
 
     assert_eq!((first, second), (StatusCode::OK, StatusCode::OK));
     assert_eq!(third, StatusCode::BAD_REQUEST);
-    assert_graph_error(&throttled, 32, None);
+    assert_graph_error(&throttled, 80006, None);
     let profile = sim.graph_get(&format!("/{psid}?fields=first_name")).await.0;
     assert_eq!(
         profile,

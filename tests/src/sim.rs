@@ -310,6 +310,24 @@ impl Simulator {
             .await
     }
 
+    /// `POST /_sim/faults`: arms a fault, e.g. `json!({"code": 80006, "times": 2})`
+    /// (see `simulator/README.md`); the fault as armed.
+    pub async fn arm_fault(&self, fault: Value) -> Value {
+        self.control(reqwest::Method::POST, "/faults", Some(fault))
+            .await
+    }
+
+    /// `GET /_sim/faults`: the faults still armed (`remaining`, `answered`).
+    pub async fn faults(&self) -> Vec<Value> {
+        list(&self.control(reqwest::Method::GET, "/faults", None).await["data"])
+    }
+
+    /// `PUT /_sim/paging`, e.g. `json!({"max_page": 3, "empty_pages": true})`.
+    pub async fn set_paging(&self, mode: Value) -> Value {
+        self.control(reqwest::Method::PUT, "/paging", Some(mode))
+            .await
+    }
+
     /// What the Page sent (Send API and Page Inbox), oldest first: `mid`, `text`,
     /// `metadata`, `messaging_type`, `tag`, `origin`...
     pub async fn sent(&self, page: &str) -> Vec<Value> {
@@ -336,7 +354,7 @@ impl Simulator {
     }
 
     /// Every thread of the Page with every message's mid, read through the simulator's
-    /// own Graph API with `token` (following `paging.next`). Throttled calls (code 32)
+    /// own Graph API with `token` (following `paging.next`). Throttled calls (code 80006)
     /// are tried again after the throttle's one-second window.
     pub async fn graph_history(&self, page: &str, token: &str) -> Vec<GraphThread> {
         let mut threads = Vec::new();
@@ -375,7 +393,7 @@ impl Simulator {
 
     async fn graph_get(&self, url: &str, token: &str) -> Value {
         // The Conversations API budget is a sliding one-second window: asked again
-        // every 250 ms while throttled (code 32); any other error fails at once.
+        // every 250 ms while throttled (code 80006); any other error fails at once.
         eventually_every(
             Duration::from_millis(250),
             Duration::from_secs(10),
@@ -393,7 +411,7 @@ impl Simulator {
                     return Ok(body);
                 }
                 assert!(
-                    body["error"]["code"] == 32,
+                    body["error"]["code"] == 80006,
                     "GET {url} answered {status}: {body}"
                 );
                 Err(format!("GET {url} answered {status}: {body}"))

@@ -1,6 +1,7 @@
 //! The control API under `/_sim/`: how tests and the demo drive the simulated world.
 //! JSON in, JSON out; errors are `{"error": "..."}` with a 4xx status.
 
+mod faults;
 mod messages;
 mod pages;
 mod pictures;
@@ -62,6 +63,11 @@ pub fn router() -> Router<Arc<Sim>> {
         )
         .route("/receipts", put(receipts::set_mode).get(receipts::mode))
         .route("/webhook", put(pages::set_webhook).get(pages::webhook))
+        .route(
+            "/faults",
+            post(faults::arm).get(faults::list).delete(faults::clear),
+        )
+        .route("/paging", put(faults::set_paging).get(faults::paging))
         .route(
             "/webhook/deliveries",
             get(messages::deliveries).delete(messages::clear_deliveries),

@@ -106,6 +106,8 @@ pub fn create_customer(
 pub fn reset_world(sim: &Sim) {
     sim.store().reset();
     sim.limiter().set_limits(sim.config().rate_limits);
+    sim.faults().clear();
+    *sim.paging() = crate::graph::paging::PagingMode::default();
     sim.webhooks().clear_log();
     sim.receipts().reset();
     sim.tokens().reset();

@@ -22,6 +22,8 @@ pub struct GraphError {
     pub subcode: Option<u32>,
     /// Extra headers, such as usage headers on throttling errors.
     pub headers: Vec<(&'static str, String)>,
+    /// `is_transient` in the body, when Graph would say it (see `crate::faults`).
+    pub is_transient: Option<bool>,
 }
 
 impl GraphError {
@@ -38,7 +40,28 @@ impl GraphError {
             code,
             subcode,
             headers: Vec::new(),
+            is_transient: None,
         }
+    }
+
+    /// Any error, as an armed fault answers it.
+    pub fn custom(
+        status: StatusCode,
+        code: u32,
+        subcode: Option<u32>,
+        kind: &'static str,
+        message: impl Into<String>,
+    ) -> Self {
+        Self {
+            status,
+            ..Self::new(code, subcode, kind, message)
+        }
+    }
+
+    /// Sets `is_transient` in the body.
+    pub fn transient(mut self, transient: bool) -> Self {
+        self.is_transient = Some(transient);
+        self
     }
 
     /// Adds a response header.
@@ -147,6 +170,12 @@ impl GraphError {
         )
     }
 
+    /// A cursor that went stale. Graph's paging documentation says cursors go stale but
+    /// documents no error for it: the simulator chooses code 100 with this message.
+    pub fn cursor_expired() -> Self {
+        Self::invalid_param("The cursor has expired. Request the first page again.")
+    }
+
     /// Send API throttling.
     pub fn send_throttled() -> Self {
         Self::new(
@@ -157,14 +186,15 @@ impl GraphError {
         )
     }
 
-    /// Page-level throttling (the Conversations API's 2 calls/s per Page).
-    pub fn page_throttled() -> Self {
+    /// Business Use Case throttling of Messenger calls (the Conversations API's 2 calls/s per Page).
+    pub fn messenger_throttled() -> Self {
         Self::new(
-            32,
+            80_006,
             None,
             "OAuthException",
-            "(#32) Page request limit reached",
+            "(#80006) There have been too many messenger api calls to this Page account. Wait a bit and try again. For more info, please refer to https://developers.facebook.com/docs/graph-api/overview/rate-limiting.",
         )
+        .transient(true)
     }
 
     /// The body Graph sends for this error.
@@ -175,8 +205,13 @@ impl GraphError {
             "code": self.code,
             "fbtrace_id": ids::fbtrace_id(),
         });
-        if let (Some(subcode), Some(map)) = (self.subcode, error.as_object_mut()) {
-            map.insert("error_subcode".into(), subcode.into());
+        if let Some(map) = error.as_object_mut() {
+            if let Some(subcode) = self.subcode {
+                map.insert("error_subcode".into(), subcode.into());
+            }
+            if let Some(transient) = self.is_transient {
+                map.insert("is_transient".into(), transient.into());
+            }
         }
         json!({ "error": error })
     }

@@ -23,6 +23,7 @@ use axum::response::{IntoResponse, Response};
 use error::{GraphError, GraphResult};
 use request::GraphRequest;
 
+use crate::faults::{self, Surface};
 use crate::model::Page;
 use crate::sim::Sim;
 
@@ -74,10 +75,22 @@ fn route(
     let token = req.token.clone().ok_or_else(GraphError::token_required)?;
     let page = tokens::authenticate(sim, &token)?;
     let node = resolve(sim, &page, &req.node);
+    // An armed fault answers in place of the call: nothing is stored, nothing is counted.
+    let psid = psid_of(&node, &req);
+    if let Some(surface) = surface_of(&node, req.edge.as_deref())
+        && let Some(error) = sim.faults().take(faults::Call {
+            page_id: &page.id,
+            psid: psid.as_deref(),
+            surface,
+        })
+    {
+        return Err(error);
+    }
     let ctx = threads::Ctx {
         page: &page,
         req: &req,
         token: &token,
+        paging: *sim.paging(),
     };
     let method = &req.method;
     let unsupported = || GraphError::unsupported(method.as_str(), &req.node);
@@ -108,6 +121,34 @@ fn route(
             Err(GraphError::unknown_path(&format!("/{edge}")))
         }
         _ => Err(unsupported()),
+    }
+}
+
+/// Which kind of call this is, for armed faults; `None` for the token checks (`/me`,
+/// `/{page}`) and subscriptions, which faults never answer.
+fn surface_of(node: &Node, edge: Option<&str>) -> Option<Surface> {
+    match (node, edge) {
+        (Node::Page, Some("messages")) => Some(Surface::Send),
+        (Node::Page, Some("conversations")) | (Node::Thread(_) | Node::Message(_), _) => {
+            Some(Surface::Conversations)
+        }
+        (Node::Person(_), None) => Some(Surface::Profile),
+        _ => None,
+    }
+}
+
+/// The person a call is about: the Send API's recipient, or the profile asked for.
+fn psid_of(node: &Node, req: &GraphRequest) -> Option<String> {
+    match node {
+        Node::Person(psid) => Some(psid.clone()),
+        Node::Page if req.edge.as_deref() == Some("messages") => {
+            match req.params.get("recipient").and_then(|r| r.get("id")) {
+                Some(serde_json::Value::String(id)) => Some(id.clone()),
+                Some(serde_json::Value::Number(id)) => Some(id.to_string()),
+                _ => None,
+            }
+        }
+        _ => None,
     }
 }
 

@@ -1,40 +1,106 @@
 //! Cursor paging as Graph does it: `paging.cursors.{before,after}` are opaque,
 //! `paging.next` is a full URL and is absent on the last page.
+//!
+//! [`PagingMode`] makes it as rough as Graph API "Paginated Results" allows
+//! (<https://developers.facebook.com/docs/graph-api/results>): a page may hold fewer
+//! items than `limit` ("a query may return fewer than the value of limit due to
+//! filtering"), may be empty and still carry `next`, `limit` has a maximum ("some edges
+//! may also have a maximum on the limit value"; here 100, clamped, the links saying 100),
+//! and cursors go stale ("your app shouldn't store cursors or assume that they will be
+//! valid in the future"). The page documents no error for a stale cursor: the simulator
+//! chooses code 100, [`GraphError::cursor_expired`].
 
 use std::cmp::Ordering;
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
 
 use super::error::{GraphError, GraphResult};
+use crate::time;
+
+/// How rough paging is (`PUT /_sim/paging`); the default is Graph at its kindest: full pages.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct PagingMode {
+    /// Pages hold at most this many items, whatever `limit` asked (the links keep `limit`).
+    pub max_page: Option<usize>,
+    /// Every page reached through a cursor is first answered empty, with a `next` that
+    /// leads to its items.
+    pub empty_pages: bool,
+    /// Cursors older than this many seconds are refused as expired.
+    pub cursor_ttl_secs: Option<u64>,
+    /// The next this many calls that carry a cursor are refused as expired (then counted down).
+    pub expire_next: u32,
+}
 
 /// Where an item sits in a newest-first list: its time, then a tie-breaker.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
 pub struct Key(pub i64, pub String);
 
+/// A cursor taken apart.
+struct Cursor {
+    key: Key,
+    issued_ms: i64,
+    /// Issued by an empty page: answer the items now.
+    hop: bool,
+}
+
 impl Key {
     /// The opaque cursor for this position in a list of `kind`.
     pub fn cursor(&self, kind: &str) -> String {
-        URL_SAFE_NO_PAD.encode(format!("{kind}:{}:{}", self.0, self.1))
+        self.encode(kind, false)
     }
 
+    fn encode(&self, kind: &str, hop: bool) -> String {
+        URL_SAFE_NO_PAD.encode(format!(
+            "{kind}:{}:{}:{}:{}",
+            self.0,
+            time::now_ms(),
+            u8::from(hop),
+            self.1
+        ))
+    }
+}
+
+impl Cursor {
     fn decode(cursor: &str, kind: &str) -> GraphResult<Self> {
         let invalid = || GraphError::invalid_param("The parameter cursor is invalid");
         let raw = URL_SAFE_NO_PAD
             .decode(cursor.trim_end_matches('='))
             .map_err(|_| invalid())?;
         let text = String::from_utf8(raw).map_err(|_| invalid())?;
-        let mut parts = text.splitn(3, ':');
+        let mut parts = text.splitn(5, ':');
         if parts.next() != Some(kind) {
             return Err(invalid());
         }
-        let time = parts
-            .next()
-            .and_then(|t| t.parse().ok())
-            .ok_or_else(invalid)?;
+        let mut number = || {
+            parts
+                .next()
+                .and_then(|t| t.parse::<i64>().ok())
+                .ok_or_else(invalid)
+        };
+        let time = number()?;
+        let issued_ms = number()?;
+        let hop = number()? == 1;
         let tie = parts.next().ok_or_else(invalid)?;
-        Ok(Self(time, tie.to_owned()))
+        Ok(Self {
+            key: Key(time, tie.to_owned()),
+            issued_ms,
+            hop,
+        })
+    }
+
+    fn check_age(&self, mode: &PagingMode) -> GraphResult<()> {
+        let Some(ttl) = mode.cursor_ttl_secs else {
+            return Ok(());
+        };
+        let ttl_ms = i64::try_from(ttl.saturating_mul(1000)).unwrap_or(i64::MAX);
+        if time::now_ms().saturating_sub(self.issued_ms) > ttl_ms {
+            return Err(GraphError::cursor_expired());
+        }
+        Ok(())
     }
 }
 
@@ -54,6 +120,8 @@ pub struct Window {
     pub more_before: bool,
     /// Items exist after `end`.
     pub more_after: bool,
+    /// An empty page standing before the items from `start` (see [`PagingMode::empty_pages`]).
+    pub hop_to: Option<Key>,
 }
 
 /// Picks the window of a newest-first list of `keys` for `after`/`before` cursors.
@@ -63,14 +131,27 @@ pub fn window(
     after: Option<&str>,
     before: Option<&str>,
     limit: usize,
+    mode: &PagingMode,
 ) -> GraphResult<Window> {
+    let limit = mode.max_page.map_or(limit, |max| limit.min(max.max(1)));
     let (start, end) = if let Some(after) = after {
-        let cursor = Key::decode(after, kind)?;
-        let start = keys.partition_point(|k| list_order(k, &cursor) != Ordering::Greater);
+        let cursor = Cursor::decode(after, kind)?;
+        cursor.check_age(mode)?;
+        let start = keys.partition_point(|k| list_order(k, &cursor.key) != Ordering::Greater);
+        if mode.empty_pages && !cursor.hop && start < keys.len() {
+            return Ok(Window {
+                start,
+                end: start,
+                more_before: start > 0,
+                more_after: true,
+                hop_to: Some(cursor.key),
+            });
+        }
         (start, start.saturating_add(limit).min(keys.len()))
     } else if let Some(before) = before {
-        let cursor = Key::decode(before, kind)?;
-        let end = keys.partition_point(|k| list_order(k, &cursor) == Ordering::Less);
+        let cursor = Cursor::decode(before, kind)?;
+        cursor.check_age(mode)?;
+        let end = keys.partition_point(|k| list_order(k, &cursor.key) == Ordering::Less);
         (end.saturating_sub(limit), end)
     } else {
         (0, limit.min(keys.len()))
@@ -80,6 +161,7 @@ pub fn window(
         end,
         more_before: start > 0,
         more_after: end < keys.len(),
+        hop_to: None,
     })
 }
 
@@ -98,6 +180,15 @@ pub struct PagingLinks<'a> {
 impl PagingLinks<'_> {
     /// `paging`, or `None` for an empty page (Graph then sends only `data`).
     pub fn paging(&self, keys: &[Key], kind: &str, window: &Window) -> Option<Value> {
+        if let Some(key) = &window.hop_to {
+            // An empty page with a way on: Graph's paging doc allows it and says to follow `next`.
+            let mut paging = Map::new();
+            paging.insert(
+                "next".into(),
+                self.url("after", &key.encode(kind, true)).into(),
+            );
+            return Some(Value::Object(paging));
+        }
         if window.start >= window.end {
             return None;
         }
@@ -135,6 +226,23 @@ mod tests {
         (0..n).rev().map(|t| Key(t, format!("id{t}"))).collect()
     }
 
+    const KIND: PagingMode = PagingMode {
+        max_page: None,
+        empty_pages: false,
+        cursor_ttl_secs: None,
+        expire_next: 0,
+    };
+
+    fn window(
+        keys: &[Key],
+        kind: &str,
+        after: Option<&str>,
+        before: Option<&str>,
+        limit: usize,
+    ) -> GraphResult<Window> {
+        super::window(keys, kind, after, before, limit, &KIND)
+    }
+
     #[test]
     fn after_cursor_continues_where_the_page_ended() {
         let keys = keys(7);
@@ -160,5 +268,52 @@ mod tests {
             100
         );
         assert!(window(&keys, "c", Some("%%%"), None, 2).is_err());
+    }
+
+    #[test]
+    fn short_pages_hold_at_most_max_page_items() {
+        let keys = keys(7);
+        let mode = PagingMode {
+            max_page: Some(2),
+            ..KIND
+        };
+        let first = super::window(&keys, "c", None, None, 25, &mode).unwrap();
+        assert_eq!((first.start, first.end, first.more_after), (0, 2, true));
+    }
+
+    #[test]
+    fn empty_pages_lead_on_to_the_items() {
+        let keys = keys(5);
+        let mode = PagingMode {
+            empty_pages: true,
+            ..KIND
+        };
+        let after = keys[1].cursor("c");
+        let empty = super::window(&keys, "c", Some(&after), None, 2, &mode).unwrap();
+        assert_eq!((empty.start, empty.end, empty.more_after), (2, 2, true));
+        let hop = empty.hop_to.clone().unwrap().encode("c", true);
+        let items = super::window(&keys, "c", Some(&hop), None, 2, &mode).unwrap();
+        assert_eq!((items.start, items.end), (2, 4));
+        let links = PagingLinks {
+            base_path: "http://x/v25.0/1/conversations".into(),
+            token: "t",
+            carried: Vec::new(),
+            limit: 2,
+        };
+        let paging = links.paging(&keys, "c", &empty).unwrap();
+        assert!(paging["next"].as_str().unwrap().contains("after="));
+    }
+
+    #[test]
+    fn an_old_cursor_is_refused_as_expired() {
+        let keys = keys(3);
+        let mode = PagingMode {
+            cursor_ttl_secs: Some(60),
+            ..KIND
+        };
+        let old = URL_SAFE_NO_PAD.encode(format!("c:1:{}:0:id1", time::now_ms() - 61_000));
+        let error = super::window(&keys, "c", Some(&old), None, 2, &mode).unwrap_err();
+        assert_eq!(error.code, 100);
+        assert!(super::window(&keys, "c", Some(&keys[0].cursor("c")), None, 2, &mode).is_ok());
     }
 }

@@ -7,7 +7,7 @@ use serde_json::{Map, Value, json};
 
 use super::error::{GraphError, GraphResult};
 use super::fields::{self, Field};
-use super::paging::{self, Key, PagingLinks};
+use super::paging::{self, Key, PagingLinks, PagingMode};
 use super::request::{self, GraphRequest};
 use crate::model::{Conversation, Message, Page};
 use crate::ratelimit::Budget;
@@ -43,10 +43,15 @@ pub struct Ctx<'a> {
     pub req: &'a GraphRequest,
     /// The token it used.
     pub token: &'a str,
+    /// How rough paging is for this call.
+    pub paging: PagingMode,
 }
 
 /// Counts a call against the Page's Conversations API budget; the value is the
-/// `X-Business-Use-Case-Usage` header to send back.
+/// `X-Business-Use-Case-Usage` header to send back. A Page token's calls fall under the
+/// Business Use Case rate limits, whose Messenger code is 80006 (Graph API "Rate Limits",
+/// <https://developers.facebook.com/docs/graph-api/overview/rate-limiting>); the budget
+/// itself (2 calls/s) is the Conversations API's documented one.
 pub fn charge(sim: &Sim, page_id: &str) -> GraphResult<String> {
     let usage = sim.limiter().hit(page_id, Budget::Conversations);
     let header = json!({ page_id: [{
@@ -60,7 +65,7 @@ pub fn charge(sim: &Sim, page_id: &str) -> GraphResult<String> {
     if usage.allowed {
         Ok(header)
     } else {
-        Err(GraphError::page_throttled().with_header("x-business-use-case-usage", header))
+        Err(GraphError::messenger_throttled().with_header("x-business-use-case-usage", header))
     }
 }
 
@@ -96,7 +101,15 @@ pub fn list(sim: &Sim, ctx: &Ctx<'_>) -> GraphResult<Response> {
         .iter()
         .map(|t| Key(t.updated_ms, t.id.clone()))
         .collect();
-    let window = paging::window(&keys, "t", params.str("after"), params.str("before"), limit)?;
+    let mode = sim.paging_for(has_cursor(params))?;
+    let window = paging::window(
+        &keys,
+        "t",
+        params.str("after"),
+        params.str("before"),
+        limit,
+        &mode,
+    )?;
     let data = threads[window.start..window.end]
         .iter()
         .map(|t| render_thread(&store, ctx, t, &wanted))
@@ -132,6 +145,10 @@ pub fn thread_messages(sim: &Sim, ctx: &Ctx<'_>, thread_id: &str) -> GraphResult
     let wanted = fields::parse_or(params.str("fields"), &["id", "created_time"])?;
     fields::check_known(&wanted, MESSAGE_FIELDS, "Message")?;
     let limit = params.limit()?;
+    let ctx = &Ctx {
+        paging: sim.paging_for(has_cursor(params))?,
+        ..*ctx
+    };
     let store = sim.store();
     let links = PagingLinks {
         base_path: format!("{}/{thread_id}/messages", ctx.req.base_url()),
@@ -164,6 +181,10 @@ pub fn message_node(sim: &Sim, ctx: &Ctx<'_>, mid: &str) -> GraphResult<Response
         render_message(&store, ctx.page, message, &wanted),
         usage,
     ))
+}
+
+fn has_cursor(params: &request::Params) -> bool {
+    params.str("after").is_some() || params.str("before").is_some()
 }
 
 fn check_thread_fields(wanted: &[Field]) -> GraphResult<()> {
@@ -202,7 +223,7 @@ fn message_list(
         .iter()
         .map(|m| Key(m.timestamp, format!("{:020}", m.seq)))
         .collect();
-    let window = paging::window(&keys, "m", after, before, links.limit)?;
+    let window = paging::window(&keys, "m", after, before, links.limit, &ctx.paging)?;
     let data = messages[window.start..window.end]
         .iter()
         .map(|m| render_message(store, ctx.page, m, wanted))

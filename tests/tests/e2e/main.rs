@@ -13,6 +13,7 @@ mod browser;
 mod database_outage;
 mod follow_ups;
 mod graph_api;
+mod graph_faults;
 mod graphiql;
 mod health;
 mod hostile_clients;

@@ -1,8 +1,10 @@
 //! The Graph API client: Send API, sender actions, Conversations API, profiles, tokens.
 //!
 //! Tokens travel in the `Authorization` header, never in URLs, so no error or log line
-//! can carry one. Rate-limit answers are retried with exponential backoff and jitter, and
-//! the Conversations API is called no faster than 2 calls/s per Page, as documented.
+//! can carry one. Throttled and temporary failures are retried with exponential backoff and
+//! jitter, a Page Facebook throttled is left alone for as long as its usage headers say
+//! (`errors`), and the Conversations API is called no faster than 2 calls/s per Page, as
+//! documented.
 use std::num::NonZeroU32;
 use std::sync::Arc;
 use std::time::Duration;
@@ -13,82 +15,18 @@ use serde_json::{Value, json};
 
 use crate::config::Secret;
 
+mod errors;
+mod pacing;
 mod shapes;
 mod tokens;
-use shapes::ErrorEnvelope;
+use errors::ErrorEnvelope;
+pub use errors::{Failure, GraphError, Usage, classify, codes};
+use pacing::{Blocks, Patience, backoff};
 pub use shapes::{
     GraphAttachmentData, GraphConversation, GraphMessage, GraphPage, Outgoing, PageIdentity,
     Paging, Participant, Participants, Profile, SendResult,
 };
 pub use tokens::{Permission, TokenInfo, TokenInfoError};
-
-/// Graph's error codes we act on.
-pub mod codes {
-    /// With subcode 2018278: outside the messaging window.
-    pub const PERMISSION: i64 = 10;
-    pub const OUTSIDE_WINDOW_SUBCODE: i64 = 2018278;
-    /// Token expired or revoked: the Page must be reconnected.
-    pub const INVALID_TOKEN: i64 = 190;
-    pub const INVALID_PARAMETER: i64 = 100;
-    /// No profile for this person.
-    pub const NO_PROFILE_SUBCODE: i64 = 2018218;
-    pub const PERSON_UNAVAILABLE: i64 = 551;
-    /// Rate limits: application, user, page-level throttling.
-    pub const RATE_LIMITS: [i64; 5] = [4, 17, 32, 613, 80001];
-}
-
-/// What went wrong talking to Facebook.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum GraphError {
-    #[error("Graph API error {code}/{subcode:?}: {message}")]
-    Api {
-        status: u16,
-        code: i64,
-        subcode: Option<i64>,
-        message: String,
-        fbtrace_id: Option<String>,
-    },
-    #[error("Graph API unreachable: {0}")]
-    Transport(String),
-    #[error("unexpected Graph API answer: {0}")]
-    Decode(String),
-}
-
-impl GraphError {
-    pub fn code(&self) -> Option<i64> {
-        match self {
-            Self::Api { code, .. } => Some(*code),
-            _ => None,
-        }
-    }
-
-    pub fn is_outside_window(&self) -> bool {
-        matches!(
-            self,
-            Self::Api {
-                code: codes::PERMISSION,
-                subcode: Some(codes::OUTSIDE_WINDOW_SUBCODE),
-                ..
-            }
-        )
-    }
-
-    pub fn is_invalid_token(&self) -> bool {
-        self.code() == Some(codes::INVALID_TOKEN)
-    }
-
-    pub fn is_rate_limited(&self) -> bool {
-        self.code().is_some_and(|c| codes::RATE_LIMITS.contains(&c))
-    }
-
-    fn is_transient(&self) -> bool {
-        match self {
-            Self::Api { status, .. } => self.is_rate_limited() || *status >= 500,
-            Self::Transport(_) => true,
-            Self::Decode(_) => false,
-        }
-    }
-}
 
 /// The client. Cheap to clone.
 #[derive(Clone)]
@@ -96,7 +34,8 @@ pub struct GraphClient {
     http: reqwest::Client,
     base: Arc<str>,
     conversations_limit: Arc<DefaultKeyedRateLimiter<String>>,
-    retries: u32,
+    /// Pages Facebook throttled, until when (from `estimated_time_to_regain_access`).
+    blocked: Arc<Blocks>,
 }
 
 impl GraphClient {
@@ -114,7 +53,7 @@ impl GraphClient {
             conversations_limit: Arc::new(RateLimiter::keyed(
                 Quota::per_second(per_second).allow_burst(NonZeroU32::MIN),
             )),
-            retries: 4,
+            blocked: Arc::new(Blocks::default()),
         })
     }
 
@@ -122,19 +61,40 @@ impl GraphClient {
         format!("{}/{}", self.base, path.trim_start_matches('/'))
     }
 
-    /// One request with retries for rate limits and transient failures.
+    /// One request, retried while Facebook throttles it or fails for a moment: with
+    /// exponential backoff and jitter, and never sooner than the usage headers'
+    /// `estimated_time_to_regain_access` (which holds back every call of the Page).
     async fn call<T: DeserializeOwned>(
         &self,
+        page_id: Option<&str>,
+        patience: Patience,
         token: &Secret,
         build: impl Fn(&reqwest::Client) -> reqwest::RequestBuilder,
     ) -> Result<T, GraphError> {
         let mut attempt = 0;
         loop {
-            let result = self.call_once(token, &build).await;
+            if let Some(page_id) = page_id
+                && let Some(wait) = self.blocked.blocked_for(page_id)
+            {
+                if wait > patience.max_wait() {
+                    return Err(GraphError::Throttled(wait));
+                }
+                tracing::info!(page_id, ?wait, "Facebook throttled this Page; waiting");
+                tokio::time::sleep(wait).await;
+            }
+            let (result, usage) = self.call_once(token, &build).await;
+            if let (Some(page_id), Some(wait)) = (page_id, usage.regain_access) {
+                self.blocked.block(page_id, wait);
+            } else if usage.percent >= 90 {
+                tracing::info!(page_id, percent = usage.percent, "Graph API usage is high");
+            }
             match result {
-                Err(err) if err.is_transient() && attempt < self.retries => {
+                Err(err) if err.failure().is_retryable() && attempt < patience.retries() => {
                     attempt += 1;
                     let delay = backoff(attempt);
+                    if err.regain_access().is_some_and(|w| w > patience.max_wait()) {
+                        return Err(err);
+                    }
                     tracing::warn!(error = %err, attempt, ?delay, "Graph API call failed; retrying");
                     tokio::time::sleep(delay).await;
                 }
@@ -147,36 +107,49 @@ impl GraphClient {
         &self,
         token: &Secret,
         build: &impl Fn(&reqwest::Client) -> reqwest::RequestBuilder,
-    ) -> Result<T, GraphError> {
-        let response = build(&self.http)
-            .bearer_auth(token.expose())
-            .send()
-            .await
-            .map_err(|e| GraphError::Transport(e.without_url().to_string()))?;
+    ) -> (Result<T, GraphError>, Usage) {
+        let response = match build(&self.http).bearer_auth(token.expose()).send().await {
+            Ok(response) => response,
+            Err(e) => {
+                let error = GraphError::Transport(e.without_url().to_string());
+                return (Err(error), Usage::default());
+            }
+        };
         let status = response.status().as_u16();
-        let body = response
-            .bytes()
-            .await
-            .map_err(|e| GraphError::Transport(e.without_url().to_string()))?;
+        let usage = Usage::from_headers(response.headers());
+        let body = match response.bytes().await {
+            Ok(body) => body,
+            Err(e) => {
+                let error = GraphError::Transport(e.without_url().to_string());
+                return (Err(error), usage);
+            }
+        };
         if (200..300).contains(&status) {
-            return serde_json::from_slice(&body).map_err(|e| GraphError::Decode(e.to_string()));
+            let decoded =
+                serde_json::from_slice(&body).map_err(|e| GraphError::Decode(e.to_string()));
+            return (decoded, usage);
         }
-        match serde_json::from_slice::<ErrorEnvelope>(&body) {
-            Ok(envelope) => Err(GraphError::Api {
+        let error = match serde_json::from_slice::<ErrorEnvelope>(&body) {
+            Ok(envelope) => GraphError::Api {
                 status,
                 code: envelope.error.code.unwrap_or(0),
                 subcode: envelope.error.error_subcode,
                 message: envelope.error.message.unwrap_or_default(),
                 fbtrace_id: envelope.error.fbtrace_id,
-            }),
-            Err(_) => Err(GraphError::Api {
+                is_transient: envelope.error.is_transient,
+                regain_access: usage.regain_access,
+            },
+            Err(_) => GraphError::Api {
                 status,
                 code: 0,
                 subcode: None,
                 message: format!("HTTP {status}"),
                 fbtrace_id: None,
-            }),
-        }
+                is_transient: None,
+                regain_access: usage.regain_access,
+            },
+        };
+        (Err(error), usage)
     }
 
     /// Send API: a message to `psid`. `human_agent` tags it for the 7-day window.
@@ -206,7 +179,10 @@ impl GraphClient {
             body["messaging_type"] = json!("RESPONSE");
         }
         let url = self.url(&format!("{page_id}/messages"));
-        self.call(token, |http| http.post(&url).json(&body)).await
+        self.call(Some(page_id), Patience::Interactive, token, |http| {
+            http.post(&url).json(&body)
+        })
+        .await
     }
 
     /// `mark_seen`, `typing_on` or `typing_off`.
@@ -219,15 +195,21 @@ impl GraphClient {
     ) -> Result<(), GraphError> {
         let body = json!({ "recipient": { "id": psid }, "sender_action": action });
         let url = self.url(&format!("{page_id}/messages"));
-        let _: Value = self.call(token, |http| http.post(&url).json(&body)).await?;
+        let _: Value = self
+            .call(Some(page_id), Patience::Interactive, token, |http| {
+                http.post(&url).json(&body)
+            })
+            .await?;
         Ok(())
     }
 
     /// Which Page a token belongs to (checks the token).
     pub async fn me(&self, token: &Secret) -> Result<PageIdentity, GraphError> {
         let url = self.url("me");
-        self.call(token, |http| http.get(&url).query(&[("fields", "id,name")]))
-            .await
+        self.call(None, Patience::Interactive, token, |http| {
+            http.get(&url).query(&[("fields", "id,name")])
+        })
+        .await
     }
 
     /// Subscribes the app to the webhook fields whose events we parse
@@ -237,7 +219,7 @@ impl GraphClient {
         let fields = crate::facebook::events::SUBSCRIBED_FIELDS.join(",");
         let fields = fields.as_str();
         let _: Value = self
-            .call(token, |http| {
+            .call(Some(page_id), Patience::Interactive, token, |http| {
                 http.post(&url).query(&[("subscribed_fields", fields)])
             })
             .await?;
@@ -268,14 +250,19 @@ impl GraphClient {
         let fields = format!(
             "id,updated_time,participants,messages.limit({messages}){{id,created_time,from,to,message,attachments}}"
         );
-        self.call(token, |http| match next {
-            Some(next) => http.get(next),
-            None => http.get(&url).query(&[
-                ("platform", "messenger"),
-                ("fields", fields.as_str()),
-                ("limit", limit.as_str()),
-            ]),
-        })
+        self.call(
+            Some(page_id),
+            Patience::Background,
+            token,
+            |http| match next {
+                Some(next) => http.get(next),
+                None => http.get(&url).query(&[
+                    ("platform", "messenger"),
+                    ("fields", fields.as_str()),
+                    ("limit", limit.as_str()),
+                ]),
+            },
+        )
         .await
     }
 
@@ -291,14 +278,19 @@ impl GraphClient {
         self.pace(page_id).await;
         let url = self.url(&format!("{page_id}/conversations"));
         let limit = limit.to_string();
-        self.call(token, |http| match next {
-            Some(next) => http.get(next),
-            None => http.get(&url).query(&[
-                ("platform", "messenger"),
-                ("fields", "id,participants"),
-                ("limit", limit.as_str()),
-            ]),
-        })
+        self.call(
+            Some(page_id),
+            Patience::Background,
+            token,
+            |http| match next {
+                Some(next) => http.get(next),
+                None => http.get(&url).query(&[
+                    ("platform", "messenger"),
+                    ("fields", "id,participants"),
+                    ("limit", limit.as_str()),
+                ]),
+            },
+        )
         .await
     }
 
@@ -314,13 +306,18 @@ impl GraphClient {
         self.pace(page_id).await;
         let url = self.url(&format!("{conversation_id}/messages"));
         let limit = limit.to_string();
-        self.call(token, |http| match next {
-            Some(next) => http.get(next),
-            None => http.get(&url).query(&[
-                ("fields", "id,created_time,from,to,message,attachments"),
-                ("limit", limit.as_str()),
-            ]),
-        })
+        self.call(
+            Some(page_id),
+            Patience::Background,
+            token,
+            |http| match next {
+                Some(next) => http.get(next),
+                None => http.get(&url).query(&[
+                    ("fields", "id,created_time,from,to,message,attachments"),
+                    ("limit", limit.as_str()),
+                ]),
+            },
+        )
         .await
     }
 
@@ -328,7 +325,7 @@ impl GraphClient {
     pub async fn profile(&self, psid: &str, token: &Secret) -> Result<Option<Profile>, GraphError> {
         let url = self.url(psid);
         match self
-            .call(token, |http| {
+            .call(None, Patience::Background, token, |http| {
                 http.get(&url)
                     .query(&[("fields", "first_name,last_name,profile_pic")])
             })
@@ -344,55 +341,37 @@ impl GraphClient {
     }
 }
 
-/// 200 ms, 400 ms, 800 ms... (capped at 5 s), each with up to 50% random jitter.
-fn backoff(attempt: u32) -> Duration {
-    let base = 200u64.saturating_mul(1 << attempt.min(5)).min(5_000);
-    let mut byte = [0u8; 1];
-    let jitter = match getrandom::fill(&mut byte) {
-        Ok(()) => base * u64::from(byte[0]) / 510,
-        Err(_) => 0,
-    };
-    Duration::from_millis(base + jitter)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    #[test]
-    fn graph_errors_are_classified() {
-        let window = GraphError::Api {
+    fn api_error(code: i64, subcode: Option<i64>) -> GraphError {
+        GraphError::Api {
             status: 400,
-            code: 10,
-            subcode: Some(2018278),
+            code,
+            subcode,
             message: String::new(),
             fbtrace_id: None,
-        };
-        assert!(window.is_outside_window());
-        assert!(!window.is_transient());
-        let limited = GraphError::Api {
-            status: 400,
-            code: 613,
-            subcode: None,
-            message: String::new(),
-            fbtrace_id: None,
-        };
-        assert!(limited.is_rate_limited() && limited.is_transient());
-        let token = GraphError::Api {
-            status: 400,
-            code: 190,
-            subcode: None,
-            message: String::new(),
-            fbtrace_id: None,
-        };
-        assert!(token.is_invalid_token() && !token.is_transient());
+            is_transient: None,
+            regain_access: None,
+        }
     }
 
     #[test]
-    fn backoff_grows_and_is_capped() {
-        assert!(
-            backoff(1) >= Duration::from_millis(400) && backoff(1) < Duration::from_millis(600)
+    fn graph_errors_are_classified() {
+        assert!(api_error(80006, None).is_rate_limited());
+        assert!(api_error(230, None).is_permission_missing());
+        assert_eq!(
+            api_error(551, Some(1545041)).failure().error_code(),
+            "RECIPIENT_UNAVAILABLE"
         );
-        assert!(backoff(10) <= Duration::from_millis(7_500));
+        assert!(GraphError::Throttled(Duration::from_secs(60)).is_rate_limited());
+        let window = api_error(10, Some(2018278));
+        assert!(window.is_outside_window());
+        assert!(!window.failure().is_retryable());
+        let limited = api_error(613, None);
+        assert!(limited.is_rate_limited() && limited.failure().is_retryable());
+        let token = api_error(190, None);
+        assert!(token.is_invalid_token() && !token.failure().is_retryable());
     }
 }

@@ -2,20 +2,6 @@
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-/// An error answer: `{"error": {...}}`.
-#[derive(Deserialize)]
-pub(super) struct ErrorEnvelope {
-    pub error: ErrorBody,
-}
-
-#[derive(Deserialize)]
-pub(super) struct ErrorBody {
-    pub message: Option<String>,
-    pub code: Option<i64>,
-    pub error_subcode: Option<i64>,
-    pub fbtrace_id: Option<String>,
-}
-
 /// Send API success.
 #[derive(Clone, Debug, Deserialize, PartialEq, Eq)]
 pub struct SendResult {

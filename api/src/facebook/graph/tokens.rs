@@ -3,7 +3,7 @@
 use serde::Deserialize;
 
 use super::shapes::GraphPage;
-use super::{GraphClient, GraphError};
+use super::{GraphClient, GraphError, Patience};
 use crate::config::Secret;
 
 /// `debug_token`'s `data`.
@@ -56,7 +56,7 @@ impl GraphClient {
     ) -> Result<TokenInfo, GraphError> {
         let url = self.url("debug_token");
         let answer: DebugToken = self
-            .call(caller, |http| {
+            .call(None, Patience::Interactive, caller, |http| {
                 http.get(&url).query(&[("input_token", token.expose())])
             })
             .await?;
@@ -66,7 +66,9 @@ impl GraphClient {
     /// `GET /me/permissions`: what the token's grant holds.
     pub async fn permissions(&self, token: &Secret) -> Result<Vec<Permission>, GraphError> {
         let url = self.url("me/permissions");
-        let page: GraphPage<Permission> = self.call(token, |http| http.get(&url)).await?;
+        let page: GraphPage<Permission> = self
+            .call(None, Patience::Interactive, token, |http| http.get(&url))
+            .await?;
         Ok(page.data)
     }
 }
