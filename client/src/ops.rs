@@ -42,7 +42,7 @@ macro_rules! operation {
 
 operation!(Login);
 operation!(Logout);
-operation!(Me);
+operation!(Session);
 operation!(Pages);
 operation!(PageAgents);
 operation!(Conversations);
@@ -73,7 +73,13 @@ macro_rules! agent_from {
         }
     )*};
 }
-agent_from!(login, me, page_agents, agent_presence_changed, set_presence);
+agent_from!(
+    login,
+    session,
+    page_agents,
+    agent_presence_changed,
+    set_presence
+);
 
 macro_rules! page_from {
     ($($m:ident),*) => {$(
@@ -90,7 +96,7 @@ macro_rules! page_from {
         }
     )*};
 }
-page_from!(pages, connect_page);
+page_from!(session, pages, connect_page);
 
 macro_rules! conversation_from {
     ($($m:ident),*) => {$(

@@ -17,15 +17,9 @@ pub const HISTORY_SIZE: i64 = 50;
 
 /// Loads the signed-in agent and the Pages it may see; picks a Page.
 pub async fn load_session(mut state: AppState) -> Result<(), ApiError> {
-    let me = state.gql::<Me>(me::Variables {}).await?;
-    state.me.set(Some(me.me.into()));
-    let pages: Vec<model::Page> = state
-        .gql::<Pages>(pages::Variables {})
-        .await?
-        .pages
-        .into_iter()
-        .map(Into::into)
-        .collect();
+    let session = state.gql::<Session>(session::Variables {}).await?;
+    state.me.set(Some(session.me.into()));
+    let pages: Vec<model::Page> = session.pages.into_iter().map(Into::into).collect();
     let keep = state
         .page_id
         .peek()

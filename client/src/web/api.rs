@@ -64,7 +64,10 @@ pub async fn call_as<Q: GraphQLQuery, T: serde::de::DeserializeOwned>(
 ) -> Result<T, ApiError> {
     let body = serde_json::to_string(&Q::build_query(variables))
         .map_err(|e| ApiError::network(e.to_string()))?;
-    let (status, text) = post(token, body).await?;
+    let (status, text) = match prefetched(token, &body).await {
+        Some(answer) => answer,
+        None => post(token, body).await?,
+    };
     let decoded: Response<T> = serde_json::from_str(&text)
         .map_err(|_| ApiError::network(format!("the server answered HTTP {status}")))?;
     match (decoded.data, decoded.errors) {
@@ -74,6 +77,31 @@ pub async fn call_as<Q: GraphQLQuery, T: serde::de::DeserializeOwned>(
             "the server answered HTTP {status}"
         ))),
     }
+}
+
+/// The answer to a request the page's boot module (`boot-<hash>.js`, written by
+/// `scripts/build-client`) sent while the wasm was still downloading and compiling:
+/// with the stored session, `Session`, then the first page of the first Page's
+/// conversations. Taken once, and only for the same request body (operation, document
+/// and variables) and session; anything else (or a prefetch that failed) is asked for
+/// as usual.
+async fn prefetched(token: Option<&str>, body: &str) -> Option<(u16, String)> {
+    use wasm_bindgen::{JsCast, JsValue};
+    let field = |object: &JsValue, key: &str| js_sys::Reflect::get(object, &key.into()).ok();
+    let text = |object: &JsValue, key: &str| field(object, key)?.as_string();
+    let window: JsValue = web_sys::window()?.into();
+    let list: js_sys::Array = field(&window, "__mfPrefetch")?.dyn_into().ok()?;
+    // The same request: `JSON.stringify` wrote its body in the order serde writes it.
+    let entry = list.iter().find(|entry| {
+        field(entry, "taken").is_some_and(|t| t.is_falsy())
+            && text(entry, "token").as_deref() == token
+            && text(entry, "body").as_deref() == Some(body)
+    })?;
+    js_sys::Reflect::set(&entry, &"taken".into(), &true.into()).ok()?;
+    let promise: js_sys::Promise = field(&entry, "answer")?.dyn_into().ok()?;
+    let answer = wasm_bindgen_futures::JsFuture::from(promise).await.ok()?;
+    let status = field(&answer, "status")?.as_f64()? as u16;
+    Some((status, text(&answer, "text")?))
 }
 
 /// `POST /graphql` with a JSON body; the status and the body's text.

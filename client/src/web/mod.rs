@@ -10,7 +10,7 @@ mod keyboard;
 mod live;
 mod state;
 
-use crate::model::Route;
+use crate::model::{ListFilter, Route};
 use components::{Chat, Inbox, Login, Settings, ShortcutSheet, TopBar};
 use state::{AppState, Connection};
 
@@ -56,10 +56,17 @@ fn Workspace(token: String) -> Element {
     let state = use_context::<AppState>();
     let mut load_error = use_signal(|| None::<String>);
     let mut session_loaded = use_signal(|| false);
+    // The Page and filter the list was last loaded for (not reactive).
+    let mut listed = use_hook(|| CopyValue::new(None::<(Option<String>, ListFilter)>));
     let mut session = use_resource(move || async move {
         match actions::load_session(state).await {
             Ok(()) => {
                 load_error.set(None);
+                // The first list in the same task: not a render and an effect later.
+                listed.set(Some((state.page_id.peek().clone(), state.list_filter())));
+                if let Err(e) = actions::load_conversations(state).await {
+                    load_error.set(Some(e.to_string()));
+                }
                 session_loaded.set(true);
             }
             Err(e) => load_error.set(Some(e.to_string())),
@@ -67,13 +74,18 @@ fn Workspace(token: String) -> Element {
     });
     // A new Page or filter starts the list again.
     use_effect(move || {
-        let _page = state.page_id.read();
+        let page = state.page_id.read().clone();
         let _filter = state.status_filter.read();
         let _assignee = state.assignee_filter.read();
         let _ending_soon = state.ending_soon.read();
         if !session_loaded() {
             return;
         }
+        let selection = Some((page, state.list_filter()));
+        if *listed.peek() == selection {
+            return;
+        }
+        listed.set(selection);
         spawn(async move {
             if let Err(e) = actions::load_conversations(state).await {
                 load_error.set(Some(e.to_string()));

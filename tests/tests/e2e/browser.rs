@@ -3121,10 +3121,14 @@ async fn a_page_load_fetches_the_first_page_of_conversations_once() {
     let reloaded = ops_after_the_feed_started(b).await;
 
     // Assert: one first page each time (the live feed starts after the position the
-    // session load read, instead of fetching the list again), and one Pages query.
+    // session load read, instead of fetching the list again), and the Pages read once
+    // (`Session` reads them with the agent).
     for (when, ops) in [("after sign-in", &signed_in), ("after a reload", &reloaded)] {
         assert_eq!(first_pages(ops), 1, "{when}: {ops:#?}");
-        let pages = ops.iter().filter(|o| o["op"] == "Pages").count();
+        let pages = ops
+            .iter()
+            .filter(|o| o["op"] == "Pages" || o["op"] == "Session")
+            .count();
         assert_eq!(pages, 1, "{when}: {ops:#?}");
     }
     b.wait_for_testid("conversation-item").await;

@@ -36,6 +36,7 @@ mod sign_in_limits;
 mod slow_subscribers;
 mod subscriptions;
 mod sync_jobs;
+mod test_databases;
 mod voices;
 mod watermarks;
 mod web_docs;

@@ -115,7 +115,7 @@ async fn the_web_clients_largest_queries_and_a_full_page_for_an_integration_fit_
         .clone();
     // Every query the inbox sends, with the largest page sizes it asks for (and more).
     for (name, variables) in [
-        ("Me", json!({})),
+        ("Session", json!({})),
         ("Pages", json!({})),
         ("PageAgents", json!({ "pageId": PAGE })),
         ("Conversations", json!({ "pageId": PAGE, "first": 100 })),

@@ -22,7 +22,10 @@ const RUNS: usize = 7;
 
 /// Records, from the very start of each document, when the first and the fifth
 /// conversation show: `window.__mfFirst` and `window.__mfFive`, in ms since navigation
-/// start (`performance.now()`).
+/// start (`performance.now()`). For the breakdown it also records when the WebAssembly
+/// module is compiled and instantiated (`__mfWasm`: start and end of
+/// `WebAssembly.instantiateStreaming` or `instantiate`) and each GraphQL request
+/// (`__mfGql`: operation name, start, headers received).
 const FIVE_OBSERVER: &str = "(() => {\
     const look = () => {\
       const n = document.querySelectorAll('[data-testid=\"conversation-item\"]').length;\
@@ -30,7 +33,83 @@ const FIVE_OBSERVER: &str = "(() => {\
       if (window.__mfFive === undefined && n >= 5) window.__mfFive = performance.now();\
     };\
     new MutationObserver(look).observe(document, { subtree: true, childList: true });\
+    window.__mfWasm = [];\
+    for (const name of ['instantiateStreaming', 'instantiate', 'compileStreaming']) {\
+      const original = WebAssembly[name];\
+      if (!original) continue;\
+      WebAssembly[name] = function (...args) {\
+        const entry = { name, start: performance.now() };\
+        window.__mfWasm.push(entry);\
+        return original.apply(this, args).then(r => { entry.end = performance.now(); return r; });\
+      };\
+    }\
+    window.__mfGql = [];\
+    const fetch = window.fetch;\
+    window.fetch = function (input, init) {\
+      const url = typeof input === 'string' ? input : input.url;\
+      if (!/\\/graphql$/.test(url)) return fetch.apply(this, arguments);\
+      const entry = { start: performance.now() };\
+      window.__mfGql.push(entry);\
+      entry.op = '?';\
+      const name = b => { const m = /\"operationName\":\"(\\w+)\"/.exec(b || ''); if (m) entry.op = m[1]; };\
+      if (input instanceof Request) input.clone().text().then(name); else name(init && init.body);\
+      return fetch.apply(this, arguments).then(r => {\
+        entry.headers = performance.now();\
+        entry.status = r.status;\
+        r.clone().text().then(t => { entry.answer = t.slice(0, 120); });\
+        return r;\
+      });\
+    };\
+    const Socket = window.WebSocket;\
+    window.WebSocket = function (...args) {\
+      const socket = new Socket(...args);\
+      window.__mfWs = { start: performance.now() };\
+      socket.addEventListener('open', () => { window.__mfWs.open = performance.now(); });\
+      return socket;\
+    };\
+    window.WebSocket.prototype = Socket.prototype;\
+    Object.assign(window.WebSocket, { CONNECTING: 0, OPEN: 1, CLOSING: 2, CLOSED: 3 });\
   })();";
+
+/// What one page load spent where, in ms since navigation start, from the Navigation and
+/// Resource Timing entries and what [`FIVE_OBSERVER`] recorded.
+const BREAKDOWN: &str = "const nav = performance.getEntriesByType('navigation')[0];\
+    const res = performance.getEntriesByType('resource');\
+    const path = e => new URL(e.name).pathname;\
+    const one = re => res.find(e => re.test(path(e)));\
+    const wasm = one(/\\.wasm$/);\
+    const js = res.filter(e => /\\.js$/.test(path(e)));\
+    const gqlRes = res.filter(e => path(e) === '/graphql');\
+    const out = {\
+      html_end: nav.responseEnd,\
+      dom_interactive: nav.domInteractive,\
+      js_end: Math.max(...js.map(e => e.responseEnd)),\
+      wasm_start: wasm ? wasm.startTime : null,\
+      wasm_end: wasm ? wasm.responseEnd : null,\
+      wasm_transfer: wasm ? wasm.transferSize : null,\
+      first: window.__mfFirst,\
+      five: window.__mfFive,\
+      ws_start: window.__mfWs ? window.__mfWs.start : null,\
+      ws_open: window.__mfWs ? window.__mfWs.open : null,\
+    };\
+    (window.__mfWasm || []).forEach((w, i) => {\
+      out['instantiate_' + i + '_' + w.name + '_start'] = w.start;\
+      out['instantiate_' + i + '_' + w.name + '_end'] = w.end;\
+    });\
+    (window.__mfGql || []).forEach((g, i) => {\
+      const r = gqlRes[i];\
+      out['gql_' + i + '_' + g.op + '_start'] = g.start;\
+      out['gql_' + i + '_' + g.op + '_end'] = r ? r.responseEnd : g.headers;\
+    });\
+    res.filter(e => path(e) !== '/graphql').forEach(e => {\
+      const name = path(e).split('/').pop().replace(/-[0-9a-f]{16}/, '');\
+      out['file_' + name + '_start'] = e.startTime;\
+      out['file_' + name + '_end'] = e.responseEnd;\
+    });\
+    out.dom_content_loaded = nav.domContentLoadedEventStart;\
+    out.requests = (window.__mfGql || []).map(g => g.op + ' ' + g.status + ' ' + g.answer);\
+    out.prefetch = (window.__mfPrefetch || []).map(e => e.body.slice(-40) + ' taken: ' + e.taken);\
+    return out;";
 
 async fn sign_in(browser: &Browser, base: &str) {
     browser.goto(&format!("{base}/")).await;
@@ -54,6 +133,38 @@ async fn demo() -> (Simulator, TestApp, String) {
     )
     .await;
     (sim, app, page)
+}
+
+/// Each phase's median and range over the runs, in the order of its median.
+fn print_breakdown(cache: &str, runs: &[Value]) {
+    let mut phases: std::collections::BTreeMap<String, Vec<f64>> = Default::default();
+    for run in runs {
+        for (key, value) in run.as_object().into_iter().flatten() {
+            if let Some(ms) = value.as_f64() {
+                phases.entry(key.clone()).or_default().push(ms);
+            }
+        }
+    }
+    let mut rows: Vec<(f64, String)> = phases
+        .into_iter()
+        .map(|(key, mut values)| {
+            let n = values.len();
+            let mid = median(&mut values);
+            let row = format!(
+                "| {key} | {mid:.1} | {:.1}–{:.1} | {n} |",
+                values[0],
+                values[n - 1]
+            );
+            (mid, row)
+        })
+        .collect();
+    rows.sort_by(|a, b| a.0.total_cmp(&b.0));
+    println!("{cache}: breakdown (ms since navigation start)");
+    println!("| phase | median | range | runs |");
+    println!("|---|---:|---|---:|");
+    for (_, row) in rows {
+        println!("{row}");
+    }
 }
 
 fn median(values: &mut [f64]) -> f64 {
@@ -201,6 +312,7 @@ async fn page_load_to_first_five_conversations() {
         let mut times = Vec::new();
         let mut firsts = Vec::new();
         let mut transferred = Value::Null;
+        let mut breakdowns = Vec::new();
         for _ in 0..RUNS {
             if cache.starts_with("cold") {
                 browser.cdp("Network.clearBrowserCache", json!({})).await;
@@ -222,6 +334,7 @@ async fn page_load_to_first_five_conversations() {
                 )
                 .await;
             firsts.push(first.as_f64().expect("a time in ms"));
+            breakdowns.push(browser.js(BREAKDOWN, vec![]).await);
             transferred = browser
                 .js(
                     "return performance.getEntriesByType('resource')\
@@ -248,6 +361,14 @@ async fn page_load_to_first_five_conversations() {
         let median = median(&mut times);
         println!("{cache}: median {median:.0} ms to the 5th conversation; runs (ms): {runs}");
         println!("{cache}: resources of the last run: {transferred}");
+        if let Some(last) = breakdowns.last() {
+            println!("{cache}: requests of the last run: {:#}", last["requests"]);
+            println!(
+                "{cache}: prefetched in the last run: {:#}",
+                last["prefetch"]
+            );
+        }
+        print_breakdown(cache, &breakdowns);
         results.push((cache, median));
     }
     for (cache, median) in results {
