@@ -22,6 +22,7 @@ mod instances;
 mod introspection;
 mod metrics;
 mod outbox;
+mod page_tokens;
 mod presence;
 mod process_signals;
 mod queries;
