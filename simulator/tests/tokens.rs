@@ -156,3 +156,30 @@ async fn me_permissions_lists_granted_and_declined_as_the_admin_set_them() {
     );
     assert_eq!(debugged["data"]["scopes"], json!(["pages_messaging"]));
 }
+
+#[tokio::test]
+async fn without_pages_messaging_the_send_api_answers_230_and_without_metadata_subscribing_200() {
+    let sim = spawn_sim(fast_config()).await;
+    let page = sim.page_id.clone();
+    sim.control(
+        Method::PUT,
+        &format!("/pages/{page}/permissions"),
+        json!({"granted": ["pages_read_engagement"]}),
+    )
+    .await;
+
+    let (status, sent) = sim.send(common::text_message("1", "hello")).await;
+    let url = format!(
+        "{}/{page}/subscribed_apps?subscribed_fields=messages&access_token={}",
+        sim.handle.base_url(),
+        sim.token
+    );
+    let subscribing = sim.http.post(url).send().await.unwrap();
+    let subscribe_status = subscribing.status().as_u16();
+    let subscribed: Value = subscribing.json().await.unwrap();
+
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert_graph_error(&sent, 230, None);
+    assert_eq!(subscribe_status, 400);
+    assert_graph_error(&subscribed, 200, None);
+}

@@ -98,6 +98,7 @@ fn route(
         (Node::Missing, _) => Err(unsupported()),
         (Node::Page, None) if method == Method::GET => nodes::page(&page, &req.params),
         (Node::Page, Some("messages")) if method == Method::POST => {
+            tokens::require(sim, &page, "pages_messaging")?;
             send::send(sim, &page, &req.params)
         }
         (Node::Page, Some("conversations")) if method == Method::GET => threads::list(sim, &ctx),
@@ -105,6 +106,9 @@ fn route(
             tokens::permissions(sim, &page)
         }
         (Node::Page, Some("subscribed_apps")) => {
+            if *method != Method::GET {
+                tokens::require(sim, &page, "pages_manage_metadata")?;
+            }
             nodes::subscribed_apps(sim, &page, method, &req.params)
         }
         (Node::Thread(id), None) if method == Method::GET => threads::thread_node(sim, &ctx, &id),

@@ -123,6 +123,33 @@ pub fn debug_token(sim: &Arc<Sim>, req: &GraphRequest) -> GraphResult<Response> 
     Ok(Json(json!({ "data": data })).into_response())
 }
 
+/// Refuses a call whose Page's grant lacks `permission`: the Send API without
+/// `pages_messaging` answers 230 ("Requires pages_messaging permission to manage the
+/// object", Send API error codes), a change of `subscribed_apps` without
+/// `pages_manage_metadata` answers 200 (Handling Errors: 200-299 are permission errors;
+/// the wording is ours).
+pub fn require(sim: &Sim, page: &Page, permission: &str) -> GraphResult<()> {
+    if sim
+        .tokens()
+        .grant(&page.id)
+        .granted
+        .iter()
+        .any(|p| p == permission)
+    {
+        return Ok(());
+    }
+    let code = if permission == "pages_messaging" {
+        230
+    } else {
+        200
+    };
+    let mut error = GraphError::invalid_param("");
+    error.code = code;
+    error.subcode = None;
+    error.message = format!("(#{code}) Requires {permission} permission to manage the object");
+    Err(error)
+}
+
 /// `GET /me/permissions` with a Page token.
 pub fn permissions(sim: &Sim, page: &Page) -> GraphResult<Response> {
     let grant = sim.tokens().grant(&page.id);
