@@ -78,3 +78,75 @@ pub(super) fn to_event(page_id: &str, psid: &str, message: &GraphMessage) -> Opt
         historical: true,
     }))
 }
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    #[test]
+    fn graph_times_are_read_with_or_without_a_colon_in_the_offset() {
+        assert_eq!(parse_time("1970-01-01T00:00:01+0000"), Some(1000));
+        assert_eq!(parse_time("1970-01-01T01:00:01+01:00"), Some(1000));
+        assert_eq!(parse_time("yesterday"), None);
+    }
+
+    #[test]
+    fn the_customer_is_the_participant_that_is_not_the_page() {
+        let thread: GraphConversation = serde_json::from_value(json!({
+            "id": "t1",
+            "participants": {"data": [{"id": "page"}, {"id": "psid", "name": "Ada"}]}
+        }))
+        .unwrap();
+        let alone: GraphConversation = serde_json::from_value(json!({
+            "id": "t2",
+            "participants": {"data": [{"id": "page"}]}
+        }))
+        .unwrap();
+
+        assert_eq!(
+            customer("page", &thread),
+            Some(("psid".to_owned(), Some("Ada".to_owned())))
+        );
+        assert_eq!(customer("page", &alone), None);
+    }
+
+    #[test]
+    fn a_graph_message_becomes_a_historical_event_with_its_attachments() {
+        let message: GraphMessage = serde_json::from_value(json!({
+            "id": "m1",
+            "created_time": "1970-01-01T00:00:02+0000",
+            "from": {"id": "page"},
+            "message": "",
+            "attachments": {"data": [
+                {"image_data": {"url": "https://x/i.png"}},
+                {"video_data": {"url": "https://x/v.mp4"}},
+                {"file_url": "https://x/f.pdf", "name": "f.pdf"}
+            ]}
+        }))
+        .unwrap();
+
+        let Some(Event::Message(event)) = to_event("page", "psid", &message) else {
+            panic!("a message event");
+        };
+        assert_eq!(event.direction, Direction::Outbound);
+        assert_eq!(event.timestamp, 2000);
+        assert_eq!(event.text, None);
+        assert!(event.historical);
+        let kinds: Vec<(&str, Option<&str>)> = event
+            .attachments
+            .iter()
+            .map(|a| (a.kind.as_str(), a.url.as_deref()))
+            .collect();
+        assert_eq!(
+            kinds,
+            [
+                ("image", Some("https://x/i.png")),
+                ("video", Some("https://x/v.mp4")),
+                ("file", Some("https://x/f.pdf"))
+            ]
+        );
+        assert_eq!(event.attachments[2].title.as_deref(), Some("f.pdf"));
+    }
+}
