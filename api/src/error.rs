@@ -20,12 +20,119 @@ pub enum ApiError {
     OutsideWindow,
     /// Facebook refused a call.
     GraphApi(String),
+    /// `connectPage`: the Page token is expired or invalid, or lacks permissions.
+    PageToken(PageTokenProblem),
     /// A subscription's `after` is older than the retained event log: reload, then
     /// subscribe from the Page's current `eventPosition`.
     PositionExpired,
     /// A subscriber fell too far behind the live events: resubscribe with `after`.
     FellBehind,
     Internal(anyhow::Error),
+}
+
+/// Why Facebook will not take a Page token (`connectPage`), each with its own code.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PageTokenProblem {
+    /// `TOKEN_EXPIRED`: its time ran out (Graph 190/463).
+    Expired,
+    /// `TOKEN_INVALID`, with `extensions.reason` (see [`TokenInvalid::reason`]).
+    Invalid(TokenInvalid),
+    /// `MISSING_PERMISSIONS`, with `extensions.missingPermissions`: granted permissions the
+    /// app needs and this token lacks (and whether the admin declined each).
+    MissingPermissions(Vec<(String, bool)>),
+}
+
+/// Why a token that has not expired still does not work.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TokenInvalid {
+    /// 190/460: the admin changed their password, or Facebook reset the session.
+    PasswordChanged,
+    /// 190/458: the admin removed the app.
+    AppRemoved,
+    /// 190/466: invalidated explicitly (in the simulator: a newer token was issued).
+    Invalidated,
+    /// 190/467: the admin logged out.
+    LoggedOut,
+    /// A user or app token where a Page token is needed.
+    NotAPageToken,
+    /// 190 without a subcode we know: never a token, or one Facebook cannot parse.
+    Unrecognised,
+}
+
+impl TokenInvalid {
+    /// `extensions.reason`.
+    pub fn reason(self) -> &'static str {
+        match self {
+            Self::PasswordChanged => "PASSWORD_CHANGED",
+            Self::AppRemoved => "APP_REMOVED",
+            Self::Invalidated => "INVALIDATED",
+            Self::LoggedOut => "LOGGED_OUT",
+            Self::NotAPageToken => "NOT_A_PAGE_TOKEN",
+            Self::Unrecognised => "UNRECOGNISED",
+        }
+    }
+
+    fn message(self) -> &'static str {
+        match self {
+            Self::PasswordChanged => {
+                "Facebook invalidated this access token: the Page admin changed their password \
+                 or Facebook reset the session. Get a new Page access token"
+            }
+            Self::AppRemoved => {
+                "this access token no longer works: the Page admin removed the app. Add the \
+                 app again, then get a new Page access token"
+            }
+            Self::Invalidated => {
+                "Facebook invalidated this access token (a newer token may have been issued \
+                 for this Page). Use the newest Page access token"
+            }
+            Self::LoggedOut => {
+                "this access token no longer works: the Page admin logged out. Get a new Page \
+                 access token"
+            }
+            Self::NotAPageToken => {
+                "this is not a Page access token: get the Page's own token (GET /me/accounts \
+                 with the admin's user token)"
+            }
+            Self::Unrecognised => "Facebook does not recognise this access token",
+        }
+    }
+}
+
+impl PageTokenProblem {
+    fn code(&self) -> &'static str {
+        match self {
+            Self::Expired => "TOKEN_EXPIRED",
+            Self::Invalid(_) => "TOKEN_INVALID",
+            Self::MissingPermissions(_) => "MISSING_PERMISSIONS",
+        }
+    }
+
+    fn message(&self) -> String {
+        match self {
+            Self::Expired => "this Page access token has expired: get a new one (a Page token \
+                 got with a long-lived user token does not expire)"
+                .to_owned(),
+            Self::Invalid(why) => why.message().to_owned(),
+            Self::MissingPermissions(missing) => {
+                let names: Vec<String> = missing
+                    .iter()
+                    .map(|(name, declined)| {
+                        if *declined {
+                            format!("{name} (declined)")
+                        } else {
+                            name.clone()
+                        }
+                    })
+                    .collect();
+                format!(
+                    "this access token lacks permissions MessengerFlow needs: {}. Grant them \
+                     to the app, then get a new Page access token",
+                    names.join(", ")
+                )
+            }
+        }
+    }
 }
 
 impl ApiError {
@@ -44,6 +151,7 @@ impl ApiError {
                 is more than 7 days old (24 hours without the human agent tag)"
                 .to_owned(),
             Self::GraphApi(message) => format!("Facebook refused the request: {message}"),
+            Self::PageToken(problem) => problem.message(),
             Self::FellBehind => "this subscription fell too far behind; subscribe again with \
                  `after` set to the last position it delivered"
                 .to_owned(),
@@ -64,6 +172,7 @@ impl ApiError {
             Self::RateLimited(_) => "RATE_LIMITED",
             Self::OutsideWindow => "OUTSIDE_MESSAGING_WINDOW",
             Self::GraphApi(_) => "GRAPH_API_ERROR",
+            Self::PageToken(problem) => problem.code(),
             Self::PositionExpired => "POSITION_EXPIRED",
             Self::FellBehind => "RESUME_REQUIRED",
             Self::Internal(_) => "INTERNAL",
@@ -79,6 +188,7 @@ impl ApiError {
             Self::RateLimited(_) => StatusCode::TOO_MANY_REQUESTS,
             Self::OutsideWindow => StatusCode::UNPROCESSABLE_ENTITY,
             Self::GraphApi(_) => StatusCode::BAD_GATEWAY,
+            Self::PageToken(_) => StatusCode::BAD_REQUEST,
             Self::PositionExpired => StatusCode::GONE,
             Self::FellBehind => StatusCode::CONFLICT,
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
@@ -111,6 +221,14 @@ impl ErrorExtensions for ApiError {
             e.set("code", self.code());
             if let Self::RateLimited(seconds) = self {
                 e.set("retryAfter", *seconds);
+            }
+            match self {
+                Self::PageToken(PageTokenProblem::Invalid(why)) => e.set("reason", why.reason()),
+                Self::PageToken(PageTokenProblem::MissingPermissions(missing)) => {
+                    let names: Vec<&str> = missing.iter().map(|(n, _)| n.as_str()).collect();
+                    e.set("missingPermissions", names);
+                }
+                _ => {}
             }
         })
     }

@@ -22,6 +22,7 @@ pub mod receipts;
 pub mod sim;
 pub mod store;
 pub mod time;
+pub mod tokens;
 pub mod webhook;
 
 use std::net::SocketAddr;

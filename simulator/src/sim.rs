@@ -16,6 +16,7 @@ use crate::ratelimit::Limiter;
 use crate::receipts::{self, Receipts};
 use crate::store::{Store, StoreError};
 use crate::time;
+use crate::tokens::Tokens;
 use crate::webhook::events::{self, EventKind};
 use crate::webhook::{Outgoing, Webhooks};
 
@@ -33,6 +34,7 @@ pub struct Sim {
     paging: Mutex<PagingMode>,
     webhooks: Arc<Webhooks>,
     receipts: Mutex<Receipts>,
+    tokens: Mutex<Tokens>,
     page_sent: broadcast::Sender<Message>,
 }
 
@@ -52,6 +54,7 @@ impl Sim {
             store: Mutex::new(Store::default()),
             webhooks,
             receipts: Mutex::new(Receipts::default()),
+            tokens: Mutex::new(Tokens::default()),
             page_sent,
         };
         Ok((Arc::new(sim), queue))
@@ -196,6 +199,11 @@ impl Sim {
         let _ = self.page_sent.send(message.clone());
         receipts::follow(self, &message);
         Ok(message)
+    }
+
+    /// Issued tokens and the Pages' grants. Never hold it with the store's guard.
+    pub fn tokens(&self) -> MutexGuard<'_, Tokens> {
+        self.tokens.lock().unwrap_or_else(|e| e.into_inner())
     }
 
     /// Receipt state and mode.

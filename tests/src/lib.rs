@@ -23,7 +23,7 @@ pub mod webhook;
 pub mod ws;
 
 use std::net::SocketAddr;
-use std::sync::Once;
+use std::sync::{Arc, Once};
 use std::time::Duration;
 
 use serde_json::{Value, json};
@@ -31,6 +31,7 @@ use tempfile::TempDir;
 use tokio::sync::oneshot;
 
 pub use accounts::{AGENT_PASSWORD, Agent, ApiToken};
+pub use backend::TestDatabase;
 pub use counts::Counts;
 pub use wait::{eventually, eventually_every};
 pub use ws::Subscription;
@@ -82,8 +83,10 @@ pub struct TestApp {
     shutdown: Option<oneshot::Sender<()>>,
     /// The api process, for a server started with `spawn_app_process_with` (killed on drop).
     process: Option<tokio::process::Child>,
-    // Declared last so the database outlives the shutdown signal.
+    // Declared after the shutdown signal and the process, so the database outlives them.
     _database_dir: TempDir,
+    /// Dropped (on PostgreSQL) once this app, its server and any app beside it are gone.
+    _database: Option<Arc<TestDatabase>>,
 }
 
 /// Starts a server with the test defaults: a fresh SQLite database, app secret
@@ -97,7 +100,7 @@ pub async fn spawn_app() -> TestApp {
 pub async fn spawn_app_with(configure: impl FnOnce(&mut api::Config)) -> TestApp {
     init_once();
     let database_dir = tempfile::tempdir().expect("creating the database directory");
-    let config = test_config(&database_dir, configure).await;
+    let (config, database) = test_config(&database_dir, configure).await;
     let app_secret = config
         .fb_app_secret
         .as_ref()
@@ -117,7 +120,10 @@ pub async fn spawn_app_with(configure: impl FnOnce(&mut api::Config)) -> TestApp
     let addr = server.local_addr();
     let db = server.state().db.clone();
     let (shutdown, stopped) = oneshot::channel::<()>();
+    let in_use = database.clone();
     tokio::spawn(async move {
+        // Held until the server has stopped, or its task is dropped with the test's runtime.
+        let _in_use = in_use;
         let shutdown = async move {
             // Fired by TestApp's Drop, or dropped with it: either way, stop.
             let _ = stopped.await;
@@ -139,6 +145,7 @@ pub async fn spawn_app_with(configure: impl FnOnce(&mut api::Config)) -> TestApp
         shutdown: Some(shutdown),
         process: None,
         _database_dir: database_dir,
+        _database: database,
     };
     app.admin_token = app.login(ADMIN_EMAIL, ADMIN_PASSWORD).await;
     app
@@ -220,7 +227,7 @@ async fn spawn_process(
 ) -> (TestApp, ProcessLogs) {
     init_once();
     let database_dir = tempfile::tempdir().expect("creating the database directory");
-    let config = test_config(&database_dir, configure).await;
+    let (config, database) = test_config(&database_dir, configure).await;
     let port = std::net::TcpListener::bind("127.0.0.1:0")
         .and_then(|l| l.local_addr())
         .expect("a free port")
@@ -331,6 +338,7 @@ async fn spawn_process(
         shutdown: None,
         process: Some(process),
         _database_dir: database_dir,
+        _database: database,
     };
     app.admin_token = app.login(ADMIN_EMAIL, ADMIN_PASSWORD).await;
     (app, logs)
@@ -359,12 +367,14 @@ pub fn binary(package: &str, name: &str) -> std::path::PathBuf {
     path
 }
 
-/// The test defaults: a fresh database, the test secrets and administrator.
+/// The test defaults: a fresh database, the test secrets and administrator; with the
+/// database the server uses, when a test made it (created only if `configure` kept it).
 async fn test_config(
     database_dir: &TempDir,
     configure: impl FnOnce(&mut api::Config),
-) -> api::Config {
-    let mut config = api::Config::with_database(backend::database_url(database_dir.path()).await);
+) -> (api::Config, Option<Arc<TestDatabase>>) {
+    let fresh = backend::Fresh::new(database_dir.path());
+    let mut config = api::Config::with_database(fresh.url().to_owned());
     if let Some(redis) = backend::redis_url() {
         // Each app its own channel: tests share the Redis server, not their events.
         let unique = database_dir
@@ -381,7 +391,8 @@ async fn test_config(
     // GraphiQL as `scripts/build-graphiql` vendors it into the workspace.
     config.graphiql_dir = browser::graphiql_dist();
     configure(&mut config);
-    config
+    let database = backend::database_for(&config.database_url, fresh).await;
+    (config, database)
 }
 
 impl TestApp {

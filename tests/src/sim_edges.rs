@@ -69,4 +69,42 @@ impl Simulator {
             .filter_map(|d| d["body"].as_str().map(str::to_owned))
             .collect()
     }
+
+    /// `POST /_sim/pages/{page}/revoke {reason}`: `password_changed`, `app_removed` or
+    /// `replaced`; Graph answers 190 with that reason's subcode from now on.
+    pub async fn revoke_for(&self, page: &str, reason: &str) {
+        self.control(
+            Method::POST,
+            &format!("/pages/{page}/revoke"),
+            Some(json!({ "reason": reason })),
+        )
+        .await;
+    }
+
+    /// `POST /_sim/pages/{page}/token/expire`: the Page's token expires now.
+    pub async fn expire_token(&self, page: &str) {
+        self.control(Method::POST, &format!("/pages/{page}/token/expire"), None)
+            .await;
+    }
+
+    /// `POST /_sim/pages/{page}/token`: a new token for the Page (the old ones stop working).
+    pub async fn new_token(&self, page: &str) -> String {
+        let page = self
+            .control(Method::POST, &format!("/pages/{page}/token"), None)
+            .await;
+        page["access_token"]
+            .as_str()
+            .unwrap_or_else(|| panic!("no access_token in {page}"))
+            .to_owned()
+    }
+
+    /// `PUT /_sim/pages/{page}/permissions`: what the Page's admin granted and declined.
+    pub async fn set_permissions(&self, page: &str, granted: &[&str], declined: &[&str]) {
+        self.control(
+            Method::PUT,
+            &format!("/pages/{page}/permissions"),
+            Some(json!({ "granted": granted, "declined": declined })),
+        )
+        .await;
+    }
 }

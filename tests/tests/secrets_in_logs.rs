@@ -343,6 +343,9 @@ async fn a_whole_session_at_trace_level_in_every_target_logs_no_secret() {
             config.fb_graph_url = graph_url;
             config.fb_app_secret = Some(api::Secret::new(SIM_SECRET));
             config.fb_verify_token = Some(api::Secret::new(VERIFY_TOKEN));
+            // The simulator's app: `connectPage` asks `debug_token` with the app token
+            // `{app-id}|{app-secret}`, and the Page token goes in its query.
+            config.fb_app_id = Some("1517776481860111".to_owned());
         },
         "trace",
     )

@@ -1,7 +1,7 @@
 //! Changing a conversation: status (with a snooze's wake time), assignee, and marking it
 //! read.
 use sea_orm::sea_query::Expr;
-use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, TransactionTrait};
+use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, TransactionTrait};
 
 use entity::agent;
 use entity::conversation::{self, Status};
@@ -11,6 +11,7 @@ use crate::error::ApiError;
 use crate::service::access::VisibleConversation;
 use crate::service::activity;
 use crate::service::auth;
+use crate::service::outbox::Written;
 use crate::service::pages;
 use crate::service::snooze;
 use crate::state::AppState;
@@ -49,20 +50,54 @@ fn status_and_snooze(change: &Change, now: i64) -> Result<Option<(Status, Option
 }
 
 /// Applies `change` as `actor` (`None`: the server itself), and records what it changed
-/// in the conversation's activity, in one transaction.
+/// in the conversation's activity, in one transaction; then tells whom it concerns (the
+/// snooze timer, Facebook when it marks the thread read).
 pub async fn update(
     state: &AppState,
     conversation: VisibleConversation,
     change: Change,
     actor: Option<i64>,
 ) -> Result<conversation::Model, ApiError> {
-    let page = conversation.page();
-    let current = conversation.into_model();
-    let id = current.id;
-    let now = now_ms();
-    let status = status_and_snooze(&change, now)?;
+    let txn = state.db.begin().await?;
+    let written = apply(&txn, &conversation, &change, actor, now_ms()).await?;
+    state.outbox.commit(txn, written.changes).await?;
+    let updated = written.value;
+    if updated.snoozed_until.is_some() {
+        state.snoozes.changed();
+    }
+    if change.mark_read {
+        mark_seen(state, &updated);
+    }
+    Ok(updated)
+}
+
+/// The write of [`update`], in the caller's transaction: applies `change` at `now` and
+/// records its activity lines; returns the conversation as it leaves it, with
+/// CONVERSATION_UPDATED and an ACTIVITY_ADDED per line. A refused change (bad input)
+/// fails, and the caller rolls back.
+///
+/// Its first statement writes the row, which takes its lock (PostgreSQL) or the write
+/// lock (SQLite), so the state read here is the one this change replaces, whoever else
+/// changes it.
+pub async fn apply(
+    db: &impl ConnectionTrait,
+    conversation: &VisibleConversation,
+    change: &Change,
+    actor: Option<i64>,
+    now: i64,
+) -> Result<Written<conversation::Model>, ApiError> {
+    let id = conversation.id();
+    let status = status_and_snooze(change, now)?;
+    let before = conversation::Entity::update_many()
+        .col_expr(conversation::Column::UpdatedAt, Expr::val(now))
+        .filter(conversation::Column::Id.eq(id))
+        .exec_with_returning(db)
+        .await?
+        .into_iter()
+        .next()
+        .ok_or(ApiError::NotFound("conversation"))?;
     if let Some(Some(agent_id)) = change.assignee {
-        let works_here = auth::page_agents(&state.db, &page)
+        let works_here = auth::page_agents(db, &conversation.page())
             .await?
             .iter()
             .any(|a: &agent::Model| a.id == agent_id);
@@ -86,33 +121,18 @@ pub async fn update(
     if change.mark_read {
         update = update.col_expr(conversation::Column::UnreadCount, Expr::val(0));
     }
-    let txn = state.db.begin().await?;
-    // Touching the row first takes its lock (PostgreSQL) or the write lock (SQLite), so
-    // the state read here is the one this change replaces, whoever else changes it.
-    let before = conversation::Entity::update_many()
-        .col_expr(conversation::Column::UpdatedAt, Expr::val(now))
-        .filter(conversation::Column::Id.eq(id))
-        .exec_with_returning(&txn)
-        .await?
-        .into_iter()
-        .next()
-        .ok_or(ApiError::NotFound("conversation"))?;
     let updated = update
-        .exec_with_returning(&txn)
+        .exec_with_returning(db)
         .await?
         .into_iter()
         .next()
         .ok_or(ApiError::NotFound("conversation"))?;
     let mut changes = vec![bus::Change::ConversationUpdated(updated.clone())];
-    changes.extend(activity::record(&txn, &before, &updated, actor, now).await?);
-    state.outbox.commit(txn, changes).await?;
-    if updated.snoozed_until.is_some() {
-        state.snoozes.changed();
-    }
-    if change.mark_read {
-        mark_seen(state, &updated);
-    }
-    Ok(updated)
+    changes.extend(activity::record(db, &before, &updated, actor, now).await?);
+    Ok(Written {
+        value: updated,
+        changes,
+    })
 }
 
 /// Tells Facebook the Page has seen the thread; best effort, in the background.

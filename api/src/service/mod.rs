@@ -10,6 +10,8 @@ pub mod event_log;
 pub mod inbox;
 pub mod ingest;
 pub mod limits;
+#[cfg(test)]
+mod one_transaction_tests;
 pub mod outbox;
 pub mod pages;
 pub mod presence;

@@ -71,6 +71,17 @@ impl Pending {
     }
 }
 
+/// What a domain write did inside its caller's transaction: its result, and the changes
+/// to announce. The caller may run several writes in one transaction, then hands all
+/// their changes, in order, to [`Outbox::commit`] with it; dropped changes would be
+/// committed rows that no subscriber hears of.
+#[must_use = "its changes go to `Outbox::commit` with the transaction"]
+#[derive(Debug)]
+pub struct Written<T> {
+    pub value: T,
+    pub changes: Vec<Change>,
+}
+
 struct Inner {
     db: DatabaseConnection,
     bus: Arc<dyn EventBus>,

@@ -5,19 +5,40 @@ use sea_orm::{ConnectionTrait, EntityTrait};
 
 use entity::page;
 
-use crate::config::Secret;
-use crate::error::ApiError;
-use crate::facebook::graph::GraphClient;
+use crate::config::{Config, Secret};
+use crate::error::{ApiError, PageTokenProblem, TokenInvalid};
+use crate::facebook::graph::{GraphClient, GraphError, TokenInfo, codes};
 use crate::service::auth::validate_page_id;
 use crate::time::now_ms;
 
-/// Checks `token` with `/me`, subscribes the app to the Page's events, and stores the
-/// token (never readable back through the API).
+/// The permissions a Page token must carry, and what each is for:
+/// `pages_messaging` (the Send API and the Conversations API), `pages_manage_metadata`
+/// (`subscribed_apps`: the webhooks), `pages_read_engagement` (reading the Page's
+/// conversations and customers' profiles).
+pub const REQUIRED_PERMISSIONS: &[&str] = &[
+    "pages_messaging",
+    "pages_manage_metadata",
+    "pages_read_engagement",
+];
+
+/// The app access token `{app-id}|{app-secret}` that `debug_token` is asked with, when both
+/// are configured.
+pub fn app_token(config: &Config) -> Option<Secret> {
+    let id = config.fb_app_id.as_deref()?;
+    let secret = config.fb_app_secret.as_ref()?;
+    Some(Secret::new(format!("{id}|{}", secret.expose())))
+}
+
+/// Checks `token` (`debug_token`, `/me`, `/me/permissions`), subscribes the app to the
+/// Page's events, and stores the token (never readable back through the API). A token that
+/// is expired, invalid, of another Page or short of a permission is refused with a code
+/// saying which, and nothing changes.
 pub async fn connect(
     db: &impl ConnectionTrait,
     graph: &GraphClient,
     page_id: &str,
     token: Secret,
+    app_token: Option<&Secret>,
 ) -> Result<page::Model, ApiError> {
     validate_page_id(page_id)?;
     if token.expose().trim().is_empty() || token.expose().len() > 1024 {
@@ -25,18 +46,12 @@ pub async fn connect(
             "`accessToken` is not a Page access token",
         ));
     }
-    let identity = graph.me(&token).await.map_err(|err| {
-        if err.is_invalid_token() {
-            ApiError::bad_input("Facebook refused this access token")
-        } else {
-            ApiError::GraphApi(err.to_string())
-        }
-    })?;
+    let inspected = inspect(graph, page_id, &token, app_token).await?;
+    let identity = graph.me(&token).await.map_err(refused)?;
     if identity.id != page_id {
-        return Err(ApiError::bad_input(
-            "this access token belongs to another Page",
-        ));
+        return Err(other_page());
     }
+    check_permissions(graph, &token, inspected.as_ref()).await?;
     graph
         .subscribe_app(page_id, &token)
         .await
@@ -81,5 +96,106 @@ pub async fn token(db: &impl ConnectionTrait, page_id: &str) -> Result<Secret, A
             "the Page must be reconnected: Facebook refused its token",
         )),
         (None, false) => Err(ApiError::Forbidden("the Page is not connected yet")),
+    }
+}
+
+fn other_page() -> ApiError {
+    ApiError::bad_input("this access token belongs to another Page")
+}
+
+/// What a 190 answer's subcode says about the token.
+fn token_problem(subcode: Option<i64>) -> PageTokenProblem {
+    match subcode {
+        Some(463) => PageTokenProblem::Expired,
+        Some(460) => PageTokenProblem::Invalid(TokenInvalid::PasswordChanged),
+        Some(458) => PageTokenProblem::Invalid(TokenInvalid::AppRemoved),
+        Some(466) => PageTokenProblem::Invalid(TokenInvalid::Invalidated),
+        Some(467) => PageTokenProblem::Invalid(TokenInvalid::LoggedOut),
+        _ => PageTokenProblem::Invalid(TokenInvalid::Unrecognised),
+    }
+}
+
+/// A Graph error of a call made with the Page token.
+fn refused(err: GraphError) -> ApiError {
+    match err {
+        GraphError::Api {
+            code: codes::INVALID_TOKEN,
+            subcode,
+            ..
+        } => ApiError::PageToken(token_problem(subcode)),
+        other => ApiError::GraphApi(other.to_string()),
+    }
+}
+
+/// `debug_token`: refuses an invalid, expired, non-Page or other Page's token. `None` when
+/// Facebook could not be asked (the call failed for another reason, or our app token was
+/// refused): the checks that follow still catch a bad token, with less detail.
+async fn inspect(
+    graph: &GraphClient,
+    page_id: &str,
+    token: &Secret,
+    app_token: Option<&Secret>,
+) -> Result<Option<TokenInfo>, ApiError> {
+    let info = match graph.debug_token(token, app_token.unwrap_or(token)).await {
+        Ok(info) => info,
+        Err(err) if err.is_invalid_token() && app_token.is_none() => return Err(refused(err)),
+        Err(err) => {
+            tracing::warn!(error = %err, "debug_token failed; checking the Page token without it");
+            return Ok(None);
+        }
+    };
+    if !info.is_valid {
+        let subcode = info.error.as_ref().and_then(|e| e.subcode);
+        return Err(ApiError::PageToken(token_problem(subcode)));
+    }
+    if info.kind.as_deref().is_some_and(|kind| kind != "PAGE") {
+        return Err(ApiError::PageToken(PageTokenProblem::Invalid(
+            TokenInvalid::NotAPageToken,
+        )));
+    }
+    if info.profile_id.as_deref().is_some_and(|id| id != page_id) {
+        return Err(other_page());
+    }
+    Ok(Some(info))
+}
+
+/// Every permission of [`REQUIRED_PERMISSIONS`] granted, from `/me/permissions` (or
+/// `debug_token`'s scopes when Graph does not answer it); otherwise `MISSING_PERMISSIONS`
+/// naming each one missing.
+async fn check_permissions(
+    graph: &GraphClient,
+    token: &Secret,
+    inspected: Option<&TokenInfo>,
+) -> Result<(), ApiError> {
+    let (granted, declined): (Vec<String>, Vec<String>) = match graph.permissions(token).await {
+        Ok(list) => {
+            let with = |status: &str| {
+                list.iter()
+                    .filter(|p| p.status == status)
+                    .map(|p| p.permission.clone())
+                    .collect()
+            };
+            (with("granted"), with("declined"))
+        }
+        Err(err) if err.is_invalid_token() => return Err(refused(err)),
+        Err(err) => match inspected {
+            Some(info) => (info.scopes.clone(), Vec::new()),
+            None => {
+                tracing::warn!(error = %err, "the Page token's permissions could not be read");
+                return Ok(());
+            }
+        },
+    };
+    let missing: Vec<(String, bool)> = REQUIRED_PERMISSIONS
+        .iter()
+        .filter(|needed| !granted.iter().any(|g| g == *needed))
+        .map(|needed| ((*needed).to_owned(), declined.iter().any(|d| d == needed)))
+        .collect();
+    if missing.is_empty() {
+        Ok(())
+    } else {
+        Err(ApiError::PageToken(PageTokenProblem::MissingPermissions(
+            missing,
+        )))
     }
 }

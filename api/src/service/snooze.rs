@@ -13,7 +13,9 @@ use std::time::Duration;
 
 use chrono::DateTime;
 use sea_orm::sea_query::{Expr, Func};
-use sea_orm::{ColumnTrait, DbErr, EntityTrait, QueryFilter, QuerySelect, TransactionTrait};
+use sea_orm::{
+    ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QuerySelect, TransactionTrait,
+};
 use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 
@@ -22,6 +24,7 @@ use entity::conversation::{self, Status};
 use crate::bus::Change;
 use crate::error::ApiError;
 use crate::service::activity;
+use crate::service::outbox::Written;
 use crate::state::AppState;
 use crate::time::now_ms;
 
@@ -91,45 +94,57 @@ pub async fn wake_forever(state: AppState, snoozes: Arc<Snoozes>, stop: Cancella
 /// Reopens every conversation whose snooze is due and publishes them; returns when the
 /// next snooze is due.
 pub async fn wake_due(state: &AppState) -> Result<Option<i64>, DbErr> {
-    use conversation::Column as C;
     let now = now_ms();
-    if soonest(state).await?.is_some_and(|due| due <= now) {
-        // The UPDATE comes first in the transaction (SQLite takes its write lock with it).
+    if soonest(&state.db).await?.is_some_and(|due| due <= now) {
         let txn = state.db.begin().await?;
-        let woken = conversation::Entity::update_many()
-            .col_expr(C::Status, Expr::val(Status::Open))
-            .col_expr(C::SnoozedUntil, Expr::val(Option::<i64>::None))
-            .col_expr(C::UpdatedAt, Expr::val(now))
-            .filter(C::Status.eq(Status::Snoozed))
-            .filter(C::SnoozedUntil.lte(now))
-            .exec_with_returning(&txn)
-            .await?;
-        let count = woken.len();
-        let mut changes = Vec::with_capacity(count * 2);
-        for conversation in &woken {
-            changes
-                .push(activity::record_reopened(&txn, conversation, Status::Snoozed, now).await?);
-        }
-        // Each conversation before its activity, as `conversations::update` orders them.
-        let mut ordered: Vec<Change> = woken.into_iter().map(Change::ConversationUpdated).collect();
-        ordered.append(&mut changes);
-        state.outbox.commit(txn, ordered).await?;
+        let Written {
+            value: count,
+            changes,
+        } = wake(&txn, now).await?;
+        state.outbox.commit(txn, changes).await?;
         if count > 0 {
             tracing::info!(count, "snoozed conversations woke");
         }
     }
-    soonest(state).await
+    soonest(&state.db).await
+}
+
+/// The write: reopens, in the caller's transaction, every conversation whose snooze is
+/// due at `now`, with an activity line each. Each conversation's change comes before its
+/// activity's, as `conversations::update` orders them. Run it as the transaction's first
+/// statement on SQLite (its write lock is taken with the UPDATE).
+pub async fn wake(db: &impl ConnectionTrait, now: i64) -> Result<Written<usize>, DbErr> {
+    use conversation::Column as C;
+    let woken = conversation::Entity::update_many()
+        .col_expr(C::Status, Expr::val(Status::Open))
+        .col_expr(C::SnoozedUntil, Expr::val(Option::<i64>::None))
+        .col_expr(C::UpdatedAt, Expr::val(now))
+        .filter(C::Status.eq(Status::Snoozed))
+        .filter(C::SnoozedUntil.lte(now))
+        .exec_with_returning(db)
+        .await?;
+    let count = woken.len();
+    let mut activities = Vec::with_capacity(count);
+    for conversation in &woken {
+        activities.push(activity::record_reopened(db, conversation, Status::Snoozed, now).await?);
+    }
+    let mut changes: Vec<Change> = woken.into_iter().map(Change::ConversationUpdated).collect();
+    changes.append(&mut activities);
+    Ok(Written {
+        value: count,
+        changes,
+    })
 }
 
 /// When the soonest snooze is due, if any.
-async fn soonest(state: &AppState) -> Result<Option<i64>, DbErr> {
+async fn soonest(db: &impl ConnectionTrait) -> Result<Option<i64>, DbErr> {
     use conversation::Column as C;
     let next: Option<Option<i64>> = conversation::Entity::find()
         .select_only()
         .expr(Func::min(Expr::col(C::SnoozedUntil)))
         .filter(C::Status.eq(Status::Snoozed))
         .into_tuple()
-        .one(&state.db)
+        .one(db)
         .await?;
     Ok(next.flatten())
 }

@@ -7,6 +7,7 @@ mod pages;
 mod pictures;
 mod receipts;
 mod seed;
+mod tokens;
 
 use std::sync::Arc;
 
@@ -34,8 +35,13 @@ pub fn router() -> Router<Arc<Sim>> {
             "/pages",
             post(pages::create_page_route).get(pages::list_pages),
         )
-        .route("/pages/{page_id}/revoke", post(pages::revoke))
+        .route("/pages/{page_id}/revoke", post(tokens::revoke))
         .route("/pages/{page_id}/token", post(pages::reissue_token))
+        .route("/pages/{page_id}/token/expire", post(tokens::expire))
+        .route(
+            "/pages/{page_id}/permissions",
+            put(tokens::set_grant).get(tokens::grant),
+        )
         .route(
             "/pages/{page_id}/customers",
             post(pages::create_customer_route).get(pages::list_customers),

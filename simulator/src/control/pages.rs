@@ -13,7 +13,7 @@ use super::{ControlError, ControlResult};
 use crate::config::{RateLimits, Secret};
 use crate::model::{Customer, Page};
 use crate::sim::Sim;
-use crate::{ids, names};
+use crate::{ids, names, time};
 
 /// Reads an optional JSON body; an empty body is `T::default()`.
 pub fn body<T: DeserializeOwned + Default>(bytes: &[u8]) -> Result<T, ControlError> {
@@ -73,7 +73,10 @@ pub fn create_page(sim: &Sim, new: NewPage) -> Result<Page, ControlError> {
         revoked: false,
         subscribed_fields: new.subscribed_fields,
     };
-    Ok(sim.store().insert_page(page)?)
+    let page = sim.store().insert_page(page)?;
+    sim.tokens()
+        .issued(&page.token, &page.id, time::now_ms() / 1000, None);
+    Ok(page)
 }
 
 /// Adds a customer to a Page.
@@ -107,6 +110,7 @@ pub fn reset_world(sim: &Sim) {
     *sim.paging() = crate::graph::paging::PagingMode::default();
     sim.webhooks().clear_log();
     sim.receipts().reset();
+    sim.tokens().reset();
 }
 
 pub(super) async fn reset(State(sim): State<Arc<Sim>>) -> Json<Value> {
@@ -126,17 +130,12 @@ pub(super) async fn list_pages(State(sim): State<Arc<Sim>>) -> Json<Value> {
     Json(json!({ "data": pages }))
 }
 
-pub(super) async fn revoke(
-    State(sim): State<Arc<Sim>>,
-    Path(page_id): Path<String>,
-) -> ControlResult<Page> {
-    Ok(Json(sim.store().revoke(&page_id)?))
-}
-
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub(super) struct NewToken {
     access_token: Option<String>,
+    /// When the new token expires, seconds since the epoch; default never.
+    expires_at: Option<i64>,
 }
 
 pub(super) async fn reissue_token(
@@ -145,9 +144,14 @@ pub(super) async fn reissue_token(
     bytes: Bytes,
 ) -> ControlResult<Page> {
     let request: NewToken = body(&bytes)?;
-    Ok(Json(
-        sim.store().reissue_token(&page_id, request.access_token)?,
-    ))
+    let page = sim.store().reissue_token(&page_id, request.access_token)?;
+    sim.tokens().issued(
+        &page.token,
+        &page.id,
+        time::now_ms() / 1000,
+        request.expires_at,
+    );
+    Ok(Json(page))
 }
 
 pub(super) async fn create_customer_route(

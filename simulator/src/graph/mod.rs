@@ -11,6 +11,7 @@ pub mod paging;
 pub mod request;
 mod send;
 mod threads;
+mod tokens;
 
 use std::sync::Arc;
 
@@ -25,7 +26,6 @@ use request::GraphRequest;
 use crate::faults::{self, Surface};
 use crate::model::Page;
 use crate::sim::Sim;
-use crate::store::TokenProblem;
 
 /// What a path's first component names, as seen by one Page's token.
 enum Node {
@@ -69,15 +69,11 @@ fn route(
     body: &[u8],
 ) -> GraphResult<Response> {
     let req = GraphRequest::parse(method, uri, headers, body)?;
+    if req.node == "debug_token" && req.edge.is_none() && req.method == Method::GET {
+        return tokens::debug_token(sim, &req);
+    }
     let token = req.token.clone().ok_or_else(GraphError::token_required)?;
-    let page = sim
-        .store()
-        .page_for_token(&token)
-        .cloned()
-        .map_err(|problem| match problem {
-            TokenProblem::Unknown => GraphError::invalid_token(),
-            TokenProblem::Revoked => GraphError::revoked_token(),
-        })?;
+    let page = tokens::authenticate(sim, &token)?;
     let node = resolve(sim, &page, &req.node);
     // An armed fault answers in place of the call: nothing is stored, nothing is counted.
     let psid = psid_of(&node, &req);
@@ -102,10 +98,17 @@ fn route(
         (Node::Missing, _) => Err(unsupported()),
         (Node::Page, None) if method == Method::GET => nodes::page(&page, &req.params),
         (Node::Page, Some("messages")) if method == Method::POST => {
+            tokens::require(sim, &page, "pages_messaging")?;
             send::send(sim, &page, &req.params)
         }
         (Node::Page, Some("conversations")) if method == Method::GET => threads::list(sim, &ctx),
+        (Node::Page, Some("permissions")) if method == Method::GET => {
+            tokens::permissions(sim, &page)
+        }
         (Node::Page, Some("subscribed_apps")) => {
+            if *method != Method::GET {
+                tokens::require(sim, &page, "pages_manage_metadata")?;
+            }
             nodes::subscribed_apps(sim, &page, method, &req.params)
         }
         (Node::Thread(id), None) if method == Method::GET => threads::thread_node(sim, &ctx, &id),
@@ -154,7 +157,10 @@ fn psid_of(node: &Node, req: &GraphRequest) -> Option<String> {
 }
 
 fn is_known_edge(edge: &str) -> bool {
-    matches!(edge, "messages" | "conversations" | "subscribed_apps")
+    matches!(
+        edge,
+        "messages" | "conversations" | "subscribed_apps" | "permissions"
+    )
 }
 
 fn resolve(sim: &Sim, page: &Page, id: &str) -> Node {

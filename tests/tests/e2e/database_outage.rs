@@ -31,11 +31,14 @@ struct Outage {
     proxy: TcpProxy,
     direct: DatabaseConnection,
     _dir: tempfile::TempDir,
+    // Last: dropped once the server and the direct connection are.
+    _database: std::sync::Arc<mf_tests::TestDatabase>,
 }
 
 async fn server_behind_a_proxy() -> Outage {
     let dir = tempfile::tempdir().expect("a temporary directory");
-    let database_url = mf_tests::backend::database_url(dir.path()).await;
+    let database = mf_tests::TestDatabase::create(dir.path()).await;
+    let database_url = database.url().to_owned();
     let mut url = reqwest::Url::parse(&database_url).expect("the test database URL");
     let host = url.host_str().expect("a database host").to_owned();
     let port = url.port().unwrap_or(5432);
@@ -58,6 +61,7 @@ async fn server_behind_a_proxy() -> Outage {
         proxy,
         direct,
         _dir: dir,
+        _database: database,
     }
 }
 

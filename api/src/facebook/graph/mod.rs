@@ -18,6 +18,7 @@ use crate::config::Secret;
 mod errors;
 mod pacing;
 mod shapes;
+mod tokens;
 use errors::ErrorEnvelope;
 pub use errors::{Failure, GraphError, Usage, classify, codes};
 use pacing::{Blocks, Patience, backoff};
@@ -25,6 +26,7 @@ pub use shapes::{
     GraphAttachmentData, GraphConversation, GraphMessage, GraphPage, Outgoing, PageIdentity,
     Paging, Participant, Participants, Profile, SendResult,
 };
+pub use tokens::{Permission, TokenInfo, TokenInfoError};
 
 /// The client. Cheap to clone.
 #[derive(Clone)]

@@ -327,9 +327,11 @@ impl MutationRoot {
         ))
     }
 
-    /// Connects a Facebook Page (administrators only): checks the token with Facebook,
-    /// subscribes the app to the Page's events, and stores the token, which is never
-    /// readable back.
+    /// Connects a Facebook Page (administrators only): checks the token with Facebook
+    /// (`debug_token`, `/me`, `/me/permissions`), subscribes the app to the Page's events,
+    /// and stores the token, which is never readable back. A token refused changes nothing:
+    /// `TOKEN_EXPIRED`, `TOKEN_INVALID` (with `extensions.reason`), or `MISSING_PERMISSIONS`
+    /// (with `extensions.missingPermissions`).
     async fn connect_page(
         &self,
         ctx: &Context<'_>,
@@ -338,8 +340,15 @@ impl MutationRoot {
     ) -> Result<Page> {
         let state = ctx.data::<AppState>()?;
         principal(ctx)?.require_admin()?;
-        let page =
-            pages::connect(&state.db, &state.graph, &page_id, Secret::new(access_token)).await?;
+        let app_token = pages::app_token(&state.config);
+        let page = pages::connect(
+            &state.db,
+            &state.graph,
+            &page_id,
+            Secret::new(access_token),
+            app_token.as_ref(),
+        )
+        .await?;
         Ok(Page::from_model(page))
     }
 

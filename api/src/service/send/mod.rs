@@ -2,37 +2,31 @@
 //! publish, call the Send API, then SENT with Facebook's mid or FAILED with our code.
 //! Facebook's echo of the send carries `metadata: "mf:<id>"` and completes the same row
 //! (see `ingest::adopt_echo`), so a reply is one message whichever arrives first.
-use sea_orm::ActiveValue::{NotSet, Set};
 use sea_orm::sea_query::Expr;
-use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, SqlErr,
-    TransactionTrait,
-};
+use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, TransactionTrait};
 
-use entity::{conversation, message, page};
+use entity::{message, page};
 
-use crate::bus::Change;
+use crate::config::Secret;
 use crate::error::ApiError;
-use crate::facebook::events::Attachment as StoredAttachment;
 use crate::facebook::graph::{GraphError, Outgoing};
 use crate::service::access::VisibleConversation;
 use crate::service::auth::Principal;
-use crate::service::ingest::{
-    MidHolder, OWN_METADATA_PREFIX, PENDING_MID_PREFIX, make_way_for_mid,
-};
+use crate::service::ingest::OWN_METADATA_PREFIX;
 use crate::state::AppState;
 use crate::time::now_ms;
 
 mod rules;
+pub mod store;
 use rules::validate_key;
 pub use rules::{
     ATTACHMENT_KINDS, HUMAN_AGENT_TAG, HUMAN_AGENT_WINDOW_MS, MAX_TEXT_CHARS, STANDARD_WINDOW_MS,
     SendRequest, Window, validate_attachment, validate_text, window,
 };
+use store::{Reply, Stored};
 
 /// Sends `request` as `principal`; returns the stored message (SENT, or FAILED with
 /// `error_code`). Repeating a `client_mutation_id` returns the first message unchanged.
-#[expect(clippy::too_many_lines, reason = "still to split (issue 13)")]
 pub async fn send_message(
     state: &AppState,
     principal: &Principal,
@@ -42,29 +36,14 @@ pub async fn send_message(
         Outgoing::Text(text) => validate_text(text)?,
         Outgoing::Attachment { kind, url } => validate_attachment(kind, url)?,
     }
-    let (text, attachments, preview) = match &request.content {
-        Outgoing::Text(text) => (Some(text.clone()), None, text.clone()),
-        Outgoing::Attachment { kind, url } => (
-            None,
-            serde_json::to_string(&[StoredAttachment {
-                kind: kind.clone(),
-                url: Some(url.clone()),
-                title: None,
-            }])
-            .ok(),
-            format!("[{kind}]"),
-        ),
-    };
     if let Some(key) = &request.client_mutation_id {
         validate_key(key)?;
     }
     let db = &state.db;
-    let conversation = request.conversation.model();
-    if let Some(key) = &request.client_mutation_id
-        && let Some(existing) = by_key(db, conversation.id, key).await?
-    {
+    if let Some(existing) = sent_before(db, &request).await? {
         return Ok(existing);
     }
+    let conversation = request.conversation.model();
     let token = crate::service::pages::token(db, &conversation.page_id).await?;
     let now = now_ms();
     let human_agent = match window(conversation.last_inbound_timestamp, now) {
@@ -72,88 +51,29 @@ pub async fn send_message(
         Window::HumanAgent => true,
         Window::Closed => return Err(ApiError::OutsideWindow),
     };
-
-    // Stored first, so the agent sees it at once and a crash leaves a trace.
-    let mut placeholder = [0u8; 12];
-    getrandom::fill(&mut placeholder).map_err(|e| ApiError::Internal(anyhow::anyhow!("{e}")))?;
-    let pending = message::ActiveModel {
-        id: NotSet,
-        page_id: Set(conversation.page_id.clone()),
-        conversation_id: Set(conversation.id),
-        mid: Set(format!("{PENDING_MID_PREFIX}{}", hex::encode(placeholder))),
-        direction: Set(message::Direction::Outbound),
-        text: Set(text),
-        attachments: Set(attachments),
-        timestamp: Set(now),
-        status: Set(message::Status::Pending),
-        created_at: Set(now),
-        client_mutation_id: Set(request.client_mutation_id.clone()),
-        agent_id: Set(Some(principal.agent.id)),
-        tag: Set(human_agent.then(|| HUMAN_AGENT_TAG.to_owned())),
-        ..Default::default()
+    // Stored first, so the agent sees it at once and a crash leaves a trace: the message,
+    // the conversation's preview and their log entries in one transaction.
+    let reply = Reply {
+        conversation: &request.conversation,
+        agent_id: principal.agent.id,
+        content: &request.content,
+        client_mutation_id: request.client_mutation_id.clone(),
+        human_agent,
+        now,
     };
-    // The message, the conversation's preview and their log entries: one transaction.
     let txn = db.begin().await?;
-    let stored = match pending.insert(&txn).await {
-        Ok(stored) => stored,
+    let stored = match store::pending(&txn, reply).await? {
+        Stored::New(written) => {
+            state.outbox.commit(txn, written.changes).await?;
+            written.value
+        }
         // The same key raced in from another request: that one is the message.
-        Err(err) if matches!(err.sql_err(), Some(SqlErr::UniqueConstraintViolation(_))) => {
+        Stored::KeyTaken(err) => {
             txn.rollback().await?;
-            if let Some(key) = &request.client_mutation_id
-                && let Some(existing) = by_key(db, conversation.id, key).await?
-            {
-                return Ok(existing);
-            }
-            return Err(err.into());
-        }
-        Err(err) => return Err(err.into()),
-    };
-    let updated_conversation = conversation::Entity::update_many()
-        .col_expr(conversation::Column::LastMessageText, Expr::val(preview))
-        .col_expr(conversation::Column::LastTimestamp, Expr::val(now))
-        .col_expr(conversation::Column::UpdatedAt, Expr::val(now))
-        .filter(conversation::Column::Id.eq(conversation.id))
-        .filter(conversation::Column::LastTimestamp.lte(now))
-        .exec_with_returning(&txn)
-        .await?;
-    let mut changes = vec![Change::MessageAdded(stored.clone())];
-    changes.extend(
-        updated_conversation
-            .into_iter()
-            .map(Change::ConversationUpdated),
-    );
-    state.outbox.commit(txn, changes).await?;
-
-    let metadata = format!("{OWN_METADATA_PREFIX}{}", stored.id);
-    let result = state
-        .graph
-        .send(
-            &conversation.page_id,
-            &token,
-            &conversation.psid,
-            &request.content,
-            human_agent,
-            Some(&metadata),
-        )
-        .await;
-    let finished = match result {
-        Ok(sent) => finish(state, &stored, Ok(sent.message_id)).await?,
-        Err(err) => {
-            tracing::warn!(error = %err, page_id = %conversation.page_id, "Send API refused a message");
-            if err.is_invalid_token() {
-                mark_needs_reconnect(db, &conversation.page_id).await?;
-            }
-            finish(state, &stored, Err(error_code(&err))).await?
+            return sent_before(db, &request).await?.ok_or_else(|| err.into());
         }
     };
-    if let Some(finished) = &finished {
-        let outcome = if finished.status == message::Status::Failed {
-            "failed"
-        } else {
-            "sent"
-        };
-        state.metrics.sends.with_label_values(&[outcome]).inc();
-    }
+    let finished = deliver(state, &request, &stored, &token, human_agent).await?;
     match finished {
         Some(model) => Ok(model),
         None => message::Entity::find_by_id(stored.id)
@@ -161,6 +81,55 @@ pub async fn send_message(
             .await?
             .ok_or(ApiError::NotFound("message")),
     }
+}
+
+/// Calls the Send API for the PENDING `stored` and records its answer (`store::finish`)
+/// in a transaction of its own, counting it. `None` when the echo completed the row first.
+async fn deliver(
+    state: &AppState,
+    request: &SendRequest,
+    stored: &message::Model,
+    token: &Secret,
+    human_agent: bool,
+) -> Result<Option<message::Model>, ApiError> {
+    let conversation = request.conversation.model();
+    let page_id = &conversation.page_id;
+    let metadata = format!("{OWN_METADATA_PREFIX}{}", stored.id);
+    let result = state
+        .graph
+        .send(
+            page_id,
+            token,
+            &conversation.psid,
+            &request.content,
+            human_agent,
+            Some(&metadata),
+        )
+        .await;
+    let outcome = match result {
+        Ok(sent) => Ok(sent.message_id),
+        Err(err) => {
+            tracing::warn!(error = %err, page_id = %page_id, "Send API refused a message");
+            if err.is_invalid_token() {
+                mark_needs_reconnect(&state.db, page_id).await?;
+            }
+            Err(error_code(&err))
+        }
+    };
+    let txn = state.db.begin().await?;
+    let Some(written) = store::finish(&txn, stored, outcome).await? else {
+        txn.rollback().await?;
+        return Ok(None);
+    };
+    state.outbox.commit(txn, written.changes).await?;
+    let finished = written.value;
+    let counted = if finished.status == message::Status::Failed {
+        "failed"
+    } else {
+        "sent"
+    };
+    state.metrics.sends.with_label_values(&[counted]).inc();
+    Ok(Some(finished))
 }
 
 /// Shows the customer that an agent is typing (or stops showing it).
@@ -201,71 +170,17 @@ pub fn error_code(err: &GraphError) -> &'static str {
     }
 }
 
-/// PENDING -> SENT (with the mid) or FAILED (with the code). `None` when the echo got
-/// there first and already completed the row. A copy of the reply that a history sync
-/// imported meanwhile (holding the mid) is merged into ours, as for the echo
-/// (`ingest::make_way_for_mid`): MESSAGE_UPDATED for ours, MESSAGE_REMOVED for the copy.
-async fn finish(
-    state: &AppState,
-    pending: &message::Model,
-    outcome: Result<String, &'static str>,
-) -> Result<Option<message::Model>, ApiError> {
-    use message::Column as M;
-    let txn = state.db.begin().await?;
-    let mut removed = None;
-    if let Ok(mid) = &outcome {
-        match make_way_for_mid(&txn, pending.id, &pending.page_id, mid).await? {
-            MidHolder::Nobody => {}
-            MidHolder::MergedCopy(copy) => removed = Some(copy),
-            // Not ours to take: the row stays as it is (the echo may yet complete it).
-            MidHolder::Other => {
-                txn.rollback().await?;
-                return Ok(None);
-            }
-        }
-    }
-    let update = message::Entity::update_many()
-        .filter(M::Id.eq(pending.id))
-        .filter(M::Status.eq(message::Status::Pending));
-    let update = match outcome {
-        Ok(mid) => update
-            .col_expr(M::Mid, Expr::val(mid))
-            .col_expr(M::Status, Expr::val(message::Status::Sent)),
-        Err(code) => update
-            .col_expr(M::Status, Expr::val(message::Status::Failed))
-            .col_expr(M::ErrorCode, Expr::val(code)),
-    };
-    let finished = match update.exec_with_returning(&txn).await {
-        Ok(rows) => rows.into_iter().next(),
-        // The echo already stored this mid on the row: nothing left to do.
-        Err(err) if matches!(err.sql_err(), Some(SqlErr::UniqueConstraintViolation(_))) => {
-            txn.rollback().await?;
-            return Ok(None);
-        }
-        Err(err) => return Err(err.into()),
-    };
-    match &finished {
-        Some(model) => {
-            let mut changes = vec![Change::MessageUpdated(model.clone())];
-            changes.extend(removed.map(|id| Change::MessageRemoved {
-                page_id: model.page_id.clone(),
-                id,
-            }));
-            state.outbox.commit(txn, changes).await?;
-        }
-        None => txn.rollback().await?,
-    }
-    Ok(finished)
-}
-
-/// The message sent with `key` in this conversation (keys are unique per conversation).
-async fn by_key(
+/// The message already sent with the request's `client_mutation_id` in its conversation
+/// (keys are unique per conversation).
+async fn sent_before(
     db: &impl ConnectionTrait,
-    conversation_id: i64,
-    key: &str,
+    request: &SendRequest,
 ) -> Result<Option<message::Model>, ApiError> {
+    let Some(key) = &request.client_mutation_id else {
+        return Ok(None);
+    };
     Ok(message::Entity::find()
-        .filter(message::Column::ConversationId.eq(conversation_id))
+        .filter(message::Column::ConversationId.eq(request.conversation.id()))
         .filter(message::Column::ClientMutationId.eq(key))
         .one(db)
         .await?)
