@@ -145,6 +145,8 @@ pub struct Page {
     pub needs_reconnect: bool,
     /// The Page's latest event-log position: where a fresh live feed starts.
     pub event_position: String,
+    /// Unread messages over all its conversations, listed or not (the tab shows it).
+    pub unread_total: i64,
 }
 
 impl Page {
