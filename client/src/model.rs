@@ -147,6 +147,8 @@ pub struct Page {
     pub permission_missing: bool,
     /// The Page's latest event-log position: where a fresh live feed starts.
     pub event_position: String,
+    /// Unread messages over all its conversations, listed or not (the tab shows it).
+    pub unread_total: i64,
 }
 
 impl Page {

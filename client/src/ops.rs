@@ -95,6 +95,7 @@ macro_rules! page_from {
                         Some($m::ReconnectReason::PERMISSION_MISSING)
                     ),
                     event_position: p.event_position,
+                    unread_total: p.unread_total,
                 }
             }
         }
@@ -183,7 +184,7 @@ macro_rules! activity_from {
             fn from(a: $m::ActivityFields) -> Self {
                 let change = match a.kind {
                     ActivityKind::ASSIGNEE => model::ActivityChange::Assignee {
-                        to: a.to_assignee.map(|x| x.name),
+                        to: a.to_assignee.map(|x| (x.id, x.name)),
                     },
                     ActivityKind::SNOOZE => model::ActivityChange::Snooze { until: a.to_snoozed_until },
                     _ => model::ActivityChange::Status { from: a.from_status, to: a.to_status },
@@ -249,4 +250,6 @@ pub struct PageEvent {
     pub message: Option<MessageFields>,
     pub removed_message_id: Option<String>,
     pub activity: Option<ActivityFields>,
+    /// The Page's unread total when the event was delivered.
+    pub unread_total: i64,
 }

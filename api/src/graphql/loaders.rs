@@ -13,7 +13,7 @@ use std::time::Duration;
 use async_graphql::dataloader::{DataLoader, Loader};
 use sea_orm::{ColumnTrait, DatabaseConnection, DbErr, EntityTrait, QueryFilter};
 
-use entity::{agent, page, page_event_head};
+use entity::{agent, conversation, page, page_event_head};
 
 /// A Page by id.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
@@ -26,6 +26,10 @@ pub struct AgentId(pub i64);
 /// A Page's latest event-log position, by Page id.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub struct EventHead(pub String);
+
+/// The sum of the unread counts of a Page's conversations, by Page id.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct UnreadTotal(pub String);
 
 /// How long keys are collected before one statement reads them. The nodes of a list are
 /// resolved together (32 at a time between yields), so a short wait gathers a whole page
@@ -95,6 +99,39 @@ impl Loader<EventHead> for Store {
         let found: HashMap<String, i64> =
             heads.into_iter().map(|h| (h.page_id, h.position)).collect();
         // A Page without events yet is at position 0.
+        Ok(keys
+            .iter()
+            .map(|k| (k.clone(), found.get(&k.0).copied().unwrap_or(0)))
+            .collect())
+    }
+}
+
+impl Loader<UnreadTotal> for Store {
+    type Value = i64;
+    type Error = LoadError;
+
+    async fn load(&self, keys: &[UnreadTotal]) -> Result<HashMap<UnreadTotal, i64>, LoadError> {
+        use sea_orm::QuerySelect;
+        use sea_orm::sea_query::{Alias, Expr, Func};
+        // Only the rows with something unread (a partial index holds just those).
+        let sums: Vec<(String, i64)> = conversation::Entity::find()
+            .select_only()
+            .column(conversation::Column::PageId)
+            .expr_as(
+                // SUM of an INTEGER is a BIGINT on PostgreSQL, an INTEGER on SQLite.
+                Func::cast_as(
+                    Func::sum(Expr::col(conversation::Column::UnreadCount)),
+                    Alias::new("BIGINT"),
+                ),
+                "total",
+            )
+            .filter(conversation::Column::PageId.is_in(keys.iter().map(|k| k.0.clone())))
+            .filter(conversation::Column::UnreadCount.gt(0))
+            .group_by(conversation::Column::PageId)
+            .into_tuple()
+            .all(&self.db)
+            .await?;
+        let found: HashMap<String, i64> = sums.into_iter().collect();
         Ok(keys
             .iter()
             .map(|k| (k.clone(), found.get(&k.0).copied().unwrap_or(0)))

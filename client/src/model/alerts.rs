@@ -1,14 +1,18 @@
 //! What the tab shows and when the agent is alerted: the unread total in the title and
 //! the favicon, and which customer messages get a sound or a desktop notification.
-use super::{Conversation, ConversationList, Message, MessageDirection, parse_rfc3339};
+use super::{Conversation, ConversationList, Message, MessageDirection, Page, parse_rfc3339};
 
 /// A message older than this when it arrives is history (a sync, a long replay), not
 /// news: no alert.
 pub const FRESH_MS: i64 = 2 * 60 * 1000;
 
-/// The unread messages of the conversations the list holds.
-pub fn unread_total(list: &ConversationList) -> i64 {
-    list.items.iter().map(|c| c.unread_count.max(0)).sum()
+/// The unread total of Page `page_id` (over all its conversations, as the server counts
+/// them: the list may hold only a few of them).
+pub fn unread_total(pages: &[Page], page_id: Option<&str>) -> i64 {
+    pages
+        .iter()
+        .find(|p| Some(p.id.as_str()) == page_id)
+        .map_or(0, |p| p.unread_total.max(0))
 }
 
 /// The tab's title for `unread` messages.
@@ -161,6 +165,24 @@ mod tests {
         assert!(!favicon_svg(0).contains("<text"));
         assert!(favicon_svg(3).contains(">3</text>"));
         assert!(favicon_svg(250).contains(">99+</text>"));
+    }
+
+    #[test]
+    fn the_unread_total_is_the_selected_pages_whatever_the_list_holds() {
+        let page = |id: &str, unread_total| Page {
+            id: id.into(),
+            name: None,
+            connected: true,
+            needs_reconnect: false,
+            permission_missing: false,
+            event_position: "0".into(),
+            unread_total,
+        };
+        let pages = [page("p1", 7), page("p2", 2)];
+        assert_eq!(unread_total(&pages, Some("p1")), 7);
+        assert_eq!(unread_total(&pages, Some("p2")), 2);
+        assert_eq!(unread_total(&pages, Some("gone")), 0);
+        assert_eq!(unread_total(&pages, None), 0);
     }
 
     #[test]

@@ -10,8 +10,8 @@ pub enum ActivityChange {
         from: Option<ConversationStatus>,
         to: Option<ConversationStatus>,
     },
-    /// The new assignee's name; `None`: unassigned.
-    Assignee { to: Option<String> },
+    /// The new assignee (id, name); `None`: unassigned.
+    Assignee { to: Option<(String, String)> },
     /// Until when (RFC 3339); `None`: not snoozed.
     Snooze { until: Option<String> },
 }
@@ -71,8 +71,11 @@ impl Activity {
                 } else {
                     who
                 };
+                let actor = self.actor.as_ref().map(|(id, _)| id);
                 match to {
-                    Some(to) => format!("{who} assigned {to}"),
+                    // Self-assignment: "Sam took this", not "Sam assigned Sam".
+                    Some((id, _)) if actor == Some(id) => format!("{who} took this"),
+                    Some((_, name)) => format!("{who} assigned {name}"),
                     None => format!("{who} unassigned this"),
                 }
             }
@@ -225,10 +228,28 @@ mod tests {
                 entry(
                     Some(("1", "Ana")),
                     ActivityChange::Assignee {
-                        to: Some("Sam".into()),
+                        to: Some(("2".into(), "Sam".into())),
                     },
                 ),
                 Some("You assigned Sam"),
+            ),
+            (
+                entry(
+                    Some(("2", "Sam")),
+                    ActivityChange::Assignee {
+                        to: Some(("2".into(), "Sam".into())),
+                    },
+                ),
+                Some("Sam took this"),
+            ),
+            (
+                entry(
+                    Some(("1", "Ana")),
+                    ActivityChange::Assignee {
+                        to: Some(("1".into(), "Ana".into())),
+                    },
+                ),
+                Some("You took this"),
             ),
             (
                 entry(Some(("2", "Sam")), ActivityChange::Assignee { to: None }),

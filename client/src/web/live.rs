@@ -46,6 +46,8 @@ enum Event {
         removed: Option<String>,
         /// A status change, assignment or snooze.
         activity: Option<Box<model::Activity>>,
+        /// The Page's unread total now.
+        unread_total: i64,
     },
     Presence(Presence),
     /// An agent opened, is replying in, or left a conversation.
@@ -256,6 +258,7 @@ async fn serve(
             message: d.page_events.message.map(|m| Box::new(m.into())),
             removed: d.page_events.removed_message_id,
             activity: d.page_events.activity.map(|a| Box::new(a.into())),
+            unread_total: d.page_events.unread_total,
         },
     )
     .await;
@@ -328,7 +331,9 @@ async fn serve(
                 message,
                 removed,
                 activity,
+                unread_total,
             } => {
+                set_unread_total(state, page_id, unread_total);
                 if let Some(a) = activity {
                     state.threads.write().upsert_activity(*a);
                 }
@@ -357,6 +362,21 @@ async fn serve(
         }
     }
     Ended::Lost { served: true }
+}
+
+/// The Page's unread total as the latest event carried it (the tab shows it).
+fn set_unread_total(mut state: AppState, page_id: &str, total: i64) {
+    let stale = state
+        .pages
+        .peek()
+        .iter()
+        .any(|p| p.id == page_id && p.unread_total != total);
+    if stale {
+        let mut pages = state.pages.write();
+        if let Some(page) = pages.iter_mut().find(|p| p.id == page_id) {
+            page.unread_total = total;
+        }
+    }
 }
 
 /// After a fresh start, the threads may have missed anything: all but the open one are

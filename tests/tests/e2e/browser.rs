@@ -2999,7 +2999,7 @@ async fn the_chat_names_who_sent_and_changed_what_and_warns_while_a_colleague_is
     // Assert: the bubble names Sam, the echo names the Page Inbox, the system lines say
     // who did what, in time order after the reply.
     shows_text(b, "message-sender", "Sam").await;
-    shows_text(b, "activity-item", "Sam assigned Sam").await;
+    shows_text(b, "activity-item", "Sam took this").await;
     shows_text(b, "activity-item", "Sam resolved this").await;
     shows_text(b, "echo-label", "Facebook Page Inbox / Business Suite").await;
     let order = b
@@ -3016,11 +3016,8 @@ async fn the_chat_names_who_sent_and_changed_what_and_warns_while_a_colleague_is
             .position(|line| line.contains(needle))
             .unwrap_or_else(|| panic!("{needle:?} not in {order:#?}"))
     };
-    assert!(at(&reply) < at("Sam assigned Sam"), "{order:#?}");
-    assert!(
-        at("Sam assigned Sam") < at("Sam resolved this"),
-        "{order:#?}"
-    );
+    assert!(at(&reply) < at("Sam took this"), "{order:#?}");
+    assert!(at("Sam took this") < at("Sam resolved this"), "{order:#?}");
     assert!(order[at("Sam resolved this")].starts_with("activity-item:"));
 
     // Sam leaves: the warning goes.
@@ -3422,5 +3419,65 @@ async fn an_agent_of_the_page_starts_its_full_history_sync_from_settings() {
     .await;
     assert!(!present(b, "connect-page-submit").await);
     assert_eq!(world.app.conversations(PAGE).await.len(), 3);
+    world.browser.close().await;
+}
+
+// ---- coldload (issue 12): the tab's unread total is the Page's, loaded or not ----
+
+#[tokio::test]
+async fn the_tab_shows_the_pages_unread_total_also_for_conversations_not_loaded() {
+    let Some(world) =
+        world("the_tab_shows_the_pages_unread_total_also_for_conversations_not_loaded").await
+    else {
+        return;
+    };
+    // Arrange: 30 customers wrote one message each, more than the list loads at first
+    // (5, then the column's fill).
+    let n = nonce();
+    let psids: Vec<String> = (0..30).map(|i| format!("30000009{i:02}")).collect();
+    for (i, psid) in psids.iter().enumerate() {
+        world.customer(psid, "Customer", &format!("{i:02}")).await;
+        world
+            .customer_wrote(psid, &format!("Hello {i:02} {n}"))
+            .await;
+    }
+    let b = &world.browser;
+    b.set_size(1280, 600).await;
+
+    // Act + Assert: the tab counts all 30 whatever the list holds.
+    world.sign_in().await;
+    b.wait_for_testid("conversation-item").await;
+    tab_becomes(b, "after sign-in", "(30) MessengerFlow", Some("30")).await;
+    let listed = b.js(ITEM_IDS, vec![]).await;
+    let listed = listed.as_array().map_or(0, Vec::len);
+    assert!(listed < 30, "the list holds {listed}: the test needs fewer");
+
+    // Act + Assert: the oldest (not listed) is read elsewhere; the tab follows, live.
+    let oldest = world
+        .app
+        .conversations(PAGE)
+        .await
+        .into_iter()
+        .find(|c| c["customer"]["psid"] == psids[0].as_str())
+        .expect("the oldest conversation");
+    world
+        .app
+        .gql_data(
+            "mutation($id: ID!) { updateConversation(id: $id, input: { markRead: true }) { id } }",
+            json!({ "id": mf_tests::id_of(&oldest) }),
+        )
+        .await;
+    tab_becomes(
+        b,
+        "the oldest read elsewhere",
+        "(29) MessengerFlow",
+        Some("29"),
+    )
+    .await;
+
+    // Act + Assert: a reload shows the same.
+    b.reload().await;
+    b.wait_for_testid("conversation-item").await;
+    tab_becomes(b, "after a reload", "(29) MessengerFlow", Some("29")).await;
     world.browser.close().await;
 }

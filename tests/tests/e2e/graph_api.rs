@@ -11,7 +11,6 @@ use mf_tests::{
 use mf_tests::{eventually, eventually_every};
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 use serde_json::{Value, json};
-use tokio::time::Instant;
 
 /// The fields of a message these tests read.
 const FIELDS: &str =
@@ -554,7 +553,6 @@ async fn sync_conversations_imports_the_five_newest_conversations_with_names_and
 #[tokio::test]
 async fn full_history_sync_imports_every_conversation_while_customers_keep_writing() {
     // Arrange: 300 threads, the default Conversations API limit of 2 calls/s.
-    let started = Instant::now();
     let world = connected_page().await;
     let seeded = world.sim.seed(PAGE, 300, 3).await;
     assert_eq!(seeded.messages, 900);
@@ -703,11 +701,6 @@ async fn full_history_sync_imports_every_conversation_while_customers_keep_writi
         let unread = i64::from(writers.iter().any(|w| w == psid));
         assert_eq!(conversation["unreadCount"], unread, "{conversation:#}");
     }
-    assert!(
-        started.elapsed() < Duration::from_secs(25),
-        "took {:?}",
-        started.elapsed()
-    );
 }
 
 #[tokio::test]

@@ -1,5 +1,5 @@
 //! The page-wide stream's item: one change of a Page, with its position to resume from.
-use async_graphql::{Enum, ID, SimpleObject};
+use async_graphql::{ComplexObject, Context, Enum, ID, SimpleObject};
 
 use crate::bus::{Change, PageEvent};
 use crate::graphql::types::{Conversation, Message};
@@ -7,8 +7,10 @@ use crate::graphql::voices::ConversationActivity;
 
 /// A Page's change, as the page-wide stream delivers it.
 #[derive(SimpleObject)]
-#[graphql(name = "PageEvent")]
+#[graphql(name = "PageEvent", complex)]
 pub struct PageEventItem {
+    #[graphql(skip)]
+    page_id: String,
     /// Its position in the Page's event log: pass the last one seen as `after` to resume.
     position: String,
     kind: PageEventKind,
@@ -22,6 +24,15 @@ pub struct PageEventItem {
     /// ACTIVITY_ADDED: a status change, assignment or snooze of one of the Page's
     /// conversations (the conversation itself comes as CONVERSATION_UPDATED too).
     activity: Option<ConversationActivity>,
+}
+
+#[ComplexObject]
+impl PageEventItem {
+    /// The Page's unread total (`Page.unreadTotal`) as it is when this event is delivered:
+    /// the latest event delivered carries the current total, loaded conversations or not.
+    async fn unread_total(&self, ctx: &Context<'_>) -> async_graphql::Result<i64> {
+        crate::graphql::types::unread_total(ctx, &self.page_id).await
+    }
 }
 
 #[derive(Enum, Copy, Clone, Eq, PartialEq)]
@@ -76,6 +87,7 @@ impl From<&PageEvent> for PageEventItem {
             }
         };
         Self {
+            page_id: event.page_id.clone(),
             position: event.position.to_string(),
             kind,
             message,

@@ -10,7 +10,7 @@ use async_graphql::SimpleObject;
 
 pub use conversation::{Conversation, ConversationConnection, ConversationEdge};
 pub use message::{Attachment, Message, MessageConnection, MessageEdge};
-pub use page::{Customer, Page};
+pub use page::{Customer, Page, unread_total};
 pub use states::{AssigneeFilter, ConversationStatus, MessageDirection, MessageStatus, SyncStatus};
 pub use sync::{SyncJob, SyncResult};
 

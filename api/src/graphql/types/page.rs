@@ -3,7 +3,7 @@ use async_graphql::{Context, ID, Object, SimpleObject};
 
 use entity::page;
 
-use crate::graphql::loaders::{self, EventHead, Loaders, PageId};
+use crate::graphql::loaders::{self, EventHead, Loaders, PageId, UnreadTotal};
 
 /// A Facebook Page connected to (or seen by) MessengerFlow.
 pub struct Page {
@@ -84,6 +84,13 @@ impl Page {
         Ok(head.unwrap_or(0).to_string())
     }
 
+    /// Unread messages over all the Page's conversations (the sum of their
+    /// `unreadCount`), loaded in a list or not. Live: every `pageEvents` event carries
+    /// it as `unreadTotal`.
+    async fn unread_total(&self, ctx: &Context<'_>) -> async_graphql::Result<i64> {
+        unread_total(ctx, &self.id).await
+    }
+
     /// The Page's name, once known (from connecting it or a sync).
     async fn name(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<String>> {
         if let Some(model) = &self.loaded {
@@ -91,6 +98,16 @@ impl Page {
         }
         Ok(self.model(ctx).await?.and_then(|p| p.name))
     }
+}
+
+/// The unread total of Page `page_id` now (see `Page.unreadTotal`).
+pub async fn unread_total(ctx: &Context<'_>, page_id: &str) -> async_graphql::Result<i64> {
+    let loaders = ctx.data::<Loaders>()?;
+    let total = loaders
+        .load_one(UnreadTotal(page_id.to_owned()))
+        .await
+        .map_err(loaders::internal)?;
+    Ok(total.unwrap_or(0))
 }
 
 /// Why a Page must be reconnected.

@@ -10,7 +10,13 @@ use crate::web::{actions, alerts as tab};
 pub fn TopBar() -> Element {
     let mut state = use_context::<AppState>();
     // The tab's title and favicon carry the unread total, live.
-    use_effect(move || tab::show_unread(alerts::unread_total(&state.conversations.read())));
+    use_effect(move || {
+        let page_id = state.page_id.read();
+        tab::show_unread(alerts::unread_total(
+            &state.pages.read(),
+            page_id.as_deref(),
+        ));
+    });
     use_drop(|| tab::show_unread(0));
     let pages = state.pages.read().clone();
     let page_id = state.page_id.read().clone().unwrap_or_default();
