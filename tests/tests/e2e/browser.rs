@@ -3481,3 +3481,51 @@ async fn the_tab_shows_the_pages_unread_total_also_for_conversations_not_loaded(
     tab_becomes(b, "after a reload", "(29) MessengerFlow", Some("29")).await;
     world.browser.close().await;
 }
+
+/// The top bar's height and whether every control in it sits within the window.
+const TOPBAR_ROW: &str = "const bar = document.querySelector('header.topbar');\
+    const one = bar.querySelector('[data-testid=\"presence-self\"]').getBoundingClientRect().height;\
+    const shown = Array.from(bar.children).filter(e => e.getBoundingClientRect().width > 0);\
+    const tops = shown.map(e => Math.round(e.getBoundingClientRect().top + e.getBoundingClientRect().height / 2));\
+    const right = Math.max(...shown.map(e => e.getBoundingClientRect().right));\
+    return { rows: new Set(tops.map(t => Math.round(t / (one / 2)))).size, height: bar.getBoundingClientRect().height, one, right, width: window.innerWidth };";
+
+#[tokio::test]
+async fn the_top_bar_is_one_row_at_360_px() {
+    let Some(world) = world("the_top_bar_is_one_row_at_360_px").await else {
+        return;
+    };
+    world.customer("3000000991", "Ada", "Lovelace").await;
+    world.customer_wrote("3000000991", "Hello").await;
+    let b = &world.browser;
+    b.set_size(360, 740).await;
+    world.sign_in().await;
+    b.wait_for_testid("sign-out").await;
+    b.wait_for(
+        "the live feed connected",
+        UI_TIMEOUT,
+        "const c = document.querySelector('[data-testid=\"connection-state\"]');\
+         return c !== null && c.getAttribute('data-state') === 'connected';",
+    )
+    .await;
+
+    let row = b.js(TOPBAR_ROW, vec![]).await;
+    let (height, one) = (row["height"].as_f64(), row["one"].as_f64());
+    assert!(
+        height.zip(one).is_some_and(|(h, one)| h < 2.0 * one),
+        "the top bar wraps: {row}"
+    );
+    assert!(
+        row["right"].as_f64() <= row["width"].as_f64(),
+        "a control is cut off: {row}"
+    );
+    // The connection state keeps its words for screen readers (and tests).
+    let text = b
+        .js(
+            "return document.querySelector('[data-testid=\"connection-state\"]').textContent;",
+            vec![],
+        )
+        .await;
+    assert_eq!(text, "connected");
+    world.browser.close().await;
+}
