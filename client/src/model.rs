@@ -143,6 +143,8 @@ pub struct Page {
     pub name: Option<String>,
     pub connected: bool,
     pub needs_reconnect: bool,
+    /// It needs reconnecting because its token lacks a permission (not a refused token).
+    pub permission_missing: bool,
     /// The Page's latest event-log position: where a fresh live feed starts.
     pub event_position: String,
     /// Unread messages over all its conversations, listed or not (the tab shows it).

@@ -90,6 +90,10 @@ macro_rules! page_from {
                     name: p.name,
                     connected: p.connected,
                     needs_reconnect: p.needs_reconnect,
+                    permission_missing: matches!(
+                        p.reconnect_reason,
+                        Some($m::ReconnectReason::PERMISSION_MISSING)
+                    ),
                     event_position: p.event_position,
                     unread_total: p.unread_total,
                 }

@@ -16,7 +16,16 @@ pub struct Model {
     /// Facebook refused the token (expired or revoked): an administrator must reconnect.
     pub needs_reconnect: bool,
     pub connected_at: Option<i64>,
+    /// Why it needs reconnecting: [`RECONNECT_TOKEN_REFUSED`] or
+    /// [`RECONNECT_PERMISSION_MISSING`]; null when it does not (or was flagged before the
+    /// reason was stored: a refused token).
+    pub reconnect_reason: Option<String>,
 }
+
+/// Facebook refused the Page's token (code 190).
+pub const RECONNECT_TOKEN_REFUSED: &str = "TOKEN_REFUSED";
+/// The token lacks a permission (codes 200-299, such as 230 `pages_messaging`).
+pub const RECONNECT_PERMISSION_MISSING: &str = "PERMISSION_MISSING";
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
 pub enum Relation {
@@ -43,6 +52,7 @@ impl std::fmt::Debug for Model {
                 &self.access_token.as_ref().map(|_| "[redacted]"),
             )
             .field("needs_reconnect", &self.needs_reconnect)
+            .field("reconnect_reason", &self.reconnect_reason)
             .finish()
     }
 }

@@ -15,6 +15,7 @@ mod m20261201_000012_one_running_sync;
 mod m20261201_000013_snooze_and_sync_total;
 mod m20261201_000014_conversation_activity;
 mod m20261201_000016_message_tag;
+mod m20261201_000017_page_reconnect_reason;
 mod m20261201_000020_unread_index;
 
 /// Runs at server start (`api`) and from the `migration` CLI.
@@ -35,6 +36,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261201_000013_snooze_and_sync_total::Migration),
             Box::new(m20261201_000014_conversation_activity::Migration),
             Box::new(m20261201_000016_message_tag::Migration),
+            Box::new(m20261201_000017_page_reconnect_reason::Migration),
             Box::new(m20261201_000020_unread_index::Migration),
         ]
     }

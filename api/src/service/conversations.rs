@@ -151,9 +151,7 @@ fn mark_seen(state: &AppState, conversation: &conversation::Model) {
         };
         if let Err(err) = told {
             tracing::warn!(error = %err, %page_id, "mark_seen failed");
-            if err.is_invalid_token() {
-                let _ = crate::service::send::mark_needs_reconnect(&state.db, &page_id).await;
-            }
+            let _ = pages::flag_if_needed(&state.db, &page_id, &err).await;
         }
     });
 }

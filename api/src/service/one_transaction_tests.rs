@@ -68,6 +68,7 @@ async fn arrange(db: &DatabaseConnection) -> (Principal, VisibleConversation) {
         access_token: Set(None),
         needs_reconnect: Set(false),
         connected_at: Set(None),
+        reconnect_reason: Set(None),
     }
     .insert(db)
     .await

@@ -1,13 +1,13 @@
 //! Connecting a Facebook Page: check its token, subscribe the app, store the token.
 use sea_orm::ActiveValue::Set;
-use sea_orm::sea_query::OnConflict;
-use sea_orm::{ConnectionTrait, EntityTrait};
+use sea_orm::sea_query::{Expr, OnConflict};
+use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter};
 
 use entity::page;
 
 use crate::config::{Config, Secret};
 use crate::error::{ApiError, PageTokenProblem, TokenInvalid};
-use crate::facebook::graph::{GraphClient, GraphError, TokenInfo, codes};
+use crate::facebook::graph::{Failure, GraphClient, GraphError, TokenInfo, codes};
 use crate::service::auth::validate_page_id;
 use crate::time::now_ms;
 
@@ -64,6 +64,7 @@ pub async fn connect(
         access_token: Set(Some(token.expose().to_owned())),
         needs_reconnect: Set(false),
         connected_at: Set(Some(now)),
+        reconnect_reason: Set(None),
     })
     .on_conflict(
         OnConflict::column(page::Column::Id)
@@ -72,6 +73,7 @@ pub async fn connect(
                 page::Column::AccessToken,
                 page::Column::NeedsReconnect,
                 page::Column::ConnectedAt,
+                page::Column::ReconnectReason,
             ])
             .to_owned(),
     )
@@ -92,6 +94,13 @@ pub async fn token(db: &impl ConnectionTrait, page_id: &str) -> Result<Secret, A
         .ok_or(ApiError::NotFound("page"))?;
     match (page.access_token, page.needs_reconnect) {
         (Some(token), false) => Ok(Secret::new(token)),
+        (_, true)
+            if page.reconnect_reason.as_deref() == Some(page::RECONNECT_PERMISSION_MISSING) =>
+        {
+            Err(ApiError::Forbidden(
+                "the Page must be reconnected: its token lacks a permission Facebook asked for",
+            ))
+        }
         (_, true) => Err(ApiError::Forbidden(
             "the Page must be reconnected: Facebook refused its token",
         )),
@@ -198,4 +207,52 @@ async fn check_permissions(
             missing,
         )))
     }
+}
+
+/// Why a Page must be reconnected, from what Facebook answered.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ReconnectReason {
+    /// Code 190: the token expired or was revoked.
+    TokenRefused,
+    /// Codes 200-299 (230: `pages_messaging`): the token lacks a permission.
+    PermissionMissing,
+}
+
+impl ReconnectReason {
+    /// The reason for a Graph error, when it is one that needs a reconnection.
+    pub fn of(err: &GraphError) -> Option<Self> {
+        match err.failure() {
+            Failure::InvalidToken => Some(Self::TokenRefused),
+            Failure::PermissionMissing => Some(Self::PermissionMissing),
+            _ => None,
+        }
+    }
+
+    fn stored(self) -> &'static str {
+        match self {
+            Self::TokenRefused => page::RECONNECT_TOKEN_REFUSED,
+            Self::PermissionMissing => page::RECONNECT_PERMISSION_MISSING,
+        }
+    }
+}
+
+/// Flags the Page for reconnection when `err` says its token was refused or lacks a
+/// permission (agents see `needsReconnect` and `reconnectReason`; sends and syncs stop
+/// until an administrator connects it again). Returns whether it did.
+pub async fn flag_if_needed(
+    db: &impl ConnectionTrait,
+    page_id: &str,
+    err: &GraphError,
+) -> Result<bool, ApiError> {
+    let Some(reason) = ReconnectReason::of(err) else {
+        return Ok(false);
+    };
+    tracing::warn!(page_id, ?reason, "the Page must be reconnected");
+    page::Entity::update_many()
+        .col_expr(page::Column::NeedsReconnect, Expr::val(true))
+        .col_expr(page::Column::ReconnectReason, Expr::val(reason.stored()))
+        .filter(page::Column::Id.eq(page_id))
+        .exec(db)
+        .await?;
+    Ok(true)
 }

@@ -174,6 +174,7 @@ mod tests {
             name: None,
             connected: true,
             needs_reconnect: false,
+            permission_missing: false,
             event_position: "0".into(),
             unread_total,
         };

@@ -259,3 +259,288 @@ async fn a_full_sync_reads_short_and_empty_pages_until_next_is_absent() {
     assert_eq!(job["total"], 11, "{job:#}");
     assert_eq!(stored_mids(&world.app).await, expected);
 }
+
+// ----- the Send API's errors: each code, what the message and the Page become -----
+
+/// A connected Page whose customer `psid` wrote a moment ago; the conversation's id.
+async fn page_with_a_writing_customer(psid: &str) -> (World, String) {
+    let world = connected_page().await;
+    world
+        .sim
+        .create_customer(PAGE, psid, "Ada", "Lovelace")
+        .await;
+    world.sim.customer_says(PAGE, psid, "Hello?", None).await;
+    let conversation = eventually(Duration::from_secs(10), async || {
+        world
+            .app
+            .conversations(PAGE)
+            .await
+            .into_iter()
+            .find(|c| c["customer"]["psid"] == psid)
+            .map(|c| id_of(&c).to_owned())
+    })
+    .await;
+    (world, conversation)
+}
+
+/// `sendMessage`; the whole response.
+async fn send_text(app: &TestApp, conversation: &str, text: &str) -> Value {
+    app.gql(
+        "mutation($input: SendMessageInput!) { sendMessage(input: $input) \
+         { status errorCode mid } }",
+        json!({ "input": { "conversationId": conversation, "text": text } }),
+    )
+    .await
+}
+
+/// The Page as `pages` lists it: `needsReconnect`, `reconnectReason`.
+async fn page_state(app: &TestApp) -> Value {
+    let data = app
+        .gql_data(
+            "{ pages { id connected needsReconnect reconnectReason } }",
+            json!({}),
+        )
+        .await;
+    data["pages"]
+        .as_array()
+        .and_then(|pages| pages.iter().find(|p| p["id"] == PAGE).cloned())
+        .unwrap_or_else(|| panic!("no Page {PAGE}: {data:#}"))
+}
+
+/// The Send API answers `fault` for the first send; the message ends FAILED with
+/// `error_code`, and the Page is left as it was (these are the person's, not the Page's).
+async fn a_send_refused_for_the_person(fault: Value, error_code: &str) {
+    // Arrange
+    let (world, conversation) = page_with_a_writing_customer("4200000001").await;
+    world.sim.arm_fault(fault).await;
+
+    // Act
+    let response = send_text(&world.app, &conversation, "Your order has shipped").await;
+
+    // Assert: FAILED with our code, nothing sent, tried once (not retried), Page fine.
+    let message = &response["data"]["sendMessage"];
+    assert_eq!(message["status"], "FAILED", "{response:#}");
+    assert_eq!(message["errorCode"], error_code, "{response:#}");
+    assert!(world.sim.sent(PAGE).await.is_empty());
+    assert_eq!(world.sim.faults().await[0]["answered"], 1);
+    let page = page_state(&world.app).await;
+    assert_eq!(page["needsReconnect"], false, "{page:#}");
+    assert_eq!(page["reconnectReason"], Value::Null, "{page:#}");
+}
+
+#[tokio::test]
+async fn a_send_answered_551_person_unavailable_fails_with_recipient_unavailable() {
+    a_send_refused_for_the_person(
+        json!({ "code": 551, "surface": "send" }),
+        "RECIPIENT_UNAVAILABLE",
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn a_send_answered_10_2018108_not_receiving_fails_with_recipient_not_receiving() {
+    a_send_refused_for_the_person(
+        json!({ "code": 10, "subcode": 2018108, "surface": "send" }),
+        "RECIPIENT_NOT_RECEIVING",
+    )
+    .await;
+}
+
+/// The Send API answers a permission error (`code`): the message FAILED with
+/// `PERMISSION_MISSING`, the Page flagged for reconnection with that reason, the next send
+/// refused before calling Facebook, and connecting the Page again clears it.
+async fn a_send_refused_for_a_missing_permission(code: u32) {
+    // Arrange
+    let (world, conversation) = page_with_a_writing_customer("4300000001").await;
+    world
+        .sim
+        .arm_fault(json!({ "code": code, "surface": "send", "times": 1 }))
+        .await;
+
+    // Act
+    let response = send_text(&world.app, &conversation, "Your order has shipped").await;
+    let flagged = page_state(&world.app).await;
+    let next = send_text(&world.app, &conversation, "Still there?").await;
+    world.app.connect_page(PAGE, &world.token).await;
+    let reconnected = page_state(&world.app).await;
+    let after = send_text(&world.app, &conversation, "Back again").await;
+
+    // Assert
+    let message = &response["data"]["sendMessage"];
+    assert_eq!(message["status"], "FAILED", "{code}: {response:#}");
+    assert_eq!(
+        message["errorCode"], "PERMISSION_MISSING",
+        "{code}: {response:#}"
+    );
+    assert_eq!(flagged["needsReconnect"], true, "{code}: {flagged:#}");
+    assert_eq!(
+        flagged["reconnectReason"], "PERMISSION_MISSING",
+        "{code}: {flagged:#}"
+    );
+    assert_eq!(
+        mf_tests::error_code(&next),
+        Some("FORBIDDEN"),
+        "{code}: {next:#}"
+    );
+    assert_eq!(
+        reconnected["needsReconnect"], false,
+        "{code}: {reconnected:#}"
+    );
+    assert_eq!(
+        reconnected["reconnectReason"],
+        Value::Null,
+        "{code}: {reconnected:#}"
+    );
+    assert_eq!(
+        after["data"]["sendMessage"]["status"], "SENT",
+        "{code}: {after:#}"
+    );
+}
+
+#[tokio::test]
+async fn a_send_answered_200_permission_error_flags_the_page_until_it_is_reconnected() {
+    a_send_refused_for_a_missing_permission(200).await;
+}
+
+#[tokio::test]
+async fn a_send_answered_230_pages_messaging_missing_flags_the_page_until_it_is_reconnected() {
+    a_send_refused_for_a_missing_permission(230).await;
+}
+
+/// The Send API fails for a moment (`fault`, twice): the send is tried again with backoff
+/// and goes out once.
+async fn a_send_failing_for_a_moment(fault: Value) {
+    // Arrange
+    let (world, conversation) = page_with_a_writing_customer("4400000001").await;
+    world.sim.arm_fault(fault.clone()).await;
+
+    // Act
+    let response = send_text(&world.app, &conversation, "Your order has shipped").await;
+
+    // Assert
+    let message = &response["data"]["sendMessage"];
+    assert_eq!(message["status"], "SENT", "{fault}: {response:#}");
+    assert_eq!(world.sim.sent(PAGE).await.len(), 1, "{fault}");
+    assert!(world.sim.faults().await.is_empty(), "{fault}");
+}
+
+#[tokio::test]
+async fn a_send_answered_2_unexpected_error_twice_is_retried_and_sent() {
+    a_send_failing_for_a_moment(json!({ "code": 2, "surface": "send", "times": 2 })).await;
+}
+
+#[tokio::test]
+async fn a_send_answered_1200_temporary_failure_twice_is_retried_and_sent() {
+    a_send_failing_for_a_moment(json!({ "code": 1200, "surface": "send", "times": 2 })).await;
+}
+
+#[tokio::test]
+async fn a_send_answered_any_code_with_is_transient_true_is_retried_and_sent() {
+    a_send_failing_for_a_moment(json!({
+        "code": 100, "surface": "send", "times": 2, "is_transient": true,
+    }))
+    .await;
+}
+
+#[tokio::test]
+async fn a_send_that_keeps_failing_for_a_moment_ends_failed_with_temporary_failure() {
+    // Arrange: 1200 on every try.
+    let (world, conversation) = page_with_a_writing_customer("4500000001").await;
+    world
+        .sim
+        .arm_fault(json!({ "code": 1200, "surface": "send" }))
+        .await;
+
+    // Act
+    let response = send_text(&world.app, &conversation, "Your order has shipped").await;
+
+    // Assert: the first try and 4 retries, then FAILED; the Page is fine.
+    let message = &response["data"]["sendMessage"];
+    assert_eq!(message["status"], "FAILED", "{response:#}");
+    assert_eq!(message["errorCode"], "TEMPORARY_FAILURE", "{response:#}");
+    assert_eq!(world.sim.faults().await[0]["answered"], 5);
+    assert_eq!(page_state(&world.app).await["needsReconnect"], false);
+}
+
+#[tokio::test]
+async fn a_sync_answered_230_flags_the_page_for_a_missing_permission() {
+    // Arrange
+    let world = connected_page().await;
+    world.sim.seed(PAGE, 3, 1).await;
+    world
+        .sim
+        .arm_fault(json!({ "code": 230, "surface": "conversations", "times": 1 }))
+        .await;
+
+    // Act
+    let response = sync_newest(&world.app).await;
+
+    // Assert
+    assert_eq!(
+        mf_tests::error_code(&response),
+        Some("GRAPH_API_ERROR"),
+        "{response:#}"
+    );
+    let page = page_state(&world.app).await;
+    assert_eq!(page["needsReconnect"], true, "{page:#}");
+    assert_eq!(page["reconnectReason"], "PERMISSION_MISSING", "{page:#}");
+}
+
+#[tokio::test]
+async fn sync_conversations_follows_short_and_empty_pages_to_the_five_newest() {
+    // Arrange: pages of at most 2, an empty page before each page reached by a cursor.
+    let world = connected_page().await;
+    world.sim.seed(PAGE, 7, 4).await;
+    world
+        .sim
+        .set_paging(json!({ "max_page": 2, "empty_pages": true }))
+        .await;
+
+    // Act
+    let response = sync_newest(&world.app).await;
+
+    // Assert: five conversations with all four messages each, as with full pages.
+    assert_eq!(
+        response["data"]["syncConversations"],
+        json!({ "conversations": 5, "messages": 20, "newMessages": 20 }),
+        "{response:#}"
+    );
+    assert_eq!(world.app.conversations(PAGE).await.len(), 5);
+}
+
+#[tokio::test]
+async fn a_full_sync_whose_listing_cursor_expires_lists_again_from_the_top_and_finishes() {
+    // Arrange: 30 threads (two listing pages of 25); the first cursor used expires.
+    let world = connected_page().await;
+    world.sim.seed(PAGE, 30, 1).await;
+    let expected = graph_mids(&world).await;
+    world.sim.set_paging(json!({ "expire_next": 1 })).await;
+
+    // Act
+    let job = full_sync(&world.app).await;
+
+    // Assert: DONE, each thread counted once, every message stored.
+    assert_eq!(job["status"], "DONE", "{job:#}");
+    assert_eq!(job["conversations"], 30, "{job:#}");
+    assert_eq!(job["total"], 30, "{job:#}");
+    assert_eq!(stored_mids(&world.app).await, expected);
+    assert_eq!(world.sim.set_paging(json!({})).await["expire_next"], 0);
+}
+
+#[tokio::test]
+async fn a_full_sync_whose_messages_cursor_expires_reads_that_thread_again_and_finishes() {
+    // Arrange: threads of 30 messages (25 inlined, then a `next`); two cursors expire.
+    let world = connected_page().await;
+    world.sim.seed(PAGE, 4, 30).await;
+    let expected = graph_mids(&world).await;
+    assert_eq!(expected.len(), 120);
+    world.sim.set_paging(json!({ "expire_next": 2 })).await;
+
+    // Act
+    let job = full_sync(&world.app).await;
+
+    // Assert
+    assert_eq!(job["status"], "DONE", "{job:#}");
+    assert_eq!(job["conversations"], 4, "{job:#}");
+    assert_eq!(stored_mids(&world.app).await, expected);
+}

@@ -51,9 +51,26 @@ impl Page {
             .is_some_and(|p| p.access_token.is_some()))
     }
 
-    /// Facebook refused the token (expired or revoked): an administrator must reconnect.
+    /// Facebook refused the token (expired or revoked) or found it lacking a permission:
+    /// an administrator must reconnect (`reconnectReason` says which).
     async fn needs_reconnect(&self, ctx: &Context<'_>) -> async_graphql::Result<bool> {
         Ok(self.model(ctx).await?.is_some_and(|p| p.needs_reconnect))
+    }
+
+    /// Why the Page needs reconnecting; null when it does not.
+    async fn reconnect_reason(
+        &self,
+        ctx: &Context<'_>,
+    ) -> async_graphql::Result<Option<ReconnectReason>> {
+        Ok(self.model(ctx).await?.and_then(|p| {
+            p.needs_reconnect.then(|| {
+                if p.reconnect_reason.as_deref() == Some(page::RECONNECT_PERMISSION_MISSING) {
+                    ReconnectReason::PermissionMissing
+                } else {
+                    ReconnectReason::TokenRefused
+                }
+            })
+        }))
     }
 
     /// The Page's latest event-log position ("0" before its first event). Subscribe with
@@ -91,6 +108,16 @@ pub async fn unread_total(ctx: &Context<'_>, page_id: &str) -> async_graphql::Re
         .await
         .map_err(loaders::internal)?;
     Ok(total.unwrap_or(0))
+}
+
+/// Why a Page must be reconnected.
+#[derive(async_graphql::Enum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ReconnectReason {
+    /// Facebook refused the token (code 190: expired, revoked, password changed).
+    TokenRefused,
+    /// The token lacks a permission Facebook asked for (codes 200-299, such as 230:
+    /// `pages_messaging`); reconnect granting it.
+    PermissionMissing,
 }
 
 /// The person writing to the Page.

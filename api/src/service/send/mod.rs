@@ -2,10 +2,9 @@
 //! publish, call the Send API, then SENT with Facebook's mid or FAILED with our code.
 //! Facebook's echo of the send carries `metadata: "mf:<id>"` and completes the same row
 //! (see `ingest::adopt_echo`), so a reply is one message whichever arrives first.
-use sea_orm::sea_query::Expr;
 use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, TransactionTrait};
 
-use entity::{message, page};
+use entity::message;
 
 use crate::config::Secret;
 use crate::error::ApiError;
@@ -110,9 +109,7 @@ async fn deliver(
         Ok(sent) => Ok(sent.message_id),
         Err(err) => {
             tracing::warn!(error = %err, page_id = %page_id, "Send API refused a message");
-            if err.is_invalid_token() {
-                mark_needs_reconnect(&state.db, page_id).await?;
-            }
+            crate::service::pages::flag_if_needed(&state.db, page_id, &err).await?;
             Err(error_code(&err))
         }
     };
@@ -149,25 +146,18 @@ pub async fn typing(
         Ok(()) => Ok(()),
         Err(err) if err.is_outside_window() => Err(ApiError::OutsideWindow),
         Err(err) => {
-            if err.is_invalid_token() {
-                mark_needs_reconnect(&state.db, &conversation.page_id).await?;
-            }
+            crate::service::pages::flag_if_needed(&state.db, &conversation.page_id, &err).await?;
             Err(ApiError::GraphApi(err.to_string()))
         }
     }
 }
 
-/// Our code for a Graph error, stored on the FAILED message.
+/// Our code for a Graph error, stored on the FAILED message (`Failure::error_code`):
+/// `RATE_LIMITED`, `TEMPORARY_FAILURE` (both after their retries), `OUTSIDE_MESSAGING_WINDOW`,
+/// `RECIPIENT_UNAVAILABLE` (551), `RECIPIENT_NOT_RECEIVING` (10/2018108),
+/// `PERMISSION_MISSING` (200-299), `PAGE_NEEDS_RECONNECT` (190), `GRAPH_API_ERROR`.
 pub fn error_code(err: &GraphError) -> &'static str {
-    if err.is_outside_window() {
-        "OUTSIDE_MESSAGING_WINDOW"
-    } else if err.is_invalid_token() {
-        "PAGE_NEEDS_RECONNECT"
-    } else if err.is_rate_limited() {
-        "RATE_LIMITED"
-    } else {
-        "GRAPH_API_ERROR"
-    }
+    err.failure().error_code()
 }
 
 /// The message already sent with the request's `client_mutation_id` in its conversation
@@ -184,19 +174,6 @@ async fn sent_before(
         .filter(message::Column::ClientMutationId.eq(key))
         .one(db)
         .await?)
-}
-
-/// Facebook refused the Page's token: agents see that it must be reconnected.
-pub async fn mark_needs_reconnect(
-    db: &impl ConnectionTrait,
-    page_id: &str,
-) -> Result<(), ApiError> {
-    page::Entity::update_many()
-        .col_expr(page::Column::NeedsReconnect, Expr::val(true))
-        .filter(page::Column::Id.eq(page_id))
-        .exec(db)
-        .await?;
-    Ok(())
 }
 
 #[cfg(test)]

@@ -10,7 +10,7 @@ use entity::sync_job;
 
 use super::convert::{customer, parse_time};
 use super::import::import;
-use super::{FULL_SYNC_PAGE, INLINE_MESSAGES, graph_failure, jobs};
+use super::{FULL_SYNC_PAGE, INLINE_MESSAGES, graph_failure, jobs, stale_cursor};
 use crate::bus::BusEvent;
 use crate::config::Secret;
 use crate::error::ApiError;
@@ -131,6 +131,7 @@ async fn run(state: &AppState, job: sync_job::Model, token: &Secret) -> Result<(
         let catching_up = round > 0;
         let mut next: Option<String> = None;
         let mut found = false;
+        let mut restarts = 0;
         loop {
             let listing = match state
                 .graph
@@ -144,6 +145,11 @@ async fn run(state: &AppState, job: sync_job::Model, token: &Secret) -> Result<(
                 .await
             {
                 Ok(listing) => listing,
+                // Listed again from the top: what this pass did is skipped (`done`).
+                Err(err) if stale_cursor(&err, next.as_deref(), &mut restarts) => {
+                    next = None;
+                    continue;
+                }
                 Err(err) => return Err(graph_failure(state, &page_id, err).await),
             };
             let updated = |c: &GraphConversation| {
@@ -165,7 +171,7 @@ async fn run(state: &AppState, job: sync_job::Model, token: &Secret) -> Result<(
                 .iter()
                 .filter(|c| customer(&page_id, c).is_some() && imported_ids.insert(c.id.clone()))
                 .count();
-            let imported = import(state, &page_id, token, &todo, true).await?;
+            let imported = import(state, &page_id, token, &todo, None).await?;
             let progressed =
                 jobs::record_progress(&state.db, job.id, fresh, imported, catching_up).await?;
             publish_jobs(state, progressed).await;
@@ -189,6 +195,7 @@ async fn count_conversations(
 ) -> Result<i32, ApiError> {
     let mut total: i32 = 0;
     let mut next: Option<String> = None;
+    let mut restarts = 0;
     loop {
         let listing = match state
             .graph
@@ -196,6 +203,11 @@ async fn count_conversations(
             .await
         {
             Ok(listing) => listing,
+            // Counted again from the top.
+            Err(err) if stale_cursor(&err, next.as_deref(), &mut restarts) => {
+                (total, next) = (0, None);
+                continue;
+            }
             Err(err) => return Err(graph_failure(state, page_id, err).await),
         };
         let with_customer = listing

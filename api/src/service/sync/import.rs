@@ -6,28 +6,29 @@ use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter};
 use entity::conversation;
 
 use super::convert::{customer, to_event};
-use super::{INLINE_MESSAGES, Imported, graph_error};
+use super::{INLINE_MESSAGES, Imported, graph_error, stale_cursor};
 use crate::config::Secret;
 use crate::error::ApiError;
 use crate::facebook::events::Event;
-use crate::facebook::graph::GraphConversation;
+use crate::facebook::graph::{GraphConversation, GraphError};
 use crate::state::AppState;
 
-/// Stores one Graph page of conversations (following each one's messages to the end
-/// when `all_messages`), names its customers, and returns what it imported.
+/// Stores one Graph page of conversations (following each one's messages until `enough`
+/// of them came, or to the end when `None`), names its customers, and returns what it
+/// imported.
 pub(super) async fn import(
     state: &AppState,
     page_id: &str,
     token: &Secret,
     conversations: &[GraphConversation],
-    all_messages: bool,
+    enough: Option<usize>,
 ) -> Result<Imported, ApiError> {
     let mut imported = Imported::default();
     for conversation in conversations {
         let Some((psid, name)) = customer(page_id, conversation) else {
             continue;
         };
-        let events = messages(state, page_id, token, conversation, &psid, all_messages).await?;
+        let events = messages(state, page_id, token, conversation, &psid, enough).await?;
         imported.conversations += 1;
         imported.messages += events.len();
         if !events.is_empty() {
@@ -46,14 +47,16 @@ pub(super) async fn import(
 }
 
 /// The conversation's messages as events: those the listing inlined (or the first page
-/// of them), and, when `all_messages`, every further page.
+/// of them), then further pages until `enough` came (every one when `None`). Pages may be
+/// short or empty: only an absent `next` ends the list. A `next` Graph refuses as stale
+/// starts the conversation's messages again from the first page.
 async fn messages(
     state: &AppState,
     page_id: &str,
     token: &Secret,
     conversation: &GraphConversation,
     psid: &str,
-    all_messages: bool,
+    enough: Option<usize>,
 ) -> Result<Vec<Event>, ApiError> {
     let mut events: Vec<Event> = Vec::new();
     let mut next: Option<String>;
@@ -66,30 +69,51 @@ async fn messages(
         );
         next = inline.paging.as_ref().and_then(|p| p.next.clone());
     } else {
-        let first = state
-            .graph
-            .messages(page_id, &conversation.id, token, INLINE_MESSAGES, None)
-            .await
-            .map_err(graph_error)?;
-        events.extend(first.data.iter().filter_map(|m| to_event(page_id, psid, m)));
-        next = first.paging.and_then(|p| p.next);
+        next = fetch(
+            state,
+            page_id,
+            token,
+            (&conversation.id, psid),
+            None,
+            &mut events,
+        )
+        .await
+        .map_err(graph_error)?;
     }
-    while all_messages && let Some(url) = next.take() {
-        let more = state
-            .graph
-            .messages(
-                page_id,
-                &conversation.id,
-                token,
-                INLINE_MESSAGES,
-                Some(&url),
-            )
-            .await
-            .map_err(graph_error)?;
-        events.extend(more.data.iter().filter_map(|m| to_event(page_id, psid, m)));
-        next = more.paging.and_then(|p| p.next);
+    let mut restarts = 0;
+    while enough.is_none_or(|n| events.len() < n)
+        && let Some(url) = next.take()
+    {
+        let thread = (conversation.id.as_str(), psid);
+        next = match fetch(state, page_id, token, thread, Some(&url), &mut events).await {
+            Err(err) if stale_cursor(&err, Some(&url), &mut restarts) => {
+                events.clear();
+                fetch(state, page_id, token, thread, None, &mut events)
+                    .await
+                    .map_err(graph_error)?
+            }
+            other => other.map_err(graph_error)?,
+        };
     }
     Ok(events)
+}
+
+/// One page of the messages of `(conversation id, customer's psid)` (the first, or
+/// `next`), added to `events`; the page's `next`.
+async fn fetch(
+    state: &AppState,
+    page_id: &str,
+    token: &Secret,
+    (conversation_id, psid): (&str, &str),
+    next: Option<&str>,
+    events: &mut Vec<Event>,
+) -> Result<Option<String>, GraphError> {
+    let page = state
+        .graph
+        .messages(page_id, conversation_id, token, INLINE_MESSAGES, next)
+        .await?;
+    events.extend(page.data.iter().filter_map(|m| to_event(page_id, psid, m)));
+    Ok(page.paging.and_then(|p| p.next))
 }
 
 /// Gives the Page's conversation with `psid` the customer's name Graph knows.

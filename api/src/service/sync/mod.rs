@@ -32,7 +32,9 @@ pub struct Imported {
     pub stored: usize,
 }
 
-/// Imports the Page's `limit` newest conversations with their recent messages.
+/// Imports the Page's `limit` newest conversations with their recent messages. Graph's
+/// pages may hold fewer than asked, or none with a `next` link: the listing is followed
+/// until `limit` conversations came or `next` is absent.
 pub async fn sync_conversations(
     state: &AppState,
     page: &VisiblePage,
@@ -43,26 +45,79 @@ pub async fn sync_conversations(
         return Err(ApiError::bad_input("`limit` must be between 1 and 100"));
     }
     let token = pages::token(&state.db, page_id).await?;
-    let first = match state
-        .graph
-        .conversations(page_id, &token, limit, INLINE_MESSAGES, None)
-        .await
-    {
-        Ok(first) => first,
-        Err(err) => return Err(graph_failure(state, page_id, err).await),
-    };
-    import::import(state, page_id, &token, &first.data, false).await
+    let wanted = usize::try_from(limit).unwrap_or(usize::MAX);
+    let mut imported = Imported::default();
+    let mut seen: std::collections::HashSet<String> = std::collections::HashSet::new();
+    let mut next: Option<String> = None;
+    let mut restarts = 0;
+    loop {
+        let listing = match state
+            .graph
+            .conversations(page_id, &token, limit, INLINE_MESSAGES, next.as_deref())
+            .await
+        {
+            Ok(listing) => listing,
+            Err(err) if stale_cursor(&err, next.as_deref(), &mut restarts) => {
+                next = None;
+                continue;
+            }
+            Err(err) => return Err(graph_failure(state, page_id, err).await),
+        };
+        let left = wanted.saturating_sub(imported.conversations);
+        let todo: Vec<_> = listing
+            .data
+            .into_iter()
+            .filter(|c| convert::customer(page_id, c).is_some() && seen.insert(c.id.clone()))
+            .take(left)
+            .collect();
+        let page_imported = import::import(
+            state,
+            page_id,
+            &token,
+            &todo,
+            Some(INLINE_MESSAGES as usize),
+        )
+        .await?;
+        imported.add(page_imported);
+        next = listing.paging.and_then(|p| p.next);
+        if next.is_none() || imported.conversations >= wanted {
+            return Ok(imported);
+        }
+    }
+}
+
+impl Imported {
+    fn add(&mut self, other: Self) {
+        self.conversations += other.conversations;
+        self.messages += other.messages;
+        self.stored += other.stored;
+    }
+}
+
+/// Times a listing starts again from its first page after Graph refused a `next` link.
+const CURSOR_RESTARTS: u32 = 3;
+
+/// Whether `err`, answering the `next` link `next`, is a cursor gone stale (Graph's paging
+/// documentation: cursors go stale, do not keep them; Graph refuses one as an invalid
+/// parameter, code 100) and the listing may start again from its first page (at most
+/// [`CURSOR_RESTARTS`] times). What was imported stays; what comes again is stored once.
+fn stale_cursor(err: &GraphError, next: Option<&str>, restarts: &mut u32) -> bool {
+    if next.is_none() || !err.is_invalid_parameter() || *restarts >= CURSOR_RESTARTS {
+        return false;
+    }
+    *restarts += 1;
+    tracing::warn!(error = %err, restarts = *restarts, "a Graph cursor went stale; listing again from the first page");
+    true
 }
 
 fn graph_error(err: GraphError) -> ApiError {
     ApiError::GraphApi(err.to_string())
 }
 
-/// Marks the Page for reconnection when Facebook refused its token; the error to answer.
+/// Marks the Page for reconnection when Facebook refused its token or found a permission
+/// missing; the error to answer.
 async fn graph_failure(state: &AppState, page_id: &str, err: GraphError) -> ApiError {
-    if err.is_invalid_token()
-        && let Err(db_err) = crate::service::send::mark_needs_reconnect(&state.db, page_id).await
-    {
+    if let Err(db_err) = pages::flag_if_needed(&state.db, page_id, &err).await {
         return db_err;
     }
     graph_error(err)

@@ -54,7 +54,16 @@ fn PageRow(page: Page) -> Element {
         .as_ref()
         .is_some_and(|j| j.status == SyncStatus::RUNNING);
     let admin = super::access::is_admin(&state);
-    let (state_key, state_text) = if page.needs_reconnect {
+    let (state_key, state_text) = if page.needs_reconnect && page.permission_missing {
+        (
+            "needs-reconnect",
+            if admin {
+                "Needs reconnection: its token lacks a permission (such as pages_messaging); reconnect granting it"
+            } else {
+                "Needs reconnection: its token lacks a permission; ask an administrator to reconnect it"
+            },
+        )
+    } else if page.needs_reconnect {
         (
             "needs-reconnect",
             if admin {
