@@ -244,26 +244,13 @@ impl GraphClient {
         messages: u32,
         next: Option<&str>,
     ) -> Result<GraphPage<GraphConversation>, GraphError> {
-        self.pace(page_id).await;
-        let url = self.url(&format!("{page_id}/conversations"));
-        let limit = limit.to_string();
         let fields = format!(
             "id,updated_time,participants,messages.limit({messages}){{id,created_time,from,to,message,attachments}}"
         );
-        self.call(
-            Some(page_id),
-            Patience::Background,
-            token,
-            |http| match next {
-                Some(next) => http.get(next),
-                None => http.get(&url).query(&[
-                    ("platform", "messenger"),
-                    ("fields", fields.as_str()),
-                    ("limit", limit.as_str()),
-                ]),
-            },
-        )
-        .await
+        let node = format!("{page_id}/conversations");
+        let query = [("platform", "messenger"), ("fields", fields.as_str())];
+        self.listing(page_id, token, &node, &query, limit, next)
+            .await
     }
 
     /// The Page's conversations with their participants only (no messages), `limit` per
@@ -275,23 +262,10 @@ impl GraphClient {
         limit: u32,
         next: Option<&str>,
     ) -> Result<GraphPage<GraphConversation>, GraphError> {
-        self.pace(page_id).await;
-        let url = self.url(&format!("{page_id}/conversations"));
-        let limit = limit.to_string();
-        self.call(
-            Some(page_id),
-            Patience::Background,
-            token,
-            |http| match next {
-                Some(next) => http.get(next),
-                None => http.get(&url).query(&[
-                    ("platform", "messenger"),
-                    ("fields", "id,participants"),
-                    ("limit", limit.as_str()),
-                ]),
-            },
-        )
-        .await
+        let node = format!("{page_id}/conversations");
+        let query = [("platform", "messenger"), ("fields", "id,participants")];
+        self.listing(page_id, token, &node, &query, limit, next)
+            .await
     }
 
     /// A conversation's messages, newest first, `limit` per Graph page.
@@ -303,8 +277,26 @@ impl GraphClient {
         limit: u32,
         next: Option<&str>,
     ) -> Result<GraphPage<GraphMessage>, GraphError> {
+        let node = format!("{conversation_id}/messages");
+        let query = [("fields", "id,created_time,from,to,message,attachments")];
+        self.listing(page_id, token, &node, &query, limit, next)
+            .await
+    }
+
+    /// One page of a Conversations API listing of `node`: the first with `query` and
+    /// `limit`, a later one from its `next` link as Facebook gave it (the link carries
+    /// the query and the cursor). Paced by the Page's budget, patient like background work.
+    async fn listing<T: DeserializeOwned>(
+        &self,
+        page_id: &str,
+        token: &Secret,
+        node: &str,
+        query: &[(&str, &str)],
+        limit: u32,
+        next: Option<&str>,
+    ) -> Result<GraphPage<T>, GraphError> {
         self.pace(page_id).await;
-        let url = self.url(&format!("{conversation_id}/messages"));
+        let url = self.url(node);
         let limit = limit.to_string();
         self.call(
             Some(page_id),
@@ -312,10 +304,10 @@ impl GraphClient {
             token,
             |http| match next {
                 Some(next) => http.get(next),
-                None => http.get(&url).query(&[
-                    ("fields", "id,created_time,from,to,message,attachments"),
-                    ("limit", limit.as_str()),
-                ]),
+                None => http
+                    .get(&url)
+                    .query(query)
+                    .query(&[("limit", limit.as_str())]),
             },
         )
         .await
