@@ -442,6 +442,24 @@ fn mid_of_node(message: &Value) -> String {
         .to_owned()
 }
 
+/// A simulator, the api wired to it, and a Page connected with its token.
+pub struct World {
+    pub sim: Simulator,
+    pub app: TestApp,
+    pub token: String,
+}
+
+/// A fresh simulator and api, with [`crate::PAGE`] created in the simulator and
+/// connected in the api.
+pub async fn connected_page() -> World {
+    let sim = Simulator::start(SIM_SECRET).await;
+    let app = spawn_app_on(&sim).await;
+    let token = sim.create_page(crate::PAGE, "Nordlicht Outdoor").await;
+    let page = app.connect_page(crate::PAGE, &token).await;
+    assert_eq!(page["connected"], true, "{page:#}");
+    World { sim, app, token }
+}
+
 /// Starts the api with `FB_GRAPH_URL` on the simulator and the simulator's app secret,
 /// and points the simulator's webhooks at the api.
 pub async fn spawn_app_on(sim: &Simulator) -> TestApp {

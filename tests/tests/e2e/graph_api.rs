@@ -3,7 +3,7 @@
 use std::collections::{HashMap, HashSet};
 use std::time::Duration;
 
-use mf_tests::sim::{PAGE_INBOX_APP_ID, SIM_SECRET, Simulator, spawn_app_on};
+use mf_tests::sim::{PAGE_INBOX_APP_ID, World, connected_page};
 use mf_tests::{
     CONVERSATION_FIELDS, CUSTOMER, OTHER_CUSTOMER, PAGE, Subscription, TIMEOUT, TestApp,
     error_code, id_of, nodes,
@@ -18,22 +18,6 @@ const FIELDS: &str =
 const DAY_SECS: u64 = 24 * 60 * 60;
 /// Long enough for a send retried through every backoff step (about 9 s at worst).
 const RETRY_TIMEOUT: Duration = Duration::from_secs(20);
-
-/// A simulator, the api wired to it, and a Page connected with its token.
-struct World {
-    sim: Simulator,
-    app: TestApp,
-    token: String,
-}
-
-async fn connected_page() -> World {
-    let sim = Simulator::start(SIM_SECRET).await;
-    let app = spawn_app_on(&sim).await;
-    let token = sim.create_page(PAGE, "Nordlicht Outdoor").await;
-    let page = app.connect_page(PAGE, &token).await;
-    assert_eq!(page["connected"], true, "{page:#}");
-    World { sim, app, token }
-}
 
 /// A connected Page and a customer who has a profile.
 async fn page_with_customer(psid: &str) -> World {

@@ -5,28 +5,12 @@
 use std::collections::HashSet;
 use std::time::Duration;
 
-use mf_tests::sim::{SIM_SECRET, Simulator, spawn_app_on};
+use mf_tests::sim::{World, connected_page};
 use mf_tests::{PAGE, TestApp, eventually, id_of, nodes};
 use serde_json::{Value, json};
 
 /// Time enough for a job that backs off through a few throttled answers.
 const JOB_TIMEOUT: Duration = Duration::from_secs(60);
-
-/// A simulator, the api wired to it, and a Page connected with its token.
-struct World {
-    sim: Simulator,
-    app: TestApp,
-    token: String,
-}
-
-async fn connected_page() -> World {
-    let sim = Simulator::start(SIM_SECRET).await;
-    let app = spawn_app_on(&sim).await;
-    let token = sim.create_page(PAGE, "Nordlicht Outdoor").await;
-    let page = app.connect_page(PAGE, &token).await;
-    assert_eq!(page["connected"], true, "{page:#}");
-    World { sim, app, token }
-}
 
 /// `syncConversations` (the five newest); the whole response.
 async fn sync_newest(app: &TestApp) -> Value {
