@@ -47,6 +47,8 @@ const DEFAULT_INGEST_WRITERS: usize = 2;
 /// A week.
 const DEFAULT_EVENT_RETENTION_SECS: u64 = 7 * 24 * 3600;
 const DEFAULT_VIEWING_TTL_MS: u64 = 30_000;
+/// Facebook's limit on a file sent in Messenger, 25 MB ("Saving assets").
+pub const FACEBOOK_MAX_UPLOAD_BYTES: u64 = 25 * 1024 * 1024;
 const DEFAULT_WS_SEND_QUEUE: usize = 1024;
 const DEFAULT_REDIS_CHANNEL: &str = "messengerflow:events";
 const DEFAULT_WS_IDLE_SECS: u64 = 50;
@@ -98,6 +100,7 @@ impl std::str::FromStr for TrustedProxies {
 const DEFAULT_GRAPHIQL_DIR: &str = "graphiql/dist";
 const DEFAULT_QUERY_DEADLINE_MS: u64 = 10_000;
 const DEFAULT_API_TOKEN_RATE_PER_SECOND: u32 = 50;
+const DEFAULT_AUDIT_RETENTION_DAYS: u64 = 400;
 
 /// Server settings. Names are fixed by the API contract; `.env.example` documents each.
 #[derive(Clone, Parser)]
@@ -219,6 +222,14 @@ pub struct Config {
     /// refreshing, so it disappears by itself.
     #[arg(long, env = "MF_VIEWING_TTL_MS", default_value_t = DEFAULT_VIEWING_TTL_MS)]
     pub viewing_ttl_ms: u64,
+    /// Largest file (bytes) an agent may send, refused before Facebook if larger; 1 to 25 MB.
+    #[arg(long, env = "MF_MAX_UPLOAD_BYTES", default_value_t = FACEBOOK_MAX_UPLOAD_BYTES,
+          value_parser = clap::value_parser!(u64).range(1..=FACEBOOK_MAX_UPLOAD_BYTES))]
+    pub max_upload_bytes: u64,
+    /// Days the audit log keeps an entry (1 to 36500); older ones are pruned hourly.
+    #[arg(long, env = "MF_AUDIT_RETENTION_DAYS", default_value_t = DEFAULT_AUDIT_RETENTION_DAYS,
+          value_parser = clap::value_parser!(u64).range(1..=36500))]
+    pub audit_retention_days: u64,
 }
 
 impl Config {
@@ -292,6 +303,8 @@ impl Config {
             query_deadline_ms: DEFAULT_QUERY_DEADLINE_MS,
             api_token_rate_per_second: DEFAULT_API_TOKEN_RATE_PER_SECOND,
             viewing_ttl_ms: DEFAULT_VIEWING_TTL_MS,
+            max_upload_bytes: FACEBOOK_MAX_UPLOAD_BYTES,
+            audit_retention_days: DEFAULT_AUDIT_RETENTION_DAYS,
         }
     }
 }
@@ -334,6 +347,8 @@ impl fmt::Debug for Config {
             .field("query_deadline_ms", &self.query_deadline_ms)
             .field("api_token_rate_per_second", &self.api_token_rate_per_second)
             .field("viewing_ttl_ms", &self.viewing_ttl_ms)
+            .field("max_upload_bytes", &self.max_upload_bytes)
+            .field("audit_retention_days", &self.audit_retention_days)
             .finish()
     }
 }

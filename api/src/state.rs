@@ -116,7 +116,8 @@ impl AppState {
     }
 
     /// Starts the state's own background tasks in `tasks`: the profile fetcher (fed by
-    /// `customers`), the viewers' table, the event log's pruner and the snooze waker.
+    /// `customers`), the viewers' table, the event log's and the audit log's pruners, and
+    /// the snooze waker.
     pub fn start_tasks(&self, customers: NewCustomerFeed, tasks: &Tasks) {
         let profiles = crate::service::profiles::Profiles {
             db: self.db.clone(),
@@ -136,6 +137,14 @@ impl AppState {
             crate::service::event_log::prune_forever(
                 self.db.clone(),
                 self.config.event_retention_secs,
+                tasks.stopping(),
+            ),
+        );
+        tasks.spawn(
+            "audit-log-pruner",
+            crate::service::audit::prune_forever(
+                self.db.clone(),
+                self.config.audit_retention_days,
                 tasks.stopping(),
             ),
         );

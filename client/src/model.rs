@@ -195,11 +195,11 @@ impl Conversation {
         let label = self.customer_label();
         let mut words = label.split_whitespace().filter_map(|w| w.chars().next());
         let first = words.next().unwrap_or('?');
-        match words.next() {
+        let letters = match words.next() {
             Some(second) if self.customer_name.is_some() => format!("{first}{second}"),
             _ => first.to_string(),
-        }
-        .to_uppercase()
+        };
+        to_upper(&letters)
     }
 
     /// Where this conversation stands against Messenger's reply windows at `now_ms`.
@@ -305,17 +305,93 @@ impl Window {
     }
 }
 
+/// The largest file Facebook takes (Saving Assets: 25 MB); the server may allow less.
+pub const MAX_FILE_BYTES: f64 = 25.0 * 1024.0 * 1024.0;
+
+/// A file's size as people read it: `812 B`, `4.2 KB`, `12.5 MB` (integer arithmetic: float
+/// formatting would weigh kilobytes of wasm).
+pub fn format_size(bytes: f64) -> String {
+    let bytes = bytes.max(0.0) as u64;
+    let (value, unit) = if bytes < 1024 {
+        return format!("{bytes} B");
+    } else if bytes < 1024 * 1024 {
+        ((bytes * 10 + 512) / 1024, "KB")
+    } else {
+        ((bytes * 10 + 512 * 1024) / (1024 * 1024), "MB")
+    };
+    format!("{}.{} {unit}", value / 10, value % 10)
+}
+
 #[derive(Debug, Clone, PartialEq)]
 pub struct Attachment {
     pub kind: String,
     pub url: Option<String>,
     pub title: Option<String>,
+    /// A file's name (the server's: its title, else the end of its URL).
+    pub name: Option<String>,
+    /// A location on OpenStreetMap.
+    pub map_url: Option<String>,
+}
+
+/// How an attachment is shown.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Shown {
+    /// Inline, enlarged on a click.
+    Image,
+    /// Inline, small, as sent.
+    Sticker,
+    Video,
+    Audio,
+    /// A link with a label (a file's name, a location's or shared link's title).
+    Link,
+    /// Nothing to open: its type in brackets.
+    Bare,
 }
 
 impl Attachment {
-    /// Images are shown inline; everything else is a link.
-    pub fn is_image(&self) -> bool {
-        matches!(self.kind.as_str(), "image" | "IMAGE" | "sticker")
+    pub fn shown(&self) -> Shown {
+        if self.kind == "location" && self.map_url.is_some() {
+            return Shown::Link;
+        }
+        if self.url.is_none() {
+            return Shown::Bare;
+        }
+        match to_lower(&self.kind).as_str() {
+            "image" => Shown::Image,
+            "sticker" => Shown::Sticker,
+            "video" => Shown::Video,
+            "audio" => Shown::Audio,
+            _ => Shown::Link,
+        }
+    }
+
+    /// Where a link leads: a location's map, else the attachment's URL.
+    pub fn href(&self) -> Option<&str> {
+        self.map_url.as_deref().or(self.url.as_deref())
+    }
+
+    /// A link's text, with a sign of its kind.
+    pub fn label(&self) -> String {
+        let (sign, fallback) = match self.kind.as_str() {
+            "file" => ("📎", "File"),
+            "location" => ("📍", "Location"),
+            "fallback" => ("🔗", "Link"),
+            "audio" => ("🔊", "Audio"),
+            "video" => ("🎬", "Video"),
+            _ => ("📎", self.kind.as_str()),
+        };
+        let text = self
+            .name
+            .as_deref()
+            .or(self.title.as_deref())
+            .filter(|t| !t.trim().is_empty())
+            .or(if self.kind == "fallback" {
+                self.url.as_deref()
+            } else {
+                None
+            })
+            .unwrap_or(fallback);
+        format!("{sign} {text}")
     }
 }
 
@@ -327,6 +403,10 @@ pub struct Message {
     pub direction: MessageDirection,
     pub text: Option<String>,
     pub attachments: Vec<Attachment>,
+    /// The emoji the customer reacted with (one per person).
+    pub reactions: Vec<String>,
+    /// How many times the customer edited it (0: never).
+    pub edit_count: i64,
     pub timestamp: String,
     pub status: MessageStatus,
     pub error_code: Option<String>,
@@ -352,6 +432,8 @@ impl Message {
             direction: MessageDirection::OUTBOUND,
             text: Some(text.to_string()),
             attachments: Vec::new(),
+            reactions: Vec::new(),
+            edit_count: 0,
             timestamp: now.to_string(),
             status: MessageStatus::PENDING,
             error_code: None,
@@ -650,7 +732,32 @@ pub struct Presence {
 pub fn upsert_presence(list: &mut Vec<Presence>, p: Presence) {
     list.retain(|it| it.agent.id != p.agent.id);
     list.push(p);
-    list.sort_by_key(|a| a.agent.name.to_lowercase());
+    list.sort_by_key(|a| to_lower(&a.agent.name));
+}
+
+/// Unicode upper case (the avatar's initials) and lower case (agents' order, an
+/// attachment's kind).
+/// In the browser its own (`String.prototype.toUpperCase`, the same mapping):
+/// `str::to_uppercase` and `to_lowercase` would bring Rust's case tables, about 10 KiB of
+/// gzipped wasm.
+#[cfg(target_arch = "wasm32")]
+fn to_upper(s: &str) -> String {
+    js_sys::JsString::from(s).to_upper_case().into()
+}
+
+#[cfg(target_arch = "wasm32")]
+fn to_lower(s: &str) -> String {
+    js_sys::JsString::from(s).to_lower_case().into()
+}
+
+#[cfg(not(target_arch = "wasm32"))]
+fn to_upper(s: &str) -> String {
+    s.to_uppercase()
+}
+
+#[cfg(not(target_arch = "wasm32"))]
+fn to_lower(s: &str) -> String {
+    s.to_lowercase()
 }
 
 #[derive(Debug, Clone, PartialEq)]

@@ -15,6 +15,10 @@ pub use model::{
     MessageDirection, MessageStatus, PresenceStatus, SyncStatus,
 };
 
+/// The `Upload` scalar: a file part of a multipart request, never a JSON value, so always
+/// left out here (`None`); `api::call_with_file` puts the file in its place.
+pub type Upload = serde_json::Value;
+
 macro_rules! operation {
     ($name:ident) => {
         #[derive(GraphQLQuery)]
@@ -73,13 +77,7 @@ macro_rules! agent_from {
         }
     )*};
 }
-agent_from!(
-    login,
-    session,
-    page_agents,
-    agent_presence_changed,
-    set_presence
-);
+agent_from!(session);
 
 macro_rules! page_from {
     ($($m:ident),*) => {$(
@@ -101,7 +99,7 @@ macro_rules! page_from {
         }
     )*};
 }
-page_from!(session, pages, connect_page);
+page_from!(session);
 
 macro_rules! conversation_from {
     ($($m:ident),*) => {$(
@@ -141,8 +139,16 @@ macro_rules! message_from {
                     attachments: m
                         .attachments
                         .into_iter()
-                        .map(|a| model::Attachment { kind: a.type_, url: a.url, title: a.title })
+                        .map(|a| model::Attachment {
+                            kind: a.type_,
+                            url: a.url,
+                            title: a.title,
+                            name: a.name,
+                            map_url: a.map_url,
+                        })
                         .collect(),
+                    reactions: m.reactions.into_iter().map(|r| r.emoji).collect(),
+                    edit_count: m.edit_count,
                     timestamp: m.timestamp,
                     status: m.status,
                     error_code: m.error_code,
@@ -176,7 +182,7 @@ macro_rules! sync_job_from {
         }
     )*};
 }
-sync_job_from!(sync_job_by_id, sync_full_history, sync_progress);
+sync_job_from!(sync_job_by_id);
 
 macro_rules! activity_from {
     ($($m:ident),*) => {$(
@@ -204,16 +210,87 @@ activity_from!(messages);
 
 // One decoding per fragment. Each operation's generated module has its own copy of every
 // fragment it selects, with its own serde decoder in the wasm. The answers below decode
-// with the copies of `conversations` and `messages` instead (the same fragment, so the
-// same fields), and the other copies are never used, so their decoders are left out.
-// The queries are still built (and checked against the schema) by each operation.
+// with one copy of each fragment instead (the same fragment, so the same fields), and the
+// other copies are never used, so their decoders are left out. The queries are still
+// built (and checked against the schema) by each operation. An answer the client does
+// not read decodes as [`Ignored`]: its errors still count.
 
+/// An agent in any answer.
+pub type AgentFields = session::AgentFields;
+/// A Page in any answer.
+pub type PageFields = session::PageFields;
 /// A conversation in any answer.
 pub type ConversationFields = conversations::ConversationFields;
 /// A message in any answer.
 pub type MessageFields = messages::MessageFields;
 /// A status change, assignment or snooze in any answer.
 pub type ActivityFields = messages::ActivityFields;
+/// A history sync job in any answer.
+pub type SyncJobFields = sync_job_by_id::SyncJobFields;
+
+/// The data of an answer the client does not read (`Logout`, `SendTypingIndicator`,
+/// `SetConversationPresence`, `ConnectPage`): whatever it is.
+pub type Ignored = serde::de::IgnoredAny;
+
+/// What `Login` answers.
+#[derive(Debug, serde::Deserialize)]
+pub struct LoginAnswer {
+    pub login: LoginResult,
+}
+
+#[derive(Debug, serde::Deserialize)]
+pub struct LoginResult {
+    pub token: String,
+    pub agent: AgentFields,
+}
+
+/// What `Pages` answers.
+#[derive(Debug, serde::Deserialize)]
+pub struct PagesAnswer {
+    pub pages: Vec<PageFields>,
+}
+
+/// An agent and its presence: in `PageAgents`, `SetPresence` and `AgentPresenceChanged`.
+#[derive(Debug, serde::Deserialize)]
+pub struct AgentPresence {
+    pub agent: AgentFields,
+    pub status: PresenceStatus,
+}
+
+/// What `PageAgents` answers.
+#[derive(Debug, serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PageAgentsAnswer {
+    pub page_agents: Vec<AgentPresence>,
+}
+
+/// What `SetPresence` answers.
+#[derive(Debug, serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SetPresenceAnswer {
+    pub set_presence: AgentPresence,
+}
+
+/// What each `AgentPresenceChanged` event carries.
+#[derive(Debug, serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AgentPresenceAnswer {
+    pub agent_presence: AgentPresence,
+}
+
+/// What `SyncFullHistory` answers.
+#[derive(Debug, serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SyncFullHistoryAnswer {
+    pub sync_full_history: SyncJobFields,
+}
+
+/// What each `SyncProgress` event carries.
+#[derive(Debug, serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SyncProgressAnswer {
+    pub sync_progress: SyncJobFields,
+}
 
 /// What `ConversationById` answers.
 #[derive(Debug, serde::Deserialize)]

@@ -5,6 +5,7 @@
 pub mod agent;
 pub mod api_token;
 pub mod api_token_page;
+pub mod audit_entry;
 pub mod conversation;
 pub mod conversation_activity;
 pub mod message;
@@ -45,5 +46,7 @@ mod tests {
         serde_matches_column::<crate::message::Status>();
         serde_matches_column::<crate::conversation::Status>();
         serde_matches_column::<crate::sync_job::Status>();
+        serde_matches_column::<crate::audit_entry::Action>();
+        serde_matches_column::<crate::audit_entry::ObjectKind>();
     }
 }

@@ -30,6 +30,16 @@ pub struct Model {
     /// The message tag it was sent with: `HUMAN_AGENT` for a reply after the 24-hour
     /// window; null otherwise.
     pub tag: Option<String>,
+    /// JSON array of the reactions on it, one per person (`[{by, emoji, reaction, at}]`;
+    /// an unreact keeps its entry without `emoji`, so an older event cannot bring it back).
+    #[serde(default)]
+    pub reactions: Option<String>,
+    /// Facebook's `num_edit` of the latest edit applied (0: never edited).
+    #[serde(default)]
+    pub edit_count: i32,
+    /// When the latest edit applied was made (Facebook's time, ms).
+    #[serde(default)]
+    pub edited_at: Option<i64>,
 }
 
 /// A message's direction, seen from the Page.

@@ -17,6 +17,8 @@ mod m20261201_000014_conversation_activity;
 mod m20261201_000016_message_tag;
 mod m20261201_000017_page_reconnect_reason;
 mod m20261201_000020_unread_index;
+mod m20261201_000022_reactions_and_edits;
+mod m20261201_000026_audit_log;
 
 /// Runs at server start (`api`) and from the `migration` CLI.
 pub struct Migrator;
@@ -38,6 +40,8 @@ impl MigratorTrait for Migrator {
             Box::new(m20261201_000016_message_tag::Migration),
             Box::new(m20261201_000017_page_reconnect_reason::Migration),
             Box::new(m20261201_000020_unread_index::Migration),
+            Box::new(m20261201_000022_reactions_and_edits::Migration),
+            Box::new(m20261201_000026_audit_log::Migration),
         ]
     }
 }

@@ -23,6 +23,7 @@ pub mod sim;
 pub mod store;
 pub mod time;
 pub mod tokens;
+pub mod uploads;
 pub mod webhook;
 
 use std::net::SocketAddr;
@@ -43,9 +44,14 @@ pub const GRAPH_VERSION: &str = "v25.0";
 
 /// The HTTP app: control API under `/_sim`, Graph API everywhere else.
 pub fn app(sim: Arc<Sim>) -> Router {
+    // Graph takes files of up to 25 MB (`uploads::MAX_UPLOAD_BYTES`) in a multipart body;
+    // a body larger than that and its form fields is answered 413.
     Router::new()
         .nest("/_sim", control::router())
         .fallback(graph::handle)
+        .layer(axum::extract::DefaultBodyLimit::max(
+            uploads::MAX_UPLOAD_BYTES + 1024 * 1024,
+        ))
         .with_state(sim)
 }
 

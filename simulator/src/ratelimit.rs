@@ -32,6 +32,18 @@ pub struct Usage {
 pub struct Limiter {
     limits: RateLimits,
     windows: HashMap<(String, Budget), VecDeque<Instant>>,
+    throttled: Throttled,
+}
+
+/// How many calls each budget refused since the limits were last set.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize)]
+pub struct Throttled {
+    /// Send API calls refused.
+    pub send: u64,
+    /// Send API calls with audio or video refused.
+    pub media_send: u64,
+    /// Conversations API calls refused.
+    pub conversations: u64,
 }
 
 impl Limiter {
@@ -40,7 +52,13 @@ impl Limiter {
         Self {
             limits,
             windows: HashMap::new(),
+            throttled: Throttled::default(),
         }
+    }
+
+    /// How many calls were refused since the limits were last set.
+    pub fn throttled(&self) -> Throttled {
+        self.throttled
     }
 
     /// The limits in force.
@@ -52,6 +70,7 @@ impl Limiter {
     pub fn set_limits(&mut self, limits: RateLimits) {
         self.limits = limits;
         self.windows.clear();
+        self.throttled = Throttled::default();
     }
 
     /// Counts one call of `page_id` against `budget`, unless it is over the limit.
@@ -82,6 +101,13 @@ impl Limiter {
         let allowed = window.len() < limit_calls;
         if allowed {
             window.push_back(now);
+        } else {
+            let refused = match budget {
+                Budget::Send => &mut self.throttled.send,
+                Budget::MediaSend => &mut self.throttled.media_send,
+                Budget::Conversations => &mut self.throttled.conversations,
+            };
+            *refused += 1;
         }
         let used = window.len().saturating_mul(100) / limit_calls.max(1);
         Usage {
@@ -103,6 +129,7 @@ mod tests {
         let third = limiter.hit("1", Budget::Conversations);
         assert!(!third.allowed);
         assert_eq!(third.percent, 100);
+        assert_eq!(limiter.throttled().conversations, 1);
         assert!(
             limiter.hit("2", Budget::Conversations).allowed,
             "budgets are per Page"

@@ -17,6 +17,7 @@ use crate::receipts::{self, Receipts};
 use crate::store::{Store, StoreError};
 use crate::time;
 use crate::tokens::Tokens;
+use crate::uploads::Uploads;
 use crate::webhook::events::{self, EventKind};
 use crate::webhook::{Outgoing, Webhooks};
 
@@ -29,6 +30,7 @@ pub struct Sim {
     /// Where it listens, once bound: customers' pictures are served from there.
     public_addr: std::sync::OnceLock<std::net::SocketAddr>,
     store: Mutex<Store>,
+    uploads: Mutex<Uploads>,
     limiter: Mutex<Limiter>,
     faults: Mutex<Faults>,
     paging: Mutex<PagingMode>,
@@ -52,6 +54,7 @@ impl Sim {
             config,
             public_addr: std::sync::OnceLock::new(),
             store: Mutex::new(Store::default()),
+            uploads: Mutex::new(Uploads::default()),
             webhooks,
             receipts: Mutex::new(Receipts::default()),
             tokens: Mutex::new(Tokens::default()),
@@ -73,6 +76,11 @@ impl Sim {
     /// The configuration it started with.
     pub fn config(&self) -> &SimConfig {
         &self.config
+    }
+
+    /// The attachments the app uploaded. Never hold the guard across an await.
+    pub fn uploads(&self) -> MutexGuard<'_, Uploads> {
+        self.uploads.lock().unwrap_or_else(|e| e.into_inner())
     }
 
     /// The world. Never hold the guard across an await.

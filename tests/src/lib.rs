@@ -247,6 +247,7 @@ async fn spawn_process(
         .env("MF_WEB_DIR", &config.web_dir)
         .env("MF_GRAPHIQL_DIR", &config.graphiql_dir)
         .env("MF_QUERY_DEADLINE_MS", config.query_deadline_ms.to_string())
+        .env("MF_MAX_UPLOAD_BYTES", config.max_upload_bytes.to_string())
         .env(
             "MF_API_TOKEN_RATE_PER_SECOND",
             config.api_token_rate_per_second.to_string(),
@@ -658,6 +659,37 @@ impl TestApp {
             .post(self.url("/graphql"))
             .header(reqwest::header::ACCEPT, "application/json")
             .json(&json!({ "query": query, "variables": variables }));
+        if let Some(token) = token {
+            request = request.bearer_auth(token);
+        }
+        let response = request.send().await.expect("POST /graphql failed");
+        HttpResponse::read(response).await
+    }
+
+    /// Runs `query` as a GraphQL multipart request (the spec async-graphql's `Upload`
+    /// reads): `variables` with `file` as a file part mapped to `variables.<at>`, named
+    /// `name` with the part's `Content-Type` `mime` (none when `None`).
+    pub async fn gql_file(
+        &self,
+        token: Option<&str>,
+        query: &str,
+        variables: Value,
+        at: &str,
+        file: (&[u8], &str, Option<&str>),
+    ) -> HttpResponse {
+        use reqwest::multipart::{Form, Part};
+        let (bytes, name, mime) = file;
+        let operations = json!({ "query": query, "variables": variables });
+        let map = json!({ "0": [format!("variables.{at}")] });
+        let mut part = Part::bytes(bytes.to_vec()).file_name(name.to_owned());
+        if let Some(mime) = mime {
+            part = part.mime_str(mime).expect("a valid MIME type");
+        }
+        let form = Form::new()
+            .text("operations", operations.to_string())
+            .text("map", map.to_string())
+            .part("0", part);
+        let mut request = self.http.post(self.url("/graphql")).multipart(form);
         if let Some(token) = token {
             request = request.bearer_auth(token);
         }

@@ -310,6 +310,13 @@ impl Simulator {
             .await
     }
 
+    /// `GET /_sim/rate_limits/throttled`: how many calls each budget refused since the
+    /// limits were last set (`send`, `media_send`, `conversations`).
+    pub async fn throttled(&self) -> Value {
+        self.control(reqwest::Method::GET, "/rate_limits/throttled", None)
+            .await
+    }
+
     /// `POST /_sim/faults`: arms a fault, e.g. `json!({"code": 80006, "times": 2})`
     /// (see `simulator/README.md`); the fault as armed.
     pub async fn arm_fault(&self, fault: Value) -> Value {

@@ -1,8 +1,10 @@
 //! Agents, sign-in and tokens as GraphQL types.
-use async_graphql::{Enum, ID, Object, SimpleObject};
+use async_graphql::{Context, Enum, ID, Object, SimpleObject};
 
 use entity::{agent, api_token};
 
+use super::loaders::{self, AgentId, Loaders, Memberships};
+use crate::service::access;
 use crate::service::auth::Role;
 use crate::service::presence::Status;
 use crate::time::rfc3339;
@@ -59,6 +61,27 @@ impl Agent {
     async fn active(&self) -> bool {
         self.0.deactivated_at.is_none()
     }
+
+    /// The Pages it is a member of, among those the caller may see (an ADMIN works on
+    /// every Page, member or not). Empty in `login`'s answer, asked before signing in.
+    async fn page_ids(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<ID>> {
+        let Some(me) = ctx.data_opt::<crate::service::auth::Principal>() else {
+            return Ok(Vec::new());
+        };
+        let loaders = ctx.data::<Loaders>()?;
+        let pages = loaders
+            .load_one(Memberships(self.0.id))
+            .await
+            .map_err(loaders::internal)?
+            .unwrap_or_default();
+        let mut visible = Vec::new();
+        for page in pages {
+            if access::page(me, &page)?.is_some() {
+                visible.push(ID(page));
+            }
+        }
+        Ok(visible)
+    }
 }
 
 /// A new session: send `token` as `Authorization: Bearer <token>`.
@@ -97,6 +120,20 @@ impl ApiToken {
     async fn revoked(&self) -> bool {
         self.model.revoked_at.is_some()
     }
+
+    async fn revoked_at(&self) -> Option<String> {
+        self.model.revoked_at.map(rfc3339)
+    }
+
+    /// The agent it acts for: its creator.
+    async fn agent(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Agent>> {
+        let loaders = ctx.data::<Loaders>()?;
+        Ok(loaders
+            .load_one(AgentId(self.model.agent_id))
+            .await
+            .map_err(loaders::internal)?
+            .map(Agent))
+    }
 }
 
 /// A new API token: `token` is shown once.
@@ -104,6 +141,14 @@ impl ApiToken {
 pub struct ApiTokenPayload {
     pub token: String,
     pub api_token: ApiToken,
+}
+
+/// A reset password: `password` is the generated one, shown once (null when the
+/// administrator chose it).
+#[derive(SimpleObject)]
+pub struct ResetPasswordPayload {
+    pub agent: Agent,
+    pub password: Option<String>,
 }
 
 #[derive(Enum, Copy, Clone, Debug, PartialEq, Eq)]

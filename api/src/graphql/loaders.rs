@@ -23,6 +23,10 @@ pub struct PageId(pub String);
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct AgentId(pub i64);
 
+/// The Pages an agent is a member of, by agent id.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct Memberships(pub i64);
+
 /// A Page's latest event-log position, by Page id.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub struct EventHead(pub String);
@@ -84,6 +88,24 @@ impl Loader<AgentId> for Store {
             .all(&self.db)
             .await?;
         Ok(agents.into_iter().map(|a| (AgentId(a.id), a)).collect())
+    }
+}
+
+impl Loader<Memberships> for Store {
+    type Value = Vec<String>;
+    type Error = LoadError;
+
+    async fn load(
+        &self,
+        keys: &[Memberships],
+    ) -> Result<HashMap<Memberships, Vec<String>>, LoadError> {
+        let ids: Vec<i64> = keys.iter().map(|k| k.0).collect();
+        let mut found = crate::service::auth::memberships(&self.db, &ids).await?;
+        // An agent on no Page is on none: an empty list, not a missing one.
+        Ok(ids
+            .into_iter()
+            .map(|id| (Memberships(id), found.remove(&id).unwrap_or_default()))
+            .collect())
     }
 }
 

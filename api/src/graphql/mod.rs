@@ -1,5 +1,6 @@
 //! The GraphQL schema, free of the web framework: `build_schema` serves HTTP, WebSocket,
 //! tests and the SDL export alike.
+mod admin;
 mod auth;
 pub mod cost;
 pub mod loaders;
@@ -10,15 +11,23 @@ mod subscription;
 pub mod types;
 mod voices;
 
-use async_graphql::{Context, Schema};
+use async_graphql::{Context, MergedObject, Schema};
 
 use crate::error::ApiError;
+use crate::service::audit;
 use crate::service::auth::Principal;
 use crate::state::AppState;
 
 pub use mutation::{ClientIp, MutationRoot, publish_presence};
-pub use query::QueryRoot;
 pub use subscription::SubscriptionRoot;
+
+/// The queries: the inbox's, and administration's.
+#[derive(MergedObject, Default)]
+pub struct QueryRoot(query::InboxQuery, admin::AdminQuery);
+
+/// The HTTP request's `User-Agent`, set by the HTTP layer for the audit log.
+#[derive(Clone, Debug)]
+pub struct UserAgent(pub String);
 
 pub type AppSchema = Schema<QueryRoot, MutationRoot, SubscriptionRoot>;
 
@@ -34,10 +43,14 @@ fn builder(
 ) -> async_graphql::SchemaBuilder<QueryRoot, MutationRoot, SubscriptionRoot> {
     // Depth and complexity are limited by `cost::CostLimits`, which refuses with the
     // cost and the budget in the error, and lets introspection nest as tools need.
-    Schema::build(QueryRoot, MutationRoot, SubscriptionRoot)
-        .extension(limits)
-        .limit_recursive_depth(MAX_RECURSIVE_DEPTH)
-        .limit_directives(MAX_DIRECTIVES)
+    Schema::build(
+        QueryRoot::default(),
+        MutationRoot::default(),
+        SubscriptionRoot,
+    )
+    .extension(limits)
+    .limit_recursive_depth(MAX_RECURSIVE_DEPTH)
+    .limit_directives(MAX_DIRECTIVES)
 }
 
 /// The schema with the app's state, as served.
@@ -67,4 +80,18 @@ pub(crate) fn parse_id(id: &async_graphql::ID, what: &str) -> Result<i64, ApiErr
         .ok()
         .filter(|n| *n > 0)
         .ok_or_else(|| ApiError::bad_input(format!("`{what}` is not a valid id")))
+}
+
+/// Where the request came from, as the audit log keeps it.
+pub(crate) fn origin(ctx: &Context<'_>) -> audit::Origin {
+    audit::Origin::new(
+        ctx.data_opt::<ClientIp>().map(|ip| ip.0),
+        ctx.data_opt::<UserAgent>().map(|agent| agent.0.as_str()),
+    )
+}
+
+/// The authenticated caller and the actor the audit log records for it.
+pub(crate) fn actor<'a>(ctx: &Context<'a>) -> Result<(&'a Principal, audit::Actor), ApiError> {
+    let me = principal(ctx)?;
+    Ok((me, audit::Actor::of(me, origin(ctx))))
 }

@@ -13,10 +13,12 @@ use crate::service::inbox::{self, Assignee, Cursor, Filter, Slice};
 use crate::service::{access, auth};
 use crate::state::AppState;
 
-pub struct QueryRoot;
+/// The inbox's queries (merged into `QueryRoot`).
+#[derive(Default)]
+pub struct InboxQuery;
 
 #[Object]
-impl QueryRoot {
+impl InboxQuery {
     /// The signed-in agent (for an API token: the agent who created it).
     async fn me(&self, ctx: &Context<'_>) -> Result<Agent> {
         Ok(Agent(principal(ctx)?.agent.clone()))

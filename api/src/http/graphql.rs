@@ -2,7 +2,7 @@
 //! (`/graphql/ws`) is `http::ws`'s.
 use async_graphql::parser::types::OperationType;
 use axum::Router;
-use axum::body::Bytes;
+use axum::body::Body;
 use futures::StreamExt;
 use std::net::{IpAddr, SocketAddr};
 
@@ -13,12 +13,12 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 
 use crate::error::ApiError;
-use crate::graphql::{AppSchema, ClientIp, build_schema};
+use crate::graphql::{AppSchema, ClientIp, UserAgent, build_schema};
 use crate::service::auth::{self, Credential, Principal};
 use crate::state::AppState;
 
-/// Largest GraphQL request body.
-const MAX_BODY: usize = 256 * 1024;
+/// Largest GraphQL request body (a `multipart/form-data` one with a file: see `graphql_upload`).
+pub(super) const MAX_BODY: usize = 256 * 1024;
 /// Operations one batched POST may hold; each is costed and rate limited on its own.
 pub const MAX_BATCH: usize = 10;
 /// Operations of one batch that run at once: a batch cannot take the whole pool.
@@ -43,7 +43,7 @@ pub(super) fn bearer(value: &str) -> Option<&str> {
 
 /// The caller of an HTTP request, or an error response (a rate-limited API token, which
 /// pays one call per operation: `operations` of a batch).
-async fn caller(
+pub(super) async fn caller(
     state: &AppState,
     headers: &HeaderMap,
     operations: usize,
@@ -72,12 +72,20 @@ async fn caller(
     Ok(principal)
 }
 
-fn with_caller(
+pub(super) fn with_caller(
     request: async_graphql::Request,
     principal: &Option<Principal>,
     ip: IpAddr,
+    headers: &HeaderMap,
 ) -> async_graphql::Request {
-    let request = request.data(ClientIp(ip));
+    let mut request = request.data(ClientIp(ip));
+    // For the audit log.
+    if let Some(agent) = headers
+        .get(header::USER_AGENT)
+        .and_then(|v| v.to_str().ok())
+    {
+        request = request.data(UserAgent(agent.to_owned()));
+    }
     match principal {
         Some(principal) => request.data(principal.clone()),
         None => request,
@@ -89,8 +97,18 @@ async fn post_graphql(
     Extension(schema): Extension<AppSchema>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
     headers: HeaderMap,
-    body: Bytes,
+    body: Body,
 ) -> Response {
+    if super::graphql_upload::is_multipart(&headers) {
+        return super::graphql_upload::post(&state, &schema, peer, &headers, body).await;
+    }
+    let Ok(body) = axum::body::to_bytes(body, MAX_BODY).await else {
+        return (
+            StatusCode::PAYLOAD_TOO_LARGE,
+            format!("a GraphQL request body holds at most {MAX_BODY} bytes"),
+        )
+            .into_response();
+    };
     let request: async_graphql::BatchRequest = match serde_json::from_slice(&body) {
         Ok(request) => request,
         Err(err) => return bad_request(&headers, &format!("invalid GraphQL request: {err}")),
@@ -115,12 +133,14 @@ async fn post_graphql(
     let ip = super::client_ip(peer, &headers, &state.config);
     let response = match request {
         BatchRequest::Single(one) => async_graphql::BatchResponse::Single(
-            schema.execute(with_caller(one, &principal, ip)).await,
+            schema
+                .execute(with_caller(one, &principal, ip, &headers))
+                .await,
         ),
         // In order, a few at a time, each with its own cost and deadline.
         BatchRequest::Batch(many) => async_graphql::BatchResponse::Batch(
             futures::stream::iter(many)
-                .map(|one| schema.execute(with_caller(one, &principal, ip)))
+                .map(|one| schema.execute(with_caller(one, &principal, ip, &headers)))
                 .buffered(BATCH_CONCURRENCY)
                 .collect()
                 .await,
@@ -158,7 +178,7 @@ async fn get_graphql(
         Err(response) => return response,
     };
     let ip = super::client_ip(peer, &headers, &state.config);
-    let request = with_caller(request, &principal, ip);
+    let request = with_caller(request, &principal, ip, &headers);
     respond(&headers, schema.execute(request).await.into())
 }
 
@@ -210,7 +230,7 @@ pub(super) fn with_codes(response: async_graphql::Response) -> async_graphql::Re
     response
 }
 
-fn respond(headers: &HeaderMap, response: async_graphql::BatchResponse) -> Response {
+pub(super) fn respond(headers: &HeaderMap, response: async_graphql::BatchResponse) -> Response {
     let response = match response {
         async_graphql::BatchResponse::Single(one) => {
             async_graphql::BatchResponse::Single(with_codes(one))
@@ -229,7 +249,7 @@ fn respond(headers: &HeaderMap, response: async_graphql::BatchResponse) -> Respo
 }
 
 /// An error before execution, in GraphQL's shape, with `Retry-After` when rate limited.
-fn error_response(headers: &HeaderMap, err: ApiError) -> Response {
+pub(super) fn error_response(headers: &HeaderMap, err: ApiError) -> Response {
     let status = match err {
         ApiError::RateLimited(_) => StatusCode::TOO_MANY_REQUESTS,
         _ => StatusCode::INTERNAL_SERVER_ERROR,
@@ -251,7 +271,7 @@ fn error_response(headers: &HeaderMap, err: ApiError) -> Response {
     response
 }
 
-fn bad_request(headers: &HeaderMap, message: &str) -> Response {
+pub(super) fn bad_request(headers: &HeaderMap, message: &str) -> Response {
     let body = serde_json::json!({
         "errors": [{ "message": message, "extensions": { "code": "BAD_USER_INPUT" } }]
     });

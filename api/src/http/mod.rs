@@ -2,6 +2,7 @@
 mod client_ip;
 mod graphiql;
 mod graphql;
+mod graphql_upload;
 mod health;
 mod metrics;
 mod security;

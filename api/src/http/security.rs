@@ -16,7 +16,9 @@ use tower_http::set_header::SetResponseHeaderLayer;
 /// - scripts: the client's own, and compiling its WebAssembly (`'wasm-unsafe-eval'`);
 /// - styles: its own stylesheet only;
 /// - connections: its own API over HTTP and WebSocket (`ws:`/`wss:` to the same host);
-/// - images: its own, `data:`, and HTTPS (customer pictures on Facebook's CDN, attachments).
+/// - images: its own, `data:`, and HTTPS (customer pictures on Facebook's CDN, attachments);
+/// - media (customers' videos and voice messages, played inline): its own and HTTPS, and
+///   the same plain-HTTP Graph origin as images.
 pub fn content_security_policy(host: Option<&str>, extra_img_src: Option<&str>) -> String {
     let websocket = match host.filter(|host| is_plain_host(host)) {
         Some(host) => format!(" ws://{host} wss://{host}"),
@@ -25,7 +27,8 @@ pub fn content_security_policy(host: Option<&str>, extra_img_src: Option<&str>) 
     let images = extra_img_src.map(|o| format!(" {o}")).unwrap_or_default();
     format!(
         "default-src 'self'; script-src 'self' 'wasm-unsafe-eval'; style-src 'self'; \
-         img-src 'self' data: https:{images}; connect-src 'self'{websocket}; \
+         img-src 'self' data: https:{images}; media-src 'self' https:{images}; \
+         connect-src 'self'{websocket}; \
          frame-ancestors 'none'; base-uri 'none'; form-action 'self'; object-src 'none'"
     )
 }
@@ -137,6 +140,15 @@ mod tests {
             let policy = content_security_policy(Some(host), None);
             assert!(policy.contains("connect-src 'self';"), "{host}: {policy}");
         }
+    }
+
+    #[test]
+    fn videos_and_voice_messages_may_play_from_https_and_the_graph_origin() {
+        let policy = content_security_policy(None, Some("http://127.0.0.1:4321"));
+        assert!(
+            policy.contains("media-src 'self' https: http://127.0.0.1:4321;"),
+            "{policy}"
+        );
     }
 
     #[test]

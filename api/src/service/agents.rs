@@ -1,20 +1,36 @@
-//! Administering agents: deactivating and changing roles, never leaving the inbox without
-//! an active administrator.
+//! Administering agents: listing them, deactivating, changing roles and resetting
+//! passwords, never leaving the inbox without an active administrator. Each change is
+//! audited in its transaction.
 use sea_orm::sea_query::Expr;
 use sea_orm::{
-    ColumnTrait, DatabaseConnection, DatabaseTransaction, EntityTrait, PaginatorTrait, QueryFilter,
-    TransactionTrait,
+    ColumnTrait, ConnectionTrait, DatabaseConnection, DatabaseTransaction, EntityTrait,
+    PaginatorTrait, QueryFilter, QueryOrder, TransactionTrait,
 };
 
 use entity::{agent, api_token, session};
 
+use crate::config::Secret;
 use crate::error::ApiError;
-use crate::service::auth::Role;
+use crate::service::audit::{self, Action, Actor, Entry, Object};
+use crate::service::auth::{self, Role};
 use crate::time::now_ms;
+
+/// Every agent, deactivated ones too, by name (administrators only: the resolver checks).
+pub async fn list(db: &impl ConnectionTrait) -> Result<Vec<agent::Model>, ApiError> {
+    Ok(agent::Entity::find()
+        .order_by_asc(agent::Column::Name)
+        .order_by_asc(agent::Column::Id)
+        .all(db)
+        .await?)
+}
 
 /// Deactivates an agent: it can no longer sign in, and its sessions and API tokens are
 /// revoked. Deactivating a deactivated agent changes nothing.
-pub async fn deactivate(db: &DatabaseConnection, id: i64) -> Result<agent::Model, ApiError> {
+pub async fn deactivate(
+    db: &DatabaseConnection,
+    actor: &Actor,
+    id: i64,
+) -> Result<agent::Model, ApiError> {
     let txn = lock_administrators(db).await?;
     let target = find(&txn, id).await?;
     if target.deactivated_at.is_some() {
@@ -40,6 +56,8 @@ pub async fn deactivate(db: &DatabaseConnection, id: i64) -> Result<agent::Model
         .await?;
     require_an_administrator(&txn, "deactivated").await?;
     let updated = find(&txn, id).await?;
+    let entry = Entry::new(Action::AgentDeactivated).on(Object::agent(&updated));
+    audit::record(&txn, actor, entry).await?;
     txn.commit().await?;
     Ok(updated)
 }
@@ -48,6 +66,7 @@ pub async fn deactivate(db: &DatabaseConnection, id: i64) -> Result<agent::Model
 /// a member of.
 pub async fn set_role(
     db: &DatabaseConnection,
+    actor: &Actor,
     id: i64,
     role: Role,
 ) -> Result<agent::Model, ApiError> {
@@ -63,8 +82,63 @@ pub async fn set_role(
         .await?;
     require_an_administrator(&txn, "demoted").await?;
     let updated = find(&txn, id).await?;
+    let entry = Entry::new(Action::AgentRoleChanged)
+        .on(Object::agent(&updated))
+        .change(Some(target.role), Some(role.as_str().to_owned()));
+    audit::record(&txn, actor, entry).await?;
     txn.commit().await?;
     Ok(updated)
+}
+
+/// Gives an agent a new password: `password` as an administrator chose it, or, without
+/// one, a generated one (returned, to be shown once). Every session of the agent ends but
+/// `keep` (the caller's own, when administrators reset their own password); its API
+/// tokens go on. A deactivated agent's password is not reset.
+pub async fn reset_password(
+    db: &DatabaseConnection,
+    actor: &Actor,
+    id: i64,
+    password: Option<Secret>,
+    keep: Option<i64>,
+) -> Result<(agent::Model, Option<Secret>), ApiError> {
+    let (new, generated) = match password {
+        Some(given) => {
+            auth::check_password(&given)?;
+            (given, None)
+        }
+        None => {
+            let made = auth::generate_password()?;
+            (made.clone(), Some(made))
+        }
+    };
+    let target = agent::Entity::find_by_id(id)
+        .one(db)
+        .await?
+        .ok_or(ApiError::NotFound("agent"))?;
+    if target.deactivated_at.is_some() {
+        return Err(ApiError::bad_input(
+            "this agent is deactivated: its password cannot be reset",
+        ));
+    }
+    let how = if generated.is_some() {
+        "GENERATED"
+    } else {
+        "CHOSEN"
+    };
+    let hash = auth::hash_password(new).await?;
+    let txn = db.begin().await?;
+    agent::Entity::update_many()
+        .col_expr(agent::Column::PasswordHash, Expr::val(hash))
+        .filter(agent::Column::Id.eq(id))
+        .exec(&txn)
+        .await?;
+    auth::end_sessions(&txn, id, keep).await?;
+    let entry = Entry::new(Action::AgentPasswordReset)
+        .on(Object::agent(&target))
+        .change(None, Some(how.to_owned()));
+    audit::record(&txn, actor, entry).await?;
+    txn.commit().await?;
+    Ok((target, generated))
 }
 
 /// A transaction that has locked the active administrators' rows, so that two

@@ -10,6 +10,7 @@ use crate::bus;
 use crate::error::ApiError;
 use crate::service::access::VisibleConversation;
 use crate::service::activity;
+use crate::service::audit::{self, Action, Actor, Entry, Object, ObjectKind};
 use crate::service::auth;
 use crate::service::outbox::Written;
 use crate::service::pages;
@@ -50,13 +51,14 @@ fn status_and_snooze(change: &Change, now: i64) -> Result<Option<(Status, Option
 }
 
 /// Applies `change` as `actor` (`None`: the server itself), and records what it changed
-/// in the conversation's activity, in one transaction; then tells whom it concerns (the
-/// snooze timer, Facebook when it marks the thread read).
+/// in the conversation's activity (and an actor's changes in the audit log), in one
+/// transaction; then tells whom it concerns (the snooze timer, Facebook when it marks the
+/// thread read).
 pub async fn update(
     state: &AppState,
     conversation: VisibleConversation,
     change: Change,
-    actor: Option<i64>,
+    actor: Option<&Actor>,
 ) -> Result<conversation::Model, ApiError> {
     let txn = state.db.begin().await?;
     let written = apply(&txn, &conversation, &change, actor, now_ms()).await?;
@@ -72,7 +74,8 @@ pub async fn update(
 }
 
 /// The write of [`update`], in the caller's transaction: applies `change` at `now` and
-/// records its activity lines; returns the conversation as it leaves it, with
+/// records its activity lines, and for an actor's change an audit entry per line
+/// (CONVERSATION_STATUS_CHANGED, CONVERSATION_ASSIGNED, CONVERSATION_SNOOZED); returns the conversation as it leaves it, with
 /// CONVERSATION_UPDATED and an ACTIVITY_ADDED per line. A refused change (bad input)
 /// fails, and the caller rolls back.
 ///
@@ -83,7 +86,7 @@ pub async fn apply(
     db: &impl ConnectionTrait,
     conversation: &VisibleConversation,
     change: &Change,
-    actor: Option<i64>,
+    actor: Option<&Actor>,
     now: i64,
 ) -> Result<Written<conversation::Model>, ApiError> {
     let id = conversation.id();
@@ -128,11 +131,42 @@ pub async fn apply(
         .next()
         .ok_or(ApiError::NotFound("conversation"))?;
     let mut changes = vec![bus::Change::ConversationUpdated(updated.clone())];
-    changes.extend(activity::record(db, &before, &updated, actor, now).await?);
+    let lines =
+        activity::record(db, &before, &updated, actor.and_then(|a| a.agent_id), now).await?;
+    if let Some(actor) = actor {
+        audit_lines(db, actor, &updated, &lines).await?;
+    }
+    changes.extend(lines);
     Ok(Written {
         value: updated,
         changes,
     })
+}
+
+/// One audit entry per activity line of an actor's change.
+async fn audit_lines(
+    db: &impl ConnectionTrait,
+    actor: &Actor,
+    conversation: &conversation::Model,
+    lines: &[bus::Change],
+) -> Result<(), ApiError> {
+    for line in lines {
+        let bus::Change::ActivityAdded(line) = line else {
+            continue;
+        };
+        let action = match line.kind.as_str() {
+            activity::STATUS => Action::ConversationStatusChanged,
+            activity::ASSIGNEE => Action::ConversationAssigned,
+            _ => Action::ConversationSnoozed,
+        };
+        let name = conversation.customer_name.clone();
+        let entry = Entry::new(action)
+            .on(Object::new(ObjectKind::Conversation, conversation.id, name))
+            .page(conversation.page_id.clone())
+            .change(line.from_value.clone(), line.to_value.clone());
+        audit::record(db, actor, entry).await?;
+    }
+    Ok(())
 }
 
 /// Tells Facebook the Page has seen the thread; best effort, in the background.

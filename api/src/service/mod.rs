@@ -3,6 +3,7 @@
 pub mod access;
 pub mod activity;
 pub mod agents;
+pub mod audit;
 pub mod auth;
 pub mod conversations;
 pub mod credentials;

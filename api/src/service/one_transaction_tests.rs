@@ -20,10 +20,10 @@ use crate::bus::{BusEvent, Change, EventBus};
 use crate::facebook::graph::Outgoing;
 use crate::service::access::{self, VisibleConversation};
 use crate::service::auth::{Credential, Principal, Role, Scope};
-use crate::service::conversations;
 use crate::service::event_log;
 use crate::service::outbox::Outbox;
 use crate::service::send::store::{self, Reply, Stored};
+use crate::service::{audit, conversations};
 use crate::tasks::Tasks;
 
 const PAGE: &str = "p1";
@@ -125,7 +125,8 @@ async fn resolve_and_reply(
         status: Some(Status::Resolved),
         ..Default::default()
     };
-    let resolved = conversations::apply(txn, conversation, &resolve, Some(me.agent.id), NOW)
+    let actor = audit::Actor::of(me, audit::Origin::default());
+    let resolved = conversations::apply(txn, conversation, &resolve, Some(&actor), NOW)
         .await
         .unwrap();
     let content = Outgoing::Text("On its way".to_owned());
@@ -185,6 +186,16 @@ async fn two_writes_in_a_transaction_that_is_rolled_back_leave_nothing_behind() 
     assert!(messages.is_empty(), "{messages:#?}");
     assert_eq!(activity, 0);
     assert_eq!(head, 0);
+    assert_eq!(
+        audit_entries(&db).await,
+        0,
+        "the audit entry rolls back with its change"
+    );
+}
+
+/// The audit log's entries.
+async fn audit_entries(db: &DatabaseConnection) -> u64 {
+    entity::audit_entry::Entity::find().count(db).await.unwrap()
 }
 
 #[tokio::test]
@@ -209,6 +220,11 @@ async fn two_writes_in_a_committed_transaction_land_together_and_are_published_i
     assert_eq!(messages[0].agent_id, Some(me.agent.id));
     assert_eq!(activity, 1);
     assert_eq!(head, 4);
+    assert_eq!(
+        audit_entries(&db).await,
+        1,
+        "the audit entry commits with its change"
+    );
     let mut kinds = Vec::new();
     while kinds.len() < 4 {
         let event = tokio::time::timeout(Duration::from_secs(10), published.next())

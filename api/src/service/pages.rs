@@ -1,13 +1,16 @@
 //! Connecting a Facebook Page: check its token, subscribe the app, store the token.
 use sea_orm::ActiveValue::Set;
 use sea_orm::sea_query::{Expr, OnConflict};
-use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter};
+use sea_orm::{
+    ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter, TransactionTrait,
+};
 
 use entity::page;
 
 use crate::config::{Config, Secret};
 use crate::error::{ApiError, PageTokenProblem, TokenInvalid};
 use crate::facebook::graph::{Failure, GraphClient, GraphError, TokenInfo, codes};
+use crate::service::audit::{self, Action, Actor, Entry, Object, ObjectKind};
 use crate::service::auth::validate_page_id;
 use crate::time::now_ms;
 
@@ -34,7 +37,8 @@ pub fn app_token(config: &Config) -> Option<Secret> {
 /// is expired, invalid, of another Page or short of a permission is refused with a code
 /// saying which, and nothing changes.
 pub async fn connect(
-    db: &impl ConnectionTrait,
+    db: &DatabaseConnection,
+    actor: &Actor,
     graph: &GraphClient,
     page_id: &str,
     token: Secret,
@@ -57,6 +61,8 @@ pub async fn connect(
         .await
         .map_err(|err| ApiError::GraphApi(err.to_string()))?;
     let now = now_ms();
+    // The Page and its PAGE_CONNECTED entry commit together.
+    let txn = db.begin().await?;
     page::Entity::insert(page::ActiveModel {
         id: Set(page_id.to_owned()),
         name: Set(identity.name.clone()),
@@ -77,13 +83,18 @@ pub async fn connect(
             ])
             .to_owned(),
     )
-    .exec_without_returning(db)
+    .exec_without_returning(&txn)
     .await?;
-    tracing::info!(page_id, name = ?identity.name, "page connected");
-    page::Entity::find_by_id(page_id.to_owned())
-        .one(db)
+    let object = Object::new(ObjectKind::Page, page_id, identity.name.clone());
+    let entry = Entry::new(Action::PageConnected).on(object).page(page_id);
+    audit::record(&txn, actor, entry).await?;
+    let connected = page::Entity::find_by_id(page_id.to_owned())
+        .one(&txn)
         .await?
-        .ok_or(ApiError::NotFound("page"))
+        .ok_or(ApiError::NotFound("page"))?;
+    txn.commit().await?;
+    tracing::info!(page_id, name = ?identity.name, "page connected");
+    Ok(connected)
 }
 
 /// The Page's token, if it is connected and Facebook has not refused it.

@@ -27,6 +27,8 @@ fn msg(id: &str, ts: &str, status: MessageStatus, cmid: Option<&str>) -> Message
         direction: MessageDirection::OUTBOUND,
         text: Some("hello".into()),
         attachments: Vec::new(),
+        reactions: Vec::new(),
+        edit_count: 0,
         timestamp: ts.into(),
         status,
         error_code: None,
@@ -654,4 +656,53 @@ fn a_reply_refused_outside_the_window_closes_it_until_the_customer_writes_again(
     assert!(list.refused_outside_window());
     list.upsert(msg_in("7", "2", "2026-11-26T10:05:00Z"));
     assert!(!list.refused_outside_window(), "the customer wrote again");
+}
+
+#[test]
+fn file_sizes_read_as_people_read_them() {
+    assert_eq!(format_size(812.0), "812 B");
+    assert_eq!(format_size(4300.0), "4.2 KB");
+    assert_eq!(format_size(MAX_FILE_BYTES), "25.0 MB");
+}
+
+fn attachment(kind: &str, url: Option<&str>) -> Attachment {
+    Attachment {
+        kind: kind.into(),
+        url: url.map(Into::into),
+        title: None,
+        name: None,
+        map_url: None,
+    }
+}
+
+#[test]
+fn each_attachment_type_is_shown_as_sent() {
+    let url = Some("https://cdn.example/x");
+    assert_eq!(attachment("image", url).shown(), Shown::Image);
+    assert_eq!(attachment("sticker", url).shown(), Shown::Sticker);
+    assert_eq!(attachment("video", url).shown(), Shown::Video);
+    assert_eq!(attachment("audio", url).shown(), Shown::Audio);
+    assert_eq!(attachment("file", url).shown(), Shown::Link);
+    assert_eq!(attachment("template", url).shown(), Shown::Link);
+    assert_eq!(attachment("image", None).shown(), Shown::Bare);
+    assert_eq!(attachment("fallback", None).shown(), Shown::Bare);
+    // A location links to its map, with or without Facebook's own URL.
+    let mut place = attachment("location", None);
+    place.map_url = Some("https://www.openstreetmap.org/?mlat=1&mlon=2".into());
+    place.title = Some("Campsite".into());
+    assert_eq!(place.shown(), Shown::Link);
+    assert_eq!(place.href(), place.map_url.as_deref());
+    assert_eq!(place.label(), "📍 Campsite");
+}
+
+#[test]
+fn links_are_named_by_the_files_name_or_the_shares_title() {
+    let mut file = attachment("file", Some("https://cdn.example/a.pdf"));
+    file.name = Some("a.pdf".into());
+    assert_eq!(file.label(), "📎 a.pdf");
+    let mut link = attachment("fallback", Some("https://example.org/notes"));
+    assert_eq!(link.label(), "🔗 https://example.org/notes");
+    link.title = Some("Notes".into());
+    assert_eq!(link.label(), "🔗 Notes");
+    assert_eq!(attachment("location", None).label(), "📍 Location");
 }

@@ -50,7 +50,7 @@ pub async fn load_session(mut state: AppState) -> Result<(), ApiError> {
 /// are reloaded on the way, so their state is current too).
 pub async fn event_position(mut state: AppState, page_id: &str) -> Result<String, ApiError> {
     let pages: Vec<model::Page> = state
-        .gql::<Pages>(pages::Variables {})
+        .gql_as::<Pages, PagesAnswer>(pages::Variables {})
         .await?
         .pages
         .into_iter()
@@ -70,7 +70,10 @@ pub async fn event_position(mut state: AppState, page_id: &str) -> Result<String
 
 /// Reloads the Pages (after connecting one, or when a send reports a token problem).
 pub async fn reload_pages(mut state: AppState) -> Result<(), ApiError> {
-    let pages = state.gql::<Pages>(pages::Variables {}).await?.pages;
+    let pages = state
+        .gql_as::<Pages, PagesAnswer>(pages::Variables {})
+        .await?
+        .pages;
     state.pages.set(pages.into_iter().map(Into::into).collect());
     Ok(())
 }
@@ -281,6 +284,7 @@ pub async fn send_text(mut state: AppState, conversation_id: String, text: Strin
         conversation_id: conversation_id.clone(),
         text: Some(text),
         attachment: None,
+        file: None,
         client_mutation_id: Some(cmid.clone()),
     };
     match state
@@ -300,6 +304,62 @@ pub async fn send_text(mut state: AppState, conversation_id: String, text: Strin
             if e.code == "PAGE_NEEDS_RECONNECT" || e.code == "GRAPH_API_ERROR" {
                 let _ = reload_pages(state).await;
             }
+        }
+    }
+}
+
+/// Sends a file from the agent's computer: shown at once as PENDING with its name, then
+/// replaced by the server's copy, or FAILED when Facebook refused it. A file the server
+/// refuses before sending (too large, of a type Messenger does not take) leaves nothing in
+/// the thread: the error is the caller's to show beside the file, which stays chosen.
+pub async fn send_file(
+    mut state: AppState,
+    conversation_id: String,
+    file: web_sys::File,
+) -> Result<(), ApiError> {
+    let cmid = browser::random_id();
+    let now = time::format_rfc3339(browser::now_ms());
+    let mut pending = Message::pending(&conversation_id, &cmid, "", &now);
+    pending.text = None;
+    pending.attachments = vec![model::Attachment {
+        kind: "file".into(),
+        url: None,
+        title: None,
+        name: Some(file.name()),
+        map_url: None,
+    }];
+    let local = pending.id.clone();
+    state
+        .threads
+        .write()
+        .open(&conversation_id)
+        .messages
+        .upsert(pending);
+    let input = send_message::SendMessageInput {
+        conversation_id: conversation_id.clone(),
+        text: None,
+        attachment: None,
+        file: None,
+        client_mutation_id: Some(cmid.clone()),
+    };
+    let sent = state
+        .gql_file::<SendMessage, SendMessageAnswer>(send_message::Variables { input }, &file)
+        .await;
+    let mut threads = state.threads.write();
+    match sent {
+        Ok(sent) => {
+            threads.upsert_message(sent.send_message.into());
+            Ok(())
+        }
+        Err(e) => {
+            if let Some(t) = threads.get_mut(&conversation_id) {
+                if e.code == "BAD_USER_INPUT" {
+                    t.messages.remove_local(&local);
+                } else {
+                    t.messages.fail_local(&cmid, &e.code);
+                }
+            }
+            Err(e)
         }
     }
 }
@@ -376,7 +436,7 @@ pub async fn snooze_conversation(state: AppState, id: String, until: i64) -> Res
 /// The agents of the selected Page and their presence now.
 pub async fn load_presence(mut state: AppState, page_id: String) -> Result<(), ApiError> {
     let agents = state
-        .gql::<PageAgents>(page_agents::Variables { page_id })
+        .gql_as::<PageAgents, PageAgentsAnswer>(page_agents::Variables { page_id })
         .await?
         .page_agents;
     let mut list = Vec::new();
@@ -399,7 +459,7 @@ pub async fn set_presence(
     status: model::PresenceStatus,
 ) -> Result<(), ApiError> {
     let p = state
-        .gql::<SetPresence>(set_presence::Variables { status })
+        .gql_as::<SetPresence, SetPresenceAnswer>(set_presence::Variables { status })
         .await?
         .set_presence;
     model::upsert_presence(
@@ -417,7 +477,7 @@ pub async fn set_presence(
 /// needs to know about.
 pub async fn send_typing(state: AppState, conversation_id: String, typing: bool) {
     let _ = state
-        .gql::<SendTypingIndicator>(send_typing_indicator::Variables {
+        .gql_as::<SendTypingIndicator, Ignored>(send_typing_indicator::Variables {
             conversation_id,
             typing,
         })
@@ -432,7 +492,7 @@ pub async fn set_conversation_presence(
     presence: ConversationPresenceState,
 ) {
     let _ = state
-        .gql::<SetConversationPresence>(set_conversation_presence::Variables {
+        .gql_as::<SetConversationPresence, Ignored>(set_conversation_presence::Variables {
             conversation_id,
             state: presence,
         })
@@ -442,7 +502,7 @@ pub async fn set_conversation_presence(
 /// Connects a Page with its access token (administrators).
 pub async fn connect_page(state: AppState, page_id: String, token: String) -> Result<(), ApiError> {
     state
-        .gql::<ConnectPage>(connect_page::Variables {
+        .gql_as::<ConnectPage, Ignored>(connect_page::Variables {
             page_id,
             access_token: token,
         })
@@ -456,7 +516,7 @@ pub async fn start_full_sync(
     page_id: String,
 ) -> Result<model::SyncJob, ApiError> {
     let job: model::SyncJob = state
-        .gql::<SyncFullHistory>(sync_full_history::Variables { page_id })
+        .gql_as::<SyncFullHistory, SyncFullHistoryAnswer>(sync_full_history::Variables { page_id })
         .await?
         .sync_full_history
         .into();
@@ -485,6 +545,6 @@ pub fn put_sync_job(state: &mut AppState, job: model::SyncJob) {
 /// Signs out: the server ends the session (and its subscriptions), the browser
 /// forgets the token.
 pub async fn sign_out(state: AppState) {
-    let _ = state.gql::<Logout>(logout::Variables {}).await;
+    let _ = state.gql_as::<Logout, Ignored>(logout::Variables {}).await;
     state.forget_session();
 }

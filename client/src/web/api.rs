@@ -1,6 +1,7 @@
 //! GraphQL over HTTP: `POST /graphql` on the page's own origin, with the session as
 //! `Authorization: Bearer`.
-use graphql_client::{GraphQLQuery, Response};
+use graphql_client::GraphQLQuery;
+use serde_json::Value;
 
 /// A failed operation: the server's `extensions.code` and message, or no answer.
 #[derive(Debug, Clone, PartialEq)]
@@ -21,18 +22,14 @@ impl ApiError {
         self.code == "UNAUTHENTICATED"
     }
 
-    /// The first error of a GraphQL response, with its code.
-    pub fn from_graphql(errors: &[graphql_client::Error]) -> Self {
+    /// The first error of a GraphQL response (its `errors`), with its code.
+    pub fn from_graphql(errors: &[Value]) -> Self {
         let first = errors.first();
-        let code = first
-            .and_then(|e| e.extensions.as_ref())
-            .and_then(|x| x.get("code"))
-            .and_then(|c| c.as_str())
-            .unwrap_or("INTERNAL")
-            .to_string();
+        let text = |field: Option<&Value>| field.and_then(Value::as_str).map(str::to_string);
         Self {
-            code,
-            message: first.map(|e| e.message.clone()).unwrap_or_default(),
+            code: text(first.and_then(|e| e.get("extensions")?.get("code")))
+                .unwrap_or_else(|| "INTERNAL".into()),
+            message: text(first.and_then(|e| e.get("message"))).unwrap_or_default(),
         }
     }
 }
@@ -47,36 +44,97 @@ impl std::fmt::Display for ApiError {
     }
 }
 
-/// Runs one query or mutation. Only the encoding and decoding are per operation: the
-/// request itself is [`post`], compiled once (each operation's copy of the whole request
-/// weighed about a kilobyte of gzipped wasm).
-pub async fn call<Q: GraphQLQuery>(
-    token: Option<&str>,
-    variables: Q::Variables,
-) -> Result<Q::ResponseData, ApiError> {
-    call_as::<Q, Q::ResponseData>(token, variables).await
-}
-
-/// Runs operation `Q`, decoding its answer as `T` (one of `crate::ops`' shared answers).
+/// Runs operation `Q`, decoding its answer as `T` (its `ResponseData`, or one of
+/// `crate::ops`' shared answers). Only the encoding and decoding are per operation: the
+/// request and the reading of the answer are [`request`], compiled once (each
+/// operation's copy of the whole request weighed about a kilobyte of gzipped wasm).
 pub async fn call_as<Q: GraphQLQuery, T: serde::de::DeserializeOwned>(
     token: Option<&str>,
     variables: Q::Variables,
 ) -> Result<T, ApiError> {
     let body = serde_json::to_string(&Q::build_query(variables))
         .map_err(|e| ApiError::network(e.to_string()))?;
+    let (status, answer) = request(token, body).await?;
+    answer_as(answer).map_err(|failure| match failure {
+        Failure::Api(e) => e,
+        Failure::Undecodable | Failure::Empty => answered(status),
+    })
+}
+
+/// Why an answer gave no data.
+pub enum Failure {
+    /// Its data does not decode as the type asked for, or its errors are no list.
+    Undecodable,
+    /// It carries errors: the first, with its code.
+    Api(ApiError),
+    /// Neither data nor errors.
+    Empty,
+}
+
+/// Decodes a GraphQL answer's `data` as `T`, then picks the result: the first of its
+/// `errors` if there are any, or the data. Every answer, over HTTP or the live feed,
+/// decodes through here: one decoder per type, from [`serde_json::Value`] (a decoder
+/// from text besides it would be a second copy of every type's decoder in the wasm). The
+/// errors are read as JSON, not decoded: only the first one's message and code count.
+pub fn answer_as<T: serde::de::DeserializeOwned>(mut answer: Value) -> Result<T, Failure> {
+    let data = match answer.get_mut("data").map(Value::take) {
+        None | Some(Value::Null) => None,
+        Some(data) => Some(serde_json::from_value::<T>(data).map_err(|_| Failure::Undecodable)?),
+    };
+    match (data, answer.get("errors")) {
+        (_, Some(Value::Array(errors))) if !errors.is_empty() => {
+            Err(Failure::Api(ApiError::from_graphql(errors)))
+        }
+        (_, Some(errors)) if !errors.is_array() && !errors.is_null() => Err(Failure::Undecodable),
+        (Some(data), _) => Ok(data),
+        (None, _) => Err(Failure::Empty),
+    }
+}
+
+fn answered(status: u16) -> ApiError {
+    ApiError::network(format!("the server answered HTTP {status}"))
+}
+
+/// Sends one request body (or takes its prefetched answer); the status and the answer
+/// read as JSON.
+async fn request(token: Option<&str>, body: String) -> Result<(u16, Value), ApiError> {
     let (status, text) = match prefetched(token, &body).await {
         Some(answer) => answer,
-        None => post(token, body).await?,
+        None => post(token, body.into(), true).await?,
     };
-    let decoded: Response<T> = serde_json::from_str(&text)
-        .map_err(|_| ApiError::network(format!("the server answered HTTP {status}")))?;
-    match (decoded.data, decoded.errors) {
-        (_, Some(errors)) if !errors.is_empty() => Err(ApiError::from_graphql(&errors)),
-        (Some(data), _) => Ok(data),
-        (None, _) => Err(ApiError::network(format!(
-            "the server answered HTTP {status}"
-        ))),
+    let answer: Value = serde_json::from_str(&text).map_err(|_| answered(status))?;
+    Ok((status, answer))
+}
+
+/// Runs operation `Q` as a GraphQL multipart request, `file` as its `input.file` variable
+/// (the server's `sendMessage(input: {file})`).
+pub async fn call_with_file<Q: GraphQLQuery, T: serde::de::DeserializeOwned>(
+    token: Option<&str>,
+    variables: Q::Variables,
+    file: &web_sys::File,
+) -> Result<T, ApiError> {
+    let js = |e: wasm_bindgen::JsValue| ApiError::network(format!("{e:?}"));
+    let mut operations = serde_json::to_value(Q::build_query(variables))
+        .map_err(|e| ApiError::network(e.to_string()))?;
+    if let Some(input) = operations
+        .pointer_mut("/variables/input")
+        .and_then(serde_json::Value::as_object_mut)
+    {
+        input.insert("file".into(), serde_json::Value::Null);
     }
+    let form = web_sys::FormData::new().map_err(js)?;
+    form.append_with_str("operations", &operations.to_string())
+        .map_err(js)?;
+    form.append_with_str("map", r#"{"0":["variables.input.file"]}"#)
+        .map_err(js)?;
+    form.append_with_blob_and_filename("0", file, &file.name())
+        .map_err(js)?;
+    let (status, text) = post(token, form.into(), false).await?;
+    let answer: Value = serde_json::from_str(&text).map_err(|_| answered(status))?;
+    answer_as(answer).map_err(|failure| match failure {
+        Failure::Api(e) => e,
+        Failure::Undecodable | Failure::Empty => answered(status),
+    })
 }
 
 /// The answer to a request the page's boot module (`boot-<hash>.js`, written by
@@ -104,14 +162,20 @@ async fn prefetched(token: Option<&str>, body: &str) -> Option<(u16, String)> {
     Some((status, text(&answer, "text")?))
 }
 
-/// `POST /graphql` with a JSON body; the status and the body's text.
-async fn post(token: Option<&str>, body: String) -> Result<(u16, String), ApiError> {
-    let mut request = gloo_net::http::Request::post("/graphql")
-        .header(
-            "Accept",
-            "application/graphql-response+json, application/json",
-        )
-        .header("Content-Type", "application/json");
+/// `POST /graphql` with a JSON body (`json`), or a form the browser encodes as
+/// `multipart/form-data` itself; the status and the body's text.
+async fn post(
+    token: Option<&str>,
+    body: wasm_bindgen::JsValue,
+    json: bool,
+) -> Result<(u16, String), ApiError> {
+    let mut request = gloo_net::http::Request::post("/graphql").header(
+        "Accept",
+        "application/graphql-response+json, application/json",
+    );
+    if json {
+        request = request.header("Content-Type", "application/json");
+    }
     if let Some(token) = token {
         request = request.header("Authorization", &format!("Bearer {token}"));
     }

@@ -283,3 +283,26 @@ pub fn focused_conversation() -> Option<String> {
         .flatten()?
         .get_attribute("data-conversation-id")
 }
+
+/// The file chosen in the file input `id`, if any.
+pub fn chosen_file(id: &str) -> Option<web_sys::File> {
+    use wasm_bindgen::JsCast;
+    let input: web_sys::HtmlInputElement = web_sys::window()?
+        .document()?
+        .get_element_by_id(id)?
+        .dyn_into()
+        .ok()?;
+    input.files()?.get(0)
+}
+
+/// Forgets the file chosen in the file input `id`, so choosing the same one again is a change.
+pub fn clear_file_input(id: &str) {
+    use wasm_bindgen::JsCast;
+    if let Some(input) = web_sys::window()
+        .and_then(|w| w.document())
+        .and_then(|d| d.get_element_by_id(id))
+        .and_then(|e| e.dyn_into::<web_sys::HtmlInputElement>().ok())
+    {
+        input.set_value("");
+    }
+}

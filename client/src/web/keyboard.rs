@@ -28,6 +28,15 @@ pub fn listen(state: AppState, mut sheet: Signal<bool>, resolve: Coroutine<Strin
             return;
         };
         let open = state.open_conversation_now();
+        let mut viewer = state.viewer;
+        if viewer.peek().is_some() {
+            // The enlarged image is modal too: Escape closes it.
+            if shortcut == Shortcut::Escape {
+                e.prevent_default();
+                viewer.set(None);
+            }
+            return;
+        }
         if *sheet.peek() {
             // The sheet is modal: Escape (or `?` again) closes it, nothing else acts.
             if matches!(shortcut, Shortcut::Escape | Shortcut::Help) {

@@ -16,7 +16,6 @@
 //! Every event goes through [`apply`], which upserts by id: an event applied twice
 //! changes nothing, so an overlap between a replay and a refetch is harmless.
 use std::future::IntoFuture;
-use std::marker::PhantomData;
 use std::time::Duration;
 
 use dioxus::core::spawn_forever;
@@ -29,7 +28,7 @@ use graphql_ws_client::graphql::GraphqlOperation;
 
 use super::actions;
 use super::alerts;
-use super::api::ApiError;
+use super::api::{self, ApiError, Failure};
 use super::browser;
 use super::state::{AppState, Connection};
 use crate::model::{self, Message, MessageDirection, Presence};
@@ -147,25 +146,25 @@ async fn connect(token: &str) -> Result<Client, Ended> {
     Ok(client)
 }
 
-/// A subscription of operation `Q` whose events decode as `T` (`Q::ResponseData`, or one
-/// of `crate::ops`' shared answers).
-struct Streaming<Q: GraphQLQuery, T> {
-    body: graphql_client::QueryBody<Q::Variables>,
-    answer: PhantomData<fn() -> T>,
+/// A subscription: its request body, written once by the operation that starts it, and
+/// its events read as JSON ([`api::answer_as`] decodes them, as it does HTTP answers).
+/// Not generic, so the client's subscription machinery is compiled once for all.
+struct Streaming {
+    body: Box<serde_json::value::RawValue>,
 }
 
-impl<Q: GraphQLQuery, T> serde::Serialize for Streaming<Q, T> {
+impl serde::Serialize for Streaming {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         self.body.serialize(serializer)
     }
 }
 
-impl<Q: GraphQLQuery, T: serde::de::DeserializeOwned> GraphqlOperation for Streaming<Q, T> {
-    type Response = graphql_client::Response<T>;
-    type Error = serde_json::Error;
+impl GraphqlOperation for Streaming {
+    type Response = serde_json::Value;
+    type Error = std::convert::Infallible;
 
     fn decode(&self, data: serde_json::Value) -> Result<Self::Response, Self::Error> {
-        serde_json::from_value(data)
+        Ok(data)
     }
 }
 
@@ -175,8 +174,8 @@ async fn subscribe_to<Q, F>(
     map: F,
 ) -> Result<LocalBoxStream<'static, Event>, Ended>
 where
-    Q: GraphQLQuery + Send + Unpin + 'static,
-    Q::Variables: Send + Unpin,
+    Q: GraphQLQuery,
+    Q::ResponseData: 'static,
     F: Fn(Q::ResponseData) -> Event + 'static,
 {
     subscribe_as::<Q, Q::ResponseData, F>(client, variables, map).await
@@ -188,31 +187,36 @@ async fn subscribe_as<Q, T, F>(
     map: F,
 ) -> Result<LocalBoxStream<'static, Event>, Ended>
 where
-    Q: GraphQLQuery + Send + Unpin + 'static,
-    Q::Variables: Send + Unpin,
+    Q: GraphQLQuery,
     T: serde::de::DeserializeOwned + 'static,
     F: Fn(T) -> Event + 'static,
 {
-    let operation = Streaming::<Q, T> {
-        body: Q::build_query(variables),
-        answer: PhantomData,
-    };
-    let stream = client
-        .subscribe(operation)
-        .await
+    let body = serde_json::value::to_raw_value(&Q::build_query(variables))
         .map_err(|_| Ended::Lost { served: false })?;
-    Ok(stream
+    Ok(subscribe(client, body)
+        .await?
         .map(move |item| match item {
-            Ok(response) => match (response.data, response.errors) {
-                (_, Some(errors)) if !errors.is_empty() => {
-                    Event::Failed(ApiError::from_graphql(&errors))
-                }
-                (Some(data), _) => map(data),
-                (None, _) => Event::Failed(ApiError::network("empty event")),
+            Ok(answer) => match api::answer_as::<T>(answer) {
+                Ok(data) => map(data),
+                Err(Failure::Api(e)) => Event::Failed(e),
+                Err(Failure::Undecodable) => Event::Failed(ApiError::network("undecodable event")),
+                Err(Failure::Empty) => Event::Failed(ApiError::network("empty event")),
             },
             Err(e) => Event::Failed(ApiError::network(e.to_string())),
         })
         .boxed_local())
+}
+
+/// Starts one subscription; its answers as JSON.
+async fn subscribe(
+    client: &Client,
+    body: Box<serde_json::value::RawValue>,
+) -> Result<LocalBoxStream<'static, Result<serde_json::Value, graphql_ws_client::Error>>, Ended> {
+    let stream = client
+        .subscribe(Streaming { body })
+        .await
+        .map_err(|_| Ended::Lost { served: false })?;
+    Ok(stream.boxed_local())
 }
 
 /// One connection's life: connect, subscribe (resuming after `position`), apply
@@ -262,7 +266,7 @@ async fn serve(
         },
     )
     .await;
-    let presence = subscribe_to::<AgentPresenceChanged, _>(
+    let presence = subscribe_as::<AgentPresenceChanged, AgentPresenceAnswer, _>(
         &client,
         agent_presence_changed::Variables {
             page_id: page_id.to_string(),
@@ -426,7 +430,7 @@ fn apply(
 /// Follows a history sync job's progress on its own connection until it is done.
 pub async fn follow_sync(mut state: AppState, token: String, job_id: String) {
     if let Ok(client) = connect(&token).await {
-        let stream = subscribe_to::<SyncProgress, _>(
+        let stream = subscribe_as::<SyncProgress, SyncProgressAnswer, _>(
             &client,
             sync_progress::Variables {
                 job_id: job_id.clone(),

@@ -82,6 +82,8 @@ pub struct AppState {
     /// Who has which conversation open or is replying in it (the collision warning).
     pub viewers: Signal<Viewers>,
     pub sync_jobs: Signal<Vec<SyncJob>>,
+    /// The image enlarged over the inbox (its URL), closed by Escape or a click.
+    pub viewer: Signal<Option<String>>,
     pub now_ms: Signal<i64>,
     /// Left by the session load for the first live feed, taken by it (not reactive).
     pub feed_start: CopyValue<Option<FeedStart>>,
@@ -106,6 +108,7 @@ impl AppState {
             presence: Signal::new(Vec::new()),
             viewers: Signal::new(Viewers::default()),
             sync_jobs: Signal::new(Vec::new()),
+            viewer: Signal::new(None),
             now_ms: Signal::new(browser::now_ms()),
             feed_start: CopyValue::new(None),
         }
@@ -120,6 +123,23 @@ impl AppState {
     }
 
     /// Like [`AppState::gql`], decoding the answer as `T` (see `crate::ops`).
+    /// Like [`Self::gql_as`], with `file` as the operation's `input.file`.
+    pub async fn gql_file<Q: GraphQLQuery, T: serde::de::DeserializeOwned>(
+        self,
+        vars: Q::Variables,
+        file: &web_sys::File,
+    ) -> Result<T, ApiError> {
+        let token = self.token.peek().clone();
+        let result = api::call_with_file::<Q, T>(token.as_deref(), vars, file).await;
+        if let Err(e) = &result
+            && e.is_unauthenticated()
+            && token.is_some()
+        {
+            self.forget_session();
+        }
+        result
+    }
+
     pub async fn gql_as<Q: GraphQLQuery, T: serde::de::DeserializeOwned>(
         self,
         vars: Q::Variables,

@@ -1,6 +1,7 @@
 //! The control API under `/_sim/`: how tests and the demo drive the simulated world.
 //! JSON in, JSON out; errors are `{"error": "..."}` with a 4xx status.
 
+mod attachments;
 mod faults;
 mod messages;
 mod pages;
@@ -55,12 +56,15 @@ pub fn router() -> Router<Arc<Sim>> {
             post(messages::inbox_reply),
         )
         .route("/pages/{page_id}/sent", get(messages::sent))
+        .route("/pages/{page_id}/attachments", get(attachments::of_page))
+        .route("/attachments/{id}", get(attachments::bytes))
         .route("/pages/{page_id}/events", post(messages::raw_events))
         .route("/pages/{page_id}/seed", post(seed::seed))
         .route(
             "/rate_limits",
             put(pages::set_rate_limits).get(pages::rate_limits),
         )
+        .route("/rate_limits/throttled", get(pages::throttled))
         .route("/receipts", put(receipts::set_mode).get(receipts::mode))
         .route("/webhook", put(pages::set_webhook).get(pages::webhook))
         .route(

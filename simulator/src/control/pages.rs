@@ -12,6 +12,7 @@ use serde_json::{Value, json};
 use super::{ControlError, ControlResult};
 use crate::config::{RateLimits, Secret};
 use crate::model::{Customer, Page};
+use crate::ratelimit::Throttled;
 use crate::sim::Sim;
 use crate::{ids, names, time};
 
@@ -105,6 +106,7 @@ pub fn create_customer(
 /// the webhook URL and App Secret stay.
 pub fn reset_world(sim: &Sim) {
     sim.store().reset();
+    sim.uploads().reset();
     sim.limiter().set_limits(sim.config().rate_limits);
     sim.faults().clear();
     *sim.paging() = crate::graph::paging::PagingMode::default();
@@ -176,6 +178,12 @@ pub(super) async fn list_customers(
 
 pub(super) async fn rate_limits(State(sim): State<Arc<Sim>>) -> Json<RateLimits> {
     Json(sim.limiter().limits())
+}
+
+/// `GET /_sim/rate_limits/throttled`: how many calls each budget refused since the limits
+/// were last set (`send`, `media_send`, `conversations`).
+pub(super) async fn throttled(State(sim): State<Arc<Sim>>) -> Json<Throttled> {
+    Json(sim.limiter().throttled())
 }
 
 /// `PUT /_sim/rate_limits`: each key present replaces one limit (`null` or 0 switches it off);

@@ -160,6 +160,26 @@ impl GraphError {
         )
     }
 
+    /// A file the Send API or the Attachment Upload API could not take: the Send API error
+    /// codes page's 100 / 2018047, "Upload attachment failure" (there for a type that does
+    /// not match the file; the simulator also answers it for an empty or oversized file).
+    pub fn upload_failure(detail: &str) -> Self {
+        Self::new(
+            100,
+            Some(2_018_047),
+            "OAuthException",
+            format!("(#100) Upload attachment failure: {detail}"),
+        )
+    }
+
+    /// An `attachment_id` this Page cannot send: never issued, another Page's, or not
+    /// reusable and sent already. Documented nowhere; code 100 is the simulator's choice.
+    pub fn unknown_attachment(id: &str) -> Self {
+        Self::invalid_param(format!(
+            "param message[attachment][payload][attachment_id] {id} is not an attachment this Page can send."
+        ))
+    }
+
     /// The User Profile API for an account without a profile.
     pub fn no_profile() -> Self {
         Self::new(

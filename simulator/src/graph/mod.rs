@@ -4,6 +4,7 @@
 mod attachments;
 pub mod error;
 pub mod fields;
+pub mod multipart;
 mod nodes;
 
 pub use nodes::WEBHOOK_FIELDS;
@@ -12,6 +13,8 @@ pub mod request;
 mod send;
 mod threads;
 mod tokens;
+mod upload;
+mod validate;
 
 use std::sync::Arc;
 
@@ -51,7 +54,11 @@ pub async fn handle(
         .filter(|p| p.starts_with('v') && p.contains('.'))
         .unwrap_or("v25.0")
         .to_owned();
-    let mut response = match route(&sim, method, &uri, &headers, &body) {
+    let form = match multipart::read(&headers, body.clone()).await {
+        Ok(form) => form,
+        Err(error) => return error.into_response(),
+    };
+    let mut response = match route(&sim, method, &uri, &headers, &body, form) {
         Ok(response) => response,
         Err(error) => error.into_response(),
     };
@@ -67,8 +74,9 @@ fn route(
     uri: &Uri,
     headers: &HeaderMap,
     body: &[u8],
+    form: Option<multipart::Form>,
 ) -> GraphResult<Response> {
-    let req = GraphRequest::parse(method, uri, headers, body)?;
+    let req = GraphRequest::parse(method, uri, headers, body, form)?;
     if req.node == "debug_token" && req.edge.is_none() && req.method == Method::GET {
         return tokens::debug_token(sim, &req);
     }
@@ -99,7 +107,11 @@ fn route(
         (Node::Page, None) if method == Method::GET => nodes::page(&page, &req.params),
         (Node::Page, Some("messages")) if method == Method::POST => {
             tokens::require(sim, &page, "pages_messaging")?;
-            send::send(sim, &page, &req.params)
+            send::send(sim, &page, &req.params, req.file.as_ref())
+        }
+        (Node::Page, Some("message_attachments")) if method == Method::POST => {
+            tokens::require(sim, &page, "pages_messaging")?;
+            upload::upload(sim, &page, &req.params, req.file.as_ref())
         }
         (Node::Page, Some("conversations")) if method == Method::GET => threads::list(sim, &ctx),
         (Node::Page, Some("permissions")) if method == Method::GET => {
@@ -132,7 +144,7 @@ fn route(
 /// `/{page}`) and subscriptions, which faults never answer.
 fn surface_of(node: &Node, edge: Option<&str>) -> Option<Surface> {
     match (node, edge) {
-        (Node::Page, Some("messages")) => Some(Surface::Send),
+        (Node::Page, Some("messages" | "message_attachments")) => Some(Surface::Send),
         (Node::Page, Some("conversations")) | (Node::Thread(_) | Node::Message(_), _) => {
             Some(Surface::Conversations)
         }
@@ -159,7 +171,7 @@ fn psid_of(node: &Node, req: &GraphRequest) -> Option<String> {
 fn is_known_edge(edge: &str) -> bool {
     matches!(
         edge,
-        "messages" | "conversations" | "subscribed_apps" | "permissions"
+        "messages" | "message_attachments" | "conversations" | "subscribed_apps" | "permissions"
     )
 }
 

@@ -6,6 +6,7 @@ use axum::http::{HeaderMap, Method, Uri, header};
 use serde_json::Value;
 
 use super::error::{GraphError, GraphResult};
+use super::multipart::{FilePart, Form};
 
 /// A parsed Graph API call.
 #[derive(Debug)]
@@ -24,11 +25,20 @@ pub struct GraphRequest {
     pub token: Option<String>,
     /// `scheme://host` the caller used, for `paging.next`.
     pub origin: String,
+    /// `filedata` of a multipart body.
+    pub file: Option<FilePart>,
 }
 
 impl GraphRequest {
-    /// Splits a request; a path no Graph call has (empty, or too deep) is an error.
-    pub fn parse(method: Method, uri: &Uri, headers: &HeaderMap, body: &[u8]) -> GraphResult<Self> {
+    /// Splits a request; a path no Graph call has (empty, or too deep) is an error. A
+    /// multipart body comes as `form` (see `multipart::read`), any other as `body`.
+    pub fn parse(
+        method: Method,
+        uri: &Uri,
+        headers: &HeaderMap,
+        body: &[u8],
+        form: Option<Form>,
+    ) -> GraphResult<Self> {
         let mut parts: Vec<&str> = uri.path().split('/').filter(|p| !p.is_empty()).collect();
         let mut version_prefix = String::new();
         if parts.first().is_some_and(|p| is_version(p)) {
@@ -46,7 +56,13 @@ impl GraphRequest {
         if let Some(query) = uri.query() {
             params.extend_form(query.as_bytes());
         }
-        if !body.is_empty() {
+        let mut file = None;
+        if let Some(form) = form {
+            for (key, value) in form.fields {
+                params.insert_form_value(key, value);
+            }
+            file = form.file;
+        } else if !body.is_empty() {
             let is_json = headers
                 .get(header::CONTENT_TYPE)
                 .and_then(|v| v.to_str().ok())
@@ -76,6 +92,7 @@ impl GraphRequest {
             params,
             token,
             origin: format!("http://{host}"),
+            file,
         })
     }
 
@@ -121,15 +138,18 @@ pub struct Params(pub HashMap<String, Value>);
 impl Params {
     fn extend_form(&mut self, raw: &[u8]) {
         for (key, value) in url::form_urlencoded::parse(raw) {
-            let trimmed = value.trim_start();
-            let parsed = if trimmed.starts_with('{') || trimmed.starts_with('[') {
-                serde_json::from_str(&value)
-                    .unwrap_or_else(|_| Value::String(value.clone().into_owned()))
-            } else {
-                Value::String(value.into_owned())
-            };
-            self.0.insert(key.into_owned(), parsed);
+            self.insert_form_value(key.into_owned(), value.into_owned());
         }
+    }
+
+    fn insert_form_value(&mut self, key: String, value: String) {
+        let trimmed = value.trim_start();
+        let parsed = if trimmed.starts_with('{') || trimmed.starts_with('[') {
+            serde_json::from_str(&value).unwrap_or(Value::String(value))
+        } else {
+            Value::String(value)
+        };
+        self.0.insert(key, parsed);
     }
 
     /// A parameter, as JSON.

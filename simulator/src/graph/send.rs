@@ -8,30 +8,43 @@ use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
 
 use super::error::{GraphError, GraphResult};
+use super::multipart::FilePart;
 use super::request::Params;
+use super::upload::{self, Source};
+use super::validate;
 use crate::model::{Attachment, Content, Origin, Page};
 use crate::ratelimit::Budget;
 use crate::sim::Sim;
 use crate::store::SenderAction;
 use crate::time;
+use crate::uploads::Upload;
 
 const DAY_MS: i64 = 24 * 60 * 60 * 1000;
 const MAX_TEXT_CHARS: usize = 2000;
 const MAX_METADATA_CHARS: usize = 1000;
-const MAX_QUICK_REPLIES: usize = 13;
 const SENDER_ACTIONS: &[&str] = &["mark_seen", "typing_on", "typing_off"];
 const ATTACHMENT_TYPES: &[&str] = &["image", "audio", "video", "file", "template"];
 
-/// A validated request: a message or a sender action, for one recipient.
+/// A validated request: a message (with where its attachment comes from) or a sender
+/// action, for one recipient.
 enum Request {
-    Message { content: Content, media: bool },
+    Message {
+        content: Content,
+        media: bool,
+        source: Option<Source>,
+    },
     Action(String),
 }
 
-/// `POST /{page}/messages`.
-pub fn send(sim: &Arc<Sim>, page: &Page, params: &Params) -> GraphResult<Response> {
+/// `POST /{page}/messages`, with the multipart body's `filedata` when there is one.
+pub fn send(
+    sim: &Arc<Sim>,
+    page: &Page,
+    params: &Params,
+    file: Option<&FilePart>,
+) -> GraphResult<Response> {
     let recipient = recipient_id(params)?;
-    let request = parse(params)?;
+    let request = parse(params, file)?;
     charge(
         sim,
         &page.id,
@@ -64,16 +77,25 @@ pub fn send(sim: &Arc<Sim>, page: &Page, params: &Params) -> GraphResult<Respons
             });
             Ok(Json(json!({ "recipient_id": recipient })).into_response())
         }
-        Request::Message { content, .. } => {
+        Request::Message {
+            mut content,
+            source,
+            ..
+        } => {
+            let saved = match (source, content.attachments.first_mut()) {
+                (Some(source), Some(attachment)) => resolve(sim, page, source, attachment, file)?,
+                _ => None,
+            };
             let message = sim
                 .store()
                 .record(&page.id, &recipient, true, now, content, Origin::SendApi)
                 .map_err(|_| GraphError::no_matching_user())?;
             sim.announce_send(&message);
-            Ok(
-                Json(json!({ "recipient_id": recipient, "message_id": message.mid }))
-                    .into_response(),
-            )
+            let mut answer = json!({ "recipient_id": recipient, "message_id": message.mid });
+            if let Some(id) = saved {
+                answer["attachment_id"] = id.into();
+            }
+            Ok(Json(answer).into_response())
         }
     }
 }
@@ -107,7 +129,7 @@ fn recipient_id(params: &Params) -> GraphResult<String> {
     }
 }
 
-fn parse(params: &Params) -> GraphResult<Request> {
+fn parse(params: &Params, file: Option<&FilePart>) -> GraphResult<Request> {
     if let Some(action) = params.get("sender_action") {
         let mixed = ["message", "messaging_type", "tag", "notification_type"]
             .iter()
@@ -126,6 +148,7 @@ fn parse(params: &Params) -> GraphResult<Request> {
         return Ok(Request::Action(action));
     }
     let (messaging_type, tag) = messaging_type(params)?;
+    validate::notification_type(params)?;
     let message = params
         .get("message")
         .filter(|m| m.is_object())
@@ -144,12 +167,19 @@ fn parse(params: &Params) -> GraphResult<Request> {
         ..Content::default()
     };
     let mut media = false;
+    let mut source = None;
+    if text.is_some() && file.is_some() {
+        return Err(GraphError::invalid_param(
+            "filedata can only be sent with an attachment",
+        ));
+    }
     match (text, attachment) {
         (Some(text), None) => content.text = Some(check_text(text)?),
         (None, Some(attachment)) => {
-            let attachment = check_attachment(attachment)?;
+            let (attachment, from) = check_attachment(attachment, file)?;
             media = matches!(attachment.kind.as_str(), "audio" | "video");
             content.attachments.push(attachment);
+            source = Some(from);
         }
         _ => {
             return Err(GraphError::invalid_param(
@@ -158,14 +188,13 @@ fn parse(params: &Params) -> GraphResult<Request> {
         }
     }
     if let Some(replies) = message.get("quick_replies") {
-        let count = replies.as_array().map(Vec::len);
-        if count.is_none_or(|n| n == 0 || n > MAX_QUICK_REPLIES) {
-            return Err(GraphError::invalid_param(
-                "param message[quick_replies] must be an array of 1 to 13 elements",
-            ));
-        }
+        validate::quick_replies(replies)?;
     }
-    Ok(Request::Message { content, media })
+    Ok(Request::Message {
+        content,
+        media,
+        source,
+    })
 }
 
 fn messaging_type(params: &Params) -> GraphResult<(String, Option<String>)> {
@@ -240,7 +269,10 @@ fn metadata(message: &Value) -> GraphResult<Option<String>> {
     Ok(Some(metadata.to_owned()))
 }
 
-fn check_attachment(attachment: &Value) -> GraphResult<Attachment> {
+fn check_attachment(
+    attachment: &Value,
+    file: Option<&FilePart>,
+) -> GraphResult<(Attachment, Source)> {
     let kind = attachment
         .get("type")
         .and_then(Value::as_str)
@@ -256,23 +288,66 @@ fn check_attachment(attachment: &Value) -> GraphResult<Attachment> {
         .ok_or_else(|| {
             GraphError::invalid_param("param message[attachment][payload] must be non-empty.")
         })?;
-    let has_source = payload
-        .get("url")
-        .and_then(Value::as_str)
-        .is_some_and(|u| !u.is_empty())
-        || payload.get("attachment_id").is_some();
-    if kind != "template" && !has_source {
-        return Err(GraphError::invalid_param(
-            "param message[attachment][payload] must have a url or an attachment_id",
-        ));
+    let source = upload::source(kind, payload, file.is_some())?;
+    match (&source, file) {
+        (Source::Template, _) => validate::template(payload)?,
+        (Source::File { .. }, Some(file)) => upload::check_file(kind, file)?,
+        _ => {}
     }
     let mut payload = payload.clone();
     if let Some(map) = payload.as_object_mut() {
         map.remove("is_reusable");
     }
-    Ok(Attachment {
+    let attachment = Attachment {
         kind: kind.to_owned(),
         payload,
         title: None,
-    })
+    };
+    Ok((attachment, source))
+}
+
+/// Turns the attachment's source into what the message carries (a URL, as Facebook's
+/// echoes do) and saves what is to be saved; the `attachment_id` to answer, if any.
+fn resolve(
+    sim: &Sim,
+    page: &Page,
+    source: Source,
+    attachment: &mut Attachment,
+    file: Option<&FilePart>,
+) -> GraphResult<Option<String>> {
+    let upload = match source {
+        Source::Template
+        | Source::Url {
+            reusable: false, ..
+        } => return Ok(None),
+        Source::Url {
+            url,
+            reusable: true,
+        } => {
+            let upload = Upload::url(&page.id, &attachment.kind, &url, true);
+            return Ok(Some(sim.uploads().insert(upload).attachment_id));
+        }
+        Source::Saved(id) => {
+            let upload = sim
+                .uploads()
+                .take_for_send(&page.id, &id)
+                .ok_or_else(|| GraphError::unknown_attachment(&id))?;
+            if upload.kind != attachment.kind {
+                return Err(GraphError::invalid_param(format!(
+                    "param message[attachment][type] is {} but attachment {id} is a {}",
+                    attachment.kind, upload.kind
+                )));
+            }
+            attachment.payload = json!({ "url": upload::served_url(sim, &upload) });
+            return Ok(None);
+        }
+        Source::File { reusable } => {
+            let file = file.ok_or_else(|| GraphError::upload_failure("no filedata."))?;
+            let upload = upload::save_file(sim, page, &attachment.kind, file, reusable);
+            sim.uploads().take_for_send(&page.id, &upload.attachment_id);
+            upload
+        }
+    };
+    attachment.payload = json!({ "url": upload::served_url(sim, &upload) });
+    Ok(upload.is_reusable.then_some(upload.attachment_id))
 }

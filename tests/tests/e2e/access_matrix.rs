@@ -345,6 +345,14 @@ fn cases() -> Vec<Case> {
             expected_for_api_token: None,
         },
         Case {
+            operation: "resetAgentPassword",
+            // Taking over bob's account, who works on B.
+            document: "mutation($id: ID!) { resetAgentPassword(id: $id, password: \"taken over now\") { agent { id } password } }",
+            variables: |t| json!({ "id": t.agent }),
+            expected: Expected::Error("FORBIDDEN"),
+            expected_for_api_token: None,
+        },
+        Case {
             operation: "messageAdded",
             document: "subscription($id: ID!) { messageAdded(conversationId: $id) { id text } }",
             variables: |t| json!({ "id": t.conversation }),
@@ -1034,4 +1042,62 @@ async fn revoking_an_api_token_ends_its_subscriptions_and_its_requests() {
         Some("UNAUTHENTICATED"),
         "{response:#}"
     );
+}
+
+// Teammates, tokens and the audit log (issue 15, points 7 and 8): the administration
+// lists take no ID, so the introspected table above does not reach them.
+
+#[tokio::test]
+async fn the_administration_lists_show_alice_nothing_of_page_b() {
+    let world = world().await;
+    let app = &world.app;
+    let alices_token = app
+        .create_api_token(&world.alice.token, "alice's integration", &[PAGE_A])
+        .await;
+    let admins_token = app
+        .create_api_token(&app.admin_token, "admin's integration", &[PAGE_A])
+        .await;
+    let audit_log = "{ auditLog(first: 100) { edges { node { id objectName } } } }";
+    let api_tokens = "{ apiTokens { id name pageIds agent { id } } }";
+    let agents = "{ agents { id email pageIds } }";
+    let mut failures = Vec::new();
+    for (who, token) in [
+        ("alice", &world.alice.token),
+        ("alice's token", &alices_token.token),
+        ("the admin's token", &admins_token.token),
+    ] {
+        for (what, query) in [("agents", agents), ("auditLog", audit_log)] {
+            let response = app.gql_as(Some(token), query, json!({})).await;
+            if error_code(&response) != Some("FORBIDDEN") || !response["data"].is_null() {
+                failures.push(format!("{who} asked {what}: {response}"));
+            }
+        }
+    }
+    // Her own tokens, none of bob's; an API token lists none.
+    let own = app
+        .gql_data_as(&world.alice.token, api_tokens, json!({}))
+        .await;
+    if own["apiTokens"]
+        != json!([{ "id": alices_token.id, "name": "alice's integration", "pageIds": [PAGE_A], "agent": { "id": world.alice.id } }])
+    {
+        failures.push(format!("alice's apiTokens: {own}"));
+    }
+    for token in [&alices_token.token, &admins_token.token] {
+        let response = app.gql_as(Some(token), api_tokens, json!({})).await;
+        if error_code(&response) != Some("FORBIDDEN") {
+            failures.push(format!("an API token asked apiTokens: {response}"));
+        }
+    }
+    // The administrator sees bob's token, and bob on B.
+    let all = app.gql_data(api_tokens, json!({})).await.to_string();
+    if !all.contains(&world.bobs_token.id) {
+        failures.push(format!("the administrator's apiTokens lack bob's: {all}"));
+    }
+    let listed = app.gql_data(agents, json!({})).await.to_string();
+    if !listed.contains(PAGE_B) {
+        failures.push(format!(
+            "the administrator's agents lack bob's Page: {listed}"
+        ));
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
 }

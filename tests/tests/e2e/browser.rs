@@ -3529,3 +3529,479 @@ async fn the_top_bar_is_one_row_at_360_px() {
     assert_eq!(text, "connected");
     world.browser.close().await;
 }
+
+// ---- media (issue 15, point 6): what customers send, shown as sent ----
+
+/// The open chat's image attachments: each `{src, loaded}`, oldest first.
+const CHAT_IMAGES: &str = "return Array.from(document.querySelectorAll(\
+    '[data-testid=\"chat\"] [data-testid=\"attachment\"][data-kind=\"image\"] img'))\
+    .map(i => ({ src: i.getAttribute('src'), loaded: i.complete && i.naturalWidth > 0 }));";
+
+#[tokio::test]
+async fn an_image_a_customer_sends_shows_inline_and_enlarges_until_escape() {
+    let Some(world) =
+        world("an_image_a_customer_sends_shows_inline_and_enlarges_until_escape").await
+    else {
+        return;
+    };
+    // Arrange: Ada's chat is open.
+    let psid = "3000001501";
+    let n = nonce();
+    world
+        .open_chat_after(
+            psid,
+            ("Ada", "Lovelace"),
+            &format!("A photo of the tent {n}"),
+        )
+        .await;
+    let b = &world.browser;
+    // A picture the simulator serves (the policy allows its origin, as Facebook's CDN).
+    let url = format!("http://{}/_sim/pictures/{psid}.svg", world.sim.addr());
+
+    // Act: she sends the image, live.
+    world
+        .sim
+        .control(
+            reqwest::Method::POST,
+            &format!("/pages/{PAGE}/customers/{psid}/messages"),
+            Some(json!({ "attachments": [{ "type": "image", "url": url }] })),
+        )
+        .await;
+
+    // Assert: shown inline, loaded, in the open chat.
+    let images = b
+        .wait_for(
+            "the image shown inline and loaded",
+            UI_TIMEOUT,
+            &format!("const i = (() => {{ {CHAT_IMAGES} }})(); return i.length === 1 && i[0].loaded ? i : false;"),
+        )
+        .await;
+    assert_eq!(images[0]["src"], url.as_str(), "{images:#}");
+    assert!(
+        b.js(
+            "return document.querySelector('[data-testid=\"image-viewer\"]') === null;",
+            vec![]
+        )
+        .await
+        .as_bool()
+        .unwrap_or(false),
+        "the viewer is closed until the image is clicked"
+    );
+
+    // Act + Assert: a click enlarges it, with the focus on the viewer's close button.
+    b.js(
+        "document.querySelector('[data-testid=\"attachment\"][data-kind=\"image\"]').click(); return true;",
+        vec![],
+    )
+    .await;
+    b.wait_for(
+        "the image enlarged, the close button focused",
+        UI_TIMEOUT,
+        &format!(
+            "const v = document.querySelector('[data-testid=\"image-viewer\"]');\
+             return v !== null && v.querySelector('img').getAttribute('src') === {}\
+               && document.activeElement === v.querySelector('[data-testid=\"image-viewer-close\"]');",
+            json!(url)
+        ),
+    )
+    .await;
+
+    // Act + Assert: Escape closes it, and only it: the chat stays open.
+    press(b, &[ESCAPE]).await;
+    b.wait_for(
+        "the viewer closed by Escape",
+        UI_TIMEOUT,
+        "return document.querySelector('[data-testid=\"image-viewer\"]') === null;",
+    )
+    .await;
+    let chat = b
+        .js("return document.querySelector('[data-testid=\"chat\"]') !== null && location.hash.startsWith('#/c/');", vec![])
+        .await;
+    assert_eq!(chat, true, "Escape left the chat as well");
+
+    // Act + Assert: the image is a button; Enter on it enlarges it again.
+    b.js(
+        "document.querySelector('[data-testid=\"attachment\"][data-kind=\"image\"]').focus(); return true;",
+        vec![],
+    )
+    .await;
+    press(b, &[ENTER]).await;
+    b.wait_for_testid("image-viewer").await;
+    b.assert_no_csp_violations().await;
+    world.browser.close().await;
+}
+
+/// What a customer sends in the media screenshot, one message each.
+fn media_messages(sim: &Simulator, psid: &str) -> Vec<Value> {
+    let picture = format!("http://{}/_sim/pictures/{psid}.svg", sim.addr());
+    vec![
+        json!({ "text": "Hi! The zip of my tent broke on the second night, photo below." }),
+        json!({ "attachments": [{ "type": "image", "url": picture }] }),
+        json!({ "attachments": [{ "type": "video", "url": format!("http://{}/_sim/none.mp4", sim.addr()) }] }),
+        json!({ "attachments": [{ "type": "audio", "url": format!("http://{}/_sim/none.mp4", sim.addr()) }] }),
+        json!({ "attachments": [{ "type": "file", "url": "https://cdn.example/v/Receipt%20NO-2291.pdf" }] }),
+        json!({ "attachments": [{ "type": "location", "title": "Campsite Nuuksio",
+                                  "payload": { "coordinates": { "lat": 60.3097, "long": 24.5026 } } }] }),
+        json!({ "attachments": [{ "type": "fallback",
+                                  "payload": { "title": "Trekking tent 2P: product page", "url": "https://example.org/tent-2p" } }] }),
+        json!({ "attachments": [{ "type": "sticker",
+                                  "payload": { "url": picture, "sticker_id": 369239263222822_u64 } }] }),
+    ]
+}
+
+#[tokio::test]
+#[ignore = "writes docs/media-*.png; run on demand"]
+async fn media_screenshots() {
+    let Some(world) = world("media_screenshots").await else {
+        return;
+    };
+    let psid = "3000001599";
+    world.customer(psid, "Ada", "Lovelace").await;
+    for body in media_messages(&world.sim, psid) {
+        world
+            .sim
+            .control(
+                reqwest::Method::POST,
+                &format!("/pages/{PAGE}/customers/{psid}/messages"),
+                Some(body),
+            )
+            .await;
+    }
+    let docs = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../docs");
+    let b = &world.browser;
+    for (width, height, name) in [(1366, 1150, "media.png"), (360, 740, "media-360.png")] {
+        b.set_size(width, height).await;
+        world.sign_in().await;
+        world.open_conversation_showing("[sticker]").await;
+        b.wait_for(
+            "every attachment shown",
+            UI_TIMEOUT,
+            "return document.querySelectorAll('[data-testid=\"attachment\"]').length >= 7;",
+        )
+        .await;
+        tokio::time::sleep(Duration::from_millis(800)).await;
+        b.screenshot(&docs.join(name)).await;
+        if width == 360 {
+            b.js(
+                "document.querySelector('[data-testid=\"attachment\"][data-kind=\"image\"]').click(); return true;",
+                vec![],
+            )
+            .await;
+            b.wait_for_testid("image-viewer").await;
+            tokio::time::sleep(Duration::from_millis(300)).await;
+            b.screenshot(&std::env::temp_dir().join("media-viewer-360.png"))
+                .await;
+        }
+        b.js("localStorage.clear(); return true;", vec![]).await;
+    }
+    world.browser.close().await;
+}
+
+// ----- issue 14: what Facebook says of a token, shown in Settings -----
+
+/// The text of the element `selector` once it contains `words`.
+async fn text_with(b: &Browser, what: &str, selector: &str, words: &str) -> String {
+    let script = format!(
+        "const e = document.querySelector('{selector}');\
+         return e && e.innerText.includes({words:?}) ? e.innerText : null;"
+    );
+    b.wait_for(what, UI_TIMEOUT, &script)
+        .await
+        .as_str()
+        .unwrap_or_default()
+        .to_owned()
+}
+
+#[tokio::test]
+async fn settings_say_why_a_token_is_refused_and_why_a_page_needs_reconnecting() {
+    let Some(world) =
+        world("settings_say_why_a_token_is_refused_and_why_a_page_needs_reconnecting").await
+    else {
+        return;
+    };
+    // Arrange: a second Page, whose token has expired.
+    let other = "1000000002";
+    let expired = world.sim.create_page(other, "Fjord Bikes").await;
+    world.sim.expire_token(other).await;
+    let b = &world.browser;
+    world.sign_in().await;
+    b.click("settings-link").await;
+    b.wait_for_testid("connect-page-id").await;
+
+    // Act: connect it with the expired token.
+    b.fill("connect-page-id", other).await;
+    b.fill("connect-page-token", &expired).await;
+    b.click("connect-page-submit").await;
+
+    // Assert: Facebook's verdict, in words.
+    let error = "[data-testid=\"connect-error\"]";
+    let said = text_with(b, "the expired-token error", error, "expired").await;
+    assert!(said.contains("get a new one"), "{said:?}");
+
+    // Act: a fresh token, but without pages_messaging.
+    world
+        .sim
+        .set_permissions(
+            other,
+            &[
+                "pages_show_list",
+                "pages_manage_metadata",
+                "pages_read_engagement",
+            ],
+            &[],
+        )
+        .await;
+    let fresh = world.sim.new_token(other).await;
+    b.fill("connect-page-token", &fresh).await;
+    b.click("connect-page-submit").await;
+
+    // Assert: the missing permission named; the Page not added.
+    text_with(b, "the missing-permission error", error, "pages_messaging").await;
+    let rows = b
+        .js(
+            "return document.querySelectorAll('[data-testid=\"page-row\"]').length;",
+            vec![],
+        )
+        .await;
+    assert_eq!(rows, 1, "a refused Page was listed");
+
+    // Act: Facebook answers the connected Page's sync with 230 (pages_messaging revoked).
+    world
+        .sim
+        .arm_fault(json!({ "code": 230, "surface": "conversations", "times": 1 }))
+        .await;
+    let synced = world
+        .app
+        .gql(
+            "mutation($page: ID!) { syncConversations(pageId: $page) { conversations } }",
+            json!({ "page": PAGE }),
+        )
+        .await;
+    assert!(synced.get("errors").is_some(), "{synced:#}");
+    b.reload().await;
+    b.wait_for_testid("sign-out").await;
+    if !present(b, "connect-page-id").await {
+        b.click("settings-link").await;
+    }
+
+    // Assert: its row says it needs reconnecting, and why.
+    let state =
+        format!("[data-testid=\"page-row\"][data-page-id=\"{PAGE}\"] [data-testid=\"page-state\"]");
+    let said = text_with(
+        b,
+        "the Page's reconnect reason",
+        &state,
+        "lacks a permission",
+    )
+    .await;
+    assert!(said.contains("reconnect granting it"), "{said:?}");
+    world.browser.close().await;
+}
+
+// ---- attach (issue 15 point 6): a file chosen in the composer reaches Facebook ----
+
+/// A script answering `condition` about `e`, the element `[data-testid=testid]` (or null).
+fn about(testid: &str, condition: &str) -> String {
+    format!("const e = document.querySelector('[data-testid=\"{testid}\"]'); return {condition};")
+}
+
+/// A script answering the text of `[data-testid=testid]`, or null when there is none.
+fn text_of(testid: &str) -> String {
+    about(testid, "e === null ? null : e.textContent")
+}
+
+#[tokio::test]
+async fn a_file_chosen_in_the_composer_reaches_facebook_and_a_refused_one_says_why() {
+    let Some(world) =
+        world("a_file_chosen_in_the_composer_reaches_facebook_and_a_refused_one_says_why").await
+    else {
+        return;
+    };
+    // Arrange: a PDF and a program named like an image, on disk.
+    let n = nonce();
+    world
+        .open_chat_after(
+            "3000000077",
+            ("Ada", "Byron"),
+            &format!("The invoice, please {n}"),
+        )
+        .await;
+    let b = &world.browser;
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    let pdf = [&b"%PDF-1.7\n"[..], &b"invoice ".repeat(300)].concat();
+    let pdf_path = dir.path().join("invoice-77.pdf");
+    std::fs::write(&pdf_path, &pdf).expect("the PDF written");
+    let program_path = dir.path().join("photo.png");
+    std::fs::write(
+        &program_path,
+        b"\x7fELF\x02\x01\x01\0\0\0\0\0\0\0\0\0\x02\0\x3e\0",
+    )
+    .expect("the program written");
+    let choose = async |path: &std::path::Path| {
+        b.testid("composer-file-input")
+            .await
+            .send_keys(&path.display().to_string())
+            .await
+            .expect("a file chosen");
+    };
+
+    // Act 1: a file the server refuses: the reason shows beside it, which stays chosen.
+    choose(&program_path).await;
+    let named = about(
+        "chosen-file-name",
+        "e !== null && e.textContent === 'photo.png'",
+    );
+    b.wait_for("the chosen file's name", UI_TIMEOUT, &named)
+        .await;
+    b.click("composer-send").await;
+    let refused = about(
+        "composer-file-error",
+        "e !== null && e.textContent.includes('type')",
+    );
+    b.wait_for("the refusal shown", UI_TIMEOUT, &refused).await;
+    assert_eq!(
+        b.js(&text_of("chosen-file-name"), vec![]).await,
+        "photo.png"
+    );
+    assert!(
+        world.sim.sent(PAGE).await.is_empty(),
+        "nothing reached Facebook"
+    );
+
+    // Act 2: removed, then the PDF chosen and sent.
+    b.click("chosen-file-remove").await;
+    let removed = about("chosen-file", "e === null");
+    b.wait_for("the file removed", UI_TIMEOUT, &removed).await;
+    choose(&pdf_path).await;
+    let chosen = about(
+        "chosen-file",
+        "e !== null && e.textContent.includes('invoice-77.pdf') && e.textContent.includes('KB')",
+    );
+    b.wait_for("the PDF chosen, with its size", UI_TIMEOUT, &chosen)
+        .await;
+    b.click("composer-send").await;
+
+    // Assert: Facebook received the same bytes, the thread shows the file, the composer is clear.
+    let uploaded = eventually(UI_TIMEOUT, async || {
+        let listed = world
+            .sim
+            .control(
+                reqwest::Method::GET,
+                &format!("/pages/{PAGE}/attachments"),
+                None,
+            )
+            .await;
+        listed["data"].as_array().filter(|a| !a.is_empty()).cloned()
+    })
+    .await;
+    assert_eq!(uploaded.len(), 1, "{uploaded:#?}");
+    assert_eq!(uploaded[0]["file_name"], "invoice-77.pdf");
+    assert_eq!(uploaded[0]["mime_type"], "application/pdf");
+    assert_eq!(uploaded[0]["size"], pdf.len());
+    b.wait_for(
+        "the sent file in the thread",
+        UI_TIMEOUT,
+        "return Array.from(document.querySelectorAll('[data-testid=\"message-item\"]'))\
+           .some(e => e.getAttribute('data-status') === 'SENT' && e.textContent.includes('invoice-77.pdf'));",
+    )
+    .await;
+    assert_eq!(b.js(&text_of("chosen-file"), vec![]).await, Value::Null);
+    world.browser.close().await;
+}
+
+// ---- media (issue 15, point 6): reactions and edits, live ----
+
+#[tokio::test]
+async fn a_reaction_and_an_edit_appear_live_on_the_open_message() {
+    let Some(world) = world("a_reaction_and_an_edit_appear_live_on_the_open_message").await else {
+        return;
+    };
+    // Arrange: Ada's chat is open with her message.
+    let psid = "3000001502";
+    let n = nonce();
+    let text = format!("Does the tent fit two {n}");
+    world
+        .open_chat_after(psid, ("Ada", "Lovelace"), &text)
+        .await;
+    let b = &world.browser;
+    let mid = world.app.messages_with(PAGE, psid).await[0]["mid"]
+        .as_str()
+        .expect("a mid")
+        .to_owned();
+    let from_ada = |field: &str, value: Value| {
+        json!({ "sender": { "id": psid }, "recipient": { "id": PAGE },
+                "timestamp": now_ms() as i64, field: value })
+    };
+
+    // Act: she reacts, through the simulator (subscribed to message_reactions).
+    world
+        .sim
+        .raw_events(
+            PAGE,
+            vec![from_ada(
+                "reaction",
+                json!({ "mid": mid, "action": "react", "emoji": "\u{2764}\u{fe0f}", "reaction": "love" }),
+            )],
+            Vec::new(),
+        )
+        .await;
+
+    // Assert: the reaction shows on her message, live.
+    let on_message = format!(
+        "const m = Array.from(document.querySelectorAll('[data-testid=\"message-item\"]'))\
+           .find(e => e.textContent.includes({}));\
+         if (!m) return false;\
+         return Array.from(m.querySelectorAll('[data-testid=\"reaction\"]')).map(r => r.textContent).join(' ')\
+           + '|' + (m.querySelector('[data-testid=\"edited-mark\"]') !== null) \
+           + '|' + m.querySelector('[data-testid=\"message-text\"]').textContent;",
+        json!(n)
+    );
+    b.wait_for(
+        "the reaction on the message",
+        UI_TIMEOUT,
+        &format!("const s = (() => {{ {on_message} }})(); return s && s.startsWith('\u{2764}\u{fe0f}|false|') ? s : false;"),
+    )
+    .await;
+
+    // Act + Assert: she edits it; the new text shows, marked edited, the reaction kept.
+    world
+        .sim
+        .raw_events(
+            PAGE,
+            vec![from_ada(
+                "message_edit",
+                json!({ "mid": mid, "text": format!("Does the tent fit three {n}"), "num_edit": 1 }),
+            )],
+            Vec::new(),
+        )
+        .await;
+    b.wait_for(
+        "the edit on the message",
+        UI_TIMEOUT,
+        &format!(
+            "const s = (() => {{ {on_message} }})(); return s === {} ? s : false;",
+            json!(format!("\u{2764}\u{fe0f}|true|Does the tent fit three {n}"))
+        ),
+    )
+    .await;
+
+    // Act + Assert: she takes the reaction back.
+    world
+        .sim
+        .raw_events(
+            PAGE,
+            vec![from_ada(
+                "reaction",
+                json!({ "mid": mid, "action": "unreact" }),
+            )],
+            Vec::new(),
+        )
+        .await;
+    b.wait_for(
+        "the reaction gone",
+        UI_TIMEOUT,
+        &format!("const s = (() => {{ {on_message} }})(); return s && s.startsWith('|true|') ? s : false;"),
+    )
+    .await;
+    world.browser.close().await;
+}

@@ -24,6 +24,11 @@ async fn sync_newest(app: &TestApp) -> Value {
 
 /// Starts `syncFullHistory` and waits for the job to end; the job as it ended.
 async fn full_sync(app: &TestApp) -> Value {
+    full_sync_within(app, JOB_TIMEOUT).await
+}
+
+/// [`full_sync`], waiting up to `timeout` for the job to end.
+async fn full_sync_within(app: &TestApp, timeout: Duration) -> Value {
     let started = app
         .gql_data(
             "mutation($page: ID!) { syncFullHistory(pageId: $page) { id status } }",
@@ -31,7 +36,7 @@ async fn full_sync(app: &TestApp) -> Value {
         )
         .await;
     let job = id_of(&started["syncFullHistory"]).to_owned();
-    eventually(JOB_TIMEOUT, async || {
+    eventually(timeout, async || {
         let data = app
             .gql_data(
                 "query($id: ID!) { syncJob(id: $id) { status conversations messages total error } }",
@@ -155,6 +160,63 @@ async fn a_full_sync_throttled_with_80006_backs_off_and_finishes() {
     // Assert
     assert_eq!(job["status"], "DONE", "{job:#}");
     assert_eq!(job["conversations"], 30, "{job:#}");
+    assert!(world.sim.faults().await.is_empty());
+    assert_eq!(stored_mids(&world.app).await, graph_mids(&world).await);
+}
+
+/// The Conversations API's usage header climbs to 100% of its budget (2 calls/s, the
+/// simulator's documented default) as a full sync reads 80 threads: the api slows down as
+/// the header nears 100%, so Facebook never has to refuse a call.
+#[tokio::test]
+async fn a_full_sync_near_its_usage_limit_slows_down_instead_of_being_throttled() {
+    // Arrange
+    let world = connected_page().await;
+    world.sim.seed(PAGE, 80, 2).await;
+    world
+        .sim
+        .set_rate_limits(json!({ "conversations_per_sec": 1 }))
+        .await;
+
+    // Act
+    let job = full_sync(&world.app).await;
+
+    // Assert
+    assert_eq!(job["status"], "DONE", "{job:#}");
+    assert_eq!(job["conversations"], 80, "{job:#}");
+    assert_eq!(
+        world.sim.throttled().await["conversations"],
+        0,
+        "Facebook had to refuse calls"
+    );
+    assert_eq!(stored_mids(&world.app).await, graph_mids(&world).await);
+}
+
+/// The Conversations API answers 80006 once, with `estimated_time_to_regain_access: 1`
+/// (a minute, the smallest whole number Facebook gives): the history sync neither fails nor
+/// tries again with its short backoff, but waits the minute out and then finishes.
+#[tokio::test]
+async fn a_full_sync_told_to_regain_access_in_a_minute_waits_it_out_and_finishes() {
+    // Arrange
+    let world = connected_page().await;
+    world.sim.seed(PAGE, 6, 2).await;
+    world
+        .sim
+        .arm_fault(json!({
+            "code": 80006, "surface": "conversations", "times": 1,
+            "estimated_time_to_regain_access": 1,
+        }))
+        .await;
+
+    // Act
+    let started = tokio::time::Instant::now();
+    let job = full_sync_within(&world.app, Duration::from_secs(150)).await;
+    let took = started.elapsed();
+
+    // Assert: done, with every thread, and not before the minute was up (a retry after
+    // the usual backoff would have gone through within a second or two).
+    assert_eq!(job["status"], "DONE", "{job:#}");
+    assert_eq!(job["conversations"], 6, "{job:#}");
+    assert!(took >= Duration::from_secs(58), "finished after {took:?}");
     assert!(world.sim.faults().await.is_empty());
     assert_eq!(stored_mids(&world.app).await, graph_mids(&world).await);
 }

@@ -42,6 +42,12 @@ const FILTERED_CONVERSATIONS: &str = "query($pageId: ID!, $hours: Int, $assignee
 const MESSAGES: &str = "query($id: ID!, $last: Int, $before: String) {
   messages(conversationId: $id, last: $last, before: $before) { edges { node { id text } } }
 }";
+const RESET_PASSWORD: &str = "mutation($id: ID!, $password: String) {
+  resetAgentPassword(id: $id, password: $password) { password }
+}";
+const AUDIT_LOG: &str = "query($first: Int, $after: String) {
+  auditLog(first: $first, after: $after) { edges { node { id } } }
+}";
 const PAGE_AGENTS: &str = "query($pageId: ID!) { pageAgents(pageId: $pageId) { agent { id } } }";
 
 /// What the rows need: a Page with a conversation, a non-admin agent, and credentials in
@@ -302,10 +308,11 @@ enum Group {
     MutationsThroughGet,
     RateLimits,
     Replies,
+    Administration,
 }
 
 impl Group {
-    const ALL: [Group; 13] = [
+    const ALL: [Group; 14] = [
         Group::ForgedWebhooks,
         Group::MalformedDeliveries,
         Group::MalformedGraphql,
@@ -319,6 +326,7 @@ impl Group {
         Group::MutationsThroughGet,
         Group::RateLimits,
         Group::Replies,
+        Group::Administration,
     ];
 }
 
@@ -1098,6 +1106,105 @@ fn rows(f: &Fixture, group: Group) -> Vec<Row> {
                 Expected::Code("BAD_USER_INPUT"),
             ),
         ],
+        // Teammates, tokens and the audit log (issue 15, points 7 and 8).
+        Group::Administration => {
+            let reset = |auth: Auth, id: &str, password: Value| {
+                gql(
+                    auth,
+                    RESET_PASSWORD,
+                    json!({ "id": id, "password": password }),
+                )
+            };
+            let audit = |auth: Auth, first: Value, after: Value| {
+                gql(auth, AUDIT_LOG, json!({ "first": first, "after": after }))
+            };
+            let alice = &f.alice.id;
+            vec![
+                row(
+                    "auditLog by a non-admin agent",
+                    audit(bearer(&f.alice.token), json!(5), Value::Null),
+                    Expected::Code("FORBIDDEN"),
+                ),
+                row(
+                    "auditLog with an administrator's API token",
+                    audit(bearer(&f.admins_api_token.token), json!(5), Value::Null),
+                    Expected::Code("FORBIDDEN"),
+                ),
+                row(
+                    "auditLog with first: 0",
+                    audit(admin(), json!(0), Value::Null),
+                    Expected::Code("BAD_USER_INPUT"),
+                ),
+                row(
+                    "auditLog with first: 101",
+                    audit(admin(), json!(101), Value::Null),
+                    Expected::Code("BAD_USER_INPUT"),
+                ),
+                row(
+                    "auditLog after a garbage cursor",
+                    audit(admin(), json!(5), json!("'; DROP TABLE audit_log; --")),
+                    Expected::Code("BAD_USER_INPUT"),
+                ),
+                row(
+                    "auditLog after a conversations cursor",
+                    audit(admin(), json!(5), json!("MTc2NDE2MzUyNjEyMzox")),
+                    Expected::Code("BAD_USER_INPUT"),
+                ),
+                row(
+                    "agents by a non-admin agent",
+                    gql(bearer(&f.alice.token), "{ agents { id email } }", json!({})),
+                    Expected::Code("FORBIDDEN"),
+                ),
+                row(
+                    "apiTokens with an API token",
+                    gql(
+                        bearer(&f.admins_api_token.token),
+                        "{ apiTokens { id } }",
+                        json!({}),
+                    ),
+                    Expected::Code("FORBIDDEN"),
+                ),
+                row(
+                    "resetAgentPassword by a non-admin agent (of the administrator)",
+                    reset(bearer(&f.alice.token), "1", json!("taken over now")),
+                    Expected::Code("FORBIDDEN"),
+                ),
+                row(
+                    "resetAgentPassword with an administrator's API token",
+                    reset(bearer(&f.admins_api_token.token), alice, Value::Null),
+                    Expected::Code("FORBIDDEN"),
+                ),
+                row(
+                    "resetAgentPassword with a 9-character password",
+                    reset(admin(), alice, json!("123456789")),
+                    Expected::Code("BAD_USER_INPUT"),
+                ),
+                row(
+                    "resetAgentPassword with a 201-character password",
+                    reset(admin(), alice, json!("p".repeat(201))),
+                    Expected::Code("BAD_USER_INPUT"),
+                ),
+                row(
+                    "resetAgentPassword of id \"-1\"",
+                    reset(admin(), "-1", json!("long enough password")),
+                    Expected::Code("BAD_USER_INPUT"),
+                ),
+                row(
+                    "resetAgentPassword of an unknown agent",
+                    reset(admin(), "999999999", json!("long enough password")),
+                    Expected::Code("NOT_FOUND"),
+                ),
+                row(
+                    "login with a 10 KB email (the audit log keeps 256 characters)",
+                    Action::Login {
+                        email: format!("{}@example.com", "e".repeat(10 * 1024)),
+                        password: "whatever it is".to_owned(),
+                        attempts: 1,
+                    },
+                    Expected::CodeAndMessage("UNAUTHENTICATED", INVALID_CREDENTIALS),
+                ),
+            ]
+        }
     }
 }
 
@@ -1461,4 +1568,9 @@ async fn rate_limits() {
 #[tokio::test]
 async fn replies() {
     refused_as_specified_and_change_nothing(Group::Replies).await;
+}
+
+#[tokio::test]
+async fn teammates_tokens_and_the_audit_log() {
+    refused_as_specified_and_change_nothing(Group::Administration).await;
 }

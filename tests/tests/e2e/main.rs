@@ -9,6 +9,8 @@
 
 mod access_matrix;
 mod api_tokens;
+mod attachments;
+mod audit_log;
 mod browser;
 mod database_outage;
 mod follow_ups;
@@ -20,6 +22,7 @@ mod hostile_clients;
 mod hostile_inputs;
 mod instances;
 mod introspection;
+mod media;
 mod metrics;
 mod outbox;
 mod page_tokens;
@@ -36,6 +39,7 @@ mod sign_in_limits;
 mod slow_subscribers;
 mod subscriptions;
 mod sync_jobs;
+mod teammates;
 mod test_databases;
 mod voices;
 mod watermarks;

@@ -360,6 +360,7 @@ async fn the_web_client_gets_a_policy_that_lets_it_run_and_nothing_more() {
         expect("script-src", &["'self'", "'wasm-unsafe-eval'"]);
         expect("style-src", &["'self'"]);
         expect("img-src", &["'self'", "data:", "https:"]);
+        expect("media-src", &["'self'", "https:"]);
         expect(
             "connect-src",
             &["'self'", &format!("ws://{host}"), &format!("wss://{host}")],
@@ -390,6 +391,15 @@ async fn pictures_from_a_plain_http_graph_api_are_allowed_by_the_policy() {
         policy.get("img-src").map(Vec::as_slice),
         Some(
             ["'self'", "data:", "https:", "http://127.0.0.1:4321"]
+                .map(str::to_owned)
+                .as_slice()
+        ),
+        "{policy:?}"
+    );
+    assert_eq!(
+        policy.get("media-src").map(Vec::as_slice),
+        Some(
+            ["'self'", "https:", "http://127.0.0.1:4321"]
                 .map(str::to_owned)
                 .as_slice()
         ),

@@ -140,7 +140,9 @@ async fn attachments_come_back_with_their_type_and_url() {
         json!([
             { "type": "image", "url": "https://cdn.example.com/cat.jpg" },
             { "type": "file", "url": "https://cdn.example.com/invoice.pdf" },
-            { "type": "image", "url": "https://cdn.example.com/thumb.png" },
+            // An image with a sticker id is a sticker (Facebook's shape before the
+            // `sticker` type): see the `media` module.
+            { "type": "sticker", "url": "https://cdn.example.com/thumb.png" },
         ])
     );
 }
@@ -251,12 +253,12 @@ async fn postback_is_stored_as_an_inbound_message_with_the_button_title_as_text(
 async fn unknown_event_types_and_unknown_fields_are_ignored() {
     // Arrange
     let app = spawn_app().await;
-    let reaction = webhook::event(
+    let optin = webhook::event(
         CUSTOMER,
         PAGE,
         T0 + 1,
-        "reaction",
-        json!({ "reaction": "love", "emoji": "\u{2764}", "action": "react", "mid": "m1" }),
+        "optin",
+        json!({ "type": "notification_messages", "payload": "x" }),
     );
     let future_event = webhook::event(
         CUSTOMER,
@@ -272,7 +274,7 @@ async fn unknown_event_types_and_unknown_fields_are_ignored() {
         json!({ "mid": "m1", "text": "hi", "future_field": { "nested": true } }),
     );
     text["another_future_field"] = json!("x");
-    let mut body = batch(PAGE, [text, reaction, future_event]);
+    let mut body = batch(PAGE, [text, optin, future_event]);
     body["entry"][0]["future_entry_field"] = json!(42);
     body["future_envelope_field"] = json!(null);
 

@@ -1,27 +1,20 @@
 //! Facebook's webhook payloads, parsed leniently: unknown fields and event types are
 //! ignored, and one malformed event is skipped without losing the good ones beside it.
-use serde::{Deserialize, Serialize};
-
 use crate::time;
 
+mod attachments;
+mod changes;
 mod raw;
 
 use raw::{Entry, Envelope, Party, RawEvent, RawMessage, RawPostback};
 
+pub use attachments::{Attachment, Coordinates};
+pub use changes::{Edit, Reaction};
 /// A message's direction, seen from the Page (as stored).
 pub use entity::message::Direction;
 
-/// An attachment as stored and shown: its type and, when it has one, its URL.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Attachment {
-    #[serde(rename = "type")]
-    pub kind: String,
-    pub url: Option<String>,
-    pub title: Option<String>,
-}
-
 /// A message, a postback (shown as a message with its title) or an echo.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct IncomingMessage {
     pub page_id: String,
     pub psid: String,
@@ -41,7 +34,7 @@ pub struct IncomingMessage {
 }
 
 /// One event we act on.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq)]
 pub enum Event {
     Message(IncomingMessage),
     /// Every message the Page sent to `psid` at or before `watermark` is delivered.
@@ -56,6 +49,10 @@ pub enum Event {
         psid: String,
         watermark: i64,
     },
+    /// A customer reacted to a message, or took the reaction back (`message_reactions`).
+    Reaction(Reaction),
+    /// A customer edited a message (`message_edits`).
+    Edit(Edit),
 }
 
 impl Event {
@@ -63,16 +60,20 @@ impl Event {
         match self {
             Self::Message(m) => &m.page_id,
             Self::Delivery { page_id, .. } | Self::Read { page_id, .. } => page_id,
+            Self::Reaction(r) => &r.page_id,
+            Self::Edit(e) => &e.page_id,
         }
     }
 
-    /// The customer it concerns: `(page_id, psid)`.
-    pub fn customer(&self) -> (&str, &str) {
+    /// The customer whose conversation it needs: `(page_id, psid)`. None for a reaction or
+    /// an edit, which change a message already stored (or nothing) and create nothing.
+    pub fn customer(&self) -> Option<(&str, &str)> {
         match self {
-            Self::Message(m) => (&m.page_id, &m.psid),
+            Self::Message(m) => Some((&m.page_id, &m.psid)),
             Self::Delivery { page_id, psid, .. } | Self::Read { page_id, psid, .. } => {
-                (page_id, psid)
+                Some((page_id, psid))
             }
+            Self::Reaction(_) | Self::Edit(_) => None,
         }
     }
 
@@ -86,6 +87,8 @@ impl Event {
             Self::Read { page_id, psid, .. } => {
                 format!("read watermark of Page {page_id} for {psid}")
             }
+            Self::Reaction(r) => format!("reaction to message {} of Page {}", r.mid, r.page_id),
+            Self::Edit(e) => format!("edit of message {} of Page {}", e.mid, e.page_id),
         }
     }
 }
@@ -114,6 +117,8 @@ pub const SUBSCRIBED_FIELDS: &[&str] = &[
     "messaging_postbacks",
     "message_deliveries",
     "message_reads",
+    "message_reactions",
+    "message_edits",
     "standby",
 ];
 
@@ -193,6 +198,19 @@ fn parse_event(page_id: &str, raw: &str, now: i64) -> Result<Option<Event>, Stri
             watermark,
         }));
     }
+    if let Some(reaction) = event.reaction {
+        let timestamp = event.timestamp.ok_or("reaction without timestamp")?;
+        let psid = sender.ok_or("reaction without sender")?;
+        let timestamp = time::event_time(timestamp, now);
+        return changes::reaction(page_id, psid, reaction, timestamp)
+            .map(|r| Some(Event::Reaction(r)));
+    }
+    if let Some(edit) = event.message_edit {
+        let timestamp = event.timestamp.ok_or("edit without timestamp")?;
+        let psid = sender.ok_or("edit without sender")?;
+        let timestamp = time::event_time(timestamp, now);
+        return changes::edit(page_id, psid, edit, timestamp).map(|e| Some(Event::Edit(e)));
+    }
     if let Some(read) = event.read {
         let psid = sender.ok_or("read without sender")?;
         let watermark = time::watermark(read.watermark, now);
@@ -225,18 +243,7 @@ fn message_event(
         .mid
         .and_then(valid_id)
         .ok_or("message without a valid mid")?;
-    let attachments = message
-        .attachments
-        .into_iter()
-        .map(|a| Attachment {
-            kind: a.kind.to_lowercase(),
-            url: a
-                .payload
-                .and_then(|p| p.url)
-                .filter(|u| u.len() <= 8 * MAX_ID_LEN),
-            title: a.title,
-        })
-        .collect();
+    let attachments = attachments::parse(message.attachments)?;
     Ok(Event::Message(IncomingMessage {
         page_id,
         psid,

@@ -65,6 +65,8 @@ pub(super) struct RawEvent {
     pub(super) postback: Option<RawPostback>,
     pub(super) delivery: Option<RawWatermark>,
     pub(super) read: Option<RawWatermark>,
+    pub(super) reaction: Option<RawReaction>,
+    pub(super) message_edit: Option<RawEdit>,
 }
 
 #[derive(Deserialize)]
@@ -91,17 +93,32 @@ pub(super) struct RawReplyTo {
     pub(super) mid: Option<String>,
 }
 
+/// An attachment: `type` and a `payload` of its type's shape. A shared link (`fallback`)
+/// and a location may carry `title` and `url` beside the payload (the older shape) or in
+/// it; both are read.
 #[derive(Deserialize)]
 pub(super) struct RawAttachment {
     #[serde(rename = "type")]
     pub(super) kind: String,
     pub(super) payload: Option<RawAttachmentPayload>,
     pub(super) title: Option<String>,
+    pub(super) url: Option<String>,
 }
 
 #[derive(Deserialize)]
 pub(super) struct RawAttachmentPayload {
     pub(super) url: Option<String>,
+    pub(super) title: Option<String>,
+    /// Stickers: as a `sticker` attachment, or (before August 2026) an `image` one.
+    pub(super) sticker_id: Option<FbId>,
+    /// Locations.
+    pub(super) coordinates: Option<RawCoordinates>,
+}
+
+#[derive(Deserialize)]
+pub(super) struct RawCoordinates {
+    pub(super) lat: f64,
+    pub(super) long: f64,
 }
 
 #[derive(Deserialize)]
@@ -114,4 +131,23 @@ pub(super) struct RawPostback {
 #[derive(Deserialize)]
 pub(super) struct RawWatermark {
     pub(super) watermark: i64,
+}
+
+/// `message_reactions`: `{reaction, emoji, action: react|unreact, mid}`; an unreact may
+/// leave out `reaction` and `emoji`.
+#[derive(Deserialize)]
+pub(super) struct RawReaction {
+    pub(super) mid: Option<String>,
+    pub(super) action: Option<String>,
+    pub(super) reaction: Option<String>,
+    pub(super) emoji: Option<String>,
+}
+
+/// `message_edits`: `{mid, text, num_edit}`. The reference's example writes `num_edit`
+/// as a string and its table says integer: both are read.
+#[derive(Deserialize)]
+pub(super) struct RawEdit {
+    pub(super) mid: Option<String>,
+    pub(super) text: Option<String>,
+    pub(super) num_edit: Option<FbId>,
 }

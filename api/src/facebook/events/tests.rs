@@ -6,7 +6,7 @@ fn a_bad_event_is_skipped_and_its_neighbours_kept() {
     let body = br#"{"object":"page","entry":[{"id":"1","time":1,"messaging":[
         {"sender":{"id":"9"},"recipient":{"id":"1"},"timestamp":5,"message":{"mid":"a","text":"hi"}},
         {"sender":{"id":"9"},"recipient":{"id":"1"},"timestamp":6,"message":"oops"},
-        {"sender":{"id":"9"},"recipient":{"id":"1"},"timestamp":7,"reaction":{"mid":"a"}},
+        {"sender":{"id":"9"},"recipient":{"id":"1"},"timestamp":7,"optin":{"ref":"a"}},
         {"sender":{"id":"9"},"recipient":{"id":"1"},"timestamp":8,"read":{"watermark":8}}
     ]}]}"#;
     let parsed = parse(body).unwrap();
@@ -78,8 +78,6 @@ fn every_subscribed_field_is_parsed() {
 fn fields_we_do_not_parse_are_not_subscribed() {
     // Parsing one of these? Add its field to SUBSCRIBED_FIELDS (and move it up there).
     for field in [
-        "message_reactions",
-        "message_edits",
         "messaging_referrals",
         "messaging_optins",
         "messaging_handovers",
@@ -95,4 +93,164 @@ fn fields_we_do_not_parse_are_not_subscribed() {
 #[test]
 fn not_json_is_an_error() {
     assert!(parse(b"{not json").is_err());
+}
+
+/// The attachments of one message event whose `message` holds `attachments`, or the
+/// reason it was skipped (none: `Ok`).
+fn attachments_of(attachments: &str) -> Result<Vec<Attachment>, usize> {
+    let body = format!(
+        r#"{{"object":"page","entry":[{{"id":"1","messaging":[
+            {{"sender":{{"id":"9"}},"recipient":{{"id":"1"}},"timestamp":5,
+              "message":{{"mid":"a","attachments":{attachments}}}}},
+            {{"sender":{{"id":"9"}},"recipient":{{"id":"1"}},"timestamp":6,
+              "message":{{"mid":"b","text":"beside it"}}}}]}}]}}"#
+    );
+    let parsed = parse(body.as_bytes()).unwrap();
+    let texts: Vec<_> = parsed
+        .events
+        .iter()
+        .filter_map(|e| match e {
+            Event::Message(m) if m.mid == "b" => m.text.clone(),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(texts, ["beside it"], "the good event beside it is kept");
+    if parsed.skipped > 0 {
+        return Err(parsed.skipped);
+    }
+    match &parsed.events[0] {
+        Event::Message(m) if m.mid == "a" => Ok(m.attachments.clone()),
+        other => panic!("not the message: {other:?}"),
+    }
+}
+
+#[test]
+fn media_attachments_keep_their_type_and_url() {
+    for kind in ["image", "video", "audio", "file"] {
+        let got = attachments_of(&format!(
+            r#"[{{"type":"{kind}","payload":{{"url":"https://cdn.example/x/{kind}.bin"}}}}]"#
+        ))
+        .unwrap();
+        assert_eq!(got.len(), 1);
+        assert_eq!(got[0].kind, kind);
+        assert_eq!(
+            got[0].url.as_deref(),
+            Some(format!("https://cdn.example/x/{kind}.bin").as_str())
+        );
+    }
+}
+
+#[test]
+fn a_file_is_named_by_its_title_or_the_end_of_its_url() {
+    let got = attachments_of(
+        r#"[{"type":"file","payload":{"url":"https://cdn.fbsbx.com/v/t59/Invoice%20May.pdf?_nc=1"}}]"#,
+    )
+    .unwrap();
+    assert_eq!(got[0].file_name().as_deref(), Some("Invoice May.pdf"));
+    let titled = Attachment {
+        title: Some("report.pdf".into()),
+        ..got[0].clone()
+    };
+    assert_eq!(titled.file_name().as_deref(), Some("report.pdf"));
+}
+
+#[test]
+fn a_sticker_keeps_its_id_in_both_shapes_and_shows_once_during_the_transition() {
+    // The new shape, with the older image repeated beside it (until August 2026).
+    let both = attachments_of(
+        r#"[{"type":"sticker","payload":{"url":"https://cdn.example/s.png","sticker_id":369239263222822}},
+            {"type":"image","payload":{"url":"https://cdn.example/s.png","sticker_id":369239263222822}}]"#,
+    )
+    .unwrap();
+    assert_eq!(both.len(), 1, "{both:?}");
+    assert_eq!(both[0].kind, "sticker");
+    assert_eq!(both[0].sticker_id.as_deref(), Some("369239263222822"));
+    // The older shape alone: an image with a sticker id.
+    let old = attachments_of(
+        r#"[{"type":"image","payload":{"url":"https://cdn.example/s.png","sticker_id":"369239263222822"}}]"#,
+    )
+    .unwrap();
+    assert_eq!(old, both);
+    // The transition's image without the id, repeating the sticker's URL.
+    let bare = attachments_of(
+        r#"[{"type":"image","payload":{"url":"https://cdn.example/s.png"}},
+            {"type":"sticker","payload":{"url":"https://cdn.example/s.png","sticker_id":1}}]"#,
+    )
+    .unwrap();
+    assert_eq!(bare.len(), 1, "{bare:?}");
+    assert_eq!(bare[0].kind, "sticker");
+}
+
+#[test]
+fn a_location_has_its_coordinates_title_and_a_map() {
+    let got = attachments_of(
+        r#"[{"type":"location","title":"Ana's Location","url":"https://l.facebook.com/l.php?u=x",
+             "payload":{"coordinates":{"lat":60.1699,"long":24.9384}}}]"#,
+    )
+    .unwrap();
+    assert_eq!(got[0].kind, "location");
+    assert_eq!(got[0].title.as_deref(), Some("Ana's Location"));
+    assert_eq!(
+        got[0].coordinates,
+        Some(Coordinates {
+            lat: 60.1699,
+            long: 24.9384
+        })
+    );
+    assert_eq!(
+        got[0].map_url().as_deref(),
+        Some("https://www.openstreetmap.org/?mlat=60.1699&mlon=24.9384#map=16/60.1699/24.9384")
+    );
+}
+
+#[test]
+fn a_shared_link_has_its_title_and_url_beside_or_in_the_payload() {
+    let beside = attachments_of(
+        r#"[{"type":"fallback","title":"Rust 2026","url":"https://blog.example/rust","payload":null}]"#,
+    )
+    .unwrap();
+    let inside = attachments_of(
+        r#"[{"type":"fallback","payload":{"title":"Rust 2026","url":"https://blog.example/rust"}}]"#,
+    )
+    .unwrap();
+    assert_eq!(beside, inside);
+    assert_eq!(beside[0].title.as_deref(), Some("Rust 2026"));
+    assert_eq!(beside[0].url.as_deref(), Some("https://blog.example/rust"));
+    // A share Facebook cannot show comes without a payload: kept, with nothing to link.
+    let bare = attachments_of(r#"[{"type":"fallback"}]"#).unwrap();
+    assert_eq!(bare[0].url, None);
+}
+
+#[test]
+fn malformed_attachment_payloads_reject_their_message_alone() {
+    for bad in [
+        r#"[{"type":"image","payload":"https://cdn.example/a.png"}]"#,
+        r#"[{"type":"image","payload":{"url":42}}]"#,
+        r#"[{"type":"image","payload":{"url":"javascript:alert(1)"}}]"#,
+        r#"[{"type":"file","payload":{"url":"not a url"}}]"#,
+        r#"[{"type":"location","payload":{"coordinates":{"lat":"north","long":1}}}]"#,
+        r#"[{"type":"location","payload":{"coordinates":{"lat":91,"long":1}}}]"#,
+        r#"[{"type":"location","payload":{"coordinates":{"lat":1,"long":-181}}}]"#,
+        r#"[{"type":"location","payload":{"coordinates":{"lat":1}}}]"#,
+        r#"[{"type":"sticker","payload":{"url":"https://cdn.example/s.png","sticker_id":""}}]"#,
+        r#"[{"type":"sticker","payload":{"sticker_id":1.5}}]"#,
+        r#"[{"payload":{"url":"https://cdn.example/a.png"}}]"#,
+        r#"[{"type":"","payload":{"url":"https://cdn.example/a.png"}}]"#,
+        r#"{"type":"image"}"#,
+    ] {
+        assert_eq!(attachments_of(bad), Err(1), "{bad}");
+    }
+    let long_title = format!(r#"[{{"type":"fallback","title":"{}"}}]"#, "t".repeat(2001));
+    assert_eq!(attachments_of(&long_title), Err(1));
+}
+
+#[test]
+fn an_over_long_url_is_left_out_and_its_attachment_kept() {
+    let url = format!("https://cdn.example/{}", "a".repeat(5000));
+    let got = attachments_of(&format!(
+        r#"[{{"type":"image","payload":{{"url":"{url}"}}}}]"#
+    ))
+    .unwrap();
+    assert_eq!(got[0].kind, "image");
+    assert_eq!(got[0].url, None);
 }

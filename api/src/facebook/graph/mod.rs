@@ -16,15 +16,17 @@ use serde_json::{Value, json};
 use crate::config::Secret;
 
 mod errors;
+mod files;
 mod pacing;
 mod shapes;
 mod tokens;
 use errors::ErrorEnvelope;
 pub use errors::{Failure, GraphError, Usage, classify, codes};
-use pacing::{Blocks, Patience, backoff};
+use files::{UPLOAD_TIMEOUT, file_form};
+use pacing::{Blocks, Patience, backoff, ease_off};
 pub use shapes::{
-    GraphAttachmentData, GraphConversation, GraphMessage, GraphPage, Outgoing, PageIdentity,
-    Paging, Participant, Participants, Profile, SendResult,
+    FileData, GraphAttachmentData, GraphConversation, GraphMessage, GraphPage, Outgoing,
+    PageIdentity, Paging, Participant, Participants, Profile, SendResult,
 };
 pub use tokens::{Permission, TokenInfo, TokenInfoError};
 
@@ -85,8 +87,14 @@ impl GraphClient {
             let (result, usage) = self.call_once(token, &build).await;
             if let (Some(page_id), Some(wait)) = (page_id, usage.regain_access) {
                 self.blocked.block(page_id, wait);
-            } else if usage.percent >= 90 {
-                tracing::info!(page_id, percent = usage.percent, "Graph API usage is high");
+            } else if let (Some(page_id), Some(wait)) = (page_id, ease_off(usage.percent)) {
+                tracing::debug!(
+                    page_id,
+                    percent = usage.percent,
+                    ?wait,
+                    "Graph API usage is high; slowing down"
+                );
+                self.blocked.block(page_id, wait);
             }
             match result {
                 Err(err) if err.failure().is_retryable() && attempt < patience.retries() => {
@@ -162,10 +170,20 @@ impl GraphClient {
         human_agent: bool,
         metadata: Option<&str>,
     ) -> Result<SendResult, GraphError> {
-        let mut message = match message {
+        let content = message;
+        let mut message = match content {
             Outgoing::Text(text) => json!({ "text": text }),
             Outgoing::Attachment { kind, url } => {
                 json!({ "attachment": { "type": kind, "payload": { "url": url, "is_reusable": false } } })
+            }
+            Outgoing::Saved {
+                kind,
+                attachment_id,
+            } => {
+                json!({ "attachment": { "type": kind, "payload": { "attachment_id": attachment_id } } })
+            }
+            Outgoing::File(file) => {
+                json!({ "attachment": { "type": file.kind, "payload": { "is_reusable": false } } })
             }
         };
         if let Some(metadata) = metadata {
@@ -179,6 +197,16 @@ impl GraphClient {
             body["messaging_type"] = json!("RESPONSE");
         }
         let url = self.url(&format!("{page_id}/messages"));
+        if let Outgoing::File(file) = content {
+            // Saving Assets: the same fields as form fields, and the file as `filedata`.
+            return self
+                .call(Some(page_id), Patience::Interactive, token, |http| {
+                    http.post(&url)
+                        .timeout(UPLOAD_TIMEOUT)
+                        .multipart(file_form(&body, file))
+                })
+                .await;
+        }
         self.call(Some(page_id), Patience::Interactive, token, |http| {
             http.post(&url).json(&body)
         })

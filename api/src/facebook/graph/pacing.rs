@@ -56,6 +56,20 @@ impl Blocks {
     }
 }
 
+/// From this share of its budget on (the highest of the usage headers' `call_count`,
+/// `total_cputime` and `total_time`), the Page's next calls wait.
+const EASE_OFF_FROM: u32 = 80;
+
+/// How long the Page's next call waits when its usage headers say `percent` of the budget
+/// is used: nothing under 80%, then from 100 ms at 80% up to 1 s at 100% and over. Facebook
+/// throttles at 100% and asks apps to slow down before (Graph API "Rate Limits": "when
+/// usage reaches 100%, calls are throttled"), so a sync that ran into its limit waits a
+/// moment each call instead of being refused and backing off.
+pub(super) fn ease_off(percent: u32) -> Option<Duration> {
+    let over = percent.checked_sub(EASE_OFF_FROM)?.min(100 - EASE_OFF_FROM);
+    Some(Duration::from_millis(100 + u64::from(over) * 45))
+}
+
 /// 200 ms, 400 ms, 800 ms... (capped at 5 s), each with up to 50% random jitter.
 pub(super) fn backoff(attempt: u32) -> Duration {
     let base = 200u64.saturating_mul(1 << attempt.min(5)).min(5_000);
@@ -83,6 +97,16 @@ mod tests {
             "a shorter block never shortens a longer one"
         );
         assert_eq!(blocks.blocked_for("2"), None);
+    }
+
+    #[test]
+    fn calls_slow_down_as_usage_nears_the_limit() {
+        assert_eq!(ease_off(0), None);
+        assert_eq!(ease_off(79), None);
+        assert_eq!(ease_off(80), Some(Duration::from_millis(100)));
+        assert_eq!(ease_off(90), Some(Duration::from_millis(550)));
+        assert_eq!(ease_off(100), Some(Duration::from_secs(1)));
+        assert_eq!(ease_off(250), Some(Duration::from_secs(1)), "capped");
     }
 
     #[test]

@@ -1,5 +1,5 @@
 //! What the Graph API answers (and what we send it), as typed shapes.
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 use serde_json::Value;
 
 /// Send API success.
@@ -74,7 +74,7 @@ pub struct Profile {
 }
 
 /// What to send.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug)]
 pub enum Outgoing {
     Text(String),
     /// `image`, `audio`, `video` or `file`, by URL.
@@ -82,4 +82,23 @@ pub enum Outgoing {
         kind: String,
         url: String,
     },
+    /// An asset the Page saved before (Attachment Upload API), by its `attachment_id`.
+    Saved {
+        kind: String,
+        attachment_id: String,
+    },
+    /// A file from the agent's computer, uploaded with the message (multipart `filedata`).
+    File(FileData),
+}
+
+/// A checked file (`service::send::files`), sent as the Send API's `filedata`.
+#[derive(Clone, Debug)]
+pub struct FileData {
+    /// `image`, `video`, `audio` or `file`: the attachment type.
+    pub kind: &'static str,
+    /// The content's type, found in its bytes: the part's `Content-Type`.
+    pub mime: &'static str,
+    /// The file name Facebook is given (no path, no control characters).
+    pub name: String,
+    pub bytes: bytes::Bytes,
 }

@@ -1,5 +1,5 @@
 //! The mutations' input objects.
-use async_graphql::{Enum, ID, InputObject, MaybeUndefined};
+use async_graphql::{Enum, ID, InputObject, MaybeUndefined, Upload};
 
 use crate::graphql::auth::AgentRole;
 use crate::graphql::types::ConversationStatus;
@@ -10,8 +10,13 @@ pub struct SendMessageInput {
     /// 1 to 2000 characters; no control characters but newlines. Give a text or an
     /// attachment, not both.
     pub text: Option<String>,
-    /// A file Facebook fetches by URL.
+    /// A file Facebook fetches by URL, or one the Page saved before.
     pub attachment: Option<AttachmentInput>,
+    /// A file from the agent's computer, sent as a `multipart/form-data` request (the
+    /// GraphQL multipart request spec). At most `MF_MAX_UPLOAD_BYTES` (25 MB); its type is
+    /// read from its content: images, video and audio Messenger plays, documents, archives
+    /// and text. Give one of `text`, `attachment` and `file`.
+    pub file: Option<Upload>,
     /// Idempotency key: the same key returns the same message and sends nothing twice.
     pub client_mutation_id: Option<String>,
 }
@@ -29,7 +34,10 @@ pub struct AttachmentInput {
     #[graphql(name = "type")]
     pub kind: AttachmentType,
     /// http(s), at most 2000 characters.
-    pub url: String,
+    pub url: Option<String>,
+    /// An asset the Page saved with Facebook's Attachment Upload API (`is_reusable`), instead
+    /// of a `url`. Facebook refuses an id the Page cannot send: the message is then FAILED.
+    pub attachment_id: Option<String>,
 }
 
 #[derive(InputObject)]

@@ -1,21 +1,20 @@
-//! Mutations: thin resolvers over `service::auth` (sending and sync come with the Graph API).
+//! Mutations: thin resolvers over the services: the inbox's here, administration's
+//! (agents, memberships, tokens) in `admin`.
 use std::net::IpAddr;
 
-use async_graphql::{Context, ID, MaybeUndefined, Object, Result};
+use async_graphql::{Context, ID, MaybeUndefined, MergedObject, Object, Result};
+use sea_orm::TransactionTrait;
 
-use super::auth::{
-    Agent, AgentPresence, AgentRole, ApiToken, ApiTokenPayload, AuthPayload, PresenceStatus,
-};
+use super::auth::{Agent, AgentPresence, AuthPayload, PresenceStatus};
 use super::types::{Conversation, Message, Page, SyncJob, SyncResult};
 use super::voices::ConversationPresenceState;
-use super::{parse_id, principal};
+use super::{actor, parse_id, principal};
 use crate::bus::{BusEvent, Revocation};
 use crate::config::Secret;
 use crate::error::ApiError;
-use crate::facebook::graph::Outgoing;
 use crate::service::auth::{self, Credential};
 use crate::service::presence;
-use crate::service::{access, agents, conversations, pages, send, sync, viewers};
+use crate::service::{access, conversations, pages, send, sync, viewers};
 use crate::state::AppState;
 use crate::time::rfc3339;
 
@@ -23,10 +22,18 @@ use crate::time::rfc3339;
 #[derive(Clone, Copy, Debug)]
 pub struct ClientIp(pub IpAddr);
 
-pub struct MutationRoot;
+/// The mutations: the inbox's, and administration's.
+#[derive(MergedObject, Default)]
+pub struct MutationRoot(InboxMutation, admin::AdminMutation);
 
+/// The inbox's mutations (merged into `MutationRoot`).
+#[derive(Default)]
+pub struct InboxMutation;
+
+mod admin;
 mod inputs;
-pub use inputs::{AttachmentType, CreateAgentInput, SendMessageInput, UpdateConversationInput};
+mod outgoing;
+pub use inputs::{SendMessageInput, UpdateConversationInput};
 
 /// Tells the Pages' agents that an agent's presence changed.
 pub async fn publish_presence(state: &AppState, agent_id: i64, status: presence::Status) {
@@ -50,7 +57,7 @@ async fn revoke(state: &AppState, revocation: Revocation) {
 }
 
 #[Object]
-impl MutationRoot {
+impl InboxMutation {
     /// Signs in; send the token as `Authorization: Bearer <token>`.
     async fn login(
         &self,
@@ -61,7 +68,8 @@ impl MutationRoot {
         let state = ctx.data::<AppState>()?;
         let ip = ctx.data_opt::<ClientIp>().map(|ip| ip.0);
         let attempt = state.limits.login(ip, &email)?;
-        let (token, agent) = auth::login(&state.db, &email, Secret::new(password)).await?;
+        let origin = super::origin(ctx);
+        let (token, agent) = auth::login(&state.db, &email, Secret::new(password), origin).await?;
         attempt.succeeded();
         Ok(AuthPayload {
             token: token.expose().to_owned(),
@@ -73,8 +81,10 @@ impl MutationRoot {
     /// Ends this session; its subscriptions close.
     async fn logout(&self, ctx: &Context<'_>) -> Result<bool> {
         let state = ctx.data::<AppState>()?;
-        let me = principal(ctx)?;
-        auth::logout(&state.db, me).await?;
+        let (me, actor) = actor(ctx)?;
+        let txn = state.db.begin().await?;
+        auth::logout(&txn, me, &actor).await?;
+        txn.commit().await?;
         if let Credential::Session { id, .. } = me.credential {
             revoke(
                 state,
@@ -86,112 +96,6 @@ impl MutationRoot {
             .await;
         }
         Ok(true)
-    }
-
-    /// Creates an agent (administrators only).
-    async fn create_agent(&self, ctx: &Context<'_>, input: CreateAgentInput) -> Result<Agent> {
-        let state = ctx.data::<AppState>()?;
-        principal(ctx)?.require_admin()?;
-        let agent = auth::create_agent(
-            &state.db,
-            &input.email,
-            &input.name,
-            input.role.into(),
-            Secret::new(input.password),
-        )
-        .await?;
-        Ok(Agent(agent))
-    }
-
-    /// Lets an agent work on a Page (administrators only).
-    async fn add_page_member(&self, ctx: &Context<'_>, page_id: ID, agent_id: ID) -> Result<bool> {
-        let state = ctx.data::<AppState>()?;
-        principal(ctx)?.require_admin()?;
-        let agent_id = parse_id(&agent_id, "agentId")?;
-        auth::add_page_member(&state.db, &page_id, agent_id).await?;
-        Ok(true)
-    }
-
-    /// Takes an agent off a Page (administrators only); its open subscriptions close.
-    async fn remove_page_member(
-        &self,
-        ctx: &Context<'_>,
-        page_id: ID,
-        agent_id: ID,
-    ) -> Result<bool> {
-        let state = ctx.data::<AppState>()?;
-        principal(ctx)?.require_admin()?;
-        let agent_id = parse_id(&agent_id, "agentId")?;
-        let removed = auth::remove_page_member(&state.db, &page_id, agent_id).await?;
-        if removed {
-            revoke(
-                state,
-                Revocation {
-                    agent_id: Some(agent_id),
-                    ..Revocation::default()
-                },
-            )
-            .await;
-        }
-        Ok(removed)
-    }
-
-    /// Deactivates an agent (administrators only): it can no longer sign in, and its
-    /// sessions and API tokens stop working at once, on HTTP and on open connections
-    /// (their subscriptions end). The last active administrator cannot be deactivated.
-    async fn deactivate_agent(&self, ctx: &Context<'_>, id: ID) -> Result<Agent> {
-        let state = ctx.data::<AppState>()?;
-        principal(ctx)?.require_admin()?;
-        let id = parse_id(&id, "id")?;
-        let agent = agents::deactivate(&state.db, id).await?;
-        revoke(
-            state,
-            Revocation {
-                agent_id: Some(id),
-                ..Revocation::default()
-            },
-        )
-        .await;
-        Ok(Agent(agent))
-    }
-
-    /// Gives an agent another role (administrators only). An ADMIN made an AGENT sees only
-    /// the Pages it is a member of, at once: its subscriptions to other Pages end. The last
-    /// active administrator cannot be demoted.
-    async fn set_agent_role(&self, ctx: &Context<'_>, id: ID, role: AgentRole) -> Result<Agent> {
-        let state = ctx.data::<AppState>()?;
-        principal(ctx)?.require_admin()?;
-        let id = parse_id(&id, "id")?;
-        let agent = agents::set_role(&state.db, id, role.into()).await?;
-        revoke(
-            state,
-            Revocation {
-                agent_id: Some(id),
-                ..Revocation::default()
-            },
-        )
-        .await;
-        Ok(Agent(agent))
-    }
-
-    /// A long-lived token for an integration, limited to `pageIds`.
-    async fn create_api_token(
-        &self,
-        ctx: &Context<'_>,
-        name: String,
-        page_ids: Vec<ID>,
-    ) -> Result<ApiTokenPayload> {
-        let state = ctx.data::<AppState>()?;
-        let me = principal(ctx)?;
-        let page_ids: Vec<String> = page_ids.into_iter().map(|id| id.0).collect();
-        let (token, model) = auth::create_api_token(&state.db, me, &name, &page_ids).await?;
-        let mut page_ids = page_ids;
-        page_ids.sort();
-        page_ids.dedup();
-        Ok(ApiTokenPayload {
-            token: token.expose().to_owned(),
-            api_token: ApiToken { model, page_ids },
-        })
     }
 
     /// Appear AWAY or OFFLINE by choice; ONLINE follows the connection again. Only a
@@ -252,25 +156,9 @@ impl MutationRoot {
         let state = ctx.data::<AppState>()?;
         let me = principal(ctx)?;
         let conversation_id = parse_id(&input.conversation_id, "conversationId")?;
-        let content = match (input.text, input.attachment) {
-            (Some(text), None) => Outgoing::Text(text),
-            (None, Some(attachment)) => Outgoing::Attachment {
-                kind: match attachment.kind {
-                    AttachmentType::Image => "image",
-                    AttachmentType::Audio => "audio",
-                    AttachmentType::Video => "video",
-                    AttachmentType::File => "file",
-                }
-                .to_owned(),
-                url: attachment.url,
-            },
-            _ => {
-                return Err(
-                    ApiError::bad_input("give a `text` or an `attachment`, not both").into(),
-                );
-            }
-        };
         let conversation = access::require_conversation(&state.db, me, conversation_id).await?;
+        let content =
+            outgoing::content(ctx, state, input.text, input.attachment, input.file).await?;
         let message = send::send_message(
             state,
             me,
@@ -308,7 +196,7 @@ impl MutationRoot {
         input: UpdateConversationInput,
     ) -> Result<Conversation> {
         let state = ctx.data::<AppState>()?;
-        let me = principal(ctx)?;
+        let (me, actor) = actor(ctx)?;
         let id = parse_id(&id, "id")?;
         let assignee = match input.assignee_id {
             MaybeUndefined::Undefined => None,
@@ -323,7 +211,7 @@ impl MutationRoot {
         };
         let conversation = access::require_conversation(&state.db, me, id).await?;
         Ok(Conversation::from(
-            conversations::update(state, conversation, change, Some(me.agent.id)).await?,
+            conversations::update(state, conversation, change, Some(&actor)).await?,
         ))
     }
 
@@ -339,10 +227,12 @@ impl MutationRoot {
         #[graphql(secret)] access_token: String,
     ) -> Result<Page> {
         let state = ctx.data::<AppState>()?;
-        principal(ctx)?.require_admin()?;
+        let (me, actor) = actor(ctx)?;
+        me.require_admin()?;
         let app_token = pages::app_token(&state.config);
         let page = pages::connect(
             &state.db,
+            &actor,
             &state.graph,
             &page_id,
             Secret::new(access_token),
@@ -377,23 +267,5 @@ impl MutationRoot {
         let state = ctx.data::<AppState>()?;
         let page = access::require_page(principal(ctx)?, &page_id)?;
         Ok(SyncJob(sync::start_full_sync(state, &page).await?))
-    }
-
-    /// Revokes an API token; requests and subscriptions using it stop at once. An API token
-    /// may revoke only itself (FORBIDDEN otherwise).
-    async fn revoke_api_token(&self, ctx: &Context<'_>, id: ID) -> Result<bool> {
-        let state = ctx.data::<AppState>()?;
-        let me = principal(ctx)?;
-        let id = parse_id(&id, "id")?;
-        auth::revoke_api_token(&state.db, me, id).await?;
-        revoke(
-            state,
-            Revocation {
-                api_token_id: Some(id),
-                ..Revocation::default()
-            },
-        )
-        .await;
-        Ok(true)
     }
 }

@@ -11,14 +11,68 @@ use crate::service::inbox::{self, Cursor};
 use crate::state::AppState;
 use crate::time::rfc3339;
 
-/// An attachment: images, audio, video, files, stickers, locations...
-#[derive(SimpleObject)]
-pub struct Attachment {
-    /// Facebook's attachment type, e.g. `image`, `file`, `location`.
+/// An attachment as the customer (or the Page) sent it.
+pub struct Attachment(StoredAttachment);
+
+#[Object]
+impl Attachment {
+    /// Facebook's attachment type: `image`, `video`, `audio`, `file`, `sticker`,
+    /// `location`, `fallback` (a shared link), or another Facebook names (`template`,
+    /// `reel`, ...).
     #[graphql(name = "type")]
-    pub kind: String,
-    pub url: Option<String>,
-    pub title: Option<String>,
+    async fn kind(&self) -> &str {
+        &self.0.kind
+    }
+
+    /// The media, the sticker's image, the shared link, or Facebook's map of a location.
+    async fn url(&self) -> Option<&str> {
+        self.0.url.as_deref()
+    }
+
+    /// A shared link's or a location's title (a file's name when Facebook gives one).
+    async fn title(&self) -> Option<&str> {
+        self.0.title.as_deref()
+    }
+
+    /// A file's name: its title, else the last part of its URL's path.
+    async fn name(&self) -> Option<String> {
+        (self.0.kind == "file")
+            .then(|| self.0.file_name())
+            .flatten()
+    }
+
+    /// Stickers: Facebook's sticker id.
+    async fn sticker_id(&self) -> Option<&str> {
+        self.0.sticker_id.as_deref()
+    }
+
+    /// Locations: the latitude, in degrees.
+    async fn latitude(&self) -> Option<f64> {
+        self.0.coordinates.map(|c| c.lat)
+    }
+
+    /// Locations: the longitude, in degrees.
+    async fn longitude(&self) -> Option<f64> {
+        self.0.coordinates.map(|c| c.long)
+    }
+
+    /// Locations: the place on OpenStreetMap.
+    async fn map_url(&self) -> Option<String> {
+        self.0.map_url()
+    }
+}
+
+/// A customer's reaction to a message (one per person; a new one replaces it).
+#[derive(SimpleObject)]
+pub struct Reaction {
+    /// The emoji, as the customer chose it.
+    pub emoji: String,
+    /// Facebook's name for it: smile, angry, sad, wow, love, like, dislike or other.
+    pub reaction: Option<String>,
+    /// Who reacted: the customer's PSID (Facebook sends the reactions of customers).
+    pub reactor_id: String,
+    /// When (RFC 3339, UTC), Facebook's time.
+    pub reacted_at: String,
 }
 
 /// One message of a conversation.
@@ -73,14 +127,33 @@ impl Message {
             .as_deref()
             .and_then(|json| serde_json::from_str(json).ok())
             .unwrap_or_default();
-        stored
+        stored.into_iter().map(Attachment).collect()
+    }
+
+    /// The reactions on it now, in the order first made; one per person.
+    async fn reactions(&self) -> Vec<Reaction> {
+        crate::service::ingest::reactions_of(&self.model)
             .into_iter()
-            .map(|a| Attachment {
-                kind: a.kind,
-                url: a.url,
-                title: a.title,
+            .filter_map(|r| {
+                Some(Reaction {
+                    emoji: r.emoji?,
+                    reaction: r.reaction,
+                    reactor_id: r.by,
+                    reacted_at: rfc3339(r.at),
+                })
             })
             .collect()
+    }
+
+    /// How many times the customer edited it (Facebook's `num_edit` of the latest edit
+    /// applied); 0 when never. `text` is the latest text.
+    async fn edit_count(&self) -> i32 {
+        self.model.edit_count
+    }
+
+    /// When it was last edited (RFC 3339, UTC), Facebook's time; null when never.
+    async fn edited_at(&self) -> Option<String> {
+        self.model.edited_at.map(rfc3339)
     }
 
     /// When the message was sent (RFC 3339, UTC), Facebook's time.

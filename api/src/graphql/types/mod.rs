@@ -1,5 +1,6 @@
 //! The GraphQL object types, thin views over the stored models: one module per kind of
 //! object, and the enums of stored states with their mapping in `states`.
+mod audit;
 mod conversation;
 mod message;
 mod page;
@@ -8,6 +9,7 @@ mod sync;
 
 use async_graphql::SimpleObject;
 
+pub use audit::{AuditAction, AuditEntry, AuditEntryConnection};
 pub use conversation::{Conversation, ConversationConnection, ConversationEdge};
 pub use message::{Attachment, Message, MessageConnection, MessageEdge};
 pub use page::{Customer, Page, unread_total};

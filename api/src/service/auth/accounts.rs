@@ -2,7 +2,8 @@
 //! checked name, email and password.
 use sea_orm::ActiveValue::{NotSet, Set};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait,
+    PaginatorTrait, QueryFilter, TransactionTrait,
 };
 
 use entity::agent;
@@ -11,25 +12,39 @@ use super::Role;
 use super::passwords::hash_password;
 use crate::config::Secret;
 use crate::error::ApiError;
+use crate::service::audit::{self, Action, Actor, Entry, Object};
 use crate::time::now_ms;
 
-/// Creates the first administrator from configuration when there is no agent at all.
+/// Creates the first administrator from configuration when there is no agent at all
+/// (audited as created by nobody: MessengerFlow itself).
 pub async fn ensure_first_admin(
-    db: &impl ConnectionTrait,
+    db: &DatabaseConnection,
     email: &str,
     password: &Secret,
 ) -> Result<bool, ApiError> {
     if agent::Entity::find().count(db).await? > 0 {
         return Ok(false);
     }
-    create_agent(db, email, "Administrator", Role::Admin, password.clone()).await?;
+    let txn = db.begin().await?;
+    let nobody = Actor::default();
+    create_agent(
+        &txn,
+        &nobody,
+        email,
+        "Administrator",
+        Role::Admin,
+        password.clone(),
+    )
+    .await?;
+    txn.commit().await?;
     tracing::info!(%email, "created the first administrator");
     Ok(true)
 }
 
-/// Validates and stores a new agent.
+/// Validates and stores a new agent, and audits it as `actor`'s.
 pub async fn create_agent(
     db: &impl ConnectionTrait,
+    actor: &Actor,
     email: &str,
     name: &str,
     role: Role,
@@ -42,12 +57,7 @@ pub async fn create_agent(
             "`name` must be 1 to 100 printable characters",
         ));
     }
-    let length = password.expose().chars().count();
-    if !(10..=200).contains(&length) {
-        return Err(ApiError::bad_input(
-            "`password` must be 10 to 200 characters",
-        ));
-    }
+    check_password(&password)?;
     if agent::Entity::find()
         .filter(agent::Column::Email.eq(email.as_str()))
         .count(db)
@@ -57,7 +67,7 @@ pub async fn create_agent(
         return Err(ApiError::bad_input("an agent with this email exists"));
     }
     let hash = hash_password(password).await?;
-    Ok(agent::ActiveModel {
+    let created = agent::ActiveModel {
         id: NotSet,
         email: Set(email),
         name: Set(name.to_owned()),
@@ -67,7 +77,24 @@ pub async fn create_agent(
         deactivated_at: Set(None),
     }
     .insert(db)
-    .await?)
+    .await?;
+    let entry = Entry::new(Action::AgentCreated)
+        .on(Object::agent(&created))
+        .change(None, Some(role.as_str().to_owned()));
+    audit::record(db, actor, entry).await?;
+    Ok(created)
+}
+
+/// Checks a new password: 10 to 200 characters.
+pub fn check_password(password: &Secret) -> Result<(), ApiError> {
+    let length = password.expose().chars().count();
+    if (10..=200).contains(&length) {
+        Ok(())
+    } else {
+        Err(ApiError::bad_input(
+            "`password` must be 10 to 200 characters",
+        ))
+    }
 }
 
 /// Lower-cased, trimmed, and shaped like an address.

@@ -3,8 +3,9 @@
 use std::collections::HashSet;
 
 use sea_orm::ActiveValue::Set;
+use sea_orm::TryInsertResult;
 use sea_orm::{
-    ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, QuerySelect,
+    ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect,
 };
 
 use entity::{agent, page, page_member};
@@ -12,6 +13,7 @@ use entity::{agent, page, page_member};
 use super::Role;
 use crate::error::ApiError;
 use crate::service::access::VisiblePage;
+use crate::service::audit::{self, Action, Actor, Entry, Object};
 use crate::time::now_ms;
 
 /// Facebook Page ids are digits; ours in tests too. Anything else is refused early.
@@ -28,9 +30,10 @@ pub fn validate_page_id(page_id: &str) -> Result<(), ApiError> {
     }
 }
 
-/// Adds an agent to a Page (administrators only).
+/// Adds an agent to a Page (administrators only), audited when it was not a member yet.
 pub async fn add_page_member(
     db: &impl ConnectionTrait,
+    actor: &Actor,
     page_id: &str,
     agent_id: i64,
 ) -> Result<(), ApiError> {
@@ -42,10 +45,10 @@ pub async fn add_page_member(
     {
         return Err(ApiError::NotFound("page"));
     }
-    if agent::Entity::find_by_id(agent_id).count(db).await? == 0 {
+    let Some(member) = agent::Entity::find_by_id(agent_id).one(db).await? else {
         return Err(ApiError::NotFound("agent"));
-    }
-    page_member::Entity::insert(page_member::ActiveModel {
+    };
+    let added = page_member::Entity::insert(page_member::ActiveModel {
         page_id: Set(page_id.to_owned()),
         agent_id: Set(agent_id),
         created_at: Set(now_ms()),
@@ -53,12 +56,20 @@ pub async fn add_page_member(
     .on_conflict_do_nothing_on([page_member::Column::PageId, page_member::Column::AgentId])
     .exec_without_returning(db)
     .await?;
+    if matches!(added, TryInsertResult::Inserted(n) if n > 0) {
+        let entry = Entry::new(Action::PageMemberAdded)
+            .on(Object::agent(&member))
+            .page(page_id);
+        audit::record(db, actor, entry).await?;
+    }
     Ok(())
 }
 
-/// Removes an agent from a Page (administrators only). True when it was a member.
+/// Removes an agent from a Page (administrators only). True when it was a member (and
+/// then audited).
 pub async fn remove_page_member(
     db: &impl ConnectionTrait,
+    actor: &Actor,
     page_id: &str,
     agent_id: i64,
 ) -> Result<bool, ApiError> {
@@ -68,7 +79,18 @@ pub async fn remove_page_member(
         .filter(page_member::Column::AgentId.eq(agent_id))
         .exec(db)
         .await?;
-    Ok(result.rows_affected > 0)
+    if result.rows_affected == 0 {
+        return Ok(false);
+    }
+    let object = match agent::Entity::find_by_id(agent_id).one(db).await? {
+        Some(member) => Object::agent(&member),
+        None => Object::new(audit::ObjectKind::Agent, agent_id, None),
+    };
+    let entry = Entry::new(Action::PageMemberRemoved)
+        .on(object)
+        .page(page_id);
+    audit::record(db, actor, entry).await?;
+    Ok(true)
 }
 
 /// The agents who work on a Page: its members and every administrator.
@@ -92,4 +114,21 @@ pub async fn page_agents(
         .into_iter()
         .filter(|a| members.contains(&a.id) || Role::parse(&a.role) == Role::Admin)
         .collect())
+}
+
+/// The Pages each of `agent_ids` is a member of, by agent (sorted Page ids).
+pub async fn memberships(
+    db: &impl ConnectionTrait,
+    agent_ids: &[i64],
+) -> Result<std::collections::HashMap<i64, Vec<String>>, sea_orm::DbErr> {
+    let rows = page_member::Entity::find()
+        .filter(page_member::Column::AgentId.is_in(agent_ids.iter().copied()))
+        .order_by_asc(page_member::Column::PageId)
+        .all(db)
+        .await?;
+    let mut by_agent: std::collections::HashMap<i64, Vec<String>> = Default::default();
+    for row in rows {
+        by_agent.entry(row.agent_id).or_default().push(row.page_id);
+    }
+    Ok(by_agent)
 }

@@ -19,12 +19,15 @@ mod resolution;
 mod sessions;
 mod tokens;
 
-pub use accounts::{create_agent, ensure_first_admin, normalize_email};
-pub use api_tokens::{create_api_token, revoke_api_token};
-pub use members::{add_page_member, page_agents, remove_page_member, validate_page_id};
+pub use accounts::{check_password, create_agent, ensure_first_admin, normalize_email};
+pub use api_tokens::{create_api_token, list_api_tokens, revoke_api_token};
+pub use members::{
+    add_page_member, memberships, page_agents, remove_page_member, validate_page_id,
+};
 pub use passwords::hash_password;
 pub use resolution::{authenticate, recheck};
-pub use sessions::{SESSION_TTL_MS, login, logout};
+pub use sessions::{SESSION_TTL_MS, end_sessions, login, logout};
+pub use tokens::generate_password;
 
 /// ADMIN sees every Page; AGENT the Pages it is a member of.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

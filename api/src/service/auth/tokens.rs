@@ -27,3 +27,11 @@ pub(super) fn new_token(prefix: &str) -> Result<Secret, ApiError> {
         URL_SAFE_NO_PAD.encode(bytes)
     )))
 }
+
+/// A password for an administrator to hand on: 18 random bytes, 24 characters.
+pub fn generate_password() -> Result<Secret, ApiError> {
+    let mut bytes = [0u8; 18];
+    getrandom::fill(&mut bytes)
+        .map_err(|err| ApiError::Internal(anyhow::anyhow!("no randomness: {err}")))?;
+    Ok(Secret::new(URL_SAFE_NO_PAD.encode(bytes)))
+}

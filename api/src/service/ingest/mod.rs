@@ -10,6 +10,7 @@
 //! The parts: `plan` decides what a group changes without the database; `sql` executes
 //! the plan (`conversations` creates what it needs first, `echo` completes our sends);
 //! `pipeline` owns the queue, the writer tasks and their locks.
+mod changes;
 mod conversations;
 mod echo;
 mod pipeline;
@@ -24,6 +25,7 @@ use tokio::sync::{mpsc, oneshot};
 use crate::facebook::events::Event;
 use crate::service::outbox::Outbox;
 
+pub use changes::{StoredReaction, reactions_of};
 pub use echo::{MidHolder, OWN_METADATA_PREFIX, PENDING_MID_PREFIX, make_way_for_mid};
 pub use pipeline::{Job, Writers, spawn_writers};
 
@@ -39,6 +41,9 @@ pub struct IngestReport {
     pub duplicates: usize,
     /// Delivery and read watermarks applied.
     pub watermarks: usize,
+    /// Reactions and edits received (applied to the message when it is stored and they are
+    /// newer than what it shows; see `ingest::changes`).
+    pub changes: usize,
 }
 
 /// The delivery was not stored; the webhook answers 503 so Facebook sends it again.

@@ -18,7 +18,7 @@ use tokio_util::sync::CancellationToken;
 
 use super::conversations::{self, Created};
 use super::plan::{self, Customer, Outcome};
-use super::{IngestError, IngestReport, NewCustomers, sql};
+use super::{IngestError, IngestReport, NewCustomers, changes, sql};
 use crate::bus::Change;
 use crate::facebook::events::Event;
 use crate::metrics::Metrics;
@@ -204,6 +204,7 @@ impl Writer {
                         report.stored += part.stored;
                         report.duplicates += part.duplicates;
                         report.watermarks += part.watermarks;
+                        report.changes += part.changes;
                     }
                     self.finish(one, outcome).await;
                 }
@@ -300,6 +301,9 @@ impl Writer {
             events
                 .with_label_values(&["watermark"])
                 .inc_by(report.watermarks as u64);
+            events
+                .with_label_values(&["change"])
+                .inc_by(report.changes as u64);
         }
         Ok(Committed { reports, created })
     }
@@ -332,6 +336,7 @@ impl Writer {
         plan.account(&outcome.added);
         let touched = plan.touched_in_order();
         sql::update_touched(db, &touched, now, &mut outcome).await?;
+        changes::apply(db, &plan.reactions, &plan.edits, &mut outcome).await?;
         Ok((plan.reports, plan::announcements(outcome), turn))
     }
 

@@ -9,7 +9,7 @@ use entity::{conversation, message};
 use super::IngestReport;
 use super::echo::own_send;
 use crate::bus::Change;
-use crate::facebook::events::{Attachment, Direction, Event, IncomingMessage};
+use crate::facebook::events::{Attachment, Direction, Edit, Event, IncomingMessage, Reaction};
 
 /// A customer of a Page: `(page_id, psid)`, one conversation each.
 pub type Customer = (String, String);
@@ -69,6 +69,10 @@ pub struct Plan<'a> {
     pub touched: HashMap<i64, Touched>,
     /// One per delivery, in the group's order.
     pub reports: Vec<IngestReport>,
+    /// Reactions to apply: the latest of the group per message and person.
+    pub reactions: Vec<&'a Reaction>,
+    /// Edits to apply: the highest `num_edit` of the group per message.
+    pub edits: Vec<&'a Edit>,
 }
 
 /// Every customer the events name, once each, in the order first named.
@@ -76,7 +80,9 @@ pub fn customers<'a>(events: impl IntoIterator<Item = &'a Event>) -> Vec<Custome
     let mut seen = HashSet::new();
     let mut found = Vec::new();
     for event in events {
-        let (page_id, psid) = event.customer();
+        let Some((page_id, psid)) = event.customer() else {
+            continue;
+        };
         if !seen.contains(&(page_id, psid)) {
             seen.insert((page_id, psid));
             found.push((page_id.to_owned(), psid.to_owned()));
@@ -100,6 +106,8 @@ pub fn plan<'a>(
     };
     let mut plan = Plan::default();
     let mut seen: HashSet<(&str, &str)> = HashSet::new();
+    let mut reactions: HashMap<(&str, &str, &str), &Reaction> = HashMap::new();
+    let mut edits: HashMap<(&str, &str), &Edit> = HashMap::new();
     for (job, events) in jobs.into_iter().enumerate() {
         plan.reports.push(IngestReport::default());
         for event in events {
@@ -141,9 +149,31 @@ pub fn plan<'a>(
                     entry.read = entry.read.max(*watermark);
                     plan.reports[job].watermarks += 1;
                 }
+                Event::Reaction(r) => {
+                    plan.reports[job].changes += 1;
+                    let key = (r.page_id.as_str(), r.mid.as_str(), r.psid.as_str());
+                    let kept = reactions.entry(key).or_insert(r);
+                    if r.timestamp > kept.timestamp {
+                        *kept = r;
+                    }
+                }
+                Event::Edit(e) => {
+                    plan.reports[job].changes += 1;
+                    let kept = edits
+                        .entry((e.page_id.as_str(), e.mid.as_str()))
+                        .or_insert(e);
+                    if e.num_edit > kept.num_edit {
+                        *kept = e;
+                    }
+                }
             }
         }
     }
+    plan.reactions = reactions.into_values().collect();
+    plan.reactions
+        .sort_by_key(|r| (&r.page_id, &r.mid, &r.psid));
+    plan.edits = edits.into_values().collect();
+    plan.edits.sort_by_key(|e| (&e.page_id, &e.mid));
     Ok(plan)
 }
 

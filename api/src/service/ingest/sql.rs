@@ -190,6 +190,9 @@ fn inserted(row: Row<'_>, id: i64, now: i64) -> message::Model {
         client_mutation_id: None,
         agent_id: None,
         tag: None,
+        reactions: None,
+        edit_count: 0,
+        edited_at: None,
     }
 }
 

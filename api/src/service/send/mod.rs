@@ -15,12 +15,13 @@ use crate::service::ingest::OWN_METADATA_PREFIX;
 use crate::state::AppState;
 use crate::time::now_ms;
 
+pub mod files;
 mod rules;
 pub mod store;
 use rules::validate_key;
 pub use rules::{
     ATTACHMENT_KINDS, HUMAN_AGENT_TAG, HUMAN_AGENT_WINDOW_MS, MAX_TEXT_CHARS, STANDARD_WINDOW_MS,
-    SendRequest, Window, validate_attachment, validate_text, window,
+    SendRequest, Window, validate_attachment, validate_attachment_id, validate_text, window,
 };
 use store::{Reply, Stored};
 
@@ -34,6 +35,12 @@ pub async fn send_message(
     match &request.content {
         Outgoing::Text(text) => validate_text(text)?,
         Outgoing::Attachment { kind, url } => validate_attachment(kind, url)?,
+        Outgoing::Saved {
+            kind,
+            attachment_id,
+        } => validate_attachment_id(kind, attachment_id)?,
+        // Checked as it was read (`files::check`): its size, and its type by content.
+        Outgoing::File(_) => {}
     }
     if let Some(key) = &request.client_mutation_id {
         validate_key(key)?;

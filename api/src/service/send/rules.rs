@@ -47,6 +47,22 @@ pub fn validate_attachment(kind: &str, url: &str) -> Result<(), ApiError> {
     }
 }
 
+/// Refuses an `attachmentId` that cannot be one of Facebook's (digits, at most 32); whether
+/// the Page saved it, only Facebook knows (it refuses with code 100: FAILED, below).
+pub fn validate_attachment_id(kind: &str, id: &str) -> Result<(), ApiError> {
+    if !ATTACHMENT_KINDS.contains(&kind) {
+        return Err(ApiError::bad_input(
+            "attachment type must be IMAGE, AUDIO, VIDEO or FILE",
+        ));
+    }
+    if id.is_empty() || id.len() > 32 || !id.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(ApiError::bad_input(
+            "attachment `attachmentId` must be Facebook's attachment id: 1 to 32 digits",
+        ));
+    }
+    Ok(())
+}
+
 /// Refuses what Facebook would refuse, before anything is stored or sent.
 pub fn validate_text(text: &str) -> Result<(), ApiError> {
     let chars = text.chars().count();

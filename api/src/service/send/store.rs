@@ -48,17 +48,29 @@ pub enum Stored {
 fn stored_form(content: &Outgoing) -> (Option<String>, Option<String>, String) {
     match content {
         Outgoing::Text(text) => (Some(text.clone()), None, text.clone()),
-        Outgoing::Attachment { kind, url } => (
-            None,
-            serde_json::to_string(&[StoredAttachment {
-                kind: kind.clone(),
-                url: Some(url.clone()),
-                title: None,
-            }])
-            .ok(),
-            format!("[{kind}]"),
-        ),
+        Outgoing::Attachment { kind, url } => attachment(kind, Some(url.clone()), None),
+        Outgoing::Saved { kind, .. } => attachment(kind, None, None),
+        // The file's name is kept as the attachment's title; Facebook gives no URL back.
+        Outgoing::File(file) => attachment(file.kind, None, Some(file.name.clone())),
     }
+}
+
+fn attachment(
+    kind: &str,
+    url: Option<String>,
+    title: Option<String>,
+) -> (Option<String>, Option<String>, String) {
+    let stored = StoredAttachment {
+        kind: kind.to_owned(),
+        url,
+        title,
+        ..StoredAttachment::default()
+    };
+    (
+        None,
+        serde_json::to_string(&[stored]).ok(),
+        format!("[{kind}]"),
+    )
 }
 
 /// Stores `reply` PENDING under a placeholder mid (Facebook's replaces it once sent) and

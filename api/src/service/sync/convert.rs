@@ -36,6 +36,7 @@ fn attachments(message: &GraphMessage) -> Vec<Attachment> {
                 kind: kind.to_owned(),
                 url: url.map(str::to_owned),
                 title: a.get("name").and_then(|n| n.as_str()).map(str::to_owned),
+                ..Attachment::default()
             }
         })
         .collect()

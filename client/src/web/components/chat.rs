@@ -6,9 +6,9 @@ use dioxus::prelude::*;
 use super::Avatar;
 use crate::model::follow_ups::{format_local, parse_local, snoozed_until_text};
 use crate::model::{
-    Activity, ActivityChange, ConversationPresenceState, ConversationStatus, Message,
-    MessageDirection, MessageList, MessageStatus, Route, SnoozeChoice, Window, explain_error,
-    parse_rfc3339, time,
+    Activity, ActivityChange, Attachment, ConversationPresenceState, ConversationStatus, Message,
+    MessageDirection, MessageList, MessageStatus, Route, Shown, SnoozeChoice, Window,
+    explain_error, parse_rfc3339, time,
 };
 use crate::web::actions;
 use crate::web::browser;
@@ -471,7 +471,7 @@ fn MessageItem(message: Message, tz: i64, window_open: bool) -> Element {
     let can_retry = window_open && m.text.as_deref().is_some_and(|t| !t.is_empty());
     rsx! {
         div {
-            class: "message-item {direction.to_lowercase()} {status.to_lowercase()}",
+            class: "message-item {direction.to_ascii_lowercase()} {status.to_ascii_lowercase()}",
             "data-testid": "message-item",
             "data-message-id": "{m.id}",
             "data-direction": direction,
@@ -482,16 +482,13 @@ fn MessageItem(message: Message, tz: i64, window_open: bool) -> Element {
                     p { class: "message-text", "data-testid": "message-text", "{text}" }
                 }
                 for (i, a) in m.attachments.iter().enumerate() {
-                    if let Some(url) = &a.url {
-                        if a.is_image() {
-                            img { key: "{i}", class: "attachment-image", "data-testid": "attachment", src: "{url}", alt: a.title.clone().unwrap_or_else(|| "Image".into()), loading: "lazy", referrerpolicy: "no-referrer" }
-                        } else {
-                            a { key: "{i}", class: "attachment-link", "data-testid": "attachment", href: "{url}", target: "_blank", rel: "noopener noreferrer",
-                                {format!("{} {}", attachment_icon(&a.kind), a.title.clone().unwrap_or_else(|| a.kind.clone()))}
-                            }
-                        }
-                    } else {
-                        span { key: "{i}", class: "attachment-link", "data-testid": "attachment", "[{a.kind}]" }
+                    {attachment(i, a, state.viewer)}
+                }
+            }
+            if !m.reactions.is_empty() {
+                div { class: "reactions", "data-testid": "reactions", "aria-label": "Reactions",
+                    for (i, emoji) in m.reactions.iter().enumerate() {
+                        span { key: "{i}", class: "reaction", "data-testid": "reaction", "{emoji}" }
                     }
                 }
             }
@@ -502,6 +499,9 @@ fn MessageItem(message: Message, tz: i64, window_open: bool) -> Element {
                     span { class: "sender", "data-testid": "message-sender", "{name} · " }
                 }
                 time { datetime: "{m.timestamp}", "{at}" }
+                if m.edit_count > 0 {
+                    span { class: "edited", "data-testid": "edited-mark", title: "The customer edited this message", " · edited" }
+                }
                 if m.direction == MessageDirection::OUTBOUND {
                     span { class: "status", " · {status_label(m.status)}" }
                 }
@@ -548,14 +548,55 @@ fn status_label(s: MessageStatus) -> &'static str {
     }
 }
 
-fn attachment_icon(kind: &str) -> &'static str {
-    match kind.to_lowercase().as_str() {
-        "audio" => "🔊",
-        "video" => "🎬",
-        "location" => "📍",
-        _ => "📎",
+/// One attachment as sent: images and stickers inline (an image enlarges on a click),
+/// players for video and audio, a link for the rest (files by name, locations to their
+/// map, shared links by title). `data-kind` is Facebook's type.
+fn attachment(i: usize, a: &Attachment, mut viewer: Signal<Option<String>>) -> Element {
+    let kind = a.kind.as_str();
+    let url = a.url.clone().unwrap_or_default();
+    match a.shown() {
+        Shown::Image => {
+            let full = url.clone();
+            rsx! {
+                button {
+                    key: "{i}",
+                    class: "attachment-image",
+                    "data-testid": "attachment",
+                    "data-kind": kind,
+                    "aria-label": "Enlarge the image",
+                    onclick: move |_| viewer.set(Some(full.clone())),
+                    img { src: "{url}", alt: a.title.clone().unwrap_or_else(|| "Image".into()), loading: "lazy", referrerpolicy: "no-referrer" }
+                }
+            }
+        }
+        Shown::Sticker => rsx! {
+            img { key: "{i}", class: "attachment-sticker", "data-testid": "attachment", "data-kind": kind, src: "{url}", alt: "Sticker", loading: "lazy", referrerpolicy: "no-referrer" }
+        },
+        Shown::Video => rsx! {
+            video { key: "{i}", class: "attachment-media", "data-testid": "attachment", "data-kind": kind, src: "{url}", controls: true, preload: "metadata" }
+        },
+        Shown::Audio => rsx! {
+            audio { key: "{i}", class: "attachment-media", "data-testid": "attachment", "data-kind": kind, src: "{url}", controls: true, preload: "metadata" }
+        },
+        Shown::Link => rsx! {
+            a { key: "{i}", class: "attachment-link", "data-testid": "attachment", "data-kind": kind, href: a.href().unwrap_or_default(), target: "_blank", rel: "noopener noreferrer", {a.label()} }
+        },
+        Shown::Bare => {
+            // A file just sent has its name but no URL until Facebook's echo.
+            let text = if a.name.is_some() || a.title.is_some() {
+                a.label()
+            } else {
+                format!("[{kind}]")
+            };
+            rsx! {
+                span { key: "{i}", class: "attachment-link", "data-testid": "attachment", "data-kind": kind, "{text}" }
+            }
+        }
     }
 }
+
+/// The composer's file input (one composer is shown at a time).
+const FILE_INPUT: &str = "composer-file";
 
 /// How often the typing indicator is renewed while the agent keeps typing.
 const TYPING_RENEW_MS: i64 = 5_000;
@@ -573,9 +614,36 @@ fn Composer(id: String, window: Window, known: bool) -> Element {
     // nothing is sent that cannot succeed. Until the conversation is loaded, sending waits.
     let closed = known && !window.open();
     let can_send = known && window.open();
+    // A file chosen to go with the next Send, and why the last one could not.
+    let mut file = use_signal(|| None::<web_sys::File>);
+    let mut file_error = use_signal(|| None::<String>);
     let mut send = move || {
         let body = state.drafts.peek().get(&send_id).trim().to_string();
-        if body.is_empty() || !can_send {
+        let chosen = file.peek().clone();
+        if (body.is_empty() && chosen.is_none()) || !can_send {
+            return;
+        }
+        if let Some(chosen) = chosen {
+            file_error.set(None);
+            let id = send_id.clone();
+            // The file stays chosen until the server has it: a refusal is shown beside it.
+            spawn_forever(async move {
+                match actions::send_file(state, id, chosen).await {
+                    Ok(()) => {
+                        if let Ok(mut f) = file.try_write() {
+                            *f = None;
+                        }
+                        browser::clear_file_input(FILE_INPUT);
+                    }
+                    Err(e) => {
+                        if let Ok(mut error) = file_error.try_write() {
+                            *error = Some(e.to_string());
+                        }
+                    }
+                }
+            });
+        }
+        if body.is_empty() {
             return;
         }
         state.set_draft(&send_id, "");
@@ -602,7 +670,11 @@ fn Composer(id: String, window: Window, known: bool) -> Element {
         }
     });
     let mut send_key = send.clone();
-    let empty = text.trim().is_empty();
+    let empty = text.trim().is_empty() && file.read().is_none();
+    let chosen = file
+        .read()
+        .as_ref()
+        .map(|f| (f.name(), crate::model::format_size(f.size())));
     let human_agent = match window {
         Window::HumanAgent { left_ms } => Some(crate::model::format_left(left_ms)),
         _ => None,
@@ -672,6 +744,40 @@ fn Composer(id: String, window: Window, known: bool) -> Element {
                         send_key();
                     }
                 },
+            }
+            input {
+                r#type: "file",
+                id: FILE_INPUT,
+                class: "file-input",
+                "data-testid": "composer-file-input",
+                onchange: move |_| {
+                    let chosen = browser::chosen_file(FILE_INPUT);
+                    let too_big = chosen.as_ref().is_some_and(|f| f.size() > crate::model::MAX_FILE_BYTES);
+                    file_error.set(too_big.then(|| "This file is larger than 25 MB, the most Messenger takes.".to_string()));
+                    file.set(chosen.filter(|_| !too_big));
+                },
+            }
+            label { class: "attach button", r#for: FILE_INPUT, "data-testid": "composer-attach", title: "Attach a file", "Attach" }
+            if let Some((name, size)) = chosen {
+                p { class: "chosen-file", "data-testid": "chosen-file",
+                    span { class: "chosen-file-name", "data-testid": "chosen-file-name", "{name}" }
+                    span { class: "muted", "data-testid": "chosen-file-size", " · {size} " }
+                    button {
+                        r#type: "button",
+                        class: "link",
+                        "data-testid": "chosen-file-remove",
+                        "aria-label": "Remove the file",
+                        onclick: move |_| {
+                            file.set(None);
+                            file_error.set(None);
+                            browser::clear_file_input(FILE_INPUT);
+                        },
+                        "Remove"
+                    }
+                }
+            }
+            if let Some(error) = file_error() {
+                p { class: "composer-error", role: "alert", "data-testid": "composer-file-error", "{error}" }
             }
             button {
                 class: "primary",

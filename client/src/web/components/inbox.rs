@@ -294,7 +294,7 @@ fn ConversationItem(conversation: Conversation, selected: bool, now: i64) -> Ele
                         }
                     }
                     span { class: "item-meta",
-                        span { class: "status-chip {c.status.as_str().to_lowercase()}", "data-testid": "conversation-status-chip", "{c.status.label()}" }
+                        span { class: "status-chip {c.status.as_str().to_ascii_lowercase()}", "data-testid": "conversation-status-chip", "{c.status.label()}" }
                         span { class: "item-window {window.state()} {window.urgency()}", "data-window": window.state(), "data-urgency": window.urgency(), {short_window(window)} }
                         if let Some(a) = &c.assignee {
                             span { class: "assignee", "→ {a.name}" }

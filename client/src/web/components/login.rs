@@ -1,7 +1,7 @@
 //! Sign-in.
 use dioxus::prelude::*;
 
-use crate::ops::{Login as LoginOp, login};
+use crate::ops::{Login as LoginOp, LoginAnswer, login};
 use crate::web::api;
 use crate::web::state::AppState;
 
@@ -24,7 +24,7 @@ pub fn Login() -> Element {
                 email: email.peek().trim().to_string(),
                 password: password.peek().clone(),
             };
-            match api::call::<LoginOp>(None, vars).await {
+            match api::call_as::<LoginOp, LoginAnswer>(None, vars).await {
                 Ok(data) => {
                     password.set(String::new());
                     state.sign_in(data.login.token, data.login.agent.into());

@@ -7,6 +7,7 @@ mod notifications;
 mod settings;
 mod shortcuts;
 mod topbar;
+mod viewer;
 
 pub use chat::Chat;
 pub use inbox::Inbox;
@@ -14,6 +15,7 @@ pub use login::Login;
 pub use settings::Settings;
 pub use shortcuts::ShortcutSheet;
 pub use topbar::TopBar;
+pub use viewer::ImageViewer;
 
 use dioxus::prelude::*;
 

@@ -175,7 +175,7 @@ fn SyncProgress(job: SyncJob) -> Element {
                 "aria-valuemax": "{max}",
                 "aria-valuenow": "{now}",
                 "aria-valuetext": "{text}",
-                div { class: "bar {job.status.as_str().to_lowercase()}", width: "{percent}%" }
+                div { class: "bar {job.status.as_str().to_ascii_lowercase()}", width: "{percent}%" }
             }
             p { class: "muted", "data-testid": "sync-status", "{text}" }
         }

@@ -56,7 +56,7 @@ pub fn TopBar() -> Element {
                         "data-agent-id": "{p.agent.id}",
                         "data-status": p.status.as_str(),
                         title: "{p.agent.name}: {presence_label(p.status)}",
-                        span { class: "dot {p.status.as_str().to_lowercase()}", "aria-hidden": "true" }
+                        span { class: "dot {p.status.as_str().to_ascii_lowercase()}", "aria-hidden": "true" }
                         span { class: "presence-name", "{p.agent.name}" }
                         span { class: "sr-only", " ({presence_label(p.status)})" }
                     }

@@ -75,6 +75,9 @@ fn stored(id: i64, conversation_id: i64, m: &IncomingMessage) -> message::Model 
         client_mutation_id: None,
         agent_id: None,
         tag: None,
+        reactions: None,
+        edit_count: 0,
+        edited_at: None,
     }
 }
 
@@ -83,6 +86,7 @@ fn report(stored: usize, duplicates: usize, watermarks: usize) -> IngestReport {
         stored,
         duplicates,
         watermarks,
+        changes: 0,
     }
 }
 
@@ -197,8 +201,7 @@ fn a_conversation_gains_its_newest_message_and_unread_live_inbound_only() {
     reply.text = None;
     reply.attachments = vec![Attachment {
         kind: "image".to_owned(),
-        url: None,
-        title: None,
+        ..Attachment::default()
     }];
     let events = [
         Event::Message(live.clone()),
