@@ -4,7 +4,10 @@ use std::time::Duration;
 use anyhow::Context;
 use migration::{Migrator, MigratorTrait};
 use sea_orm::sqlx::sqlite::{SqliteJournalMode, SqliteSynchronous};
-use sea_orm::{ConnectOptions, Database, DatabaseConnection};
+use sea_orm::{
+    ConnectOptions, Database, DatabaseConnection, DatabaseTransaction, DbErr,
+    SqliteTransactionMode, TransactionOptions, TransactionTrait,
+};
 
 /// Opens the pool. SQLite runs in WAL mode with `synchronous=FULL`, so a committed
 /// transaction survives a power cut: an acknowledged webhook is never sent again by
@@ -51,6 +54,19 @@ async fn connect_pool(
         .with_context(|| format!("connecting to the database ({})", redact_url(url)))
 }
 
+/// Begins a transaction that will write. On SQLite it takes the write lock at once
+/// (`BEGIN IMMEDIATE`): a deferred transaction that reads first holds a snapshot, and once
+/// another connection commits after that read it can no longer write (SQLITE_BUSY_SNAPSHOT,
+/// "database is locked", which `busy_timeout` does not wait out); an immediate one waits
+/// for the lock instead, up to `busy_timeout`. On PostgreSQL, an ordinary transaction.
+pub async fn begin_write(db: &DatabaseConnection) -> Result<DatabaseTransaction, DbErr> {
+    db.begin_with_options(TransactionOptions {
+        sqlite_transaction_mode: Some(SqliteTransactionMode::Immediate),
+        ..TransactionOptions::default()
+    })
+    .await
+}
+
 /// Applies every pending migration.
 pub async fn migrate(db: &DatabaseConnection) -> anyhow::Result<()> {
     Migrator::up(db, None).await.context("running migrations")
@@ -68,7 +84,7 @@ pub fn redact_url(url: &str) -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::{connect, connect_writer, redact_url};
+    use super::{begin_write, connect, connect_writer, redact_url};
     use sea_orm::{ConnectionTrait, Statement};
 
     async fn pragma(db: &sea_orm::DatabaseConnection, name: &str) -> String {
@@ -98,6 +114,48 @@ mod tests {
             // 2 = FULL: the WAL is fsync'd at every commit.
             assert_eq!(pragma(&db, "synchronous").await, "2");
         }
+    }
+
+    /// Two sends finishing at once (read their row, then write) failed with "database is
+    /// locked" when each began deferred and the other committed in between.
+    #[tokio::test]
+    async fn a_write_transaction_that_reads_first_waits_for_another_writer_instead_of_failing() {
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite://{}/d.db?mode=rwc", dir.path().display());
+        let db = connect(&url).await.unwrap();
+        db.execute_unprepared("CREATE TABLE t (x INTEGER)")
+            .await
+            .unwrap();
+        db.execute_unprepared("INSERT INTO t VALUES (1)")
+            .await
+            .unwrap();
+
+        let txn = begin_write(&db).await.unwrap();
+        txn.execute_unprepared("SELECT count(*) FROM t")
+            .await
+            .unwrap();
+        let other = {
+            let db = db.clone();
+            tokio::spawn(async move { db.execute_unprepared("INSERT INTO t VALUES (2)").await })
+        };
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+        txn.execute_unprepared("INSERT INTO t VALUES (3)")
+            .await
+            .expect("writing after a read, while another connection wants to write");
+        txn.commit().await.unwrap();
+        other
+            .await
+            .unwrap()
+            .expect("the other writer waited for the lock");
+        let row = db
+            .query_one_raw(Statement::from_string(
+                db.get_database_backend(),
+                "SELECT count(*) FROM t".to_owned(),
+            ))
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(row.try_get_by_index::<i64>(0).unwrap(), 3);
     }
 
     #[test]

@@ -65,6 +65,7 @@ operation!(AgentPresenceChanged);
 operation!(SyncProgress);
 operation!(SetConversationPresence);
 operation!(ConversationPresence);
+operation!(Search);
 
 /// One `From` per generated copy of a fragment: the fields are checked by the
 /// compiler, so a renamed or retyped field fails here.

@@ -17,6 +17,7 @@ mod graph;
 mod queries;
 mod recheck;
 mod resume;
+mod search;
 mod server;
 mod stats;
 mod ws;
@@ -109,6 +110,10 @@ enum Command {
     Ingest {
         #[arg(long, default_value_t = 1)]
         batch: usize,
+        /// Each message a different text of 6 to 12 words (the `search` benchmark's
+        /// vocabulary) instead of one sentence repeated.
+        #[arg(long)]
+        varied_texts: bool,
         #[arg(long, default_value_t = 64)]
         concurrency: usize,
         #[arg(long, default_value_t = 20_000)]
@@ -125,6 +130,18 @@ enum Command {
         #[arg(long, default_value_t = 16)]
         concurrency: usize,
         #[arg(long, default_value_t = 10)]
+        seconds: u64,
+    },
+    /// `search` on a big Page: a mix of queries (common, rare, two words, a prefix, a name,
+    /// a miss), `concurrency` clients for `seconds` each. Seeds like `queries`.
+    Search {
+        #[arg(long, default_value_t = 100_000)]
+        conversations: usize,
+        #[arg(long, default_value_t = 1_000_000)]
+        messages: usize,
+        #[arg(long, default_value_t = 4)]
+        concurrency: usize,
+        #[arg(long, default_value_t = 5)]
         seconds: u64,
     },
 }
@@ -190,9 +207,10 @@ async fn main() -> anyhow::Result<()> {
         } => latency(&target, &subscribe_to, rate, subscribers, seconds).await?,
         Command::Ingest {
             batch,
+            varied_texts,
             concurrency,
             posts,
-        } => ingest(&target, batch, concurrency, posts).await?,
+        } => ingest(&target, batch, varied_texts, concurrency, posts).await?,
         Command::Resume { missed, runs } => resume::resume(&target, missed, runs).await?,
         Command::Queries {
             conversations,
@@ -210,6 +228,23 @@ async fn main() -> anyhow::Result<()> {
                 seconds,
             };
             queries::queries(&target, database_url, &shape).await?;
+        }
+        Command::Search {
+            conversations,
+            messages,
+            concurrency,
+            seconds,
+        } => {
+            let Some(database_url) = target.database_url().or(cli.database_url.as_deref()) else {
+                bail!("with --url, pass that server's --database-url too (for seeding)");
+            };
+            let shape = search::Shape {
+                conversations,
+                messages,
+                concurrency,
+                seconds,
+            };
+            search::search(&target, database_url, &shape).await?;
         }
         Command::Sync { .. } | Command::Send { .. } | Command::Recheck { .. } => {}
     }
@@ -344,6 +379,7 @@ async fn latency(
 async fn ingest(
     target: &Target,
     batch: usize,
+    varied_texts: bool,
     concurrency: usize,
     posts: usize,
 ) -> anyhow::Result<()> {
@@ -373,12 +409,12 @@ async fn ingest(
                     .map(|j| {
                         let k = n * batch + j;
                         let mid = format!("ing-{run}-{k}");
-                        message_event(
-                            k % 1000,
-                            &mid,
-                            "How do I reset my password?",
-                            run + k as i64,
-                        )
+                        let text = if varied_texts {
+                            search::text(k)
+                        } else {
+                            "How do I reset my password?".to_owned()
+                        };
+                        message_event(k % 1000, &mid, &text, run + k as i64)
                     })
                     .collect();
                 target.signed(envelope(events))

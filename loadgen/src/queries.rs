@@ -96,7 +96,7 @@ pub async fn queries(target: &Target, database_url: &str, shape: &Shape) -> anyh
 
 /// Sends `query` from `concurrency` clients for `seconds`; every answer must be free of
 /// errors. The latencies (ns) and the time taken.
-async fn drive(
+pub(crate) async fn drive(
     target: &Target,
     token: &str,
     query: &'static str,
@@ -145,7 +145,7 @@ async fn drive(
 }
 
 /// A well-spread index from a counter (splitmix64), so clients read many conversations.
-fn mix(n: usize) -> usize {
+pub(crate) fn mix(n: usize) -> usize {
     let mut z = (n as u64).wrapping_add(0x9E37_79B9_7F4A_7C15);
     z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
     z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);

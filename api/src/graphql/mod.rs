@@ -6,6 +6,7 @@ pub mod cost;
 pub mod loaders;
 mod mutation;
 mod query;
+mod search;
 mod sequencer;
 mod subscription;
 pub mod types;
@@ -23,7 +24,7 @@ pub use subscription::SubscriptionRoot;
 
 /// The queries: the inbox's, and administration's.
 #[derive(MergedObject, Default)]
-pub struct QueryRoot(query::InboxQuery, admin::AdminQuery);
+pub struct QueryRoot(query::InboxQuery, admin::AdminQuery, search::SearchQuery);
 
 /// The HTTP request's `User-Agent`, set by the HTTP layer for the audit log.
 #[derive(Clone, Debug)]

@@ -4,7 +4,7 @@
 use sea_orm::sea_query::Expr;
 use sea_orm::{
     ColumnTrait, ConnectionTrait, DatabaseConnection, DatabaseTransaction, EntityTrait,
-    PaginatorTrait, QueryFilter, QueryOrder, TransactionTrait,
+    PaginatorTrait, QueryFilter, QueryOrder,
 };
 
 use entity::{agent, api_token, session};
@@ -126,7 +126,7 @@ pub async fn reset_password(
         "CHOSEN"
     };
     let hash = auth::hash_password(new).await?;
-    let txn = db.begin().await?;
+    let txn = crate::db::begin_write(db).await?;
     agent::Entity::update_many()
         .col_expr(agent::Column::PasswordHash, Expr::val(hash))
         .filter(agent::Column::Id.eq(id))
@@ -146,7 +146,7 @@ pub async fn reset_password(
 /// second waits for the first and then counts what it left. A write as the first statement
 /// also takes SQLite's write lock up front, instead of upgrading a read lock later.
 async fn lock_administrators(db: &DatabaseConnection) -> Result<DatabaseTransaction, ApiError> {
-    let txn = db.begin().await?;
+    let txn = crate::db::begin_write(db).await?;
     agent::Entity::update_many()
         .col_expr(agent::Column::Role, Expr::col(agent::Column::Role))
         .filter(agent::Column::Role.eq(Role::Admin.as_str()))

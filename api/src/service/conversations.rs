@@ -1,7 +1,7 @@
 //! Changing a conversation: status (with a snooze's wake time), assignee, and marking it
 //! read.
 use sea_orm::sea_query::Expr;
-use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, TransactionTrait};
+use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter};
 
 use entity::agent;
 use entity::conversation::{self, Status};
@@ -60,7 +60,7 @@ pub async fn update(
     change: Change,
     actor: Option<&Actor>,
 ) -> Result<conversation::Model, ApiError> {
-    let txn = state.db.begin().await?;
+    let txn = crate::db::begin_write(&state.db).await?;
     let written = apply(&txn, &conversation, &change, actor, now_ms()).await?;
     state.outbox.commit(txn, written.changes).await?;
     let updated = written.value;

@@ -17,6 +17,7 @@ pub mod outbox;
 pub mod pages;
 pub mod presence;
 pub mod profiles;
+pub mod search;
 pub mod send;
 pub mod snooze;
 pub mod sync;

@@ -1,9 +1,7 @@
 //! Connecting a Facebook Page: check its token, subscribe the app, store the token.
 use sea_orm::ActiveValue::Set;
 use sea_orm::sea_query::{Expr, OnConflict};
-use sea_orm::{
-    ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter, TransactionTrait,
-};
+use sea_orm::{ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter};
 
 use entity::page;
 
@@ -62,7 +60,7 @@ pub async fn connect(
         .map_err(|err| ApiError::GraphApi(err.to_string()))?;
     let now = now_ms();
     // The Page and its PAGE_CONNECTED entry commit together.
-    let txn = db.begin().await?;
+    let txn = crate::db::begin_write(db).await?;
     page::Entity::insert(page::ActiveModel {
         id: Set(page_id.to_owned()),
         name: Set(identity.name.clone()),

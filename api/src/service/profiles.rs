@@ -1,7 +1,7 @@
 //! Names and pictures of customers first seen in a webhook: fetched from their Graph
 //! profile in the background, so ingest never waits for Facebook.
 use sea_orm::sea_query::Expr;
-use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, TransactionTrait};
+use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter};
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
@@ -90,7 +90,7 @@ async fn fetch(
     if !name.is_empty() {
         update = update.col_expr(conversation::Column::CustomerName, Expr::val(name));
     }
-    let txn = profiles.db.begin().await?;
+    let txn = crate::db::begin_write(&profiles.db).await?;
     let updated = update.exec_with_returning(&txn).await?;
     let changes = updated
         .into_iter()

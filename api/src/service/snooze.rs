@@ -13,9 +13,7 @@ use std::time::Duration;
 
 use chrono::DateTime;
 use sea_orm::sea_query::{Expr, Func};
-use sea_orm::{
-    ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QuerySelect, TransactionTrait,
-};
+use sea_orm::{ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QuerySelect};
 use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 
@@ -96,7 +94,7 @@ pub async fn wake_forever(state: AppState, snoozes: Arc<Snoozes>, stop: Cancella
 pub async fn wake_due(state: &AppState) -> Result<Option<i64>, DbErr> {
     let now = now_ms();
     if soonest(&state.db).await?.is_some_and(|due| due <= now) {
-        let txn = state.db.begin().await?;
+        let txn = crate::db::begin_write(&state.db).await?;
         let Written {
             value: count,
             changes,

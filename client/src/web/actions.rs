@@ -548,3 +548,71 @@ pub async fn sign_out(state: AppState) {
     let _ = state.gql_as::<Logout, Ignored>(logout::Variables {}).await;
     state.forget_session();
 }
+
+/// Hits asked for per page of search results.
+pub const SEARCH_SIZE: i64 = 20;
+
+/// Searches the Page shown for `query` (a new search), or the next page of the current
+/// one (`query` None). A late answer to an older query is dropped.
+pub async fn search(mut state: AppState, query: Option<String>) -> Result<(), ApiError> {
+    use crate::model::search::{Hit, customer_label};
+    let (query, after, generation) = {
+        let mut s = state.search.write();
+        match query {
+            Some(q) => {
+                s.generation = s.generation.wrapping_add(1);
+                s.query = q;
+                s.hits.clear();
+                s.end_cursor = None;
+                s.has_next = false;
+            }
+            None if !s.has_next || s.loading => return Ok(()),
+            None => {}
+        }
+        s.loading = true;
+        s.error = None;
+        (s.query.clone(), s.end_cursor.clone(), s.generation)
+    };
+    let page_id = state.page_id.peek().clone();
+    let answer = state
+        .gql::<Search>(search::Variables {
+            query,
+            page_id,
+            first: Some(SEARCH_SIZE),
+            after,
+        })
+        .await;
+    let mut s = state.search.write();
+    if s.generation != generation {
+        return Ok(());
+    }
+    s.loading = false;
+    let data = match answer {
+        Ok(data) => data.search,
+        Err(e) => {
+            s.error = Some(e.to_string());
+            return Err(e);
+        }
+    };
+    s.has_next = data.page_info.has_next_page;
+    s.end_cursor = data.page_info.end_cursor;
+    s.hits.extend(data.edges.into_iter().map(|e| {
+        let n = e.node;
+        Hit {
+            customer: customer_label(
+                n.conversation.customer.name.as_deref(),
+                &n.conversation.customer.psid,
+            ),
+            conversation_id: n.conversation.id,
+            timestamp: n.message.as_ref().map(|m| m.timestamp.clone()),
+            message_id: n.message.map(|m| m.id),
+            snippet: n.snippet,
+            highlights: n
+                .highlights
+                .into_iter()
+                .map(|h| (h.start.max(0) as usize, h.length.max(0) as usize))
+                .collect(),
+        }
+    }));
+    Ok(())
+}

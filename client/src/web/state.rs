@@ -85,6 +85,11 @@ pub struct AppState {
     /// The image enlarged over the inbox (its URL), closed by Escape or a click.
     pub viewer: Signal<Option<String>>,
     pub now_ms: Signal<i64>,
+    /// The search box's query and hits (kept while a hit is open).
+    pub search: Signal<crate::model::search::Search>,
+    /// The message a search hit opened (conversation id, message id): that chat scrolls
+    /// to it and marks it.
+    pub focus_message: Signal<Option<(String, String)>>,
     /// Left by the session load for the first live feed, taken by it (not reactive).
     pub feed_start: CopyValue<Option<FeedStart>>,
 }
@@ -110,6 +115,8 @@ impl AppState {
             sync_jobs: Signal::new(Vec::new()),
             viewer: Signal::new(None),
             now_ms: Signal::new(browser::now_ms()),
+            search: Signal::new(Default::default()),
+            focus_message: Signal::new(None),
             feed_start: CopyValue::new(None),
         }
     }
@@ -171,6 +178,8 @@ impl AppState {
         self.page_id.set(None);
         self.conversations.set(ConversationList::default());
         self.threads.set(Threads::default());
+        self.search.set(Default::default());
+        self.focus_message.set(None);
         self.drafts.set(Drafts::default());
         browser::save_drafts(None);
         self.presence.set(Vec::new());

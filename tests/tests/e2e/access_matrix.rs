@@ -229,6 +229,13 @@ fn cases() -> Vec<Case> {
             expected_for_api_token: None,
         },
         Case {
+            operation: "search",
+            document: "query($pageId: ID!) { search(query: \"hello answers\", pageId: $pageId) { edges { node { snippet } } } }",
+            variables: |t| json!({ "pageId": t.page }),
+            expected: Expected::Error("NOT_FOUND"),
+            expected_for_api_token: None,
+        },
+        Case {
             operation: "syncJob",
             document: "query($id: ID!) { syncJob(id: $id) { id pageId status conversations } }",
             variables: |t| json!({ "id": t.sync_job }),

@@ -4005,3 +4005,101 @@ async fn a_reaction_and_an_edit_appear_live_on_the_open_message() {
     .await;
     world.browser.close().await;
 }
+
+// ----- issue 15: search -----
+
+/// A customer with a long history: one old message holding `needle`, then `fillers`
+/// newer ones, so the chat's first page does not hold it.
+async fn history_with_needle(world: &World, psid: &str, needle: &str, fillers: i64) {
+    let mut events = vec![mf_tests::webhook::message(
+        PAGE,
+        psid,
+        &format!("needle-{psid}"),
+        needle,
+        mf_tests::T0,
+    )];
+    for k in 1..=fillers {
+        events.push(mf_tests::webhook::message(
+            PAGE,
+            psid,
+            &format!("filler-{psid}-{k}"),
+            &format!("filler line {k}"),
+            mf_tests::T0 + k * 1000,
+        ));
+    }
+    world
+        .app
+        .ingest(&mf_tests::webhook::batch(PAGE, events))
+        .await;
+}
+
+#[tokio::test]
+async fn a_search_hit_opens_its_conversation_scrolled_to_the_message_from_far_back() {
+    let Some(world) =
+        world("a_search_hit_opens_its_conversation_scrolled_to_the_message_from_far_back").await
+    else {
+        return;
+    };
+    let n = nonce();
+    let psid = "3000001701";
+    world.customer(psid, "Nadia", "Nadel").await;
+    let needle = format!("Where is my parcel {n}? I ordered it at the Café Müller");
+    history_with_needle(&world, psid, &needle, 120).await;
+    world.sign_in().await;
+    let b = &world.browser;
+
+    // Act: a search without accents or capitals, Enter.
+    b.fill("search-input", &format!("cafe muller {n}")).await;
+    press(b, &[ENTER]).await;
+
+    // Assert: one message hit, its words marked.
+    let marks = b
+        .wait_for(
+            "a message hit with its words marked",
+            UI_TIMEOUT,
+            "const hits = document.querySelectorAll('[data-testid=\"search-hit\"]');\
+             if (hits.length !== 1 || !hits[0].getAttribute('data-message-id')) return null;\
+             return Array.from(hits[0].querySelectorAll('mark')).map(m => m.textContent);",
+        )
+        .await;
+    let mut marks: Vec<String> = serde_json::from_value(marks).unwrap();
+    marks.sort();
+    let mut expected = vec![n.clone(), "Café".to_owned(), "Müller".to_owned()];
+    expected.sort();
+    assert_eq!(marks, expected);
+
+    // Act: opening the hit.
+    b.js(
+        "document.querySelector('[data-testid=\"search-hit\"]').click(); return true;",
+        vec![],
+    )
+    .await;
+
+    // Assert: the old message was loaded (three pages back), is marked and in view.
+    let shown = b
+        .wait_for(
+            "the hit's message marked and scrolled into view",
+            UI_TIMEOUT,
+            "const e = document.querySelector('[data-testid=\"message-item\"][data-focused=\"true\"]');\
+             const list = document.getElementById('message-list');\
+             if (!e || !list) return null;\
+             const r = e.getBoundingClientRect(), l = list.getBoundingClientRect();\
+             return r.top >= l.top - 1 && r.bottom <= l.bottom + 1 ? e.textContent : null;",
+        )
+        .await;
+    assert!(shown.as_str().unwrap().contains(&needle), "{shown}");
+    b.wait_for(
+        "the hit's conversation open",
+        UI_TIMEOUT,
+        "const h = document.querySelector('[data-testid=\"chat-customer\"]');\
+         return h && h.textContent === 'Nadia Nadel' ? true : null;",
+    )
+    .await;
+
+    // Back to the list: the results are still there; Clear brings the list back.
+    b.js("history.back(); return true;", vec![]).await;
+    b.wait_for_testid("search-results").await;
+    b.click("search-clear").await;
+    b.wait_for_testid("conversation-list").await;
+    world.browser.close().await;
+}

@@ -33,6 +33,9 @@ const CONVERSATIONS: &str = "query($pageId: ID!, $first: Int, $after: String) {
   conversations(pageId: $pageId, first: $first, after: $after) { edges { node { id } } }
 }";
 const CONVERSATION: &str = "query($id: ID!) { conversation(id: $id) { id lastMessageText } }";
+const SEARCH: &str = "query($q: String!, $first: Int, $after: String) {
+  search(query: $q, first: $first, after: $after) { edges { node { snippet } } }
+}";
 const UPDATE_CONVERSATION: &str = "mutation($id: ID!, $input: UpdateConversationInput!) {
   updateConversation(id: $id, input: $input) { id status snoozedUntil }
 }";
@@ -525,6 +528,26 @@ fn rows(f: &Fixture, group: Group) -> Vec<Row> {
         ],
         // Page sizes and cursors.
         Group::PageSizesAndCursors => vec![
+            row(
+                "search(first: 51)",
+                gql(admin(), SEARCH, json!({ "q": "hello", "first": 51 })),
+                Expected::Code("BAD_USER_INPUT"),
+            ),
+            row(
+                "search(after:) a conversations cursor",
+                gql(admin(), SEARCH, json!({ "q": "hello", "after": "MTo0Mg" })),
+                Expected::Code("BAD_USER_INPUT"),
+            ),
+            row(
+                "search(query:) of 10,000 characters",
+                gql(admin(), SEARCH, json!({ "q": "a ".repeat(5_000) })),
+                Expected::Code("BAD_USER_INPUT"),
+            ),
+            row(
+                "search(query:) of operators only",
+                gql(admin(), SEARCH, json!({ "q": "* \" ( : & | ! -" })),
+                Expected::Code("BAD_USER_INPUT"),
+            ),
             row(
                 "conversations(first: 0)",
                 gql(

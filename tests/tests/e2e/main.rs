@@ -34,6 +34,7 @@ mod receipts;
 mod resume;
 mod revocation;
 mod schema;
+mod search;
 mod security_headers;
 mod sign_in_limits;
 mod slow_subscribers;

@@ -1,7 +1,6 @@
 //! Administration as mutations: agents, Page memberships, API tokens. Each change is
 //! audited in its transaction (`service::audit`); a revocation also ends live uses.
 use async_graphql::{Context, ID, Object, Result};
-use sea_orm::TransactionTrait;
 
 use super::inputs::CreateAgentInput;
 use super::revoke;
@@ -31,7 +30,7 @@ impl AdminMutation {
         let state = ctx.data::<AppState>()?;
         let (me, actor) = actor(ctx)?;
         me.require_admin()?;
-        let txn = state.db.begin().await?;
+        let txn = crate::db::begin_write(&state.db).await?;
         let agent = auth::create_agent(
             &txn,
             &actor,
@@ -51,7 +50,7 @@ impl AdminMutation {
         let (me, actor) = actor(ctx)?;
         me.require_admin()?;
         let agent_id = parse_id(&agent_id, "agentId")?;
-        let txn = state.db.begin().await?;
+        let txn = crate::db::begin_write(&state.db).await?;
         auth::add_page_member(&txn, &actor, &page_id, agent_id).await?;
         txn.commit().await?;
         Ok(true)
@@ -68,7 +67,7 @@ impl AdminMutation {
         let (me, actor) = actor(ctx)?;
         me.require_admin()?;
         let agent_id = parse_id(&agent_id, "agentId")?;
-        let txn = state.db.begin().await?;
+        let txn = crate::db::begin_write(&state.db).await?;
         let removed = auth::remove_page_member(&txn, &actor, &page_id, agent_id).await?;
         txn.commit().await?;
         if removed {
@@ -159,7 +158,7 @@ impl AdminMutation {
         let state = ctx.data::<AppState>()?;
         let (me, actor) = actor(ctx)?;
         let id = parse_id(&id, "id")?;
-        let txn = state.db.begin().await?;
+        let txn = crate::db::begin_write(&state.db).await?;
         auth::revoke_api_token(&txn, me, &actor, id).await?;
         txn.commit().await?;
         revoke(

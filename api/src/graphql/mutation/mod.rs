@@ -3,7 +3,6 @@
 use std::net::IpAddr;
 
 use async_graphql::{Context, ID, MaybeUndefined, MergedObject, Object, Result};
-use sea_orm::TransactionTrait;
 
 use super::auth::{Agent, AgentPresence, AuthPayload, PresenceStatus};
 use super::types::{Conversation, Message, Page, SyncJob, SyncResult};
@@ -82,7 +81,7 @@ impl InboxMutation {
     async fn logout(&self, ctx: &Context<'_>) -> Result<bool> {
         let state = ctx.data::<AppState>()?;
         let (me, actor) = actor(ctx)?;
-        let txn = state.db.begin().await?;
+        let txn = crate::db::begin_write(&state.db).await?;
         auth::logout(&txn, me, &actor).await?;
         txn.commit().await?;
         if let Credential::Session { id, .. } = me.credential {

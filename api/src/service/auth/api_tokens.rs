@@ -5,7 +5,7 @@ use std::collections::BTreeSet;
 use sea_orm::ActiveValue::{NotSet, Set};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait,
-    PaginatorTrait, QueryFilter, QueryOrder, TransactionTrait,
+    PaginatorTrait, QueryFilter, QueryOrder,
 };
 
 use entity::{api_token, api_token_page, page};
@@ -48,7 +48,7 @@ pub async fn create_api_token(
         }
     }
     let token = new_token(API_TOKEN_PREFIX)?;
-    let txn = db.begin().await?;
+    let txn = crate::db::begin_write(db).await?;
     let model = api_token::ActiveModel {
         id: NotSet,
         agent_id: Set(principal.agent.id),

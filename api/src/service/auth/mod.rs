@@ -102,6 +102,18 @@ impl Principal {
         }
     }
 
+    /// The Pages this caller may see, sorted (`None`: every Page).
+    pub(in crate::service) fn visible_pages(&self) -> Option<Vec<String>> {
+        match &self.scope {
+            Scope::All => None,
+            Scope::Pages(pages) => {
+                let mut pages: Vec<String> = pages.iter().cloned().collect();
+                pages.sort();
+                Some(pages)
+            }
+        }
+    }
+
     pub fn is_admin(&self) -> bool {
         self.role == Role::Admin && matches!(self.credential, Credential::Session { .. })
     }

@@ -5,7 +5,6 @@ use sea_orm::ActiveValue::{NotSet, Set};
 use sea_orm::sea_query::Expr;
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter,
-    TransactionTrait,
 };
 
 use entity::{agent, session};
@@ -55,7 +54,7 @@ pub async fn login(
     }
     let token = new_token(SESSION_PREFIX)?;
     let now = now_ms();
-    let txn = db.begin().await?;
+    let txn = crate::db::begin_write(db).await?;
     session::ActiveModel {
         id: NotSet,
         agent_id: Set(agent.id),

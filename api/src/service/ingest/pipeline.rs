@@ -12,7 +12,7 @@ use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use sea_orm::{ConnectionTrait, DatabaseConnection, DbErr, TransactionTrait};
+use sea_orm::{ConnectionTrait, DatabaseConnection, DbErr};
 use tokio::sync::{Mutex, MutexGuard, mpsc, oneshot};
 use tokio_util::sync::CancellationToken;
 
@@ -280,7 +280,7 @@ impl Writer {
     /// One transaction for the whole group, published once committed.
     async fn commit(&self, group: &[Job], intake: Option<Intake<'_>>) -> Result<Committed, DbErr> {
         let started = Instant::now();
-        let txn = self.db.begin().await?;
+        let txn = crate::db::begin_write(&self.db).await?;
         let mut created = Created::default();
         let (reports, changes, turn) = self.apply(&txn, group, intake, &mut created).await?;
         // Still in this writer's turn: the next group's positions are published after these.

@@ -2,7 +2,7 @@
 //! publish, call the Send API, then SENT with Facebook's mid or FAILED with our code.
 //! Facebook's echo of the send carries `metadata: "mf:<id>"` and completes the same row
 //! (see `ingest::adopt_echo`), so a reply is one message whichever arrives first.
-use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, TransactionTrait};
+use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter};
 
 use entity::message;
 
@@ -67,7 +67,7 @@ pub async fn send_message(
         human_agent,
         now,
     };
-    let txn = db.begin().await?;
+    let txn = crate::db::begin_write(db).await?;
     let stored = match store::pending(&txn, reply).await? {
         Stored::New(written) => {
             state.outbox.commit(txn, written.changes).await?;
@@ -120,7 +120,7 @@ async fn deliver(
             Err(error_code(&err))
         }
     };
-    let txn = state.db.begin().await?;
+    let txn = crate::db::begin_write(&state.db).await?;
     let Some(written) = store::finish(&txn, stored, outcome).await? else {
         txn.rollback().await?;
         return Ok(None);

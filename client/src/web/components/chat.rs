@@ -15,6 +15,8 @@ use crate::web::browser;
 use crate::web::state::AppState;
 
 const LIST_ID: &str = "message-list";
+/// How many older pages a search hit's message is looked for in (50 messages each).
+const FOCUS_PAGES: u32 = 40;
 
 #[component]
 pub fn Chat() -> Element {
@@ -114,6 +116,12 @@ fn ChatView(id: String) -> Element {
             .and_then(|t| t.messages.items.last().map(|m| (m.id.clone(), m.direction)));
         let before = height_before_older.peek().to_owned();
         let was_at_bottom = *pinned.peek();
+        // A search hit's message is scrolled to instead (below).
+        let focusing = state
+            .focus_message
+            .peek()
+            .as_ref()
+            .is_some_and(|(c, _)| *c == effect_id);
         spawn(async move {
             browser::sleep_ms(0).await;
             if let Some(h) = before {
@@ -129,7 +137,7 @@ fn ChatView(id: String) -> Element {
                 && let Some(top) = saved_scroll
             {
                 browser::set_scroll_top(LIST_ID, top);
-            } else if before.is_none() && (first_time || was_at_bottom || own) {
+            } else if before.is_none() && (first_time || was_at_bottom || own) && !focusing {
                 // At the bottom, it stays there, also when a status or failure line grows.
                 browser::scroll_to_bottom(LIST_ID);
             }
@@ -138,6 +146,50 @@ fn ChatView(id: String) -> Element {
             }
         });
     });
+
+    // A search hit's message: older pages come until it is in the thread (at most
+    // `FOCUS_PAGES` of them), then it is scrolled into view and marked.
+    let focus_id = id.clone();
+    let mut seeking = use_signal(|| 0u32);
+    use_effect(move || {
+        let Some(target) = state
+            .focus_message
+            .read()
+            .clone()
+            .and_then(|(c, m)| (c == focus_id).then_some(m))
+        else {
+            return;
+        };
+        let (present, more, loaded) = match state.threads.read().get(&focus_id) {
+            Some(t) => (
+                t.messages.items.iter().any(|m| m.id == target),
+                t.messages.has_previous,
+                t.messages.loaded,
+            ),
+            None => return,
+        };
+        if present {
+            pinned.set(false);
+            let selector = format!("[data-message-id=\"{target}\"]");
+            spawn(async move {
+                browser::sleep_ms(0).await;
+                browser::scroll_into_view(&selector);
+            });
+        } else if loaded && more && *seeking.peek() < FOCUS_PAGES && !*loading_older.peek() {
+            seeking += 1;
+            let id = focus_id.clone();
+            spawn(async move {
+                if let Err(e) = actions::load_older_messages(state, id).await {
+                    error.set(Some(e.to_string()));
+                }
+            });
+        }
+    });
+    let focused = state
+        .focus_message
+        .read()
+        .clone()
+        .and_then(|(c, m)| (c == id).then_some(m));
 
     let (messages, held) = match state.threads.read().get(&id) {
         Some(t) => (t.messages.clone(), t.conversation.clone()),
@@ -336,7 +388,7 @@ fn ChatView(id: String) -> Element {
                             ActivityLine { key: "activity-{a.id}", activity: a, me: me.clone(), tz }
                         },
                         Row::Message(m) => rsx! {
-                            MessageItem { key: "{m.id}", message: m, tz, window_open: window.open() }
+                            MessageItem { key: "{m.id}", focused: focused.as_deref() == Some(m.id.as_str()), message: m, tz, window_open: window.open() }
                         },
                     }
                 }
@@ -454,7 +506,7 @@ fn timeline(messages: &MessageList, activity: &[Activity], now_ms: i64) -> Vec<R
 }
 
 #[component]
-fn MessageItem(message: Message, tz: i64, window_open: bool) -> Element {
+fn MessageItem(message: Message, tz: i64, window_open: bool, focused: bool) -> Element {
     let state = use_context::<AppState>();
     let m = message;
     let direction = m.direction.as_str();
@@ -471,8 +523,9 @@ fn MessageItem(message: Message, tz: i64, window_open: bool) -> Element {
     let can_retry = window_open && m.text.as_deref().is_some_and(|t| !t.is_empty());
     rsx! {
         div {
-            class: "message-item {direction.to_ascii_lowercase()} {status.to_ascii_lowercase()}",
+            class: if focused { "message-item focused {direction.to_ascii_lowercase()} {status.to_ascii_lowercase()}" } else { "message-item {direction.to_ascii_lowercase()} {status.to_ascii_lowercase()}" },
             "data-testid": "message-item",
+            "data-focused": if focused { "true" } else { "false" },
             "data-message-id": "{m.id}",
             "data-direction": direction,
             "data-status": status,

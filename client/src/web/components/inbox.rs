@@ -83,6 +83,7 @@ pub fn Inbox() -> Element {
     });
     use_hook(move || Rc::new(browser::on_window("resize", move || refill.send(()))));
     let list = state.conversations.read().clone();
+    let searching = !state.search.read().query.is_empty();
     let no_page = state.page_id.read().is_none();
     let filter = *state.status_filter.read();
     let assignee = state.assignee_filter.read().clone();
@@ -162,6 +163,10 @@ pub fn Inbox() -> Element {
 
     rsx! {
         section { class: "inbox", "data-testid": "inbox", "aria-label": "Conversations",
+            super::search::SearchBox {}
+            if searching {
+                super::search::SearchResults {}
+            } else {
             div { class: "filters",
                 label { class: "sr-only", r#for: "filter-status", "Status" }
                 select {
@@ -245,6 +250,7 @@ pub fn Inbox() -> Element {
                         }
                     }
                 }
+            }
             }
         }
     }

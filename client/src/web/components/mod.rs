@@ -4,6 +4,7 @@ mod chat;
 mod inbox;
 mod login;
 mod notifications;
+mod search;
 mod settings;
 mod shortcuts;
 mod topbar;

@@ -1,0 +1,150 @@
+//! The search box above the conversation list, and its hits in the list's place: the
+//! customer, the matching text with its words marked, and when. Opening a message hit
+//! opens its conversation scrolled to that message (`AppState::focus_message`).
+use dioxus::prelude::*;
+
+use crate::model::search::{Hit, segments};
+use crate::model::{Route, parse_rfc3339, relative_time};
+use crate::web::actions;
+use crate::web::state::AppState;
+
+#[component]
+pub fn SearchBox() -> Element {
+    let mut state = use_context::<AppState>();
+    let mut text = use_signal(String::new);
+    let searching = !state.search.read().query.is_empty();
+    let mut clear = move || {
+        text.set(String::new());
+        state.search.set(Default::default());
+    };
+    // Another Page: its own search.
+    let mut shown_page = use_signal(|| state.page_id.peek().clone());
+    use_effect(move || {
+        let page = state.page_id.read().clone();
+        if *shown_page.peek() != page {
+            shown_page.set(page);
+            clear();
+        }
+    });
+    rsx! {
+        form {
+            class: "search",
+            role: "search",
+            onsubmit: move |e| {
+                e.prevent_default();
+                let q = text.peek().trim().to_owned();
+                if q.is_empty() {
+                    clear();
+                } else {
+                    spawn(async move {
+                        let _ = actions::search(state, Some(q)).await;
+                    });
+                }
+            },
+            label { class: "sr-only", r#for: "search-input", "Search messages and customers" }
+            input {
+                id: "search-input",
+                "data-testid": "search-input",
+                r#type: "search",
+                placeholder: "Search messages and customers",
+                maxlength: "200",
+                value: "{text}",
+                oninput: move |e| text.set(e.value()),
+                onkeydown: move |e| {
+                    if e.key() == Key::Escape {
+                        clear();
+                    }
+                },
+            }
+            if searching {
+                button { r#type: "button", class: "ghost", "data-testid": "search-clear", onclick: move |_| clear(), "Clear" }
+            }
+        }
+    }
+}
+
+#[component]
+pub fn SearchResults() -> Element {
+    let state = use_context::<AppState>();
+    let search = state.search.read().clone();
+    let now = *state.now_ms.read();
+    rsx! {
+        ul { class: "conversation-list search-results", "data-testid": "search-results",
+            "aria-label": "Search results for {search.query}",
+            "aria-busy": if search.loading { "true" } else { "false" },
+            for (i, hit) in search.hits.iter().enumerate() {
+                SearchItem { key: "{i}", hit: hit.clone(), now }
+            }
+            if let Some(e) = &search.error {
+                li { class: "error", role: "alert", "data-testid": "search-error", "{e}" }
+            } else if search.loading && search.hits.is_empty() {
+                li { class: "empty", "Searching…" }
+            } else if search.hits.is_empty() {
+                li { class: "empty", "data-testid": "search-empty", "Nothing matches “{search.query}”." }
+            }
+            if search.has_next {
+                li { class: "more",
+                    button {
+                        class: "load-more",
+                        "data-testid": "search-more",
+                        disabled: search.loading,
+                        onclick: move |_| {
+                            spawn(async move {
+                                let _ = actions::search(state, None).await;
+                            });
+                        },
+                        if search.loading { "Loading…" } else { "More results" }
+                    }
+                }
+            }
+        }
+    }
+}
+
+#[component]
+fn SearchItem(hit: Hit, now: i64) -> Element {
+    let mut state = use_context::<AppState>();
+    let when = hit
+        .timestamp
+        .as_deref()
+        .and_then(parse_rfc3339)
+        .map(|t| relative_time(t, now))
+        .unwrap_or_default();
+    let runs = segments(&hit.snippet, &hit.highlights);
+    let open = hit.clone();
+    rsx! {
+        li {
+            button {
+                class: "conversation-item search-hit",
+                "data-testid": "search-hit",
+                "data-conversation-id": "{hit.conversation_id}",
+                "data-message-id": hit.message_id.clone().unwrap_or_default(),
+                onclick: move |_| {
+                    state.focus_message.set(
+                        open.message_id.clone().map(|m| (open.conversation_id.clone(), m)),
+                    );
+                    state.navigate(Route::Chat(open.conversation_id.clone()));
+                },
+                span { class: "item-main",
+                    span { class: "item-top",
+                        span { class: "customer-name", "{hit.customer}" }
+                        if hit.message_id.is_none() {
+                            span { class: "item-time", "Customer" }
+                        } else {
+                            span { class: "item-time", "{when}" }
+                        }
+                    }
+                    span { class: "last-message snippet", "data-testid": "search-snippet",
+                        for (i, (run, marked)) in runs.into_iter().enumerate() {
+                            if marked {
+                                mark { key: "{i}", "{run}" }
+                            } else {
+                                span { key: "{i}", "{run}" }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
