@@ -574,8 +574,9 @@ pub async fn search(mut state: AppState, query: Option<String>) -> Result<(), Ap
         (s.query.clone(), s.end_cursor.clone(), s.generation)
     };
     let page_id = state.page_id.peek().clone();
+    // Read from the JSON by hand: a decoder per type of this answer would weigh more.
     let answer = state
-        .gql::<Search>(search::Variables {
+        .gql_as::<Search, serde_json::Value>(search::Variables {
             query,
             page_id,
             first: Some(SEARCH_SIZE),
@@ -588,29 +589,38 @@ pub async fn search(mut state: AppState, query: Option<String>) -> Result<(), Ap
     }
     s.loading = false;
     let data = match answer {
-        Ok(data) => data.search,
+        Ok(data) => data,
         Err(e) => {
             s.error = Some(e.to_string());
             return Err(e);
         }
     };
-    s.has_next = data.page_info.has_next_page;
-    s.end_cursor = data.page_info.end_cursor;
-    s.hits.extend(data.edges.into_iter().map(|e| {
-        let n = e.node;
+    let text = |v: &serde_json::Value| v.as_str().map(str::to_owned);
+    let found = &data["search"];
+    s.has_next = found["pageInfo"]["hasNextPage"].as_bool().unwrap_or(false);
+    s.end_cursor = text(&found["pageInfo"]["endCursor"]);
+    let edges = found["edges"].as_array().map(Vec::as_slice).unwrap_or_default();
+    s.hits.extend(edges.iter().map(|e| {
+        let n = &e["node"];
+        let customer = &n["conversation"]["customer"];
         Hit {
             customer: customer_label(
-                n.conversation.customer.name.as_deref(),
-                &n.conversation.customer.psid,
+                customer["name"].as_str(),
+                customer["psid"].as_str().unwrap_or_default(),
             ),
-            conversation_id: n.conversation.id,
-            timestamp: n.message.as_ref().map(|m| m.timestamp.clone()),
-            message_id: n.message.map(|m| m.id),
-            snippet: n.snippet,
-            highlights: n
-                .highlights
-                .into_iter()
-                .map(|h| (h.start.max(0) as usize, h.length.max(0) as usize))
+            conversation_id: text(&n["conversation"]["id"]).unwrap_or_default(),
+            timestamp: text(&n["message"]["timestamp"]),
+            message_id: text(&n["message"]["id"]),
+            snippet: text(&n["snippet"]).unwrap_or_default(),
+            highlights: n["highlights"]
+                .as_array()
+                .map(Vec::as_slice)
+                .unwrap_or_default()
+                .iter()
+                .map(|h| {
+                    let at = |k: &str| h[k].as_u64().unwrap_or(0) as usize;
+                    (at("start"), at("length"))
+                })
                 .collect(),
         }
     }));

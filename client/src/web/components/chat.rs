@@ -523,7 +523,7 @@ fn MessageItem(message: Message, tz: i64, window_open: bool, focused: bool) -> E
     let can_retry = window_open && m.text.as_deref().is_some_and(|t| !t.is_empty());
     rsx! {
         div {
-            class: if focused { "message-item focused {direction.to_ascii_lowercase()} {status.to_ascii_lowercase()}" } else { "message-item {direction.to_ascii_lowercase()} {status.to_ascii_lowercase()}" },
+            class: "message-item {direction.to_ascii_lowercase()} {status.to_ascii_lowercase()}",
             "data-testid": "message-item",
             "data-focused": if focused { "true" } else { "false" },
             "data-message-id": "{m.id}",

@@ -65,21 +65,51 @@ pub fn SearchBox() -> Element {
 
 #[component]
 pub fn SearchResults() -> Element {
-    let state = use_context::<AppState>();
+    let mut state = use_context::<AppState>();
     let search = state.search.read().clone();
     let now = *state.now_ms.read();
+    let empty = search.hits.is_empty();
     rsx! {
         ul { class: "conversation-list search-results", "data-testid": "search-results",
             "aria-label": "Search results for {search.query}",
             "aria-busy": if search.loading { "true" } else { "false" },
-            for (i, hit) in search.hits.iter().enumerate() {
-                SearchItem { key: "{i}", hit: hit.clone(), now }
+            for (i, hit) in search.hits.into_iter().enumerate() {
+                li { key: "{i}",
+                    button {
+                        class: "conversation-item search-hit",
+                        "data-testid": "search-hit",
+                        "data-conversation-id": "{hit.conversation_id}",
+                        "data-message-id": hit.message_id.clone().unwrap_or_default(),
+                        onclick: {
+                            let (conversation, message) = (hit.conversation_id.clone(), hit.message_id.clone());
+                            move |_| {
+                                state.focus_message.set(message.clone().map(|m| (conversation.clone(), m)));
+                                state.navigate(Route::Chat(conversation.clone()));
+                            }
+                        },
+                        span { class: "item-main",
+                            span { class: "item-top",
+                                span { class: "customer-name", "{hit.customer}" }
+                                span { class: "item-time", {when(&hit, now)} }
+                            }
+                            span { class: "last-message snippet", "data-testid": "search-snippet",
+                                for (j, (run, marked)) in segments(&hit.snippet, &hit.highlights).into_iter().enumerate() {
+                                    if marked {
+                                        mark { key: "{j}", "{run}" }
+                                    } else {
+                                        span { key: "{j}", "{run}" }
+                                    }
+                                }
+                            }
+                        }
+                    }
+                }
             }
             if let Some(e) = &search.error {
                 li { class: "error", role: "alert", "data-testid": "search-error", "{e}" }
-            } else if search.loading && search.hits.is_empty() {
+            } else if search.loading && empty {
                 li { class: "empty", "Searching…" }
-            } else if search.hits.is_empty() {
+            } else if empty {
                 li { class: "empty", "data-testid": "search-empty", "Nothing matches “{search.query}”." }
             }
             if search.has_next {
@@ -101,50 +131,12 @@ pub fn SearchResults() -> Element {
     }
 }
 
-#[component]
-fn SearchItem(hit: Hit, now: i64) -> Element {
-    let mut state = use_context::<AppState>();
-    let when = hit
-        .timestamp
-        .as_deref()
-        .and_then(parse_rfc3339)
-        .map(|t| relative_time(t, now))
-        .unwrap_or_default();
-    let runs = segments(&hit.snippet, &hit.highlights);
-    let open = hit.clone();
-    rsx! {
-        li {
-            button {
-                class: "conversation-item search-hit",
-                "data-testid": "search-hit",
-                "data-conversation-id": "{hit.conversation_id}",
-                "data-message-id": hit.message_id.clone().unwrap_or_default(),
-                onclick: move |_| {
-                    state.focus_message.set(
-                        open.message_id.clone().map(|m| (open.conversation_id.clone(), m)),
-                    );
-                    state.navigate(Route::Chat(open.conversation_id.clone()));
-                },
-                span { class: "item-main",
-                    span { class: "item-top",
-                        span { class: "customer-name", "{hit.customer}" }
-                        if hit.message_id.is_none() {
-                            span { class: "item-time", "Customer" }
-                        } else {
-                            span { class: "item-time", "{when}" }
-                        }
-                    }
-                    span { class: "last-message snippet", "data-testid": "search-snippet",
-                        for (i, (run, marked)) in runs.into_iter().enumerate() {
-                            if marked {
-                                mark { key: "{i}", "{run}" }
-                            } else {
-                                span { key: "{i}", "{run}" }
-                            }
-                        }
-                    }
-                }
-            }
-        }
+/// When a message hit was written; "Customer" for a name hit.
+fn when(hit: &Hit, now: i64) -> String {
+    match &hit.timestamp {
+        Some(t) => parse_rfc3339(t)
+            .map(|t| relative_time(t, now))
+            .unwrap_or_default(),
+        None => "Customer".to_owned(),
     }
 }
