@@ -135,6 +135,11 @@ fn mentioned(rest: &str, names: &[(i64, String)]) -> Option<i64> {
 
 /// Adds a note by `author_id` to the conversation, in the caller's transaction, with
 /// its mentions; returns it with its NOTE_ADDED change for `outbox.commit`.
+///
+/// Its first statement writes (the note), so the transaction holds the write lock before
+/// it reads the Page's agents: on SQLite a transaction that reads first and then writes
+/// fails with SQLITE_BUSY_SNAPSHOT when another writer (a webhook) committed between the
+/// two, which no busy timeout waits out.
 pub async fn add(
     db: &impl ConnectionTrait,
     conversation: &VisibleConversation,
@@ -143,21 +148,24 @@ pub async fn add(
     now: i64,
 ) -> Result<Written<note::Model>, ApiError> {
     let text = check_text(text)?;
-    let agents = auth::page_agents(db, &conversation.page()).await?;
-    let mentions = find_mentions(text, &agents, author_id);
-    let mention_ids: Vec<String> = mentions.iter().map(i64::to_string).collect();
-    let stored = note::ActiveModel {
+    let mut stored = note::ActiveModel {
         id: NotSet,
         page_id: Set(conversation.model().page_id.clone()),
         conversation_id: Set(conversation.id()),
         author_id: Set(author_id),
         text: Set(text.to_owned()),
-        mention_ids: Set(mention_ids.join(",")),
+        mention_ids: Set(String::new()),
         created_at: Set(now),
     }
     .insert(db)
     .await?;
+    let agents = auth::page_agents(db, &conversation.page()).await?;
+    let mentions = find_mentions(text, &agents, author_id);
     if !mentions.is_empty() {
+        let ids: Vec<String> = mentions.iter().map(i64::to_string).collect();
+        let mut with_mentions: note::ActiveModel = stored.into();
+        with_mentions.mention_ids = Set(ids.join(","));
+        stored = with_mentions.update(db).await?;
         note_mention::Entity::insert_many(mentions.iter().map(|agent_id| {
             note_mention::ActiveModel {
                 note_id: Set(stored.id),

@@ -182,6 +182,9 @@ async fn a_note_never_reaches_facebook() {
     // Arrange: a connected Page in the simulator; the customer wrote just now.
     let world = connected_page().await;
     let (sim, app) = (&world.sim, &world.app);
+    // Before the customer writes: createAgent reads before it writes, which SQLite
+    // refuses (SQLITE_BUSY_SNAPSHOT) when a webhook commits in between.
+    let alice = app.agent_on("alice@example.com", "Alice", &[PAGE]).await;
     sim.create_customer(PAGE, CUSTOMER, "Ada", "Lovelace").await;
     sim.customer_says(PAGE, CUSTOMER, "where is my parcel?", None)
         .await;
@@ -193,7 +196,6 @@ async fn a_note_never_reaches_facebook() {
             .ok_or("no conversation yet")
     })
     .await;
-    let alice = app.agent_on("alice@example.com", "Alice", &[PAGE]).await;
 
     // Act
     let added = app
@@ -424,4 +426,47 @@ async fn a_note_through_an_api_token_is_its_creators_and_stays_on_its_pages() {
         nodes(&team.notes(&team.alice.token, None, None).await),
         Vec::<Value>::new()
     );
+}
+
+#[tokio::test]
+async fn notes_added_while_customers_write_are_all_stored() {
+    // Arrange: customers keep writing (each webhook a write transaction) while alice
+    // adds notes that mention Sam.
+    let team = team().await;
+    let writing = async {
+        for i in 0..40 {
+            let psid = format!("29000000{i:02}");
+            team.app
+                .ingest(&batch(
+                    PAGE,
+                    [message(PAGE, &psid, &format!("w-{i}"), "hello", T0 + i)],
+                ))
+                .await;
+        }
+    };
+
+    // Act
+    let noting = async {
+        let mut answers = Vec::new();
+        for i in 0..40 {
+            answers.push(
+                team.app
+                    .gql_as(
+                        Some(&team.alice.token),
+                        ADD_NOTE,
+                        json!({ "id": team.conversation, "text": format!("@Sam Lee {i}") }),
+                    )
+                    .await,
+            );
+        }
+        answers
+    };
+    let ((), answers) = tokio::join!(writing, noting);
+
+    // Assert
+    for answer in &answers {
+        assert!(answer["errors"].is_null(), "{answer:#}");
+    }
+    let mentions = team.mentions(&team.sam.token, Some(100), None).await;
+    assert_eq!(nodes(&mentions).len(), 40);
 }
