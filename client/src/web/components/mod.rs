@@ -1,11 +1,13 @@
 //! One component per screen.
 mod access;
 mod chat;
+mod emoji;
 mod inbox;
 mod login;
 mod notifications;
 mod settings;
 mod shortcuts;
+mod team;
 mod topbar;
 mod viewer;
 
