@@ -835,6 +835,7 @@ fn Composer(id: String, window: Window, known: bool) -> Element {
                     file.set(chosen.filter(|_| !too_big));
                 },
             }
+            super::emoji::EmojiPicker { target: "composer-input" }
             if !noting {
                 label { class: "attach button", r#for: FILE_INPUT, "data-testid": "composer-attach", title: "Attach a file", "Attach" }
             }
