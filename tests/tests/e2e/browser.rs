@@ -4480,6 +4480,27 @@ async fn settings_show_the_servers_refusal_and_agents_see_no_teammates() {
         Value::Null
     );
 
+    // Act + Assert: the only administrator making themselves an agent is refused, in the
+    // server's words, and still listed as the administrator.
+    click_in_row(b, "agent-row", ADMIN_EMAIL, "agent-role").await;
+    b.wait_for(
+        "the demotion refused",
+        UI_TIMEOUT,
+        "const e = document.querySelector('[data-testid=\"team-error\"]');\
+         return e !== null && e.innerText.includes('the last active administrator cannot be demoted');",
+    )
+    .await;
+    b.wait_for(
+        "still the administrator",
+        UI_TIMEOUT,
+        &format!(
+            "return Array.from(document.querySelectorAll('[data-testid=\"agent-row\"]'))\
+               .some(e => e.textContent.includes({}) && e.textContent.includes('Make agent'));",
+            json!(ADMIN_EMAIL)
+        ),
+    )
+    .await;
+
     // Act + Assert: an agent's Settings have no teammates or tokens.
     let agent = world.app.create_agent("ana@example.com", "Ana Agent").await;
     world.app.add_page_member(PAGE, &agent).await;
