@@ -84,6 +84,8 @@ pub struct AppState {
     pub sync_jobs: Signal<Vec<SyncJob>>,
     /// The image enlarged over the inbox (its URL), closed by Escape or a click.
     pub viewer: Signal<Option<String>>,
+    /// The latest note that mentioned the signed-in agent, until opened or dismissed.
+    pub mention: Signal<Option<crate::model::Note>>,
     pub now_ms: Signal<i64>,
     /// The search box's query and hits (kept while a hit is open).
     pub search: Signal<crate::model::search::Search>,
@@ -114,6 +116,7 @@ impl AppState {
             viewers: Signal::new(Viewers::default()),
             sync_jobs: Signal::new(Vec::new()),
             viewer: Signal::new(None),
+            mention: Signal::new(None),
             now_ms: Signal::new(browser::now_ms()),
             search: Signal::new(Default::default()),
             focus_message: Signal::new(None),
@@ -153,6 +156,19 @@ impl AppState {
     ) -> Result<T, ApiError> {
         let token = self.token.peek().clone();
         let result = api::call_as::<Q, T>(token.as_deref(), vars).await;
+        if let Err(e) = &result
+            && e.is_unauthenticated()
+            && token.is_some()
+        {
+            self.forget_session();
+        }
+        result
+    }
+
+    /// Like [`Self::gql_as`], for a body built by `api::body`: the answer's data as JSON.
+    pub async fn gql_body(self, body: String) -> Result<serde_json::Value, ApiError> {
+        let token = self.token.peek().clone();
+        let result = api::call_body(token.as_deref(), body).await;
         if let Err(e) = &result
             && e.is_unauthenticated()
             && token.is_some()

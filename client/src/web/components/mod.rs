@@ -1,18 +1,22 @@
 //! One component per screen.
 mod access;
 mod chat;
+mod emoji;
 mod inbox;
 mod login;
+mod notes;
 mod notifications;
 mod search;
 mod settings;
 mod shortcuts;
+mod team;
 mod topbar;
 mod viewer;
 
 pub use chat::Chat;
 pub use inbox::Inbox;
 pub use login::Login;
+pub use notes::mention_notice;
 pub use settings::Settings;
 pub use shortcuts::ShortcutSheet;
 pub use topbar::TopBar;
