@@ -17,13 +17,16 @@ pub fn SearchBox() -> Element {
         text.set(String::new());
         state.search.set(Default::default());
     };
-    // Another Page: its own search.
+    // Another Page picked: its own search (not the first Page chosen after sign-in).
     let mut shown_page = use_signal(|| state.page_id.peek().clone());
     use_effect(move || {
         let page = state.page_id.read().clone();
         if *shown_page.peek() != page {
+            let switched = shown_page.peek().is_some();
             shown_page.set(page);
-            clear();
+            if switched {
+                clear();
+            }
         }
     });
     rsx! {
