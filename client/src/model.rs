@@ -8,11 +8,13 @@ use serde::{Deserialize, Serialize};
 pub mod alerts;
 pub mod follow_ups;
 pub mod keys;
+pub mod labels;
 pub mod threads;
 pub mod time;
 pub mod voices;
 
 pub use follow_ups::{AssigneeChoice, ListFilter, SnoozeChoice};
+pub use labels::{Label, PageLabels};
 pub use threads::{Drafts, Threads};
 pub use time::{format_left, parse_rfc3339, relative_time};
 pub use voices::{Activity, ActivityChange, ViewerState, Viewers};
@@ -176,6 +178,8 @@ pub struct Conversation {
     pub human_agent_window_expires_at: Option<String>,
     /// While SNOOZED: when it wakes by itself.
     pub snoozed_until: Option<String>,
+    /// Its labels, as the server last sent them (`PageLabels::of` shows them).
+    pub labels: Vec<Label>,
 }
 
 impl Conversation {

@@ -3,6 +3,7 @@
 mod admin;
 mod auth;
 pub mod cost;
+pub mod labels;
 pub mod loaders;
 mod mutation;
 mod query;
@@ -23,7 +24,7 @@ pub use subscription::SubscriptionRoot;
 
 /// The queries: the inbox's, and administration's.
 #[derive(MergedObject, Default)]
-pub struct QueryRoot(query::InboxQuery, admin::AdminQuery);
+pub struct QueryRoot(query::InboxQuery, admin::AdminQuery, labels::LabelQuery);
 
 /// The HTTP request's `User-Agent`, set by the HTTP layer for the audit log.
 #[derive(Clone, Debug)]

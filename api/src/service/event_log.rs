@@ -15,7 +15,7 @@ use sea_orm::{
 };
 use tokio_util::sync::CancellationToken;
 
-use entity::{conversation, conversation_activity, message, page_event, page_event_head};
+use entity::{conversation, conversation_activity, label, message, page_event, page_event_head};
 
 use crate::bus::{Change, PageEvent};
 
@@ -24,6 +24,8 @@ const MESSAGE_UPDATED: &str = "MESSAGE_UPDATED";
 const CONVERSATION_UPDATED: &str = "CONVERSATION_UPDATED";
 const MESSAGE_REMOVED: &str = "MESSAGE_REMOVED";
 const ACTIVITY_ADDED: &str = "ACTIVITY_ADDED";
+const LABEL_CHANGED: &str = "LABEL_CHANGED";
+const LABEL_DELETED: &str = "LABEL_DELETED";
 
 /// Rows per multi-row INSERT (5 parameters each).
 const INSERT_CHUNK: usize = 1000;
@@ -37,6 +39,8 @@ fn kind_and_id(change: &Change) -> (&'static str, i64) {
         Change::ConversationUpdated(c) => (CONVERSATION_UPDATED, c.id),
         Change::MessageRemoved { id, .. } => (MESSAGE_REMOVED, *id),
         Change::ActivityAdded(a) => (ACTIVITY_ADDED, a.id),
+        Change::LabelChanged(l) => (LABEL_CHANGED, l.id),
+        Change::LabelDeleted { id, .. } => (LABEL_DELETED, *id),
     }
 }
 
@@ -261,6 +265,7 @@ struct Current {
     messages: HashMap<i64, message::Model>,
     conversations: HashMap<i64, conversation::Model>,
     activity: HashMap<i64, conversation_activity::Model>,
+    labels: HashMap<i64, label::Model>,
 }
 
 impl Current {
@@ -268,12 +273,14 @@ impl Current {
         let mut message_ids = Vec::new();
         let mut conversation_ids = Vec::new();
         let mut activity_ids = Vec::new();
+        let mut label_ids = Vec::new();
         for entry in entries {
             match entry.kind.as_str() {
                 CONVERSATION_UPDATED => conversation_ids.push(entry.entity_id),
                 ACTIVITY_ADDED => activity_ids.push(entry.entity_id),
-                MESSAGE_REMOVED => {}
-                _ => message_ids.push(entry.entity_id),
+                LABEL_CHANGED => label_ids.push(entry.entity_id),
+                MESSAGE_ADDED | MESSAGE_UPDATED => message_ids.push(entry.entity_id),
+                _ => {}
             }
         }
         Ok(Self {
@@ -293,6 +300,7 @@ impl Current {
                 |a| a.id,
             )
             .await?,
+            labels: by_id::<label::Entity>(db, label::Column::Id, label_ids, |l| l.id).await?,
         })
     }
 
@@ -313,6 +321,12 @@ impl Current {
                 id,
             }),
             ACTIVITY_ADDED => self.activity.get(&id).cloned().map(Change::ActivityAdded),
+            // A label deleted since: its LABEL_DELETED follows.
+            LABEL_CHANGED => self.labels.get(&id).cloned().map(Change::LabelChanged),
+            LABEL_DELETED => Some(Change::LabelDeleted {
+                page_id: entry.page_id.clone(),
+                id,
+            }),
             _ => None,
         }
     }

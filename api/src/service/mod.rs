@@ -10,6 +10,7 @@ pub mod credentials;
 pub mod event_log;
 pub mod inbox;
 pub mod ingest;
+pub mod labels;
 pub mod limits;
 #[cfg(test)]
 mod one_transaction_tests;

@@ -22,6 +22,7 @@ mod hostile_clients;
 mod hostile_inputs;
 mod instances;
 mod introspection;
+mod labels;
 mod media;
 mod metrics;
 mod outbox;

@@ -2,6 +2,7 @@
 use async_graphql::{ComplexObject, Context, Enum, ID, SimpleObject};
 
 use crate::bus::{Change, PageEvent};
+use crate::graphql::labels::Label;
 use crate::graphql::types::{Conversation, Message};
 use crate::graphql::voices::ConversationActivity;
 
@@ -24,6 +25,10 @@ pub struct PageEventItem {
     /// ACTIVITY_ADDED: a status change, assignment or snooze of one of the Page's
     /// conversations (the conversation itself comes as CONVERSATION_UPDATED too).
     activity: Option<ConversationActivity>,
+    /// LABEL_CHANGED: a label of the Page, created or changed, as it is now.
+    label: Option<Label>,
+    /// LABEL_DELETED: this label was deleted and taken off every conversation; drop it.
+    removed_label_id: Option<ID>,
 }
 
 #[ComplexObject]
@@ -42,6 +47,8 @@ pub enum PageEventKind {
     ConversationUpdated,
     MessageRemoved,
     ActivityAdded,
+    LabelChanged,
+    LabelDeleted,
 }
 
 impl From<&PageEvent> for PageEventItem {
@@ -49,6 +56,8 @@ impl From<&PageEvent> for PageEventItem {
         let position = Some(event.position);
         let mut removed_message_id = None;
         let mut activity = None;
+        let mut label = None;
+        let mut removed_label_id = None;
         let (kind, message, conversation) = match &event.change {
             Change::MessageAdded(m) => (
                 PageEventKind::MessageAdded,
@@ -85,6 +94,14 @@ impl From<&PageEvent> for PageEventItem {
                 });
                 (PageEventKind::ActivityAdded, None, None)
             }
+            Change::LabelChanged(l) => {
+                label = Some(Label(l.clone()));
+                (PageEventKind::LabelChanged, None, None)
+            }
+            Change::LabelDeleted { id, .. } => {
+                removed_label_id = Some(ID(id.to_string()));
+                (PageEventKind::LabelDeleted, None, None)
+            }
         };
         Self {
             page_id: event.page_id.clone(),
@@ -94,6 +111,8 @@ impl From<&PageEvent> for PageEventItem {
             conversation,
             removed_message_id,
             activity,
+            label,
+            removed_label_id,
         }
     }
 }

@@ -2,6 +2,7 @@
 mod access;
 mod chat;
 mod inbox;
+mod labels;
 mod login;
 mod notifications;
 mod settings;
