@@ -575,12 +575,13 @@ pub async fn set_labels(
     let mut shown = c.clone();
     shown.labels = state.labels.peek().pick(&label_ids);
     state.put_conversation(shown);
-    let done = state
-        .gql_as::<SetConversationLabels, Ignored>(set_conversation_labels::Variables {
-            conversation_id: c.id.clone(),
-            label_ids,
-        })
-        .await;
+    // Through the one shared sender (`api::body`): no state machine of its own.
+    let body = super::api::body(
+        set_conversation_labels::QUERY,
+        set_conversation_labels::OPERATION_NAME,
+        serde_json::json!({ "conversationId": c.id, "labelIds": label_ids }),
+    );
+    let done = state.gql_body(body).await;
     if done.is_err() {
         state.put_conversation(c);
     }

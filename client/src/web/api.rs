@@ -61,6 +61,28 @@ pub async fn call_as<Q: GraphQLQuery, T: serde::de::DeserializeOwned>(
     })
 }
 
+/// The request body of an operation (a generated module's `QUERY` and `OPERATION_NAME`,
+/// checked against the schema at build time) with `variables` as JSON, for
+/// [`call_body`]: one encoder for every operation sent this way.
+pub fn body(query: &str, operation: &str, variables: Value) -> String {
+    serde_json::json!({ "variables": variables, "query": query, "operationName": operation })
+        .to_string()
+}
+
+/// Sends a body made by [`body`]: the answer's `data` as JSON, or its first error. One
+/// future for any number of operations: a screen whose mutations all go through it
+/// (Settings' teammates and tokens) has one copy of the request's state machine, not one
+/// per operation.
+pub async fn call_body(token: Option<&str>, body: String) -> Result<Value, ApiError> {
+    let (status, mut answer) = request(token, body).await?;
+    let data = answer.get_mut("data").map(Value::take).unwrap_or_default();
+    match answer_as::<serde::de::IgnoredAny>(answer) {
+        Err(Failure::Api(e)) => Err(e),
+        Err(Failure::Empty) if !data.is_null() => Ok(data),
+        _ => Err(answered(status)),
+    }
+}
+
 /// Why an answer gave no data.
 pub enum Failure {
     /// Its data does not decode as the type asked for, or its errors are no list.

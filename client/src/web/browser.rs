@@ -306,3 +306,92 @@ pub fn clear_file_input(id: &str) {
         input.set_value("");
     }
 }
+
+/// Selects the text of the input `id`, so it can be copied by hand.
+pub fn select(id: &str) {
+    if let Some(input) =
+        element_by_id(id).and_then(|e| e.dyn_into::<web_sys::HtmlInputElement>().ok())
+    {
+        input.select();
+    }
+}
+
+/// Puts `text` on the clipboard; whether the browser allowed it.
+pub async fn copy(text: &str) -> bool {
+    let Some(window) = web_sys::window() else {
+        return false;
+    };
+    let promise = window.navigator().clipboard().write_text(text);
+    wasm_bindgen_futures::JsFuture::from(promise).await.is_ok()
+}
+
+/// Types `text` into the textarea `id` at its cursor (over its selection), leaves the
+/// cursor after it and the focus in it, and tells the page's own handlers as typing
+/// would (a bubbling `input` event), so whatever keeps the field's value keeps this too.
+pub fn insert_at_cursor(id: &str, text: &str) {
+    let Some(area) =
+        element_by_id(id).and_then(|e| e.dyn_into::<web_sys::HtmlTextAreaElement>().ok())
+    else {
+        return;
+    };
+    let end_of_text = area.value().encode_utf16().count() as u32;
+    let start = area.selection_start().ok().flatten().unwrap_or(end_of_text);
+    let end = area.selection_end().ok().flatten().unwrap_or(start);
+    let _ = area.set_range_text_with_start_and_end_and_mode(text, start, end, "end");
+    let init = web_sys::EventInit::new();
+    init.set_bubbles(true);
+    if let Ok(event) = web_sys::Event::new_with_event_init_dict("input", &init) {
+        let _ = area.dispatch_event(&event);
+    }
+    let _ = area.focus();
+}
+
+/// What a control asks for, read from the element an event happened on (or its closest
+/// ancestor naming an act): its `data-act`, `data-id`, `data-page`, its value (a
+/// select's) and whether it is checked (a box's). One handler serves a screen's rows.
+pub struct Acted {
+    pub act: String,
+    pub id: String,
+    pub page: String,
+    pub value: String,
+    pub on: bool,
+}
+
+pub fn acted(event: &web_sys::Event) -> Option<Acted> {
+    let el = event
+        .target()?
+        .dyn_into::<web_sys::Element>()
+        .ok()?
+        .closest("[data-act]")
+        .ok()??;
+    let attribute = |name: &str| el.get_attribute(name).unwrap_or_default();
+    let (value, on) = if let Some(select) = el.dyn_ref::<web_sys::HtmlSelectElement>() {
+        (select.value(), false)
+    } else if let Some(input) = el.dyn_ref::<web_sys::HtmlInputElement>() {
+        (input.value(), input.checked())
+    } else {
+        (String::new(), false)
+    };
+    Some(Acted {
+        act: attribute("data-act"),
+        id: attribute("data-id"),
+        page: attribute("data-page"),
+        value,
+        on,
+    })
+}
+
+/// Puts the form `id` back as it was first drawn, then `field` to `value`.
+pub fn reset_form(id: &str, field: Option<(&str, &str)>) {
+    if let Some(form) =
+        element_by_id(id).and_then(|e| e.dyn_into::<web_sys::HtmlFormElement>().ok())
+    {
+        form.reset();
+    }
+    if let Some((field, value)) = field
+        && let Some(input) =
+            element_by_id(field).and_then(|e| e.dyn_into::<web_sys::HtmlInputElement>().ok())
+    {
+        input.set_value(value);
+    }
+}

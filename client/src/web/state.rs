@@ -161,6 +161,19 @@ impl AppState {
         result
     }
 
+    /// Like [`Self::gql_as`], for a body built by `api::body`: the answer's data as JSON.
+    pub async fn gql_body(self, body: String) -> Result<serde_json::Value, ApiError> {
+        let token = self.token.peek().clone();
+        let result = api::call_body(token.as_deref(), body).await;
+        if let Err(e) = &result
+            && e.is_unauthenticated()
+            && token.is_some()
+        {
+            self.forget_session();
+        }
+        result
+    }
+
     /// Starts a session after sign-in.
     pub fn sign_in(mut self, token: String, agent: Agent) {
         browser::save_token(Some(&token));
