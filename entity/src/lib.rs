@@ -11,6 +11,8 @@ pub mod conversation_activity;
 pub mod conversation_label;
 pub mod label;
 pub mod message;
+pub mod note;
+pub mod note_mention;
 pub mod page;
 pub mod page_event;
 pub mod page_event_head;

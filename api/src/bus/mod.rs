@@ -9,7 +9,7 @@ use std::sync::Arc;
 use futures::stream::BoxStream;
 use serde::{Deserialize, Serialize};
 
-use entity::{conversation, conversation_activity, label, message};
+use entity::{conversation, conversation_activity, label, message, note};
 
 /// What travels on the bus.
 // Each event is allocated once and shared behind an `Arc`, so the variants' sizes differing
@@ -65,6 +65,8 @@ pub enum Change {
     LabelChanged(label::Model),
     /// A label was deleted (and taken off every conversation): drop label `id`.
     LabelDeleted { page_id: String, id: i64 },
+    /// An agent added a private note to a conversation (`service::notes`).
+    NoteAdded(note::Model),
 }
 
 impl Change {
@@ -76,6 +78,7 @@ impl Change {
             Self::MessageRemoved { page_id, .. } | Self::LabelDeleted { page_id, .. } => page_id,
             Self::ActivityAdded(a) => &a.page_id,
             Self::LabelChanged(l) => &l.page_id,
+            Self::NoteAdded(n) => &n.page_id,
         }
     }
 }

@@ -6,6 +6,7 @@ pub mod cost;
 pub mod labels;
 pub mod loaders;
 mod mutation;
+mod notes;
 mod query;
 mod sequencer;
 mod subscription;
@@ -24,7 +25,12 @@ pub use subscription::SubscriptionRoot;
 
 /// The queries: the inbox's, and administration's.
 #[derive(MergedObject, Default)]
-pub struct QueryRoot(query::InboxQuery, admin::AdminQuery, labels::LabelQuery);
+pub struct QueryRoot(
+    query::InboxQuery,
+    admin::AdminQuery,
+    labels::LabelQuery,
+    notes::NotesQuery,
+);
 
 /// The HTTP request's `User-Agent`, set by the HTTP layer for the audit log.
 #[derive(Clone, Debug)]

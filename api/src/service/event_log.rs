@@ -15,7 +15,9 @@ use sea_orm::{
 };
 use tokio_util::sync::CancellationToken;
 
-use entity::{conversation, conversation_activity, label, message, page_event, page_event_head};
+use entity::{
+    conversation, conversation_activity, label, message, note, page_event, page_event_head,
+};
 
 use crate::bus::{Change, PageEvent};
 
@@ -26,6 +28,7 @@ const MESSAGE_REMOVED: &str = "MESSAGE_REMOVED";
 const ACTIVITY_ADDED: &str = "ACTIVITY_ADDED";
 const LABEL_CHANGED: &str = "LABEL_CHANGED";
 const LABEL_DELETED: &str = "LABEL_DELETED";
+const NOTE_ADDED: &str = "NOTE_ADDED";
 
 /// Rows per multi-row INSERT (5 parameters each).
 const INSERT_CHUNK: usize = 1000;
@@ -41,6 +44,7 @@ fn kind_and_id(change: &Change) -> (&'static str, i64) {
         Change::ActivityAdded(a) => (ACTIVITY_ADDED, a.id),
         Change::LabelChanged(l) => (LABEL_CHANGED, l.id),
         Change::LabelDeleted { id, .. } => (LABEL_DELETED, *id),
+        Change::NoteAdded(n) => (NOTE_ADDED, n.id),
     }
 }
 
@@ -266,6 +270,7 @@ struct Current {
     conversations: HashMap<i64, conversation::Model>,
     activity: HashMap<i64, conversation_activity::Model>,
     labels: HashMap<i64, label::Model>,
+    notes: HashMap<i64, note::Model>,
 }
 
 impl Current {
@@ -274,11 +279,13 @@ impl Current {
         let mut conversation_ids = Vec::new();
         let mut activity_ids = Vec::new();
         let mut label_ids = Vec::new();
+        let mut note_ids = Vec::new();
         for entry in entries {
             match entry.kind.as_str() {
                 CONVERSATION_UPDATED => conversation_ids.push(entry.entity_id),
                 ACTIVITY_ADDED => activity_ids.push(entry.entity_id),
                 LABEL_CHANGED => label_ids.push(entry.entity_id),
+                NOTE_ADDED => note_ids.push(entry.entity_id),
                 MESSAGE_ADDED | MESSAGE_UPDATED => message_ids.push(entry.entity_id),
                 _ => {}
             }
@@ -301,6 +308,7 @@ impl Current {
             )
             .await?,
             labels: by_id::<label::Entity>(db, label::Column::Id, label_ids, |l| l.id).await?,
+            notes: by_id::<note::Entity>(db, note::Column::Id, note_ids, |n| n.id).await?,
         })
     }
 
@@ -327,6 +335,7 @@ impl Current {
                 page_id: entry.page_id.clone(),
                 id,
             }),
+            NOTE_ADDED => self.notes.get(&id).cloned().map(Change::NoteAdded),
             _ => None,
         }
     }

@@ -12,6 +12,7 @@ pub mod inbox;
 pub mod ingest;
 pub mod labels;
 pub mod limits;
+pub mod notes;
 #[cfg(test)]
 mod one_transaction_tests;
 pub mod outbox;

@@ -254,5 +254,6 @@ fn kind(change: &Change) -> &'static str {
         Change::MessageAdded(_) | Change::MessageUpdated(_) => "message",
         Change::MessageRemoved { .. } => "removed",
         Change::LabelChanged(_) | Change::LabelDeleted { .. } => "label",
+        Change::NoteAdded(_) => "note",
     }
 }

@@ -347,12 +347,12 @@ pub fn insert_at_cursor(id: &str, text: &str) {
 }
 
 /// What a control asks for, read from the element an event happened on (or its closest
-/// ancestor naming an act): its `data-act`, `data-id`, `data-page`, its value (a
-/// select's) and whether it is checked (a box's). One handler serves a screen's rows.
+/// ancestor naming an act): its `data-act`, the `data-id` of it or of its closest
+/// ancestor having one (its row), and its value (a box's, or `data-value`) and whether it
+/// is checked. One handler serves a screen's rows.
 pub struct Acted {
     pub act: String,
     pub id: String,
-    pub page: String,
     pub value: String,
     pub on: bool,
 }
@@ -364,18 +364,16 @@ pub fn acted(event: &web_sys::Event) -> Option<Acted> {
         .ok()?
         .closest("[data-act]")
         .ok()??;
-    let attribute = |name: &str| el.get_attribute(name).unwrap_or_default();
-    let (value, on) = if let Some(select) = el.dyn_ref::<web_sys::HtmlSelectElement>() {
-        (select.value(), false)
-    } else if let Some(input) = el.dyn_ref::<web_sys::HtmlInputElement>() {
-        (input.value(), input.checked())
-    } else {
-        (String::new(), false)
+    let (value, on) = match el.dyn_ref::<web_sys::HtmlInputElement>() {
+        Some(input) => (input.value(), input.checked()),
+        None => (el.get_attribute("data-value").unwrap_or_default(), false),
     };
+    let id = el.closest("[data-id]").ok().flatten();
     Some(Acted {
-        act: attribute("data-act"),
-        id: attribute("data-id"),
-        page: attribute("data-page"),
+        act: el.get_attribute("data-act").unwrap_or_default(),
+        id: id
+            .and_then(|e| e.get_attribute("data-id"))
+            .unwrap_or_default(),
         value,
         on,
     })

@@ -47,6 +47,8 @@ enum Event {
         activity: Option<Box<model::Activity>>,
         /// A label of the Page was created, changed or deleted.
         labels_changed: bool,
+        /// A private note.
+        note: Option<Box<model::Note>>,
         /// The Page's unread total now.
         unread_total: i64,
     },
@@ -265,6 +267,7 @@ async fn serve(
             removed: d.page_events.removed_message_id,
             activity: d.page_events.activity.map(|a| Box::new(a.into())),
             labels_changed: d.page_events.kind.starts_with("LABEL_"),
+            note: d.page_events.note.map(|n| Box::new(n.into())),
             unread_total: d.page_events.unread_total,
         },
     )
@@ -339,8 +342,13 @@ async fn serve(
                 removed,
                 activity,
                 labels_changed,
+                note,
                 unread_total,
             } => {
+                if let Some(n) = note {
+                    alerts::on_note(state, &n);
+                    state.threads.write().upsert_note(*n);
+                }
                 set_unread_total(state, page_id, unread_total);
                 // Rare: the Page's labels are read again (with its agents), rather than
                 // each kind of change decoded and merged here.

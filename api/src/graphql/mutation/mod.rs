@@ -28,6 +28,7 @@ pub struct MutationRoot(
     InboxMutation,
     admin::AdminMutation,
     super::labels::LabelMutation,
+    super::notes::NotesMutation,
 );
 
 /// The inbox's mutations (merged into `MutationRoot`).

@@ -3,7 +3,7 @@ use async_graphql::{ComplexObject, Context, Enum, ID, SimpleObject};
 
 use crate::bus::{Change, PageEvent};
 use crate::graphql::labels::Label;
-use crate::graphql::types::{Conversation, Message};
+use crate::graphql::types::{Conversation, Message, Note};
 use crate::graphql::voices::ConversationActivity;
 
 /// A Page's change, as the page-wide stream delivers it.
@@ -29,6 +29,8 @@ pub struct PageEventItem {
     label: Option<Label>,
     /// LABEL_DELETED: this label was deleted and taken off every conversation; drop it.
     removed_label_id: Option<ID>,
+    /// NOTE_ADDED: a private note added to one of the Page's conversations.
+    note: Option<Note>,
 }
 
 #[ComplexObject]
@@ -49,6 +51,7 @@ pub enum PageEventKind {
     ActivityAdded,
     LabelChanged,
     LabelDeleted,
+    NoteAdded,
 }
 
 impl From<&PageEvent> for PageEventItem {
@@ -58,6 +61,7 @@ impl From<&PageEvent> for PageEventItem {
         let mut activity = None;
         let mut label = None;
         let mut removed_label_id = None;
+        let mut note = None;
         let (kind, message, conversation) = match &event.change {
             Change::MessageAdded(m) => (
                 PageEventKind::MessageAdded,
@@ -102,6 +106,13 @@ impl From<&PageEvent> for PageEventItem {
                 removed_label_id = Some(ID(id.to_string()));
                 (PageEventKind::LabelDeleted, None, None)
             }
+            Change::NoteAdded(n) => {
+                note = Some(Note {
+                    model: n.clone(),
+                    position,
+                });
+                (PageEventKind::NoteAdded, None, None)
+            }
         };
         Self {
             page_id: event.page_id.clone(),
@@ -113,6 +124,7 @@ impl From<&PageEvent> for PageEventItem {
             activity,
             label,
             removed_label_id,
+            note,
         }
     }
 }

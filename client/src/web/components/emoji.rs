@@ -27,14 +27,14 @@ pub fn EmojiPicker(target: &'static str) -> Element {
                     browser::focus("#composer-emoji");
                 }
             },
-            // One handler for the button and every emoji (`data-act`, `data-id`).
+            // One handler for the button and every emoji (`data-act`, `data-value`).
             onclick: move |e: MouseEvent| {
                 let Some(a) = e.data().try_as_web_event().and_then(|e| browser::acted(&e)) else {
                     return;
                 };
                 if a.act == "emoji" {
                     open.set(false);
-                    browser::insert_at_cursor(target, &a.id);
+                    browser::insert_at_cursor(target, &a.value);
                 } else {
                     open.toggle();
                     // The grid opens on its first emoji.
@@ -66,7 +66,7 @@ pub fn EmojiPicker(target: &'static str) -> Element {
                             r#type: "button",
                             "data-testid": "emoji-option",
                             "data-act": "emoji",
-                            "data-id": emoji,
+                            "data-value": emoji,
                             {emoji}
                         }
                     }

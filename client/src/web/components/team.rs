@@ -2,12 +2,13 @@
 //! and the API tokens (create, shown once, revoke).
 //!
 //! Small in the wasm by construction (the first version of this screen weighed 21 KB
-//! gzipped): one component holds the screen in one signal ([`Screen`]) and has three
-//! handlers, a click, a change and a submit, shared by every row and both forms: each
-//! control names what it does in `data-act` (and `data-id`, `data-page`), read from the
-//! element the event happened on. Every change is one [`Change`], whose request body is
-//! built per operation and sent through one shared future (`AppState::gql_body`); both
-//! lists are then asked for again in one request (`Team`, one decoder).
+//! gzipped): one component holds the screen in one signal ([`Screen`]) and has two
+//! handlers, a click and a submit, shared by every row and both forms: each control
+//! names what it does in `data-act`, its row the agent or token in `data-id`, read from
+//! the element clicked (`browser::acted`). Every change is one [`Change`]; its request is
+//! the operation's generated document with its variables as JSON, sent through one
+//! shared future (`AppState::gql_body`); both lists are then asked for again in one
+//! request (`Team`) and read from the JSON.
 use dioxus::html::FormValue;
 use dioxus::prelude::*;
 use dioxus::web::WebEventExt;
@@ -18,14 +19,6 @@ use crate::ops::*;
 use crate::web::api;
 use crate::web::browser;
 use crate::web::state::AppState;
-
-/// The body of operation `$m` (its generated module: the document, checked against the
-/// schema at build time) with these variables.
-macro_rules! op {
-    ($m:ident, $vars:tt) => {
-        api::body($m::QUERY, $m::OPERATION_NAME, json!($vars))
-    };
-}
 
 /// A change an administrator asks for.
 #[derive(Clone)]
@@ -57,45 +50,68 @@ impl Change {
     /// Its request, and the secret to show once: what it is, and where the answer has
     /// it (`""`: the value given, a password the administrator chose).
     fn request(self) -> (String, Option<(String, &'static str, String)>) {
-        let new_password = "The new password: hand it on, it is not shown again";
-        let new_token = "The token: copy it now, it is never shown again";
-        match self {
-            Self::CreateAgent([email, name, role, password]) => {
-                let what = format!("{name}'s first password: hand it on, it is not shown again");
-                let input =
-                    json!({ "email": email, "name": name, "role": role, "password": password });
+        let (query, operation, variables) = match &self {
+            Self::CreateAgent([email, name, role, password]) => (
+                create_agent::QUERY,
+                create_agent::OPERATION_NAME,
+                json!({ "input": { "email": email, "name": name, "role": role, "password": password } }),
+            ),
+            Self::Role(id, role) => (
+                set_agent_role::QUERY,
+                set_agent_role::OPERATION_NAME,
+                json!({ "id": id, "role": role.as_str() }),
+            ),
+            Self::Member(page, agent, on) => {
+                let (query, operation) = if *on {
+                    (add_page_member::QUERY, add_page_member::OPERATION_NAME)
+                } else {
+                    (
+                        remove_page_member::QUERY,
+                        remove_page_member::OPERATION_NAME,
+                    )
+                };
                 (
-                    op!(create_agent, { "input": input }),
-                    Some((what, "", password)),
+                    query,
+                    operation,
+                    json!({ "pageId": page, "agentId": agent }),
                 )
             }
-            Self::Role(id, role) => (
-                op!(set_agent_role, { "id": id, "role": role.as_str() }),
-                None,
-            ),
-            Self::Member(page, agent, true) => (
-                op!(add_page_member, { "pageId": page, "agentId": agent }),
-                None,
-            ),
-            Self::Member(page, agent, false) => (
-                op!(remove_page_member, { "pageId": page, "agentId": agent }),
-                None,
-            ),
-            Self::Deactivate(id) => (op!(deactivate_agent, { "id": id }), None),
-            Self::ResetPassword(id) => (
-                op!(reset_agent_password, { "id": id }),
-                Some((
-                    new_password.into(),
-                    "/resetAgentPassword/password",
-                    String::new(),
-                )),
-            ),
             Self::CreateToken(name, page_ids) => (
-                op!(create_api_token, { "name": name, "pageIds": page_ids }),
-                Some((new_token.into(), "/createApiToken/token", String::new())),
+                create_api_token::QUERY,
+                create_api_token::OPERATION_NAME,
+                json!({ "name": name, "pageIds": page_ids }),
             ),
-            Self::Revoke(id) => (op!(revoke_api_token, { "id": id }), None),
-        }
+            Self::Deactivate(id) | Self::ResetPassword(id) | Self::Revoke(id) => {
+                let (query, operation) = match &self {
+                    Self::Deactivate(_) => {
+                        (deactivate_agent::QUERY, deactivate_agent::OPERATION_NAME)
+                    }
+                    Self::ResetPassword(_) => (
+                        reset_agent_password::QUERY,
+                        reset_agent_password::OPERATION_NAME,
+                    ),
+                    _ => (revoke_api_token::QUERY, revoke_api_token::OPERATION_NAME),
+                };
+                (query, operation, json!({ "id": id }))
+            }
+        };
+        let secret = match self {
+            Self::CreateAgent([_, name, _, password]) => {
+                Some((format!("{name}'s first password: hand it on"), "", password))
+            }
+            Self::ResetPassword(_) => Some((
+                "The new password: hand it on".into(),
+                "/resetAgentPassword/password",
+                String::new(),
+            )),
+            Self::CreateToken(..) => Some((
+                "The token: copy it now, it is never shown again".into(),
+                "/createApiToken/token",
+                String::new(),
+            )),
+            _ => None,
+        };
+        (api::body(query, operation, variables), secret)
     }
 }
 
@@ -217,7 +233,11 @@ async fn run(state: AppState, mut screen: S, change: Option<Change>) -> bool {
         });
     }
     let team = match &result {
-        Ok(_) => state.gql_body(op!(team, {})).await,
+        Ok(_) => {
+            state
+                .gql_body(api::body(team::QUERY, team::OPERATION_NAME, json!({})))
+                .await
+        }
         Err(e) => Err(e.clone()),
     };
     let mut s = screen.write();
@@ -249,14 +269,13 @@ fn start(state: AppState, screen: S, change: Option<Change>) {
     });
 }
 
-/// What a control named in `data-act` asks for; `click`: a click (buttons act on
-/// clicks, selects and boxes on changes).
-fn acted(state: AppState, mut screen: S, a: browser::Acted, click: bool) {
+/// What a control named in `data-act` asks for.
+fn acted(state: AppState, mut screen: S, a: browser::Acted) {
     let slot = usize::from(a.id == "1");
     let change = match a.act.as_str() {
-        "role" if !click => AgentRole::parse(&a.value).map(|role| Change::Role(a.id, role)),
-        "member" if !click => Some(Change::Member(a.page, a.id, a.on)),
-        _ if !click => None,
+        "admin" => Some(Change::Role(a.id, AgentRole::ADMIN)),
+        "agent" => Some(Change::Role(a.id, AgentRole::AGENT)),
+        "member" => Some(Change::Member(a.value, a.id, a.on)),
         "reset" => Some(Change::ResetPassword(a.id)),
         "deactivate" => Some(Change::Deactivate(a.id)),
         "revoke" => Some(Change::Revoke(a.id)),
@@ -311,19 +330,17 @@ pub fn Administration() -> Element {
     let screen = use_signal(Screen::default);
     use_hook(move || start(state, screen, None));
     let click = move |e: MouseEvent| {
-        if let Some(found) = e.data().try_as_web_event().and_then(|e| browser::acted(&e)) {
-            acted(state, screen, found, true);
-        }
-    };
-    let change = move |e: FormEvent| {
-        if let Some(found) = e.data().try_as_web_event().and_then(|e| browser::acted(&e)) {
-            acted(state, screen, found, false);
+        if screen.peek().busy {
+            // A box clicked meanwhile stays as it was.
+            e.prevent_default();
+        } else if let Some(found) = e.data().try_as_web_event().and_then(|e| browser::acted(&e)) {
+            acted(state, screen, found);
         }
     };
     let suggested = use_hook(browser::random_id);
     let submit = move |e: FormEvent| {
         e.prevent_default();
-        let change = if field(&e, "form") == "agent" {
+        let change = if e.get_first("email").is_some() {
             Change::CreateAgent(["email", "name", "role", "password"].map(|f| field(&e, f)))
         } else {
             let pages = e.get("page").into_iter().filter_map(|v| match v {
@@ -356,65 +373,58 @@ pub fn Administration() -> Element {
     let s = screen.read();
     let busy = s.busy;
     rsx! {
-        section { class: "admin", "data-testid": "team", "aria-labelledby": "team-title", onclick: click, onchange: change,
-            h2 { id: "team-title", "Teammates" }
+        section { class: "admin", "data-testid": "team", onclick: click, "aria-busy": busy,
+            h2 { "Teammates" }
             {shown(&s, 0)}
             ul { class: "page-list",
                 for a in s.agents.iter() {
                     {agent_row(&s, a, &pages, a.id == me)}
                 }
             }
-            form { id: "new-agent", class: "connect", "aria-labelledby": "new-agent-title", onsubmit: submit,
-                h2 { id: "new-agent-title", "Add a teammate" }
-                input { r#type: "hidden", name: "form", value: "agent" }
-                label { r#for: "new-agent-name", "Name" }
-                input { id: "new-agent-name", name: "name", "data-testid": "new-agent-name", required: true }
-                label { r#for: "new-agent-email", "Email" }
-                input { id: "new-agent-email", name: "email", "data-testid": "new-agent-email", r#type: "email", required: true }
-                label { r#for: "new-agent-role", "Role" }
-                select { id: "new-agent-role", name: "role", "data-testid": "new-agent-role",
-                    option { value: "AGENT", "Agent (its Pages)" }
-                    option { value: "ADMIN", "Administrator (every Page)" }
+            form { id: "new-agent", class: "connect", onsubmit: submit,
+                h2 { "Add a teammate" }
+                label { "Name"
+                    input { name: "name", "data-testid": "new-agent-name", required: true }
                 }
-                label { r#for: "new-agent-password", "First password (10 to 200 characters; a random one is filled in)" }
-                input { id: "new-agent-password", name: "password", "data-testid": "new-agent-password", autocomplete: "off", required: true, minlength: "10", maxlength: "200", initial_value: "{suggested}" }
+                label { "Email"
+                    input { name: "email", "data-testid": "new-agent-email", r#type: "email", required: true }
+                }
+                label { "Role"
+                    select { name: "role", "data-testid": "new-agent-role",
+                        option { value: "AGENT", "Agent (its Pages)" }
+                        option { value: "ADMIN", "Administrator (every Page)" }
+                    }
+                }
+                label { "First password (10 to 200 characters)"
+                    input { id: "new-agent-password", name: "password", "data-testid": "new-agent-password", autocomplete: "off", required: true, minlength: "10", maxlength: "200", initial_value: "{suggested}" }
+                }
                 button { class: "primary", r#type: "submit", "data-testid": "new-agent-submit", disabled: busy, "Add" }
             }
         }
-        section { class: "admin", "data-testid": "tokens", "aria-labelledby": "tokens-title", onclick: click,
-            h2 { id: "tokens-title", "API tokens" }
-            p { class: "muted", "For integrations: a token acts as the administrator who made it, on the Pages chosen, until it is revoked." }
+        section { class: "admin", "data-testid": "tokens", onclick: click, "aria-busy": busy,
+            h2 { "API tokens" }
+            p { class: "muted", "For integrations: each acts as its creator, on its Pages, until revoked." }
             {shown(&s, 1)}
             ul { class: "page-list",
                 for t in s.tokens.iter() {
                     {token_row(&s, t, &pages)}
                 }
             }
-            form { id: "new-token", class: "connect", "aria-labelledby": "new-token-title", onsubmit: submit,
-                h2 { id: "new-token-title", "Create a token" }
-                label { r#for: "new-token-name", "Name (what it is for)" }
-                input { id: "new-token-name", name: "name", "data-testid": "new-token-name", required: true }
-                {page_boxes("Pages it may use", &pages, &[], false, None)}
+            form { id: "new-token", class: "connect", onsubmit: submit,
+                h2 { "Create a token" }
+                label { "Name (what it is for)"
+                    input { name: "name", "data-testid": "new-token-name", required: true }
+                }
+                {page_boxes("Its Pages", &pages, &[], false)}
                 button { class: "primary", r#type: "submit", "data-testid": "new-token-submit", disabled: busy, "Create" }
             }
         }
     }
 }
 
-/// A box per Page, checked for those in `chosen`: an agent's memberships (`agent`, each
-/// box acting at once), or a new token's Pages (the form's `page` values).
-fn page_boxes(
-    legend: &str,
-    pages: &[Page],
-    chosen: &[String],
-    disabled: bool,
-    agent: Option<&str>,
-) -> Element {
-    let testid = if agent.is_some() {
-        "agent-page"
-    } else {
-        "new-token-page"
-    };
+/// A box per Page, checked for those in `chosen`: an agent's memberships (`agent`: each
+/// box acts at once, on its row's agent), or a new token's Pages (the form's `page`).
+fn page_boxes(legend: &str, pages: &[Page], chosen: &[String], agent: bool) -> Element {
     rsx! {
         fieldset { class: "pages",
             legend { "{legend}" }
@@ -424,11 +434,8 @@ fn page_boxes(
                         r#type: "checkbox",
                         name: "page",
                         value: "{p.id}",
-                        "data-testid": testid,
-                        "data-act": if agent.is_some() { "member" },
-                        "data-id": agent,
-                        "data-page": "{p.id}",
-                        disabled,
+                        "data-testid": if agent { "agent-page" } else { "new-token-page" },
+                        "data-act": if agent { "member" },
                         checked: chosen.contains(&p.id),
                     }
                     "{p.label()}"
@@ -439,32 +446,31 @@ fn page_boxes(
 }
 
 fn agent_row(s: &Screen, agent: &TeamAgent, pages: &[Page], me: bool) -> Element {
-    let busy = s.busy || !agent.active;
-    let id = &agent.id;
     rsx! {
-        li { key: "{id}-{s.refused}", class: "page-row", "data-testid": "agent-row", "data-agent-id": "{id}", "data-active": "{agent.active}",
+        li { key: "{agent.id}-{s.refused}", class: "page-row", "data-testid": "agent-row", "data-id": "{agent.id}", "data-active": "{agent.active}",
             div { class: "page-head",
-                strong { "data-testid": "agent-name", "{agent.name}" }
-                span { class: "muted", "data-testid": "agent-email", "{agent.email}" }
-                if !agent.active {
-                    span { class: "page-state disconnected", "data-testid": "agent-inactive", "Deactivated" }
+                strong { "{agent.name}" }
+                span { class: "muted", "{agent.email}" }
+                span { class: "page-state disconnected",
+                    if !agent.active { "Deactivated" } else if agent.role == AgentRole::ADMIN { "Administrator" } else { "Agent" }
                 }
             }
-            div { class: "row-controls",
-                label { class: "check",
-                    "Role "
-                    select { "data-testid": "agent-role", "data-act": "role", "data-id": "{id}", disabled: busy,
-                        option { value: "AGENT", selected: agent.role == AgentRole::AGENT, "Agent" }
-                        option { value: "ADMIN", selected: agent.role == AgentRole::ADMIN, "Administrator" }
+            // A deactivated agent cannot be changed any more.
+            if agent.active {
+                div { class: "row-controls",
+                    if agent.role == AgentRole::ADMIN {
+                        button { "data-testid": "agent-role", "data-act": "agent", "Make agent" }
+                    } else {
+                        button { "data-testid": "agent-role", "data-act": "admin", "Make administrator" }
+                    }
+                    {page_boxes("Pages", pages, &agent.page_ids, true)}
+                    button { "data-testid": "agent-reset-password", "data-act": "reset", "Reset password" }
+                    if !me {
+                        button { class: "danger", "data-testid": "agent-deactivate", "data-act": "deactivate", "Deactivate" }
                     }
                 }
-                {page_boxes("Pages", pages, &agent.page_ids, busy, Some(id))}
-                button { "data-testid": "agent-reset-password", "data-act": "reset", "data-id": "{id}", disabled: busy, "Reset password" }
-                if !me && agent.active {
-                    button { class: "danger", "data-testid": "agent-deactivate", "data-act": "deactivate", "data-id": "{id}", disabled: busy, "Deactivate" }
-                }
+                {confirm(s, &agent.id, &agent.name)}
             }
-            {confirm(s, id, &agent.name)}
         }
     }
 }
@@ -483,14 +489,14 @@ fn token_row(s: &Screen, token: &TokenRow, pages: &[Page]) -> Element {
         .collect();
     let names = names.join(", ");
     rsx! {
-        li { key: "{token.id}-{s.refused}", class: "page-row", "data-testid": "token-row", "data-token-id": "{token.id}", "data-revoked": "{token.revoked}",
+        li { key: "{token.id}-{s.refused}", class: "page-row", "data-testid": "token-row", "data-id": "{token.id}", "data-revoked": "{token.revoked}",
             div { class: "page-head",
-                strong { "data-testid": "token-name", "{token.name}" }
+                strong { "{token.name}" }
                 span { class: "muted", "{names} · by {token.by} · {created}" }
                 if token.revoked {
                     span { class: "page-state disconnected", "Revoked" }
                 } else {
-                    button { class: "danger", "data-testid": "token-revoke", "data-act": "revoke", "data-id": "{token.id}", disabled: s.busy, "Revoke" }
+                    button { class: "danger", "data-testid": "token-revoke", "data-act": "revoke", "Revoke" }
                 }
             }
             {confirm(s, &token.id, &token.name)}
@@ -504,12 +510,9 @@ fn confirm(s: &Screen, id: &str, name: &str) -> Element {
         Some(c) if c.asks() == Some(id) => match c {
             Change::Deactivate(_) => (
                 "Deactivate",
-                "? They are signed out everywhere at once and can no longer sign in; their API tokens stop working.",
+                "? They are signed out at once and can no longer sign in.",
             ),
-            Change::ResetPassword(_) => (
-                "Give",
-                " a new password? Their sessions end at once; the new password is shown here once.",
-            ),
+            Change::ResetPassword(_) => ("Give", " a new password? They are signed out at once."),
             _ => ("Revoke", "? Integrations using it stop at once."),
         },
         _ => return rsx! {},
@@ -527,13 +530,13 @@ fn confirm(s: &Screen, id: &str, name: &str) -> Element {
 fn shown(s: &Screen, slot: usize) -> Element {
     match &s.outcome[slot] {
         Some(Ok((what, value))) => rsx! {
-            div { class: "shown-once", role: "status", "data-testid": "shown-once",
+            div { class: "shown-once", role: "status", "data-testid": "shown-once", "data-id": "{slot}",
                 label { r#for: "shown-once-{slot}", "{what}" }
                 input { id: "shown-once-{slot}", "data-testid": "shown-once-value", readonly: true, value: "{value}" }
-                button { "data-testid": "shown-once-copy", "data-act": "copy", "data-id": "{slot}",
+                button { "data-testid": "shown-once-copy", "data-act": "copy",
                     if s.copied { "Copied" } else { "Copy" }
                 }
-                button { "data-testid": "shown-once-close", "data-act": "done", "data-id": "{slot}", "Done" }
+                button { "data-testid": "shown-once-close", "data-act": "done", "Done" }
             }
         },
         Some(Err(e)) => rsx! {
