@@ -4318,6 +4318,23 @@ async fn settings_show_the_servers_refusal_and_agents_see_no_teammates() {
     world.browser.close().await;
 }
 
+/// Asserts that the open emoji grid lies wholly inside the window.
+async fn grid_on_screen(b: &Browser) {
+    let rect = b
+        .js(
+            "const r = document.querySelector('[data-testid=\"emoji-picker\"]').getBoundingClientRect();\
+             return [r.left, r.top, r.right, r.bottom, innerWidth, innerHeight];",
+            vec![],
+        )
+        .await;
+    let [left, top, right, bottom, width, height] =
+        serde_json::from_value::<[f64; 6]>(rect.clone()).expect("a rectangle");
+    assert!(
+        left >= 0.0 && top >= 0.0 && right <= width && bottom <= height,
+        "the grid leaves the screen: {rect}"
+    );
+}
+
 #[tokio::test]
 async fn an_emoji_chosen_in_the_composer_goes_in_at_the_cursor_and_reaches_the_customer() {
     let Some(world) =
@@ -4327,6 +4344,8 @@ async fn an_emoji_chosen_in_the_composer_goes_in_at_the_cursor_and_reaches_the_c
         return;
     };
     let n = nonce();
+    // At 360 px wide, where the grid must still fit.
+    world.browser.set_size(360, 740).await;
     world
         .open_chat_after(
             "3000001701",
@@ -4354,6 +4373,7 @@ async fn an_emoji_chosen_in_the_composer_goes_in_at_the_cursor_and_reaches_the_c
         &format!("return ((() => {{ {active} }})()) === 'emoji-option';"),
     )
     .await;
+    grid_on_screen(b).await;
     press(b, &[ESCAPE]).await;
     b.wait_for(
         "the picker closed, the focus on its button",
@@ -4388,6 +4408,12 @@ async fn an_emoji_chosen_in_the_composer_goes_in_at_the_cursor_and_reaches_the_c
     })
     .await;
     assert_eq!(sent["text"], reply.as_str());
+
+    // Assert: on a wide screen too, the grid stays inside the window.
+    b.set_size(1366, 900).await;
+    b.click("composer-emoji").await;
+    b.wait_for_testid("emoji-picker").await;
+    grid_on_screen(b).await;
     world.browser.close().await;
 }
 
