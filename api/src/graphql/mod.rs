@@ -5,6 +5,7 @@ mod auth;
 pub mod cost;
 pub mod loaders;
 mod mutation;
+mod notes;
 mod query;
 mod sequencer;
 mod subscription;
@@ -23,7 +24,7 @@ pub use subscription::SubscriptionRoot;
 
 /// The queries: the inbox's, and administration's.
 #[derive(MergedObject, Default)]
-pub struct QueryRoot(query::InboxQuery, admin::AdminQuery);
+pub struct QueryRoot(query::InboxQuery, admin::AdminQuery, notes::NotesQuery);
 
 /// The HTTP request's `User-Agent`, set by the HTTP layer for the audit log.
 #[derive(Clone, Debug)]

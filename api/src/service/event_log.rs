@@ -15,7 +15,7 @@ use sea_orm::{
 };
 use tokio_util::sync::CancellationToken;
 
-use entity::{conversation, conversation_activity, message, page_event, page_event_head};
+use entity::{conversation, conversation_activity, message, note, page_event, page_event_head};
 
 use crate::bus::{Change, PageEvent};
 
@@ -24,6 +24,7 @@ const MESSAGE_UPDATED: &str = "MESSAGE_UPDATED";
 const CONVERSATION_UPDATED: &str = "CONVERSATION_UPDATED";
 const MESSAGE_REMOVED: &str = "MESSAGE_REMOVED";
 const ACTIVITY_ADDED: &str = "ACTIVITY_ADDED";
+const NOTE_ADDED: &str = "NOTE_ADDED";
 
 /// Rows per multi-row INSERT (5 parameters each).
 const INSERT_CHUNK: usize = 1000;
@@ -37,6 +38,7 @@ fn kind_and_id(change: &Change) -> (&'static str, i64) {
         Change::ConversationUpdated(c) => (CONVERSATION_UPDATED, c.id),
         Change::MessageRemoved { id, .. } => (MESSAGE_REMOVED, *id),
         Change::ActivityAdded(a) => (ACTIVITY_ADDED, a.id),
+        Change::NoteAdded(n) => (NOTE_ADDED, n.id),
     }
 }
 
@@ -261,6 +263,7 @@ struct Current {
     messages: HashMap<i64, message::Model>,
     conversations: HashMap<i64, conversation::Model>,
     activity: HashMap<i64, conversation_activity::Model>,
+    notes: HashMap<i64, note::Model>,
 }
 
 impl Current {
@@ -268,10 +271,12 @@ impl Current {
         let mut message_ids = Vec::new();
         let mut conversation_ids = Vec::new();
         let mut activity_ids = Vec::new();
+        let mut note_ids = Vec::new();
         for entry in entries {
             match entry.kind.as_str() {
                 CONVERSATION_UPDATED => conversation_ids.push(entry.entity_id),
                 ACTIVITY_ADDED => activity_ids.push(entry.entity_id),
+                NOTE_ADDED => note_ids.push(entry.entity_id),
                 MESSAGE_REMOVED => {}
                 _ => message_ids.push(entry.entity_id),
             }
@@ -293,6 +298,7 @@ impl Current {
                 |a| a.id,
             )
             .await?,
+            notes: by_id::<note::Entity>(db, note::Column::Id, note_ids, |n| n.id).await?,
         })
     }
 
@@ -313,6 +319,7 @@ impl Current {
                 id,
             }),
             ACTIVITY_ADDED => self.activity.get(&id).cloned().map(Change::ActivityAdded),
+            NOTE_ADDED => self.notes.get(&id).cloned().map(Change::NoteAdded),
             _ => None,
         }
     }

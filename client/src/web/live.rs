@@ -45,6 +45,8 @@ enum Event {
         removed: Option<String>,
         /// A status change, assignment or snooze.
         activity: Option<Box<model::Activity>>,
+        /// A private note.
+        note: Option<Box<model::Note>>,
         /// The Page's unread total now.
         unread_total: i64,
     },
@@ -262,6 +264,7 @@ async fn serve(
             message: d.page_events.message.map(|m| Box::new(m.into())),
             removed: d.page_events.removed_message_id,
             activity: d.page_events.activity.map(|a| Box::new(a.into())),
+            note: d.page_events.note.map(|n| Box::new(n.into())),
             unread_total: d.page_events.unread_total,
         },
     )
@@ -335,8 +338,13 @@ async fn serve(
                 message,
                 removed,
                 activity,
+                note,
                 unread_total,
             } => {
+                if let Some(n) = note {
+                    alerts::on_note(state, &n);
+                    state.threads.write().upsert_note(*n);
+                }
                 set_unread_total(state, page_id, unread_total);
                 if let Some(a) = activity {
                     state.threads.write().upsert_activity(*a);

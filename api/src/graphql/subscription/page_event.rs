@@ -2,7 +2,7 @@
 use async_graphql::{ComplexObject, Context, Enum, ID, SimpleObject};
 
 use crate::bus::{Change, PageEvent};
-use crate::graphql::types::{Conversation, Message};
+use crate::graphql::types::{Conversation, Message, Note};
 use crate::graphql::voices::ConversationActivity;
 
 /// A Page's change, as the page-wide stream delivers it.
@@ -24,6 +24,8 @@ pub struct PageEventItem {
     /// ACTIVITY_ADDED: a status change, assignment or snooze of one of the Page's
     /// conversations (the conversation itself comes as CONVERSATION_UPDATED too).
     activity: Option<ConversationActivity>,
+    /// NOTE_ADDED: a private note added to one of the Page's conversations.
+    note: Option<Note>,
 }
 
 #[ComplexObject]
@@ -42,6 +44,7 @@ pub enum PageEventKind {
     ConversationUpdated,
     MessageRemoved,
     ActivityAdded,
+    NoteAdded,
 }
 
 impl From<&PageEvent> for PageEventItem {
@@ -49,6 +52,7 @@ impl From<&PageEvent> for PageEventItem {
         let position = Some(event.position);
         let mut removed_message_id = None;
         let mut activity = None;
+        let mut note = None;
         let (kind, message, conversation) = match &event.change {
             Change::MessageAdded(m) => (
                 PageEventKind::MessageAdded,
@@ -85,6 +89,13 @@ impl From<&PageEvent> for PageEventItem {
                 });
                 (PageEventKind::ActivityAdded, None, None)
             }
+            Change::NoteAdded(n) => {
+                note = Some(Note {
+                    model: n.clone(),
+                    position,
+                });
+                (PageEventKind::NoteAdded, None, None)
+            }
         };
         Self {
             page_id: event.page_id.clone(),
@@ -94,6 +105,7 @@ impl From<&PageEvent> for PageEventItem {
             conversation,
             removed_message_id,
             activity,
+            note,
         }
     }
 }
