@@ -4100,6 +4100,18 @@ async fn a_note_with_a_mention_shows_as_a_note_and_the_mentioned_agents_see_it()
         !format!("{sent:?}").contains(&n),
         "the note reached the simulator: {sent:#?}"
     );
+    // Nor was Ada shown the Page typing while the note was written.
+    let typing: Vec<Value> = world
+        .sim
+        .sender_actions(PAGE)
+        .await
+        .into_iter()
+        .filter(|a| a["sender_action"] == "typing_on")
+        .collect();
+    assert!(
+        typing.is_empty(),
+        "writing a note showed typing: {typing:#?}"
+    );
 
     // Act: back in the list, Sam mentions the administrator from his own tools.
     b.js("location.hash = '#/'; return true;", vec![]).await;
