@@ -4100,6 +4100,18 @@ async fn a_note_with_a_mention_shows_as_a_note_and_the_mentioned_agents_see_it()
         !format!("{sent:?}").contains(&n),
         "the note reached the simulator: {sent:#?}"
     );
+    // Nor was Ada shown the Page typing while the note was written.
+    let typing: Vec<Value> = world
+        .sim
+        .sender_actions(PAGE)
+        .await
+        .into_iter()
+        .filter(|a| a["sender_action"] == "typing_on")
+        .collect();
+    assert!(
+        typing.is_empty(),
+        "writing a note showed typing: {typing:#?}"
+    );
 
     // Act: back in the list, Sam mentions the administrator from his own tools.
     b.js("location.hash = '#/'; return true;", vec![]).await;
@@ -4513,6 +4525,23 @@ async fn settings_show_the_servers_refusal_and_agents_see_no_teammates() {
     world.browser.close().await;
 }
 
+/// Asserts that the open emoji grid lies wholly inside the window.
+async fn grid_on_screen(b: &Browser) {
+    let rect = b
+        .js(
+            "const r = document.querySelector('[data-testid=\"emoji-picker\"]').getBoundingClientRect();\
+             return [r.left, r.top, r.right, r.bottom, innerWidth, innerHeight];",
+            vec![],
+        )
+        .await;
+    let [left, top, right, bottom, width, height] =
+        serde_json::from_value::<[f64; 6]>(rect.clone()).expect("a rectangle");
+    assert!(
+        left >= 0.0 && top >= 0.0 && right <= width && bottom <= height,
+        "the grid leaves the screen: {rect}"
+    );
+}
+
 #[tokio::test]
 async fn an_emoji_chosen_in_the_composer_goes_in_at_the_cursor_and_reaches_the_customer() {
     let Some(world) =
@@ -4522,6 +4551,8 @@ async fn an_emoji_chosen_in_the_composer_goes_in_at_the_cursor_and_reaches_the_c
         return;
     };
     let n = nonce();
+    // At 360 px wide, where the grid must still fit.
+    world.browser.set_size(360, 740).await;
     world
         .open_chat_after(
             "3000001701",
@@ -4549,6 +4580,7 @@ async fn an_emoji_chosen_in_the_composer_goes_in_at_the_cursor_and_reaches_the_c
         &format!("return ((() => {{ {active} }})()) === 'emoji-option';"),
     )
     .await;
+    grid_on_screen(b).await;
     press(b, &[ESCAPE]).await;
     b.wait_for(
         "the picker closed, the focus on its button",
@@ -4583,6 +4615,12 @@ async fn an_emoji_chosen_in_the_composer_goes_in_at_the_cursor_and_reaches_the_c
     })
     .await;
     assert_eq!(sent["text"], reply.as_str());
+
+    // Assert: on a wide screen too, the grid stays inside the window.
+    b.set_size(1366, 900).await;
+    b.click("composer-emoji").await;
+    b.wait_for_testid("emoji-picker").await;
+    grid_on_screen(b).await;
     world.browser.close().await;
 }
 
