@@ -8,6 +8,7 @@ pub mod loaders;
 mod mutation;
 mod notes;
 mod query;
+mod saved_replies;
 mod sequencer;
 mod subscription;
 pub mod types;
@@ -30,6 +31,7 @@ pub struct QueryRoot(
     admin::AdminQuery,
     labels::LabelQuery,
     notes::NotesQuery,
+    saved_replies::SavedReplyQuery,
 );
 
 /// The HTTP request's `User-Agent`, set by the HTTP layer for the audit log.

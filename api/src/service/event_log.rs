@@ -17,6 +17,7 @@ use tokio_util::sync::CancellationToken;
 
 use entity::{
     conversation, conversation_activity, label, message, note, page_event, page_event_head,
+    saved_reply,
 };
 
 use crate::bus::{Change, PageEvent};
@@ -29,6 +30,8 @@ const ACTIVITY_ADDED: &str = "ACTIVITY_ADDED";
 const LABEL_CHANGED: &str = "LABEL_CHANGED";
 const LABEL_DELETED: &str = "LABEL_DELETED";
 const NOTE_ADDED: &str = "NOTE_ADDED";
+const SAVED_REPLY_CHANGED: &str = "SAVED_REPLY_CHANGED";
+const SAVED_REPLY_DELETED: &str = "SAVED_REPLY_DELETED";
 
 /// Rows per multi-row INSERT (5 parameters each).
 const INSERT_CHUNK: usize = 1000;
@@ -45,6 +48,8 @@ fn kind_and_id(change: &Change) -> (&'static str, i64) {
         Change::LabelChanged(l) => (LABEL_CHANGED, l.id),
         Change::LabelDeleted { id, .. } => (LABEL_DELETED, *id),
         Change::NoteAdded(n) => (NOTE_ADDED, n.id),
+        Change::SavedReplyChanged(r) => (SAVED_REPLY_CHANGED, r.id),
+        Change::SavedReplyDeleted { id, .. } => (SAVED_REPLY_DELETED, *id),
     }
 }
 
@@ -271,6 +276,7 @@ struct Current {
     activity: HashMap<i64, conversation_activity::Model>,
     labels: HashMap<i64, label::Model>,
     notes: HashMap<i64, note::Model>,
+    saved_replies: HashMap<i64, saved_reply::Model>,
 }
 
 impl Current {
@@ -280,12 +286,14 @@ impl Current {
         let mut activity_ids = Vec::new();
         let mut label_ids = Vec::new();
         let mut note_ids = Vec::new();
+        let mut saved_reply_ids = Vec::new();
         for entry in entries {
             match entry.kind.as_str() {
                 CONVERSATION_UPDATED => conversation_ids.push(entry.entity_id),
                 ACTIVITY_ADDED => activity_ids.push(entry.entity_id),
                 LABEL_CHANGED => label_ids.push(entry.entity_id),
                 NOTE_ADDED => note_ids.push(entry.entity_id),
+                SAVED_REPLY_CHANGED => saved_reply_ids.push(entry.entity_id),
                 MESSAGE_ADDED | MESSAGE_UPDATED => message_ids.push(entry.entity_id),
                 _ => {}
             }
@@ -309,6 +317,13 @@ impl Current {
             .await?,
             labels: by_id::<label::Entity>(db, label::Column::Id, label_ids, |l| l.id).await?,
             notes: by_id::<note::Entity>(db, note::Column::Id, note_ids, |n| n.id).await?,
+            saved_replies: by_id::<saved_reply::Entity>(
+                db,
+                saved_reply::Column::Id,
+                saved_reply_ids,
+                |r| r.id,
+            )
+            .await?,
         })
     }
 
@@ -336,6 +351,16 @@ impl Current {
                 id,
             }),
             NOTE_ADDED => self.notes.get(&id).cloned().map(Change::NoteAdded),
+            // A saved reply deleted since: its SAVED_REPLY_DELETED follows.
+            SAVED_REPLY_CHANGED => self
+                .saved_replies
+                .get(&id)
+                .cloned()
+                .map(Change::SavedReplyChanged),
+            SAVED_REPLY_DELETED => Some(Change::SavedReplyDeleted {
+                page_id: entry.page_id.clone(),
+                id,
+            }),
             _ => None,
         }
     }

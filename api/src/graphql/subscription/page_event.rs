@@ -3,6 +3,7 @@ use async_graphql::{ComplexObject, Context, Enum, ID, SimpleObject};
 
 use crate::bus::{Change, PageEvent};
 use crate::graphql::labels::Label;
+use crate::graphql::saved_replies::SavedReply;
 use crate::graphql::types::{Conversation, Message, Note};
 use crate::graphql::voices::ConversationActivity;
 
@@ -31,6 +32,10 @@ pub struct PageEventItem {
     removed_label_id: Option<ID>,
     /// NOTE_ADDED: a private note added to one of the Page's conversations.
     note: Option<Note>,
+    /// SAVED_REPLY_CHANGED: a saved reply of the Page, created or changed, as it is now.
+    saved_reply: Option<SavedReply>,
+    /// SAVED_REPLY_DELETED: this saved reply was deleted; drop it.
+    removed_saved_reply_id: Option<ID>,
 }
 
 #[ComplexObject]
@@ -52,6 +57,8 @@ pub enum PageEventKind {
     LabelChanged,
     LabelDeleted,
     NoteAdded,
+    SavedReplyChanged,
+    SavedReplyDeleted,
 }
 
 impl From<&PageEvent> for PageEventItem {
@@ -59,8 +66,6 @@ impl From<&PageEvent> for PageEventItem {
         let position = Some(event.position);
         let mut removed_message_id = None;
         let mut activity = None;
-        let mut label = None;
-        let mut removed_label_id = None;
         let mut note = None;
         let (kind, message, conversation) = match &event.change {
             Change::MessageAdded(m) => (
@@ -98,14 +103,8 @@ impl From<&PageEvent> for PageEventItem {
                 });
                 (PageEventKind::ActivityAdded, None, None)
             }
-            Change::LabelChanged(l) => {
-                label = Some(Label(l.clone()));
-                (PageEventKind::LabelChanged, None, None)
-            }
-            Change::LabelDeleted { id, .. } => {
-                removed_label_id = Some(ID(id.to_string()));
-                (PageEventKind::LabelDeleted, None, None)
-            }
+            Change::LabelChanged(_) => (PageEventKind::LabelChanged, None, None),
+            Change::LabelDeleted { .. } => (PageEventKind::LabelDeleted, None, None),
             Change::NoteAdded(n) => {
                 note = Some(Note {
                     model: n.clone(),
@@ -113,7 +112,11 @@ impl From<&PageEvent> for PageEventItem {
                 });
                 (PageEventKind::NoteAdded, None, None)
             }
+            Change::SavedReplyChanged(_) => (PageEventKind::SavedReplyChanged, None, None),
+            Change::SavedReplyDeleted { .. } => (PageEventKind::SavedReplyDeleted, None, None),
         };
+        let (label, removed_label_id, saved_reply, removed_saved_reply_id) =
+            team_parts(&event.change);
         Self {
             page_id: event.page_id.clone(),
             position: event.position.to_string(),
@@ -125,6 +128,20 @@ impl From<&PageEvent> for PageEventItem {
             label,
             removed_label_id,
             note,
+            saved_reply,
+            removed_saved_reply_id,
         }
+    }
+}
+
+/// What a change of the team's things carries: a label, a deleted label's id, a saved
+/// reply, a deleted saved reply's id (none for other changes).
+fn team_parts(change: &Change) -> (Option<Label>, Option<ID>, Option<SavedReply>, Option<ID>) {
+    match change {
+        Change::LabelChanged(l) => (Some(Label(l.clone())), None, None, None),
+        Change::LabelDeleted { id, .. } => (None, Some(ID(id.to_string())), None, None),
+        Change::SavedReplyChanged(r) => (None, None, Some(SavedReply(r.clone())), None),
+        Change::SavedReplyDeleted { id, .. } => (None, None, None, Some(ID(id.to_string()))),
+        _ => (None, None, None, None),
     }
 }
