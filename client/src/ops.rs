@@ -79,6 +79,8 @@ operation!(AddPageMember, allow(dead_code));
 operation!(RemovePageMember, allow(dead_code));
 operation!(CreateApiToken, allow(dead_code));
 operation!(RevokeApiToken, allow(dead_code));
+// The label picker's change goes the same way (`actions::set_labels`).
+operation!(SetConversationLabels, allow(dead_code));
 
 /// One `From` per generated copy of a fragment: the fields are checked by the
 /// compiler, so a renamed or retyped field fails here.
@@ -133,12 +135,23 @@ macro_rules! conversation_from {
                     window_expires_at: c.window_expires_at,
                     human_agent_window_expires_at: c.human_agent_window_expires_at,
                     snoozed_until: c.snoozed_until,
+                    labels: c.labels.into_iter().map(Into::into).collect(),
                 }
             }
         }
     )*};
 }
 conversation_from!(conversations);
+
+impl From<conversations::LabelFields> for model::Label {
+    fn from(l: conversations::LabelFields) -> Self {
+        Self {
+            id: l.id,
+            name: l.name,
+            color: l.color,
+        }
+    }
+}
 
 macro_rules! message_from {
     ($($m:ident),*) => {$(
@@ -256,6 +269,8 @@ pub type ActivityFields = messages::ActivityFields;
 pub type NoteFields = messages::NoteFields;
 /// A history sync job in any answer.
 pub type SyncJobFields = sync_job_by_id::SyncJobFields;
+/// A label in any answer.
+pub type LabelFields = conversations::LabelFields;
 
 /// The data of an answer the client does not read (`Logout`, `SendTypingIndicator`,
 /// `SetConversationPresence`, `ConnectPage`): whatever it is.
@@ -291,6 +306,7 @@ pub struct AgentPresence {
 #[serde(rename_all = "camelCase")]
 pub struct PageAgentsAnswer {
     pub page_agents: Vec<AgentPresence>,
+    pub labels: Vec<LabelFields>,
 }
 
 /// What `SetPresence` answers.
@@ -356,6 +372,8 @@ pub struct PageEvent {
     pub message: Option<MessageFields>,
     pub removed_message_id: Option<String>,
     pub activity: Option<ActivityFields>,
+    /// Its kind, as the schema names it (LABEL_CHANGED and LABEL_DELETED are read).
+    pub kind: String,
     pub note: Option<NoteFields>,
     /// The Page's unread total when the event was delivered.
     pub unread_total: i64,

@@ -3,10 +3,12 @@
 mod admin;
 mod auth;
 pub mod cost;
+pub mod labels;
 pub mod loaders;
 mod mutation;
 mod notes;
 mod query;
+mod saved_replies;
 mod search;
 mod sequencer;
 mod subscription;
@@ -28,7 +30,9 @@ pub use subscription::SubscriptionRoot;
 pub struct QueryRoot(
     query::InboxQuery,
     admin::AdminQuery,
+    labels::LabelQuery,
     notes::NotesQuery,
+    saved_replies::SavedReplyQuery,
     search::SearchQuery,
 );
 

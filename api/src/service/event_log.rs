@@ -15,7 +15,10 @@ use sea_orm::{
 };
 use tokio_util::sync::CancellationToken;
 
-use entity::{conversation, conversation_activity, message, note, page_event, page_event_head};
+use entity::{
+    conversation, conversation_activity, label, message, note, page_event, page_event_head,
+    saved_reply,
+};
 
 use crate::bus::{Change, PageEvent};
 
@@ -24,7 +27,11 @@ const MESSAGE_UPDATED: &str = "MESSAGE_UPDATED";
 const CONVERSATION_UPDATED: &str = "CONVERSATION_UPDATED";
 const MESSAGE_REMOVED: &str = "MESSAGE_REMOVED";
 const ACTIVITY_ADDED: &str = "ACTIVITY_ADDED";
+const LABEL_CHANGED: &str = "LABEL_CHANGED";
+const LABEL_DELETED: &str = "LABEL_DELETED";
 const NOTE_ADDED: &str = "NOTE_ADDED";
+const SAVED_REPLY_CHANGED: &str = "SAVED_REPLY_CHANGED";
+const SAVED_REPLY_DELETED: &str = "SAVED_REPLY_DELETED";
 
 /// Rows per multi-row INSERT (5 parameters each).
 const INSERT_CHUNK: usize = 1000;
@@ -38,7 +45,11 @@ fn kind_and_id(change: &Change) -> (&'static str, i64) {
         Change::ConversationUpdated(c) => (CONVERSATION_UPDATED, c.id),
         Change::MessageRemoved { id, .. } => (MESSAGE_REMOVED, *id),
         Change::ActivityAdded(a) => (ACTIVITY_ADDED, a.id),
+        Change::LabelChanged(l) => (LABEL_CHANGED, l.id),
+        Change::LabelDeleted { id, .. } => (LABEL_DELETED, *id),
         Change::NoteAdded(n) => (NOTE_ADDED, n.id),
+        Change::SavedReplyChanged(r) => (SAVED_REPLY_CHANGED, r.id),
+        Change::SavedReplyDeleted { id, .. } => (SAVED_REPLY_DELETED, *id),
     }
 }
 
@@ -263,7 +274,9 @@ struct Current {
     messages: HashMap<i64, message::Model>,
     conversations: HashMap<i64, conversation::Model>,
     activity: HashMap<i64, conversation_activity::Model>,
+    labels: HashMap<i64, label::Model>,
     notes: HashMap<i64, note::Model>,
+    saved_replies: HashMap<i64, saved_reply::Model>,
 }
 
 impl Current {
@@ -271,14 +284,18 @@ impl Current {
         let mut message_ids = Vec::new();
         let mut conversation_ids = Vec::new();
         let mut activity_ids = Vec::new();
+        let mut label_ids = Vec::new();
         let mut note_ids = Vec::new();
+        let mut saved_reply_ids = Vec::new();
         for entry in entries {
             match entry.kind.as_str() {
                 CONVERSATION_UPDATED => conversation_ids.push(entry.entity_id),
                 ACTIVITY_ADDED => activity_ids.push(entry.entity_id),
+                LABEL_CHANGED => label_ids.push(entry.entity_id),
                 NOTE_ADDED => note_ids.push(entry.entity_id),
-                MESSAGE_REMOVED => {}
-                _ => message_ids.push(entry.entity_id),
+                SAVED_REPLY_CHANGED => saved_reply_ids.push(entry.entity_id),
+                MESSAGE_ADDED | MESSAGE_UPDATED => message_ids.push(entry.entity_id),
+                _ => {}
             }
         }
         Ok(Self {
@@ -298,7 +315,15 @@ impl Current {
                 |a| a.id,
             )
             .await?,
+            labels: by_id::<label::Entity>(db, label::Column::Id, label_ids, |l| l.id).await?,
             notes: by_id::<note::Entity>(db, note::Column::Id, note_ids, |n| n.id).await?,
+            saved_replies: by_id::<saved_reply::Entity>(
+                db,
+                saved_reply::Column::Id,
+                saved_reply_ids,
+                |r| r.id,
+            )
+            .await?,
         })
     }
 
@@ -319,7 +344,23 @@ impl Current {
                 id,
             }),
             ACTIVITY_ADDED => self.activity.get(&id).cloned().map(Change::ActivityAdded),
+            // A label deleted since: its LABEL_DELETED follows.
+            LABEL_CHANGED => self.labels.get(&id).cloned().map(Change::LabelChanged),
+            LABEL_DELETED => Some(Change::LabelDeleted {
+                page_id: entry.page_id.clone(),
+                id,
+            }),
             NOTE_ADDED => self.notes.get(&id).cloned().map(Change::NoteAdded),
+            // A saved reply deleted since: its SAVED_REPLY_DELETED follows.
+            SAVED_REPLY_CHANGED => self
+                .saved_replies
+                .get(&id)
+                .cloned()
+                .map(Change::SavedReplyChanged),
+            SAVED_REPLY_DELETED => Some(Change::SavedReplyDeleted {
+                page_id: entry.page_id.clone(),
+                id,
+            }),
             _ => None,
         }
     }

@@ -10,6 +10,7 @@ pub mod credentials;
 pub mod event_log;
 pub mod inbox;
 pub mod ingest;
+pub mod labels;
 pub mod limits;
 pub mod notes;
 #[cfg(test)]
@@ -18,6 +19,7 @@ pub mod outbox;
 pub mod pages;
 pub mod presence;
 pub mod profiles;
+pub mod saved_replies;
 pub mod search;
 pub mod send;
 pub mod snooze;

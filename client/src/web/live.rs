@@ -45,6 +45,8 @@ enum Event {
         removed: Option<String>,
         /// A status change, assignment or snooze.
         activity: Option<Box<model::Activity>>,
+        /// A label of the Page was created, changed or deleted.
+        labels_changed: bool,
         /// A private note.
         note: Option<Box<model::Note>>,
         /// The Page's unread total now.
@@ -264,6 +266,7 @@ async fn serve(
             message: d.page_events.message.map(|m| Box::new(m.into())),
             removed: d.page_events.removed_message_id,
             activity: d.page_events.activity.map(|a| Box::new(a.into())),
+            labels_changed: d.page_events.kind.starts_with("LABEL_"),
             note: d.page_events.note.map(|n| Box::new(n.into())),
             unread_total: d.page_events.unread_total,
         },
@@ -311,7 +314,7 @@ async fn serve(
         (Err(ended), _, _) | (_, Err(ended), _) | (_, _, Err(ended)) => return ended,
     };
     state.connection.set(Connection::Connected);
-    // Presence is not replayed: ask for it as it is now.
+    // Presence is not replayed: ask for it as it is now (and the labels with it).
     let _ = actions::load_presence(state, page_id.to_string()).await;
     // Subscribed first, fetched second: a change in between arrives both ways and
     // merges into one.
@@ -338,6 +341,7 @@ async fn serve(
                 message,
                 removed,
                 activity,
+                labels_changed,
                 note,
                 unread_total,
             } => {
@@ -346,6 +350,14 @@ async fn serve(
                     state.threads.write().upsert_note(*n);
                 }
                 set_unread_total(state, page_id, unread_total);
+                // Rare: the Page's labels are read again (with its agents), rather than
+                // each kind of change decoded and merged here.
+                if labels_changed {
+                    let page_id = page_id.to_string();
+                    spawn_forever(async move {
+                        let _ = actions::load_presence(state, page_id).await;
+                    });
+                }
                 if let Some(a) = activity {
                     state.threads.write().upsert_activity(*a);
                 }

@@ -26,7 +26,9 @@ pub struct ClientIp(pub IpAddr);
 pub struct MutationRoot(
     InboxMutation,
     admin::AdminMutation,
+    super::labels::LabelMutation,
     super::notes::NotesMutation,
+    super::saved_replies::SavedReplyMutation,
 );
 
 /// The inbox's mutations (merged into `MutationRoot`).

@@ -2,6 +2,8 @@
 use async_graphql::{ComplexObject, Context, Enum, ID, SimpleObject};
 
 use crate::bus::{Change, PageEvent};
+use crate::graphql::labels::Label;
+use crate::graphql::saved_replies::SavedReply;
 use crate::graphql::types::{Conversation, Message, Note};
 use crate::graphql::voices::ConversationActivity;
 
@@ -24,8 +26,16 @@ pub struct PageEventItem {
     /// ACTIVITY_ADDED: a status change, assignment or snooze of one of the Page's
     /// conversations (the conversation itself comes as CONVERSATION_UPDATED too).
     activity: Option<ConversationActivity>,
+    /// LABEL_CHANGED: a label of the Page, created or changed, as it is now.
+    label: Option<Label>,
+    /// LABEL_DELETED: this label was deleted and taken off every conversation; drop it.
+    removed_label_id: Option<ID>,
     /// NOTE_ADDED: a private note added to one of the Page's conversations.
     note: Option<Note>,
+    /// SAVED_REPLY_CHANGED: a saved reply of the Page, created or changed, as it is now.
+    saved_reply: Option<SavedReply>,
+    /// SAVED_REPLY_DELETED: this saved reply was deleted; drop it.
+    removed_saved_reply_id: Option<ID>,
 }
 
 #[ComplexObject]
@@ -44,7 +54,11 @@ pub enum PageEventKind {
     ConversationUpdated,
     MessageRemoved,
     ActivityAdded,
+    LabelChanged,
+    LabelDeleted,
     NoteAdded,
+    SavedReplyChanged,
+    SavedReplyDeleted,
 }
 
 impl From<&PageEvent> for PageEventItem {
@@ -89,6 +103,8 @@ impl From<&PageEvent> for PageEventItem {
                 });
                 (PageEventKind::ActivityAdded, None, None)
             }
+            Change::LabelChanged(_) => (PageEventKind::LabelChanged, None, None),
+            Change::LabelDeleted { .. } => (PageEventKind::LabelDeleted, None, None),
             Change::NoteAdded(n) => {
                 note = Some(Note {
                     model: n.clone(),
@@ -96,7 +112,11 @@ impl From<&PageEvent> for PageEventItem {
                 });
                 (PageEventKind::NoteAdded, None, None)
             }
+            Change::SavedReplyChanged(_) => (PageEventKind::SavedReplyChanged, None, None),
+            Change::SavedReplyDeleted { .. } => (PageEventKind::SavedReplyDeleted, None, None),
         };
+        let (label, removed_label_id, saved_reply, removed_saved_reply_id) =
+            team_parts(&event.change);
         Self {
             page_id: event.page_id.clone(),
             position: event.position.to_string(),
@@ -105,7 +125,23 @@ impl From<&PageEvent> for PageEventItem {
             conversation,
             removed_message_id,
             activity,
+            label,
+            removed_label_id,
             note,
+            saved_reply,
+            removed_saved_reply_id,
         }
+    }
+}
+
+/// What a change of the team's things carries: a label, a deleted label's id, a saved
+/// reply, a deleted saved reply's id (none for other changes).
+fn team_parts(change: &Change) -> (Option<Label>, Option<ID>, Option<SavedReply>, Option<ID>) {
+    match change {
+        Change::LabelChanged(l) => (Some(Label(l.clone())), None, None, None),
+        Change::LabelDeleted { id, .. } => (None, Some(ID(id.to_string())), None, None),
+        Change::SavedReplyChanged(r) => (None, None, Some(SavedReply(r.clone())), None),
+        Change::SavedReplyDeleted { id, .. } => (None, None, None, Some(ID(id.to_string()))),
+        _ => (None, None, None, None),
     }
 }
