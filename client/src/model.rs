@@ -8,6 +8,7 @@ use serde::{Deserialize, Serialize};
 pub mod alerts;
 pub mod follow_ups;
 pub mod keys;
+pub mod story;
 pub mod threads;
 pub mod time;
 pub mod voices;

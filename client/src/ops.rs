@@ -65,6 +65,7 @@ operation!(AgentPresenceChanged);
 operation!(SyncProgress);
 operation!(SetConversationPresence);
 operation!(ConversationPresence);
+operation!(CustomerStory);
 
 /// One `From` per generated copy of a fragment: the fields are checked by the
 /// compiler, so a renamed or retyped field fails here.
@@ -327,6 +328,9 @@ pub struct PageEvent {
     pub message: Option<MessageFields>,
     pub removed_message_id: Option<String>,
     pub activity: Option<ActivityFields>,
+    /// REFERRAL_ADDED: an open customer panel reloads (not decoded: a decoder would cost
+    /// the wasm more than the reload costs the server).
+    pub referral: Option<Ignored>,
     /// The Page's unread total when the event was delivered.
     pub unread_total: i64,
 }

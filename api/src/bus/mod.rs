@@ -9,7 +9,7 @@ use std::sync::Arc;
 use futures::stream::BoxStream;
 use serde::{Deserialize, Serialize};
 
-use entity::{conversation, conversation_activity, message};
+use entity::{conversation, conversation_activity, message, referral};
 
 /// What travels on the bus.
 // Each event is allocated once and shared behind an `Arc`, so the variants' sizes differing
@@ -61,6 +61,9 @@ pub enum Change {
     MessageRemoved { page_id: String, id: i64 },
     /// A conversation's status, assignee or snooze changed: who did it, from what, to what.
     ActivityAdded(conversation_activity::Model),
+    /// Facebook said how a customer came to a conversation (an ad, an m.me link, the chat
+    /// plugin).
+    ReferralAdded(referral::Model),
 }
 
 impl Change {
@@ -71,6 +74,7 @@ impl Change {
             Self::ConversationUpdated(c) => &c.page_id,
             Self::MessageRemoved { page_id, .. } => page_id,
             Self::ActivityAdded(a) => &a.page_id,
+            Self::ReferralAdded(r) => &r.page_id,
         }
     }
 }

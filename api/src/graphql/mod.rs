@@ -7,6 +7,7 @@ pub mod loaders;
 mod mutation;
 mod query;
 mod sequencer;
+mod story;
 mod subscription;
 pub mod types;
 mod voices;
@@ -23,7 +24,7 @@ pub use subscription::SubscriptionRoot;
 
 /// The queries: the inbox's, and administration's.
 #[derive(MergedObject, Default)]
-pub struct QueryRoot(query::InboxQuery, admin::AdminQuery);
+pub struct QueryRoot(query::InboxQuery, admin::AdminQuery, story::StoryQuery);
 
 /// The HTTP request's `User-Agent`, set by the HTTP layer for the audit log.
 #[derive(Clone, Debug)]

@@ -19,5 +19,6 @@ pub mod presence;
 pub mod profiles;
 pub mod send;
 pub mod snooze;
+pub mod story;
 pub mod sync;
 pub mod viewers;

@@ -253,5 +253,6 @@ fn kind(change: &Change) -> &'static str {
         Change::ActivityAdded(_) => "activity",
         Change::MessageAdded(_) | Change::MessageUpdated(_) => "message",
         Change::MessageRemoved { .. } => "removed",
+        Change::ReferralAdded(_) => "referral",
     }
 }

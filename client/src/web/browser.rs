@@ -306,3 +306,12 @@ pub fn clear_file_input(id: &str) {
         input.set_value("");
     }
 }
+
+/// Puts `text` on the clipboard; whether the browser let it.
+pub async fn copy_text(text: &str) -> bool {
+    let Some(window) = web_sys::window() else {
+        return false;
+    };
+    let promise = window.navigator().clipboard().write_text(text);
+    wasm_bindgen_futures::JsFuture::from(promise).await.is_ok()
+}

@@ -45,6 +45,8 @@ enum Event {
         removed: Option<String>,
         /// A status change, assignment or snooze.
         activity: Option<Box<model::Activity>>,
+        /// A referral came (to one of the Page's conversations).
+        referral: bool,
         /// The Page's unread total now.
         unread_total: i64,
     },
@@ -262,6 +264,7 @@ async fn serve(
             message: d.page_events.message.map(|m| Box::new(m.into())),
             removed: d.page_events.removed_message_id,
             activity: d.page_events.activity.map(|a| Box::new(a.into())),
+            referral: d.page_events.referral.is_some(),
             unread_total: d.page_events.unread_total,
         },
     )
@@ -335,9 +338,13 @@ async fn serve(
                 message,
                 removed,
                 activity,
+                referral,
                 unread_total,
             } => {
                 set_unread_total(state, page_id, unread_total);
+                if referral {
+                    *state.referrals_seen.write() += 1;
+                }
                 if let Some(a) = activity {
                     state.threads.write().upsert_activity(*a);
                 }

@@ -87,6 +87,10 @@ pub struct AppState {
     pub now_ms: Signal<i64>,
     /// Left by the session load for the first live feed, taken by it (not reactive).
     pub feed_start: CopyValue<Option<FeedStart>>,
+    /// Whether the customer panel is open beside the chat (kept across conversations).
+    pub story_open: Signal<bool>,
+    /// How many referrals the live feed brought: an open customer panel reloads on each.
+    pub referrals_seen: Signal<u32>,
 }
 
 impl AppState {
@@ -111,6 +115,8 @@ impl AppState {
             viewer: Signal::new(None),
             now_ms: Signal::new(browser::now_ms()),
             feed_start: CopyValue::new(None),
+            story_open: Signal::new(false),
+            referrals_seen: Signal::new(0),
         }
     }
 
@@ -146,6 +152,22 @@ impl AppState {
     ) -> Result<T, ApiError> {
         let token = self.token.peek().clone();
         let result = api::call_as::<Q, T>(token.as_deref(), vars).await;
+        if let Err(e) = &result
+            && e.is_unauthenticated()
+            && token.is_some()
+        {
+            self.forget_session();
+        }
+        result
+    }
+
+    /// Like [`Self::gql_as`], the data left as JSON (`api::call_json`).
+    pub async fn gql_json<Q: GraphQLQuery>(
+        self,
+        vars: Q::Variables,
+    ) -> Result<serde_json::Value, ApiError> {
+        let token = self.token.peek().clone();
+        let result = api::call_json::<Q>(token.as_deref(), vars).await;
         if let Err(e) = &result
             && e.is_unauthenticated()
             && token.is_some()

@@ -2,6 +2,7 @@
 use async_graphql::{ComplexObject, Context, Enum, ID, SimpleObject};
 
 use crate::bus::{Change, PageEvent};
+use crate::graphql::story::Referral;
 use crate::graphql::types::{Conversation, Message};
 use crate::graphql::voices::ConversationActivity;
 
@@ -24,6 +25,9 @@ pub struct PageEventItem {
     /// ACTIVITY_ADDED: a status change, assignment or snooze of one of the Page's
     /// conversations (the conversation itself comes as CONVERSATION_UPDATED too).
     activity: Option<ConversationActivity>,
+    /// REFERRAL_ADDED: Facebook said how a customer came to one of the Page's
+    /// conversations (an ad, an m.me link, the chat plugin).
+    referral: Option<Referral>,
 }
 
 #[ComplexObject]
@@ -42,6 +46,7 @@ pub enum PageEventKind {
     ConversationUpdated,
     MessageRemoved,
     ActivityAdded,
+    ReferralAdded,
 }
 
 impl From<&PageEvent> for PageEventItem {
@@ -49,6 +54,7 @@ impl From<&PageEvent> for PageEventItem {
         let position = Some(event.position);
         let mut removed_message_id = None;
         let mut activity = None;
+        let mut referral = None;
         let (kind, message, conversation) = match &event.change {
             Change::MessageAdded(m) => (
                 PageEventKind::MessageAdded,
@@ -85,6 +91,13 @@ impl From<&PageEvent> for PageEventItem {
                 });
                 (PageEventKind::ActivityAdded, None, None)
             }
+            Change::ReferralAdded(r) => {
+                referral = Some(Referral {
+                    model: r.clone(),
+                    position,
+                });
+                (PageEventKind::ReferralAdded, None, None)
+            }
         };
         Self {
             page_id: event.page_id.clone(),
@@ -94,6 +107,7 @@ impl From<&PageEvent> for PageEventItem {
             conversation,
             removed_message_id,
             activity,
+            referral,
         }
     }
 }

@@ -9,7 +9,9 @@ use entity::{conversation, message};
 use super::IngestReport;
 use super::echo::own_send;
 use crate::bus::Change;
-use crate::facebook::events::{Attachment, Direction, Edit, Event, IncomingMessage, Reaction};
+use crate::facebook::events::{
+    Attachment, Direction, Edit, Event, IncomingMessage, Reaction, Referral,
+};
 
 /// A customer of a Page: `(page_id, psid)`, one conversation each.
 pub type Customer = (String, String);
@@ -73,6 +75,9 @@ pub struct Plan<'a> {
     pub reactions: Vec<&'a Reaction>,
     /// Edits to apply: the highest `num_edit` of the group per message.
     pub edits: Vec<&'a Edit>,
+    /// Referrals to store, once per `(page_id, key)` of the group, each with its
+    /// conversation.
+    pub referrals: Vec<(i64, &'a Referral)>,
 }
 
 /// Every customer the events name, once each, in the order first named.
@@ -108,6 +113,7 @@ pub fn plan<'a>(
     let mut seen: HashSet<(&str, &str)> = HashSet::new();
     let mut reactions: HashMap<(&str, &str, &str), &Reaction> = HashMap::new();
     let mut edits: HashMap<(&str, &str), &Edit> = HashMap::new();
+    let mut referrals: HashSet<(&str, &str)> = HashSet::new();
     for (job, events) in jobs.into_iter().enumerate() {
         plan.reports.push(IngestReport::default());
         for event in events {
@@ -164,6 +170,13 @@ pub fn plan<'a>(
                         .or_insert(e);
                     if e.num_edit > kept.num_edit {
                         *kept = e;
+                    }
+                }
+                Event::Referral(r) => {
+                    plan.reports[job].referrals += 1;
+                    if referrals.insert((&r.page_id, &r.key)) {
+                        let conversation_id = conversation(&r.page_id, &r.psid)?;
+                        plan.referrals.push((conversation_id, r));
                     }
                 }
             }
@@ -250,6 +263,8 @@ pub struct Outcome {
     pub conversations: Vec<conversation::Model>,
     /// Activity of conversations the customer reopened.
     pub reopened: Vec<Change>,
+    /// Referrals stored for the first time.
+    pub referrals: Vec<entity::referral::Model>,
 }
 
 /// The changes to announce, in order: messages first, so a client that sees a
@@ -277,6 +292,7 @@ pub fn announcements(outcome: Outcome) -> Vec<Change> {
             .map(Change::ConversationUpdated),
     );
     changes.extend(outcome.reopened);
+    changes.extend(outcome.referrals.into_iter().map(Change::ReferralAdded));
     changes
 }
 

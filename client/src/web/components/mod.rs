@@ -6,6 +6,7 @@ mod login;
 mod notifications;
 mod settings;
 mod shortcuts;
+mod story;
 mod topbar;
 mod viewer;
 
