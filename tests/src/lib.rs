@@ -872,6 +872,12 @@ pub fn id_of(node: &Value) -> &str {
 }
 
 /// The `extensions.code` of a response's first error, if it has one.
+/// Whether a sent message's `status` says it went out: SENT, or already DELIVERED or READ
+/// (the simulator's receipt can be stored before `sendMessage` answers).
+pub fn went_out(status: &Value) -> bool {
+    matches!(status.as_str(), Some("SENT" | "DELIVERED" | "READ"))
+}
+
 pub fn error_code(response: &Value) -> Option<&str> {
     response["errors"][0]["extensions"]["code"].as_str()
 }

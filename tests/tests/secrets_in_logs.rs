@@ -304,7 +304,10 @@ async fn connecting_a_page_syncing_and_replying_log_no_page_token() {
     let send = "mutation($c: ID!) { sendMessage(input: { conversationId: $c, text: \"hi!\" }) \
                 { status errorCode } }";
     let sent = app.gql_data(send, json!({ "c": conversation })).await;
-    assert_eq!(sent["sendMessage"]["status"], "SENT", "{sent:#}");
+    assert!(
+        mf_tests::went_out(&sent["sendMessage"]["status"]),
+        "{sent:#}"
+    );
     sim.revoke("990001").await;
     let failed = app.gql_data(send, json!({ "c": conversation })).await;
     assert_eq!(
@@ -402,7 +405,10 @@ async fn a_whole_session_at_trace_level_in_every_target_logs_no_secret() {
             json!({ "c": conversation_id }),
         )
         .await;
-    assert_eq!(sent["sendMessage"]["status"], "SENT", "{sent:#}");
+    assert!(
+        mf_tests::went_out(&sent["sendMessage"]["status"]),
+        "{sent:#}"
+    );
     let wrong = app
         .gql_as(
             None,

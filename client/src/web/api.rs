@@ -61,18 +61,26 @@ pub async fn call_as<Q: GraphQLQuery, T: serde::de::DeserializeOwned>(
     })
 }
 
-/// Like [`call_as`], the data left as JSON (see [`answer_json`]).
-pub async fn call_json<Q: GraphQLQuery>(
-    token: Option<&str>,
-    variables: Q::Variables,
-) -> Result<Value, ApiError> {
-    let body = serde_json::to_string(&Q::build_query(variables))
-        .map_err(|e| ApiError::network(e.to_string()))?;
-    let (status, answer) = request(token, body).await?;
-    answer_json(answer).map_err(|failure| match failure {
-        Failure::Api(e) => e,
-        Failure::Undecodable | Failure::Empty => answered(status),
-    })
+/// The request body of an operation (a generated module's `QUERY` and `OPERATION_NAME`,
+/// checked against the schema at build time) with `variables` as JSON, for
+/// [`call_body`]: one encoder for every operation sent this way.
+pub fn body(query: &str, operation: &str, variables: Value) -> String {
+    serde_json::json!({ "variables": variables, "query": query, "operationName": operation })
+        .to_string()
+}
+
+/// Sends a body made by [`body`]: the answer's `data` as JSON, or its first error. One
+/// future for any number of operations: a screen whose mutations all go through it
+/// (Settings' teammates and tokens) has one copy of the request's state machine, not one
+/// per operation.
+pub async fn call_body(token: Option<&str>, body: String) -> Result<Value, ApiError> {
+    let (status, mut answer) = request(token, body).await?;
+    let data = answer.get_mut("data").map(Value::take).unwrap_or_default();
+    match answer_as::<serde::de::IgnoredAny>(answer) {
+        Err(Failure::Api(e)) => Err(e),
+        Err(Failure::Empty) if !data.is_null() => Ok(data),
+        _ => Err(answered(status)),
+    }
 }
 
 /// Why an answer gave no data.
@@ -90,23 +98,10 @@ pub enum Failure {
 /// decodes through here: one decoder per type, from [`serde_json::Value`] (a decoder
 /// from text besides it would be a second copy of every type's decoder in the wasm). The
 /// errors are read as JSON, not decoded: only the first one's message and code count.
-pub fn answer_as<T: serde::de::DeserializeOwned>(answer: Value) -> Result<T, Failure> {
-    answer_with(answer, |data| serde_json::from_value::<T>(data).ok())
-}
-
-/// Like [`answer_as`], the data left as JSON: for an answer read by hand, which costs
-/// the wasm less than a decoder of its own (`model::story`).
-pub fn answer_json(answer: Value) -> Result<Value, Failure> {
-    answer_with(answer, Some)
-}
-
-fn answer_with<T>(
-    mut answer: Value,
-    decode: impl FnOnce(Value) -> Option<T>,
-) -> Result<T, Failure> {
+pub fn answer_as<T: serde::de::DeserializeOwned>(mut answer: Value) -> Result<T, Failure> {
     let data = match answer.get_mut("data").map(Value::take) {
         None | Some(Value::Null) => None,
-        Some(data) => Some(decode(data).ok_or(Failure::Undecodable)?),
+        Some(data) => Some(serde_json::from_value::<T>(data).map_err(|_| Failure::Undecodable)?),
     };
     match (data, answer.get("errors")) {
         (_, Some(Value::Array(errors))) if !errors.is_empty() => {

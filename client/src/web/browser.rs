@@ -307,11 +307,89 @@ pub fn clear_file_input(id: &str) {
     }
 }
 
-/// Puts `text` on the clipboard; whether the browser let it.
-pub async fn copy_text(text: &str) -> bool {
+/// Selects the text of the input `id`, so it can be copied by hand.
+pub fn select(id: &str) {
+    if let Some(input) =
+        element_by_id(id).and_then(|e| e.dyn_into::<web_sys::HtmlInputElement>().ok())
+    {
+        input.select();
+    }
+}
+
+/// Puts `text` on the clipboard; whether the browser allowed it.
+pub async fn copy(text: &str) -> bool {
     let Some(window) = web_sys::window() else {
         return false;
     };
     let promise = window.navigator().clipboard().write_text(text);
     wasm_bindgen_futures::JsFuture::from(promise).await.is_ok()
+}
+
+/// Types `text` into the textarea `id` at its cursor (over its selection), leaves the
+/// cursor after it and the focus in it, and tells the page's own handlers as typing
+/// would (a bubbling `input` event), so whatever keeps the field's value keeps this too.
+pub fn insert_at_cursor(id: &str, text: &str) {
+    let Some(area) =
+        element_by_id(id).and_then(|e| e.dyn_into::<web_sys::HtmlTextAreaElement>().ok())
+    else {
+        return;
+    };
+    let end_of_text = area.value().encode_utf16().count() as u32;
+    let start = area.selection_start().ok().flatten().unwrap_or(end_of_text);
+    let end = area.selection_end().ok().flatten().unwrap_or(start);
+    let _ = area.set_range_text_with_start_and_end_and_mode(text, start, end, "end");
+    let init = web_sys::EventInit::new();
+    init.set_bubbles(true);
+    if let Ok(event) = web_sys::Event::new_with_event_init_dict("input", &init) {
+        let _ = area.dispatch_event(&event);
+    }
+    let _ = area.focus();
+}
+
+/// What a control asks for, read from the element an event happened on (or its closest
+/// ancestor naming an act): its `data-act`, the `data-id` of it or of its closest
+/// ancestor having one (its row), and its value (a box's, or `data-value`) and whether it
+/// is checked. One handler serves a screen's rows.
+pub struct Acted {
+    pub act: String,
+    pub id: String,
+    pub value: String,
+    pub on: bool,
+}
+
+pub fn acted(event: &web_sys::Event) -> Option<Acted> {
+    let el = event
+        .target()?
+        .dyn_into::<web_sys::Element>()
+        .ok()?
+        .closest("[data-act]")
+        .ok()??;
+    let (value, on) = match el.dyn_ref::<web_sys::HtmlInputElement>() {
+        Some(input) => (input.value(), input.checked()),
+        None => (el.get_attribute("data-value").unwrap_or_default(), false),
+    };
+    let id = el.closest("[data-id]").ok().flatten();
+    Some(Acted {
+        act: el.get_attribute("data-act").unwrap_or_default(),
+        id: id
+            .and_then(|e| e.get_attribute("data-id"))
+            .unwrap_or_default(),
+        value,
+        on,
+    })
+}
+
+/// Puts the form `id` back as it was first drawn, then `field` to `value`.
+pub fn reset_form(id: &str, field: Option<(&str, &str)>) {
+    if let Some(form) =
+        element_by_id(id).and_then(|e| e.dyn_into::<web_sys::HtmlFormElement>().ok())
+    {
+        form.reset();
+    }
+    if let Some((field, value)) = field
+        && let Some(input) =
+            element_by_id(field).and_then(|e| e.dyn_into::<web_sys::HtmlInputElement>().ok())
+    {
+        input.set_value(value);
+    }
 }

@@ -161,13 +161,10 @@ impl AppState {
         result
     }
 
-    /// Like [`Self::gql_as`], the data left as JSON (`api::call_json`).
-    pub async fn gql_json<Q: GraphQLQuery>(
-        self,
-        vars: Q::Variables,
-    ) -> Result<serde_json::Value, ApiError> {
+    /// Like [`Self::gql_as`], for a body built by `api::body`: the answer's data as JSON.
+    pub async fn gql_body(self, body: String) -> Result<serde_json::Value, ApiError> {
         let token = self.token.peek().clone();
-        let result = api::call_json::<Q>(token.as_deref(), vars).await;
+        let result = api::call_body(token.as_deref(), body).await;
         if let Err(e) = &result
             && e.is_unauthenticated()
             && token.is_some()

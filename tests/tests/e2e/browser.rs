@@ -4006,6 +4006,440 @@ async fn a_reaction_and_an_edit_appear_live_on_the_open_message() {
     world.browser.close().await;
 }
 
+// ---- issue 15, point 7: teammates and API tokens in Settings; point 6: the emoji picker ----
+
+/// Clicks the element `inner` (a `data-testid`) inside the first `row` (a `data-testid`)
+/// whose text contains `text`, once there is one.
+async fn click_in_row(b: &Browser, row: &str, text: &str, inner: &str) {
+    let script = format!(
+        "const row = Array.from(document.querySelectorAll('[data-testid=\"{row}\"]'))\
+           .find(e => e.textContent.includes({text}));\
+         const e = row && row.querySelector('[data-testid=\"{inner}\"]');\
+         if (!e || e.disabled) return false; e.click(); return true;",
+        text = json!(text)
+    );
+    b.wait_for(
+        &format!("{inner} in the {row} of {text:?}"),
+        UI_TIMEOUT,
+        &script,
+    )
+    .await;
+}
+
+/// The attribute `attribute` of the first `row` whose text contains `text`.
+async fn row_attribute(b: &Browser, row: &str, text: &str, attribute: &str) -> Value {
+    b.js(
+        &format!(
+            "const row = Array.from(document.querySelectorAll('[data-testid=\"{row}\"]'))\
+               .find(e => e.textContent.includes({text}));\
+             return row ? row.getAttribute({attribute}) : null;",
+            text = json!(text),
+            attribute = json!(attribute)
+        ),
+        vec![],
+    )
+    .await
+}
+
+/// Opens Settings, signed in as the administrator, once the teammates are listed.
+async fn admin_settings(world: &World) {
+    let b = &world.browser;
+    world.sign_in().await;
+    b.click("settings-link").await;
+    b.wait_for_testid("agent-row").await;
+}
+
+#[tokio::test]
+async fn an_agent_created_in_settings_works_and_deactivating_it_signs_its_open_inbox_out() {
+    let Some(world) =
+        world("an_agent_created_in_settings_works_and_deactivating_it_signs_its_open_inbox_out")
+            .await
+    else {
+        return;
+    };
+    let b = &world.browser;
+    let password = "first password 0042";
+    admin_settings(&world).await;
+    let admin_window = b.client().window().await.expect("the window");
+
+    // Act: the administrator adds Sam, with a password of their own choosing.
+    b.fill("new-agent-name", "Sam Member").await;
+    b.fill("new-agent-email", "sam@example.com").await;
+    b.fill("new-agent-password", password).await;
+    b.click("new-agent-submit").await;
+
+    // Assert: the password shown once; Sam is listed, active.
+    let shown = b
+        .wait_for(
+            "the first password shown",
+            UI_TIMEOUT,
+            "const e = document.querySelector('[data-testid=\"shown-once-value\"]'); return e && e.value;",
+        )
+        .await;
+    assert_eq!(shown, password);
+    assert_eq!(
+        row_attribute(b, "agent-row", "sam@example.com", "data-active").await,
+        "true"
+    );
+
+    // Act + Assert: a click on the Page's box makes Sam a member, as the server says.
+    click_in_row(b, "agent-row", "sam@example.com", "agent-page").await;
+    let sam = eventually(UI_TIMEOUT, async || {
+        let data = world
+            .app
+            .gql_data("{ agents { id email role active pageIds } }", json!({}))
+            .await;
+        data["agents"]
+            .as_array()
+            .and_then(|all| all.iter().find(|a| a["email"] == "sam@example.com"))
+            .filter(|a| a["pageIds"] == json!([PAGE]))
+            .cloned()
+    })
+    .await;
+    assert_eq!(sam["role"], "AGENT", "{sam:#}");
+
+    // Arrange: Sam signs in, in another window of another origin (its own session).
+    let sams = b.client().new_window(false).await.expect("a second window");
+    b.client()
+        .switch_to_window(sams.handle.clone())
+        .await
+        .expect("switching to Sam's window");
+    let sam_base = world.base.replace("127.0.0.1", "localhost");
+    b.goto(&format!("{sam_base}/")).await;
+    b.fill("login-email", "sam@example.com").await;
+    b.fill("login-password", password).await;
+    b.click("login-submit").await;
+    b.wait_for(
+        "Sam's inbox, connected",
+        UI_TIMEOUT,
+        "const e = document.querySelector('[data-testid=\"connection-state\"]');\
+         return e && e.getAttribute('data-state') === 'connected';",
+    )
+    .await;
+
+    // Act: the administrator deactivates Sam, confirming it.
+    b.client()
+        .switch_to_window(admin_window.clone())
+        .await
+        .expect("back to the administrator");
+    click_in_row(b, "agent-row", "sam@example.com", "agent-deactivate").await;
+    let question = b
+        .wait_for(
+            "the confirmation",
+            UI_TIMEOUT,
+            "const e = document.querySelector('[data-testid=\"confirm\"]'); return e && e.innerText;",
+        )
+        .await;
+    assert!(
+        question
+            .as_str()
+            .is_some_and(|q| q.contains("Deactivate Sam Member?")),
+        "{question}"
+    );
+    b.click("confirm-yes").await;
+
+    // Assert: listed as deactivated; Sam's open inbox is signed out; no sign-in again.
+    b.wait_for(
+        "Sam shown deactivated",
+        UI_TIMEOUT,
+        "return Array.from(document.querySelectorAll('[data-testid=\"agent-row\"]'))\
+           .some(e => e.textContent.includes('sam@example.com') && e.getAttribute('data-active') === 'false');",
+    )
+    .await;
+    b.client()
+        .switch_to_window(sams.handle)
+        .await
+        .expect("to Sam's window");
+    b.wait_for_testid("login-email").await;
+    let refused = world
+        .app
+        .gql(
+            "mutation($e: String!, $p: String!) { login(email: $e, password: $p) { token } }",
+            json!({ "e": "sam@example.com", "p": password }),
+        )
+        .await;
+    assert!(mf_tests::error_code(&refused).is_some(), "{refused:#}");
+    b.client()
+        .close_window()
+        .await
+        .expect("closing Sam's window");
+    b.client()
+        .switch_to_window(admin_window)
+        .await
+        .expect("back to the administrator");
+    world.browser.close().await;
+}
+
+#[tokio::test]
+async fn a_token_created_in_settings_is_shown_once_and_stops_working_when_revoked() {
+    let Some(world) =
+        world("a_token_created_in_settings_is_shown_once_and_stops_working_when_revoked").await
+    else {
+        return;
+    };
+    let b = &world.browser;
+    admin_settings(&world).await;
+    b.wait_for_testid("new-token-name").await;
+
+    // Act: a token for the Page.
+    b.fill("new-token-name", "Zapier orders").await;
+    b.click("new-token-page").await;
+    b.click("new-token-submit").await;
+
+    // Assert: shown once, with a copy button; it works.
+    let secret = b
+        .wait_for(
+            "the token shown",
+            UI_TIMEOUT,
+            "const e = document.querySelector('[data-testid=\"shown-once-value\"]'); return e && e.value;",
+        )
+        .await
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
+    assert!(secret.starts_with("mfa_"), "{secret:?}");
+    assert!(present(b, "shown-once-copy").await);
+    let pages = world
+        .app
+        .gql_as(Some(&secret), "{ pages { id } }", json!({}))
+        .await;
+    assert_eq!(pages["data"]["pages"], json!([{ "id": PAGE }]), "{pages:#}");
+    assert_eq!(
+        row_attribute(b, "token-row", "Zapier orders", "data-revoked").await,
+        "false"
+    );
+
+    // Assert: never again, neither after "Done" nor after a reload.
+    b.click("shown-once-close").await;
+    let shown_anywhere = format!(
+        "return document.documentElement.outerHTML.includes({}) \
+           || Array.from(document.querySelectorAll('input')).some(i => i.value.includes({0}));",
+        json!(secret)
+    );
+    assert_eq!(b.js(&shown_anywhere, vec![]).await, json!(false));
+    b.reload().await;
+    b.wait_for_testid("token-row").await;
+    assert_eq!(b.js(&shown_anywhere, vec![]).await, json!(false));
+
+    // Act: revoke it, confirming.
+    click_in_row(b, "token-row", "Zapier orders", "token-revoke").await;
+    b.click("confirm-yes").await;
+
+    // Assert: listed as revoked, and refused.
+    b.wait_for(
+        "the token shown revoked",
+        UI_TIMEOUT,
+        "return Array.from(document.querySelectorAll('[data-testid=\"token-row\"]'))\
+           .some(e => e.textContent.includes('Zapier orders') && e.getAttribute('data-revoked') === 'true');",
+    )
+    .await;
+    let refused = world
+        .app
+        .gql_as(Some(&secret), "{ pages { id } }", json!({}))
+        .await;
+    assert_eq!(
+        mf_tests::error_code(&refused),
+        Some("UNAUTHENTICATED"),
+        "{refused:#}"
+    );
+    world.browser.close().await;
+}
+
+#[tokio::test]
+async fn settings_show_the_servers_refusal_and_agents_see_no_teammates() {
+    let Some(world) = world("settings_show_the_servers_refusal_and_agents_see_no_teammates").await
+    else {
+        return;
+    };
+    let b = &world.browser;
+    admin_settings(&world).await;
+
+    // Act: a password too short for the server (the browser's own check bypassed).
+    b.fill("new-agent-name", "Short Pass").await;
+    b.fill("new-agent-email", "short@example.com").await;
+    b.js(
+        "const p = document.querySelector('[data-testid=\"new-agent-password\"]');\
+         p.removeAttribute('minlength'); return true;",
+        vec![],
+    )
+    .await;
+    b.fill("new-agent-password", "tiny").await;
+    b.click("new-agent-submit").await;
+
+    // Assert: the server's words, and nobody created.
+    let error = b
+        .wait_for(
+            "the refusal",
+            UI_TIMEOUT,
+            "const e = document.querySelector('[data-testid=\"team-error\"]'); return e && e.innerText;",
+        )
+        .await;
+    assert!(
+        error
+            .as_str()
+            .is_some_and(|e| e.contains("`password` must be 10 to 200 characters")),
+        "{error}"
+    );
+    assert_eq!(
+        row_attribute(b, "agent-row", "short@example.com", "data-active").await,
+        Value::Null
+    );
+
+    // Act + Assert: the only administrator making themselves an agent is refused, in the
+    // server's words, and still listed as the administrator.
+    click_in_row(b, "agent-row", ADMIN_EMAIL, "agent-role").await;
+    b.wait_for(
+        "the demotion refused",
+        UI_TIMEOUT,
+        "const e = document.querySelector('[data-testid=\"team-error\"]');\
+         return e !== null && e.innerText.includes('the last active administrator cannot be demoted');",
+    )
+    .await;
+    b.wait_for(
+        "still the administrator",
+        UI_TIMEOUT,
+        &format!(
+            "return Array.from(document.querySelectorAll('[data-testid=\"agent-row\"]'))\
+               .some(e => e.textContent.includes({}) && e.textContent.includes('Make agent'));",
+            json!(ADMIN_EMAIL)
+        ),
+    )
+    .await;
+
+    // Act + Assert: an agent's Settings have no teammates or tokens.
+    let agent = world.app.create_agent("ana@example.com", "Ana Agent").await;
+    world.app.add_page_member(PAGE, &agent).await;
+    b.click("sign-out").await;
+    b.wait_for_testid("login-email").await;
+    world.sign_in_as("ana@example.com", AGENT_PASSWORD).await;
+    b.click("settings-link").await;
+    b.wait_for_testid("page-row").await;
+    assert!(!present(b, "team").await && !present(b, "tokens").await);
+    world.browser.close().await;
+}
+
+#[tokio::test]
+async fn an_emoji_chosen_in_the_composer_goes_in_at_the_cursor_and_reaches_the_customer() {
+    let Some(world) =
+        world("an_emoji_chosen_in_the_composer_goes_in_at_the_cursor_and_reaches_the_customer")
+            .await
+    else {
+        return;
+    };
+    let n = nonce();
+    world
+        .open_chat_after(
+            "3000001701",
+            ("Grace", "Hopper"),
+            &format!("Did it ship {n}"),
+        )
+        .await;
+    let b = &world.browser;
+    let active = "const e = document.activeElement; return e && e.getAttribute('data-testid');";
+
+    // Arrange: a draft, the cursor after its first word.
+    b.fill("composer-input", &format!("Great news {n}")).await;
+    b.js(
+        "const t = document.querySelector('[data-testid=\"composer-input\"]');\
+         t.focus(); t.setSelectionRange(6, 6); return true;",
+        vec![],
+    )
+    .await;
+
+    // Act + Assert: the picker opens on its first emoji; Escape closes only it.
+    b.click("composer-emoji").await;
+    b.wait_for(
+        "the first emoji focused",
+        UI_TIMEOUT,
+        &format!("return ((() => {{ {active} }})()) === 'emoji-option';"),
+    )
+    .await;
+    press(b, &[ESCAPE]).await;
+    b.wait_for(
+        "the picker closed, the focus on its button",
+        UI_TIMEOUT,
+        &format!(
+            "return !document.querySelector('[data-testid=\"emoji-picker\"]') \
+               && ((() => {{ {active} }})()) === 'composer-emoji';"
+        ),
+    )
+    .await;
+    assert!(present(b, "chat").await, "Escape left the chat");
+
+    // Act: open it again and pick the party popper.
+    b.click("composer-emoji").await;
+    b.wait_for(
+        "the party popper picked",
+        UI_TIMEOUT,
+        "const e = Array.from(document.querySelectorAll('[data-testid=\"emoji-option\"]'))\
+           .find(e => e.textContent === '\u{1f389}');\
+         if (!e) return false; e.click(); return true;",
+    )
+    .await;
+
+    // Assert: at the cursor, the draft kept; sent, Facebook has it.
+    let reply = format!("Great \u{1f389}news {n}");
+    composer_holds(b, "the emoji at the cursor", &reply).await;
+    assert_eq!(b.js(active, vec![]).await, "composer-input");
+    b.click("composer-send").await;
+    let sent = eventually(UI_TIMEOUT, async || {
+        let sent = world.sim.sent(PAGE).await;
+        sent.into_iter().find(|m| m["text"] == reply.as_str())
+    })
+    .await;
+    assert_eq!(sent["text"], reply.as_str());
+    world.browser.close().await;
+}
+
+#[tokio::test]
+#[ignore = "writes docs/settings-team*.png; run on demand"]
+async fn settings_team_screenshots() {
+    let Some(world) = world("settings_team_screenshots").await else {
+        return;
+    };
+    let sam = world
+        .app
+        .create_agent("sam@example.com", "Sam Member")
+        .await;
+    world.app.add_page_member(PAGE, &sam).await;
+    let gone = world
+        .app
+        .create_agent("lea@example.com", "Lea Former")
+        .await;
+    world
+        .app
+        .gql_data(
+            "mutation($id: ID!) { deactivateAgent(id: $id) { id } }",
+            json!({ "id": gone }),
+        )
+        .await;
+    world
+        .app
+        .create_api_token(&world.app.admin_token, "Helpdesk export", &[PAGE])
+        .await;
+    let docs = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../docs");
+    let b = &world.browser;
+    for (width, height, name) in [
+        (1280, 1500, "settings-team.png"),
+        (360, 1900, "settings-team-360.png"),
+    ] {
+        b.set_size(width, height).await;
+        admin_settings(&world).await;
+        b.wait_for_testid("token-row").await;
+        click_in_row(b, "agent-row", "sam@example.com", "agent-reset-password").await;
+        b.wait_for_testid("confirm").await;
+        b.js(
+            "document.querySelector('[data-testid=\"team\"]').scrollIntoView(); return true;",
+            vec![],
+        )
+        .await;
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        b.screenshot(&docs.join(name)).await;
+        b.js("localStorage.clear(); return true;", vec![]).await;
+    }
+    world.browser.close().await;
+}
+
 // ----- issue 15, point 5: the customer's story -----
 
 /// The customer panel's text once it contains `words`.

@@ -146,7 +146,7 @@ async fn reply_within_a_day_is_sent_then_delivered_then_read_and_stored_once() {
 
     // Assert: SENT with the simulator's mid, sent as a standard response with our metadata.
     let message = sent_message(&response);
-    assert_eq!(message["status"], "SENT", "{message:#}");
+    assert!(mf_tests::went_out(&message["status"]), "{message:#}");
     assert_eq!(message["direction"], "OUTBOUND");
     assert_eq!(message["text"], "Yes, up to 3000 mm.");
     let sent = world.sim.sent(PAGE).await;
@@ -223,7 +223,7 @@ async fn reply_three_days_after_the_customer_wrote_is_sent_with_the_human_agent_
 
     // Assert
     let message = sent_message(&response);
-    assert_eq!(message["status"], "SENT", "{message:#}");
+    assert!(mf_tests::went_out(&message["status"]), "{message:#}");
     let sent = world.sim.sent(PAGE).await;
     assert_eq!(sent.len(), 1, "{sent:#?}");
     assert_eq!(sent[0]["mid"], message["mid"]);
@@ -949,7 +949,7 @@ async fn a_send_whose_mid_a_sync_already_imported_merges_the_copy_and_is_sent() 
     let sent = sent_message(&send(&app, id_of(&conversation), "Hi!", Some("reply-1")).await);
 
     // Assert
-    assert_eq!(sent["status"], "SENT", "{sent:#}");
+    assert!(mf_tests::went_out(&sent["status"]), "{sent:#}");
     assert_eq!(sent["mid"], "m-known", "{sent:#}");
     assert_ne!(sent["id"], copy["id"]);
     let stored = outbound(&messages(&app, id_of(&conversation)).await);

@@ -437,8 +437,8 @@ async fn a_send_refused_for_a_missing_permission(code: u32) {
         Value::Null,
         "{code}: {reconnected:#}"
     );
-    assert_eq!(
-        after["data"]["sendMessage"]["status"], "SENT",
+    assert!(
+        mf_tests::went_out(&after["data"]["sendMessage"]["status"]),
         "{code}: {after:#}"
     );
 }
@@ -465,7 +465,10 @@ async fn a_send_failing_for_a_moment(fault: Value) {
 
     // Assert
     let message = &response["data"]["sendMessage"];
-    assert_eq!(message["status"], "SENT", "{fault}: {response:#}");
+    assert!(
+        mf_tests::went_out(&message["status"]),
+        "{fault}: {response:#}"
+    );
     assert_eq!(world.sim.sent(PAGE).await.len(), 1, "{fault}");
     assert!(world.sim.faults().await.is_empty(), "{fault}");
 }

@@ -78,6 +78,8 @@ pub struct Plan<'a> {
     /// Referrals to store, once per `(page_id, key)` of the group, each with its
     /// conversation.
     pub referrals: Vec<(i64, &'a Referral)>,
+    /// The `(page_id, key)` of each referral kept.
+    referral_keys: HashSet<(&'a str, &'a str)>,
 }
 
 /// Every customer the events name, once each, in the order first named.
@@ -113,7 +115,6 @@ pub fn plan<'a>(
     let mut seen: HashSet<(&str, &str)> = HashSet::new();
     let mut reactions: HashMap<(&str, &str, &str), &Reaction> = HashMap::new();
     let mut edits: HashMap<(&str, &str), &Edit> = HashMap::new();
-    let mut referrals: HashSet<(&str, &str)> = HashSet::new();
     for (job, events) in jobs.into_iter().enumerate() {
         plan.reports.push(IngestReport::default());
         for event in events {
@@ -172,13 +173,7 @@ pub fn plan<'a>(
                         *kept = e;
                     }
                 }
-                Event::Referral(r) => {
-                    plan.reports[job].referrals += 1;
-                    if referrals.insert((&r.page_id, &r.key)) {
-                        let conversation_id = conversation(&r.page_id, &r.psid)?;
-                        plan.referrals.push((conversation_id, r));
-                    }
-                }
+                Event::Referral(r) => plan.referral(job, conversation(&r.page_id, &r.psid)?, r),
             }
         }
     }
@@ -190,7 +185,16 @@ pub fn plan<'a>(
     Ok(plan)
 }
 
-impl Plan<'_> {
+impl<'a> Plan<'a> {
+    /// Counts referral `r` of delivery `job`, and keeps it unless the group already has one
+    /// of its key (Facebook repeated it).
+    fn referral(&mut self, job: usize, conversation_id: i64, r: &'a Referral) {
+        self.reports[job].referrals += 1;
+        if self.referral_keys.insert((&r.page_id, &r.key)) {
+            self.referrals.push((conversation_id, r));
+        }
+    }
+
     /// The echo `row` completed our stored send: a duplicate of what we store, and an
     /// outbound message the conversation's watermarks may cover.
     pub fn adopted(&mut self, row: &Row<'_>) {

@@ -768,6 +768,7 @@ fn Composer(id: String, window: Window, known: bool) -> Element {
                     file.set(chosen.filter(|_| !too_big));
                 },
             }
+            super::emoji::EmojiPicker { target: "composer-input" }
             label { class: "attach button", r#for: FILE_INPUT, "data-testid": "composer-attach", title: "Attach a file", "Attach" }
             if let Some((name, size)) = chosen {
                 p { class: "chosen-file", "data-testid": "chosen-file",

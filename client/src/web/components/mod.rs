@@ -1,12 +1,14 @@
 //! One component per screen.
 mod access;
 mod chat;
+mod emoji;
 mod inbox;
 mod login;
 mod notifications;
 mod settings;
 mod shortcuts;
 mod story;
+mod team;
 mod topbar;
 mod viewer;
 

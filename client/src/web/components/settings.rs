@@ -1,5 +1,6 @@
 //! Settings: the connected Pages and their state, connecting a Page, and full
-//! history sync with live progress.
+//! history sync with live progress; for administrators also the teammates and the API
+//! tokens (`team`).
 use dioxus::prelude::*;
 
 use crate::model::{Page, SyncJob, SyncStatus};
@@ -35,6 +36,7 @@ pub fn Settings() -> Element {
             // Administrators only (the server refuses it to agents: FORBIDDEN).
             if admin {
                 ConnectPage {}
+                super::team::Administration {}
             }
         }
     }

@@ -1,14 +1,15 @@
 //! The customer panel beside the chat: who the customer is, when they first and last
 //! wrote, how much was said each way, their other conversations on this Page and how they
-//! came (ads, m.me links, the chat plugin). It reloads when the live feed brings a
-//! referral of this conversation.
+//! came (ads, m.me links, the chat plugin). It reloads whenever the live feed brings a
+//! referral.
 use dioxus::prelude::*;
 
 use super::Avatar;
 use crate::model::story::Story;
 use crate::model::story::contact_time;
 use crate::model::{self, Route};
-use crate::ops::{ConversationFields, CustomerStory, customer_story};
+use crate::ops::{ConversationFields, customer_story};
+use crate::web::api;
 use crate::web::browser;
 use crate::web::state::AppState;
 
@@ -23,9 +24,12 @@ pub fn StoryPanel(id: String) -> Element {
         let _ = state.referrals_seen.read();
         let conversation_id = id.clone();
         spawn(async move {
-            let answer = state
-                .gql_json::<CustomerStory>(customer_story::Variables { conversation_id })
-                .await;
+            let body = api::body(
+                customer_story::QUERY,
+                customer_story::OPERATION_NAME,
+                serde_json::json!({ "conversationId": conversation_id }),
+            );
+            let answer = state.gql_body(body).await;
             story.set(Some(match answer {
                 Ok(data) => Story::from_json(&data["customerStory"])
                     .ok_or_else(|| "Unreadable answer".into()),
@@ -61,7 +65,7 @@ pub fn StoryPanel(id: String) -> Element {
                             "data-testid": "story-copy-psid",
                             onclick: move |_| {
                                 let psid = psid.clone();
-                                spawn(async move { copied.set(browser::copy_text(&psid).await) });
+                                spawn(async move { copied.set(browser::copy(&psid).await) });
                             },
                             if copied() { "Copied" } else { "Copy" }
                         }
