@@ -8,12 +8,14 @@ use serde::{Deserialize, Serialize};
 pub mod alerts;
 pub mod follow_ups;
 pub mod keys;
+pub mod notes;
 pub mod story;
 pub mod threads;
 pub mod time;
 pub mod voices;
 
 pub use follow_ups::{AssigneeChoice, ListFilter, SnoozeChoice};
+pub use notes::Note;
 pub use threads::{Drafts, Threads};
 pub use time::{format_left, parse_rfc3339, relative_time};
 pub use voices::{Activity, ActivityChange, ViewerState, Viewers};

@@ -56,6 +56,7 @@ operation!(Messages);
 operation!(SyncJobById);
 operation!(SetPresence);
 operation!(SendMessage);
+operation!(AddNote);
 operation!(SendTypingIndicator);
 operation!(UpdateConversation);
 operation!(UnassignConversation);
@@ -222,6 +223,19 @@ macro_rules! activity_from {
 }
 activity_from!(messages);
 
+impl From<messages::NoteFields> for model::Note {
+    fn from(n: messages::NoteFields) -> Self {
+        Self {
+            id: n.id,
+            conversation_id: n.conversation_id,
+            text: n.text,
+            created_at: n.created_at,
+            author: (n.author.id, n.author.name),
+            mentions: n.mentions.into_iter().map(|a| (a.id, a.name)).collect(),
+        }
+    }
+}
+
 // One decoding per fragment. Each operation's generated module has its own copy of every
 // fragment it selects, with its own serde decoder in the wasm. The answers below decode
 // with one copy of each fragment instead (the same fragment, so the same fields), and the
@@ -239,6 +253,8 @@ pub type ConversationFields = conversations::ConversationFields;
 pub type MessageFields = messages::MessageFields;
 /// A status change, assignment or snooze in any answer.
 pub type ActivityFields = messages::ActivityFields;
+/// A private note in any answer.
+pub type NoteFields = messages::NoteFields;
 /// A history sync job in any answer.
 pub type SyncJobFields = sync_job_by_id::SyncJobFields;
 
@@ -341,6 +357,7 @@ pub struct PageEvent {
     pub message: Option<MessageFields>,
     pub removed_message_id: Option<String>,
     pub activity: Option<ActivityFields>,
+    pub note: Option<NoteFields>,
     /// REFERRAL_ADDED: an open customer panel reloads (not decoded: a decoder would cost
     /// the wasm more than the reload costs the server).
     pub referral: Option<Ignored>,

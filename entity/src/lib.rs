@@ -9,6 +9,8 @@ pub mod audit_entry;
 pub mod conversation;
 pub mod conversation_activity;
 pub mod message;
+pub mod note;
+pub mod note_mention;
 pub mod page;
 pub mod page_event;
 pub mod page_event_head;

@@ -12,6 +12,8 @@ pub struct Counts {
     pub messages: usize,
     pub agents: usize,
     pub api_tokens: usize,
+    /// Private notes, from the server's database.
+    pub notes: usize,
 }
 
 const CONVERSATIONS: &str = "query($page: ID!, $after: String) {
@@ -59,6 +61,7 @@ impl TestApp {
         }
         counts.agents = count(entity::agent::Entity::find().count(&self.db).await);
         counts.api_tokens = count(entity::api_token::Entity::find().count(&self.db).await);
+        counts.notes = count(entity::note::Entity::find().count(&self.db).await);
         counts
     }
 

@@ -5,6 +5,7 @@ mod auth;
 pub mod cost;
 pub mod loaders;
 mod mutation;
+mod notes;
 mod query;
 mod sequencer;
 mod story;
@@ -24,7 +25,12 @@ pub use subscription::SubscriptionRoot;
 
 /// The queries: the inbox's, and administration's.
 #[derive(MergedObject, Default)]
-pub struct QueryRoot(query::InboxQuery, admin::AdminQuery, story::StoryQuery);
+pub struct QueryRoot(
+    query::InboxQuery,
+    admin::AdminQuery,
+    notes::NotesQuery,
+    story::StoryQuery,
+);
 
 /// The HTTP request's `User-Agent`, set by the HTTP layer for the audit log.
 #[derive(Clone, Debug)]

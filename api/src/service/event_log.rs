@@ -12,7 +12,9 @@ use sea_orm::{
     ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
 };
 
-use entity::{conversation, conversation_activity, message, page_event, page_event_head, referral};
+use entity::{
+    conversation, conversation_activity, message, note, page_event, page_event_head, referral,
+};
 
 use crate::bus::{Change, PageEvent};
 
@@ -25,6 +27,7 @@ const MESSAGE_UPDATED: &str = "MESSAGE_UPDATED";
 const CONVERSATION_UPDATED: &str = "CONVERSATION_UPDATED";
 const MESSAGE_REMOVED: &str = "MESSAGE_REMOVED";
 const ACTIVITY_ADDED: &str = "ACTIVITY_ADDED";
+const NOTE_ADDED: &str = "NOTE_ADDED";
 const REFERRAL_ADDED: &str = "REFERRAL_ADDED";
 
 /// Rows per multi-row INSERT (5 parameters each).
@@ -39,6 +42,7 @@ fn kind_and_id(change: &Change) -> (&'static str, i64) {
         Change::ConversationUpdated(c) => (CONVERSATION_UPDATED, c.id),
         Change::MessageRemoved { id, .. } => (MESSAGE_REMOVED, *id),
         Change::ActivityAdded(a) => (ACTIVITY_ADDED, a.id),
+        Change::NoteAdded(n) => (NOTE_ADDED, n.id),
         Change::ReferralAdded(r) => (REFERRAL_ADDED, r.id),
     }
 }
@@ -264,6 +268,7 @@ struct Current {
     messages: HashMap<i64, message::Model>,
     conversations: HashMap<i64, conversation::Model>,
     activity: HashMap<i64, conversation_activity::Model>,
+    notes: HashMap<i64, note::Model>,
     referrals: HashMap<i64, referral::Model>,
 }
 
@@ -272,11 +277,13 @@ impl Current {
         let mut message_ids = Vec::new();
         let mut conversation_ids = Vec::new();
         let mut activity_ids = Vec::new();
+        let mut note_ids = Vec::new();
         let mut referral_ids = Vec::new();
         for entry in entries {
             match entry.kind.as_str() {
                 CONVERSATION_UPDATED => conversation_ids.push(entry.entity_id),
                 ACTIVITY_ADDED => activity_ids.push(entry.entity_id),
+                NOTE_ADDED => note_ids.push(entry.entity_id),
                 REFERRAL_ADDED => referral_ids.push(entry.entity_id),
                 MESSAGE_REMOVED => {}
                 _ => message_ids.push(entry.entity_id),
@@ -299,6 +306,7 @@ impl Current {
                 |a| a.id,
             )
             .await?,
+            notes: by_id::<note::Entity>(db, note::Column::Id, note_ids, |n| n.id).await?,
             referrals: by_id::<referral::Entity>(db, referral::Column::Id, referral_ids, |r| r.id)
                 .await?,
         })
@@ -321,6 +329,7 @@ impl Current {
                 id,
             }),
             ACTIVITY_ADDED => self.activity.get(&id).cloned().map(Change::ActivityAdded),
+            NOTE_ADDED => self.notes.get(&id).cloned().map(Change::NoteAdded),
             REFERRAL_ADDED => self.referrals.get(&id).cloned().map(Change::ReferralAdded),
             _ => None,
         }

@@ -11,6 +11,7 @@ pub mod event_log;
 pub mod inbox;
 pub mod ingest;
 pub mod limits;
+pub mod notes;
 #[cfg(test)]
 mod one_transaction_tests;
 pub mod outbox;

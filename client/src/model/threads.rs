@@ -4,7 +4,7 @@
 //! never shows one's messages or draft in another.
 use std::collections::BTreeMap;
 
-use super::{Activity, Conversation, Message, MessageList};
+use super::{Activity, Conversation, Message, MessageList, Note};
 
 /// How many conversations' threads stay in memory; the least recently opened goes first
 /// (it is fetched again when opened again).
@@ -20,6 +20,8 @@ pub struct Thread {
     pub messages: MessageList,
     /// Its status changes, assignments and snoozes, oldest first.
     pub activity: Vec<Activity>,
+    /// Its private notes, oldest first.
+    pub notes: Vec<Note>,
 }
 
 /// The threads, most recently opened first.
@@ -79,6 +81,13 @@ impl Threads {
     pub fn upsert_activity(&mut self, a: Activity) {
         if let Some(t) = self.get_mut(&a.conversation_id) {
             super::voices::upsert_activity(&mut t.activity, a);
+        }
+    }
+
+    /// Puts a note into its conversation's thread, if held.
+    pub fn upsert_note(&mut self, n: Note) {
+        if let Some(t) = self.get_mut(&n.conversation_id) {
+            super::notes::upsert_note(&mut t.notes, n);
         }
     }
 

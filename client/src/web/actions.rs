@@ -208,6 +208,9 @@ async fn fetch_messages(
         for edge in conversation.activity.edges {
             threads.upsert_activity(edge.node.into());
         }
+        for edge in conversation.notes.edges {
+            threads.upsert_note(edge.node.into());
+        }
     }
     let data = answer.messages;
     let nodes = data.edges.into_iter().map(|e| e.node.into()).collect();
@@ -306,6 +309,24 @@ pub async fn send_text(mut state: AppState, conversation_id: String, text: Strin
             }
         }
     }
+}
+
+/// Adds a private note (never sent to the customer, so the window does not matter). It
+/// reaches the thread through the live feed's NOTE_ADDED, replayed after a reconnect, as
+/// for every agent of the Page: the answer is not decoded (its decoder would weigh on
+/// the wasm).
+pub async fn add_note(
+    state: AppState,
+    conversation_id: String,
+    text: String,
+) -> Result<(), ApiError> {
+    state
+        .gql_as::<AddNote, Ignored>(add_note::Variables {
+            conversation_id,
+            text,
+        })
+        .await?;
+    Ok(())
 }
 
 /// Sends a file from the agent's computer: shown at once as PENDING with its name, then

@@ -11,7 +11,7 @@ use wasm_bindgen::closure::Closure;
 use super::browser;
 use super::state::AppState;
 use crate::model::alerts;
-use crate::model::{Message, Route};
+use crate::model::{Message, Note, Route};
 
 const SOUND_KEY: &str = "messengerflow.alerts.sound";
 const DESKTOP_KEY: &str = "messengerflow.alerts.desktop";
@@ -168,6 +168,38 @@ fn show_notification(title: &str, body: &str, conversation_id: &str, state: AppS
     n.set_onclick(Some(onclick.as_ref().unchecked_ref()));
     // Lives as long as the notification may be clicked.
     onclick.forget();
+}
+
+/// A note just came in live: one that mentions the signed-in agent shows in the inbox
+/// (until opened or dismissed), with the sound and the desktop notification the agent
+/// chose, unless the conversation is open in front of them. A replay of an old one
+/// (a reconnect) does not alert again.
+pub fn on_note(mut state: AppState, note: &Note) {
+    let me = state.me.peek().as_ref().map(|m| m.id.clone());
+    let fresh = crate::model::parse_rfc3339(&note.created_at)
+        .is_some_and(|t| browser::now_ms() - t < alerts::FRESH_MS);
+    let known = state
+        .threads
+        .peek()
+        .get(&note.conversation_id)
+        .is_some_and(|t| t.notes.iter().any(|n| n.id == note.id));
+    if !note.mentions_me(me.as_deref()) || !fresh || known {
+        return;
+    }
+    state.mention.set(Some(note.clone()));
+    let watching = browser::visible()
+        && state.open_conversation_now().as_deref() == Some(note.conversation_id.as_str());
+    let prefs = prefs();
+    if watching {
+        return;
+    }
+    if prefs.sound {
+        play_sound();
+    }
+    if prefs.desktop && permission() == "granted" {
+        let title = format!("{} mentioned you", note.author.1);
+        show_notification(&title, &note.text, &note.conversation_id, state);
+    }
 }
 
 /// A customer's message just came in live (first time seen): alerts the agent when

@@ -45,6 +45,8 @@ enum Event {
         removed: Option<String>,
         /// A status change, assignment or snooze.
         activity: Option<Box<model::Activity>>,
+        /// A private note.
+        note: Option<Box<model::Note>>,
         /// A referral came (to one of the Page's conversations).
         referral: bool,
         /// The Page's unread total now.
@@ -264,6 +266,7 @@ async fn serve(
             message: d.page_events.message.map(|m| Box::new(m.into())),
             removed: d.page_events.removed_message_id,
             activity: d.page_events.activity.map(|a| Box::new(a.into())),
+            note: d.page_events.note.map(|n| Box::new(n.into())),
             referral: d.page_events.referral.is_some(),
             unread_total: d.page_events.unread_total,
         },
@@ -338,9 +341,14 @@ async fn serve(
                 message,
                 removed,
                 activity,
+                note,
                 referral,
                 unread_total,
             } => {
+                if let Some(n) = note {
+                    alerts::on_note(state, &n);
+                    state.threads.write().upsert_note(*n);
+                }
                 set_unread_total(state, page_id, unread_total);
                 if referral {
                     *state.referrals_seen.write() += 1;

@@ -11,7 +11,9 @@ mod live;
 mod state;
 
 use crate::model::{ListFilter, Route};
-use components::{Chat, ImageViewer, Inbox, Login, Settings, ShortcutSheet, TopBar};
+use components::{
+    Chat, ImageViewer, Inbox, Login, Settings, ShortcutSheet, TopBar, mention_notice,
+};
 use state::{AppState, Connection};
 
 pub fn launch() {
@@ -125,6 +127,7 @@ fn Workspace(token: String) -> Element {
             }
             ShortcutSheet { open: sheet }
             ImageViewer {}
+            {mention_notice(state)}
             // In a keyed list, so another Page starts its own feed (see `components::Chat`).
             for page_id in page_id.into_iter() {
                 Live { key: "{page_id}", token: token.clone(), page_id }

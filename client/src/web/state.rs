@@ -84,6 +84,8 @@ pub struct AppState {
     pub sync_jobs: Signal<Vec<SyncJob>>,
     /// The image enlarged over the inbox (its URL), closed by Escape or a click.
     pub viewer: Signal<Option<String>>,
+    /// The latest note that mentioned the signed-in agent, until opened or dismissed.
+    pub mention: Signal<Option<crate::model::Note>>,
     pub now_ms: Signal<i64>,
     /// Left by the session load for the first live feed, taken by it (not reactive).
     pub feed_start: CopyValue<Option<FeedStart>>,
@@ -113,6 +115,7 @@ impl AppState {
             viewers: Signal::new(Viewers::default()),
             sync_jobs: Signal::new(Vec::new()),
             viewer: Signal::new(None),
+            mention: Signal::new(None),
             now_ms: Signal::new(browser::now_ms()),
             feed_start: CopyValue::new(None),
             story_open: Signal::new(false),

@@ -410,6 +410,14 @@ fn cases() -> Vec<Case> {
             expected: Expected::Error("NOT_FOUND"),
             expected_for_api_token: None,
         },
+        Case {
+            operation: "addNote",
+            // A note on B's conversation, mentioning bob, who works there.
+            document: "mutation($id: ID!) { addNote(conversationId: $id, text: \"@Bob mine now\") { id text } }",
+            variables: |t| json!({ "id": t.conversation }),
+            expected: Expected::Error("NOT_FOUND"),
+            expected_for_api_token: None,
+        },
     ]
 }
 
@@ -554,6 +562,19 @@ async fn b_is_intact(world: &World) -> Vec<String> {
     let with_token = page_ids_as(app, &world.bobs_token.token).await;
     if with_token != json!([{ "id": PAGE_B }]) {
         failures.push(format!("bob's API token no longer works: {with_token}"));
+    }
+    let notes = app
+        .gql_as(
+            Some(&world.bob.token),
+            "query($id: ID!) { conversation(id: $id) { notes { edges { node { id } } } } \
+             mentions { edges { node { id } } } }",
+            json!({ "id": world.conversation_b }),
+        )
+        .await;
+    if notes["data"]
+        != json!({ "conversation": { "notes": { "edges": [] } }, "mentions": { "edges": [] } })
+    {
+        failures.push(format!("a note reached B or mentioned bob: {notes}"));
     }
     failures
 }

@@ -4006,6 +4006,213 @@ async fn a_reaction_and_an_edit_appear_live_on_the_open_message() {
     world.browser.close().await;
 }
 
+// ---- private notes (issue 15, point 2) ----
+
+/// The chat's note holding `words`: its label, text, mentions, and whether it looks
+/// unlike a message (another background than any bubble), once it shows.
+fn note_with(words: &str) -> String {
+    format!(
+        "const n = Array.from(document.querySelectorAll('[data-testid=\"note-item\"]'))\
+           .find(e => e.textContent.includes({words}));\
+         if (!n) return null;\
+         const bubbles = Array.from(document.querySelectorAll('[data-testid=\"message-item\"] .bubble'))\
+           .map(b => getComputedStyle(b).backgroundColor);\
+         return {{ label: n.querySelector('[data-testid=\"note-label\"]').textContent,\
+           text: n.querySelector('[data-testid=\"note-text\"]').textContent,\
+           mentions: (n.querySelector('[data-testid=\"note-mentions\"]') || {{}}).textContent || '',\
+           mentionsMe: n.getAttribute('data-mentions-me'),\
+           unlikeMessages: bubbles.length > 0 && !bubbles.includes(getComputedStyle(n).backgroundColor),\
+           inAMessage: Array.from(document.querySelectorAll('[data-testid=\"message-item\"]'))\
+             .some(m => m.textContent.includes({words})) }};",
+        words = json!(words)
+    )
+}
+
+#[tokio::test]
+async fn a_note_with_a_mention_shows_as_a_note_and_the_mentioned_agents_see_it() {
+    let Some(world) =
+        world("a_note_with_a_mention_shows_as_a_note_and_the_mentioned_agents_see_it").await
+    else {
+        return;
+    };
+    // Arrange: Sam Lee works on the Page; Ada wrote; the administrator has her chat open.
+    let sam = world.app.create_agent("sam@example.com", "Sam Lee").await;
+    world.app.add_page_member(PAGE, &sam).await;
+    let sams_token = world.app.login("sam@example.com", AGENT_PASSWORD).await;
+    let psid = "3000001701";
+    let n = nonce();
+    world
+        .open_chat_after(psid, ("Ada", "Lovelace"), &format!("My order is late {n}"))
+        .await;
+    let b = &world.browser;
+    let conversation = mf_tests::id_of(&world.app.conversation_with(PAGE, psid).await).to_owned();
+
+    // Act: a note, through the composer's Note switch, mentioning Sam.
+    b.click("composer-mode-note").await;
+    b.wait_for(
+        "the composer in Note mode",
+        UI_TIMEOUT,
+        "const s = document.querySelector('[data-testid=\"composer-send\"]');\
+         return s !== null && s.textContent === 'Add note';",
+    )
+    .await;
+    let note = format!("@Sam Lee can you check the courier {n}");
+    b.fill("composer-input", &note).await;
+    b.click("composer-send").await;
+
+    // Assert: it shows as a note, not a message, and the composer is empty again.
+    let shown = b
+        .wait_for("the note in the thread", UI_TIMEOUT, &note_with(&note))
+        .await;
+    assert_eq!(
+        shown,
+        json!({ "label": "Note, only your team sees this", "text": note,
+                "mentions": " · mentions Sam Lee", "mentionsMe": "false",
+                "unlikeMessages": true, "inAMessage": false }),
+    );
+    composer_holds(b, "the composer emptied", "").await;
+    // Sam, through the API, finds it among his mentions.
+    let mentions = eventually(UI_TIMEOUT, async || {
+        let data = world
+            .app
+            .gql_data_as(
+                &sams_token,
+                "{ mentions(first: 5) { edges { node { text conversationId author { name } } } } }",
+                json!({}),
+            )
+            .await;
+        let nodes = mf_tests::nodes(&data["mentions"]);
+        if nodes.is_empty() {
+            Err(format!("no mention yet: {data}"))
+        } else {
+            Ok(nodes)
+        }
+    })
+    .await;
+    assert_eq!(
+        mentions,
+        [json!({ "text": note, "conversationId": conversation,
+                 "author": { "name": "Administrator" } })]
+    );
+    // Facebook received nothing of it.
+    let sent = world.sim.sent(PAGE).await;
+    assert!(
+        !format!("{sent:?}").contains(&n),
+        "the note reached the simulator: {sent:#?}"
+    );
+    // Nor was Ada shown the Page typing while the note was written.
+    let typing: Vec<Value> = world
+        .sim
+        .sender_actions(PAGE)
+        .await
+        .into_iter()
+        .filter(|a| a["sender_action"] == "typing_on")
+        .collect();
+    assert!(
+        typing.is_empty(),
+        "writing a note showed typing: {typing:#?}"
+    );
+
+    // Act: back in the list, Sam mentions the administrator from his own tools.
+    b.js("location.hash = '#/'; return true;", vec![]).await;
+    let reply = format!("@Administrator approved the refund {n}");
+    let added = world
+        .app
+        .gql_data_as(
+            &sams_token,
+            "mutation($id: ID!, $t: String!) { addNote(conversationId: $id, text: $t) { id } }",
+            json!({ "id": conversation, "t": reply }),
+        )
+        .await;
+    assert!(added["addNote"]["id"].is_string(), "{added:#}");
+
+    // Assert: the administrator is told live, and Open shows the note in its chat.
+    let notice = b
+        .wait_for(
+            "the mention notification",
+            UI_TIMEOUT,
+            &format!(
+                "const e = document.querySelector('[data-testid=\"mention-notification\"]');\
+                 return e && e.textContent.includes({}) ? \
+                   {{ text: e.innerText, conversation: e.getAttribute('data-conversation-id') }} : null;",
+                json!(n)
+            ),
+        )
+        .await;
+    assert_eq!(notice["conversation"], conversation.as_str(), "{notice:#}");
+    let text = notice["text"].as_str().unwrap_or_default();
+    assert!(text.contains("Sam Lee mentioned you"), "{text}");
+    assert!(text.contains(&reply), "{text}");
+    b.click("mention-open").await;
+    let opened = b
+        .wait_for(
+            "the mentioned note in its chat",
+            UI_TIMEOUT,
+            &note_with(&reply),
+        )
+        .await;
+    assert_eq!(opened["mentionsMe"], "true", "{opened:#}");
+    assert_eq!(
+        b.js(
+            "return document.querySelector('[data-testid=\"chat\"]').getAttribute('data-conversation-id');",
+            vec![]
+        )
+        .await,
+        json!(conversation)
+    );
+    assert!(!present(b, "mention-notification").await);
+    world.browser.close().await;
+}
+
+/// `docs/notes.png` and `docs/notes-360.png`: a thread with a note between messages and
+/// the composer in Note mode.
+/// `cargo test -p mf-tests --test e2e -- --ignored browser::notes_screenshots`.
+#[tokio::test]
+#[ignore = "writes docs/notes*.png"]
+async fn notes_screenshots() {
+    let Some(world) = world("notes_screenshots").await else {
+        return;
+    };
+    let sam = world.app.create_agent("sam@example.com", "Sam Lee").await;
+    world.app.add_page_member(PAGE, &sam).await;
+    let sams_token = world.app.login("sam@example.com", AGENT_PASSWORD).await;
+    let psid = "3000001799";
+    world.customer(psid, "Ada", "Lovelace").await;
+    world
+        .customer_wrote(psid, "Hi! My tent arrived with a broken pole.")
+        .await;
+    let conversation = mf_tests::id_of(&world.app.conversation_with(PAGE, psid).await).to_owned();
+    world
+        .app
+        .gql_data_as(
+            &sams_token,
+            "mutation($id: ID!, $t: String!) { addNote(conversationId: $id, text: $t) { id } }",
+            json!({ "id": conversation,
+                    "t": "Order #4417, shipped Monday. @Administrator can we send a new pole without a return?" }),
+        )
+        .await;
+    world
+        .customer_wrote(psid, "Could you send just the pole?")
+        .await;
+    let docs = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../docs");
+    let b = &world.browser;
+    for (width, height, name) in [(1280, 800, "notes.png"), (360, 740, "notes-360.png")] {
+        b.set_size(width, height).await;
+        world.sign_in().await;
+        world
+            .open_conversation_showing("Could you send just the pole?")
+            .await;
+        b.wait_for_testid("note-item").await;
+        b.click("composer-mode-note").await;
+        b.fill("composer-input", "@Sam Lee yes, send it today")
+            .await;
+        tokio::time::sleep(Duration::from_millis(600)).await;
+        b.screenshot(&docs.join(name)).await;
+        b.js("localStorage.clear(); return true;", vec![]).await;
+    }
+    world.browser.close().await;
+}
+
 // ---- issue 15, point 7: teammates and API tokens in Settings; point 6: the emoji picker ----
 
 /// Clicks the element `inner` (a `data-testid`) inside the first `row` (a `data-testid`)

@@ -51,6 +51,13 @@ const AUDIT_LOG: &str = "query($first: Int, $after: String) {
 const CUSTOMER_STORY: &str =
     "query($id: ID!) { customerStory(conversationId: $id) { psid referrals { id } } }";
 const PAGE_AGENTS: &str = "query($pageId: ID!) { pageAgents(pageId: $pageId) { agent { id } } }";
+const ADD_NOTE: &str = "mutation($c: ID!, $t: String!) { addNote(conversationId: $c, text: $t) { id mentions { id } } }";
+const NOTES: &str = "query($id: ID!, $last: Int, $before: String) {
+  conversation(id: $id) { notes(last: $last, before: $before) { edges { node { id } } } }
+}";
+const MENTIONS: &str = "query($first: Int, $after: String) {
+  mentions(first: $first, after: $after) { edges { node { id } } }
+}";
 
 /// What the rows need: a Page with a conversation, a non-admin agent, and credentials in
 /// every state.
@@ -316,10 +323,11 @@ enum Group {
     RateLimits,
     Replies,
     Administration,
+    Notes,
 }
 
 impl Group {
-    const ALL: [Group; 14] = [
+    const ALL: [Group; 15] = [
         Group::ForgedWebhooks,
         Group::MalformedDeliveries,
         Group::MalformedGraphql,
@@ -334,6 +342,7 @@ impl Group {
         Group::RateLimits,
         Group::Replies,
         Group::Administration,
+        Group::Notes,
     ];
 }
 
@@ -1266,6 +1275,136 @@ fn rows(f: &Fixture, group: Group) -> Vec<Row> {
                 ),
             ]
         }
+        // Private notes (issue 15, point 2): refused text stores no note.
+        Group::Notes => {
+            let note = |text: Value| {
+                gql(
+                    bearer(&f.alice.token),
+                    ADD_NOTE,
+                    json!({ "c": conversation, "t": text }),
+                )
+            };
+            let bad = |message: &'static str| Expected::CodeAndMessage("BAD_USER_INPUT", message);
+            vec![
+                row(
+                    "addNote with an empty text",
+                    note(json!("")),
+                    bad("`text` must not be empty"),
+                ),
+                row(
+                    "addNote with only spaces, tabs and line breaks",
+                    note(json!(" \n\t \r\n ")),
+                    bad("`text` must not be empty"),
+                ),
+                row(
+                    "addNote of 4001 characters (after trimming)",
+                    note(json!(format!("  {}  ", "é".repeat(4001)))),
+                    bad("`text` has 4001 characters; a note has at most 4000"),
+                ),
+                row(
+                    "addNote of 200 KB",
+                    note(json!("x".repeat(200 * 1024))),
+                    Expected::Code("BAD_USER_INPUT"),
+                ),
+                row(
+                    "addNote with a NUL byte (PostgreSQL cannot store it)",
+                    note(json!("before\u{0}after")),
+                    bad("`text` must not contain control characters"),
+                ),
+                row(
+                    "addNote with an escape sequence",
+                    note(json!("\u{1b}[2J cleared")),
+                    bad("`text` must not contain control characters"),
+                ),
+                row(
+                    "addNote to conversation id `1 OR 1=1`",
+                    gql(
+                        bearer(&f.alice.token),
+                        ADD_NOTE,
+                        json!({ "c": "1 OR 1=1", "t": "hello" }),
+                    ),
+                    Expected::Code("BAD_USER_INPUT"),
+                ),
+                row(
+                    "addNote to an unknown conversation",
+                    gql(
+                        bearer(&f.alice.token),
+                        ADD_NOTE,
+                        json!({ "c": "999999999", "t": "hello" }),
+                    ),
+                    Expected::CodeAndMessage("NOT_FOUND", "conversation not found"),
+                ),
+                row(
+                    "addNote without a credential",
+                    gql(
+                        Auth::None,
+                        ADD_NOTE,
+                        json!({ "c": conversation, "t": "hello" }),
+                    ),
+                    Expected::Code("UNAUTHENTICATED"),
+                ),
+                row(
+                    "addNote with a revoked API token",
+                    gql(
+                        bearer(&f.revoked.token),
+                        ADD_NOTE,
+                        json!({ "c": conversation, "t": "hello" }),
+                    ),
+                    Expected::Code("UNAUTHENTICATED"),
+                ),
+                row(
+                    "notes with last: 0",
+                    gql(
+                        bearer(&f.alice.token),
+                        NOTES,
+                        json!({ "id": conversation, "last": 0 }),
+                    ),
+                    Expected::Code("BAD_USER_INPUT"),
+                ),
+                row(
+                    "notes with last: 101",
+                    gql(
+                        bearer(&f.alice.token),
+                        NOTES,
+                        json!({ "id": conversation, "last": 101 }),
+                    ),
+                    Expected::Code("BAD_USER_INPUT"),
+                ),
+                row(
+                    "notes before a garbage cursor",
+                    gql(
+                        bearer(&f.alice.token),
+                        NOTES,
+                        json!({ "id": conversation, "before": "'; DROP TABLE notes; --" }),
+                    ),
+                    Expected::Code("BAD_USER_INPUT"),
+                ),
+                row(
+                    "mentions with first: -1",
+                    gql(bearer(&f.alice.token), MENTIONS, json!({ "first": -1 })),
+                    Expected::Code("BAD_USER_INPUT"),
+                ),
+                row(
+                    "mentions with first: 101",
+                    gql(bearer(&f.alice.token), MENTIONS, json!({ "first": 101 })),
+                    Expected::Code("BAD_USER_INPUT"),
+                ),
+                row(
+                    "mentions after a garbage cursor",
+                    gql(
+                        bearer(&f.alice.token),
+                        MENTIONS,
+                        json!({ "first": 5, "after": "not base64 at all!" }),
+                    ),
+                    Expected::Code("BAD_USER_INPUT"),
+                ),
+                row(
+                    "mentions without a credential",
+                    gql(Auth::None, MENTIONS, json!({ "first": 5 })),
+                    Expected::Code("UNAUTHENTICATED"),
+                ),
+            ]
+        }
     }
 }
 
@@ -1532,6 +1671,7 @@ async fn refused_as_specified_and_change_nothing(group: Group) {
             messages: 2,
             agents: 3,
             api_tokens: 3,
+            notes: 0,
         },
         "the fixture is not what the rows expect"
     );
@@ -1634,4 +1774,9 @@ async fn replies() {
 #[tokio::test]
 async fn teammates_tokens_and_the_audit_log() {
     refused_as_specified_and_change_nothing(Group::Administration).await;
+}
+
+#[tokio::test]
+async fn private_notes() {
+    refused_as_specified_and_change_nothing(Group::Notes).await;
 }

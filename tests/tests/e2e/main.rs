@@ -25,6 +25,7 @@ mod instances;
 mod introspection;
 mod media;
 mod metrics;
+mod notes;
 mod outbox;
 mod page_tokens;
 mod presence;

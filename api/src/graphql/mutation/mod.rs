@@ -24,7 +24,11 @@ pub struct ClientIp(pub IpAddr);
 
 /// The mutations: the inbox's, and administration's.
 #[derive(MergedObject, Default)]
-pub struct MutationRoot(InboxMutation, admin::AdminMutation);
+pub struct MutationRoot(
+    InboxMutation,
+    admin::AdminMutation,
+    super::notes::NotesMutation,
+);
 
 /// The inbox's mutations (merged into `MutationRoot`).
 #[derive(Default)]

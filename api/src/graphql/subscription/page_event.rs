@@ -3,7 +3,7 @@ use async_graphql::{ComplexObject, Context, Enum, ID, SimpleObject};
 
 use crate::bus::{Change, PageEvent};
 use crate::graphql::story::Referral;
-use crate::graphql::types::{Conversation, Message};
+use crate::graphql::types::{Conversation, Message, Note};
 use crate::graphql::voices::ConversationActivity;
 
 /// A Page's change, as the page-wide stream delivers it.
@@ -25,6 +25,8 @@ pub struct PageEventItem {
     /// ACTIVITY_ADDED: a status change, assignment or snooze of one of the Page's
     /// conversations (the conversation itself comes as CONVERSATION_UPDATED too).
     activity: Option<ConversationActivity>,
+    /// NOTE_ADDED: a private note added to one of the Page's conversations.
+    note: Option<Note>,
     /// REFERRAL_ADDED: Facebook said how a customer came to one of the Page's
     /// conversations (an ad, an m.me link, the chat plugin).
     referral: Option<Referral>,
@@ -46,6 +48,7 @@ pub enum PageEventKind {
     ConversationUpdated,
     MessageRemoved,
     ActivityAdded,
+    NoteAdded,
     ReferralAdded,
 }
 
@@ -54,6 +57,7 @@ impl From<&PageEvent> for PageEventItem {
         let position = Some(event.position);
         let mut removed_message_id = None;
         let mut activity = None;
+        let mut note = None;
         let mut referral = None;
         let (kind, message, conversation) = match &event.change {
             Change::MessageAdded(m) => (
@@ -91,6 +95,13 @@ impl From<&PageEvent> for PageEventItem {
                 });
                 (PageEventKind::ActivityAdded, None, None)
             }
+            Change::NoteAdded(n) => {
+                note = Some(Note {
+                    model: n.clone(),
+                    position,
+                });
+                (PageEventKind::NoteAdded, None, None)
+            }
             Change::ReferralAdded(r) => {
                 referral = Some(Referral {
                     model: r.clone(),
@@ -107,6 +118,7 @@ impl From<&PageEvent> for PageEventItem {
             conversation,
             removed_message_id,
             activity,
+            note,
             referral,
         }
     }

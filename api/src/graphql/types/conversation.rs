@@ -3,12 +3,12 @@ use async_graphql::{Context, ID, Object, SimpleObject};
 
 use entity::conversation;
 
-use super::{ConversationStatus, Customer, Page, PageInfo};
+use super::{ConversationStatus, Customer, NoteConnection, Page, PageInfo};
 use crate::graphql::auth::Agent;
 use crate::graphql::loaders::{self, AgentId, Loaders};
 use crate::graphql::voices::{self, ActivityConnection, ConversationViewer};
 use crate::service::inbox::{self, Cursor};
-use crate::service::{activity, send};
+use crate::service::{activity, notes, send};
 use crate::state::AppState;
 use crate::time::rfc3339;
 
@@ -117,6 +117,23 @@ impl Conversation {
         // This conversation reached the caller through `service::access`.
         let slice = activity::list(&state.db, self.model.id, first.unwrap_or(20), after).await?;
         Ok(ActivityConnection::new(slice, after.is_some()))
+    }
+
+    /// Private notes (never sent to the customer): the `last` (1 to 100) before the cursor
+    /// `before`, oldest first within the page. Live: `pageEvents` delivers each new one as
+    /// NOTE_ADDED.
+    #[graphql(complexity = "crate::graphql::cost::connection(last, 50, child_complexity)")]
+    async fn notes(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(default = 50)] last: Option<i32>,
+        before: Option<String>,
+    ) -> async_graphql::Result<NoteConnection> {
+        let state = ctx.data::<AppState>()?;
+        let before = before.as_deref().map(Cursor::decode).transpose()?;
+        // This conversation reached the caller through `service::access`.
+        let slice = notes::list(&state.db, self.model.id, last.unwrap_or(50), before).await?;
+        Ok(NoteConnection::new(slice, before.is_some(), true))
     }
 
     /// The agents who have it open or are replying in it now, on any instance (see

@@ -3,6 +3,7 @@
 mod audit;
 mod conversation;
 mod message;
+mod note;
 mod page;
 mod states;
 mod sync;
@@ -12,6 +13,7 @@ use async_graphql::SimpleObject;
 pub use audit::{AuditAction, AuditEntry, AuditEntryConnection};
 pub use conversation::{Conversation, ConversationConnection, ConversationEdge};
 pub use message::{Attachment, Message, MessageConnection, MessageEdge};
+pub use note::{Note, NoteConnection, NoteEdge};
 pub use page::{Customer, Page, unread_total};
 pub use states::{AssigneeFilter, ConversationStatus, MessageDirection, MessageStatus, SyncStatus};
 pub use sync::{SyncJob, SyncResult};

@@ -4,10 +4,11 @@ use dioxus::core::spawn_forever;
 use dioxus::prelude::*;
 
 use super::Avatar;
+use super::notes::note_line;
 use crate::model::follow_ups::{format_local, parse_local, snoozed_until_text};
 use crate::model::{
     Activity, ActivityChange, Attachment, ConversationPresenceState, ConversationStatus, Message,
-    MessageDirection, MessageList, MessageStatus, Route, Shown, SnoozeChoice, Window,
+    MessageDirection, MessageList, MessageStatus, Note, Route, Shown, SnoozeChoice, Window,
     explain_error, parse_rfc3339, time,
 };
 use crate::web::actions;
@@ -150,11 +151,11 @@ fn ChatView(id: String) -> Element {
     let agents = state.presence.read().clone();
     let me = state.me.read().as_ref().map(|m| m.id.clone());
     let collision = state.viewers.read().warning(&id, me.as_deref());
-    let activity = state
+    let (activity, notes) = state
         .threads
         .read()
         .get(&id)
-        .map(|t| t.activity.clone())
+        .map(|t| (t.activity.clone(), t.notes.clone()))
         .unwrap_or_default();
     let window = match conversation.as_ref().map(|c| c.window(now)) {
         // The server's word beats this browser's clock.
@@ -327,7 +328,7 @@ fn ChatView(id: String) -> Element {
                 if messages.loaded && messages.items.is_empty() {
                     p { class: "muted center", "No messages yet." }
                 }
-                for row in timeline(&messages, &activity, now) {
+                for row in timeline(&messages, &activity, &notes, now) {
                     match row {
                         Row::Day { iso, label } => rsx! {
                             div {
@@ -343,6 +344,7 @@ fn ChatView(id: String) -> Element {
                         Row::Activity(a) => rsx! {
                             ActivityLine { key: "activity-{a.id}", activity: a, me: me.clone(), tz }
                         },
+                        Row::Note(n) => note_line(n, me.as_deref(), tz),
                         Row::Message(m) => rsx! {
                             MessageItem { key: "{m.id}", message: m, tz, window_open: window.open() }
                         },
@@ -411,18 +413,24 @@ fn short_date(ms: i64, tz: i64) -> String {
 }
 
 /// A line of the timeline: a message, a system line (a status change, assignment or
-/// snooze), or the day the lines after it happened.
+/// snooze), a private note, or the day the lines after it happened.
 enum Row {
     Day { iso: String, label: String },
     Message(Message),
     Activity(Activity),
+    Note(Note),
 }
 
-/// The messages and the activity in time order, with a day separator before each day's
-/// first line (Today, Yesterday, a date), by the browser's time zone at each line's time.
-/// Activity older than the oldest loaded message waits until that history is loaded (it
-/// would read out of place above it).
-fn timeline(messages: &MessageList, activity: &[Activity], now_ms: i64) -> Vec<Row> {
+/// The messages, the activity and the notes in time order, with a day separator before
+/// each day's first line (Today, Yesterday, a date), by the browser's time zone at each
+/// line's time. Activity and notes older than the oldest loaded message wait until that
+/// history is loaded (they would read out of place above it).
+fn timeline(
+    messages: &MessageList,
+    activity: &[Activity],
+    notes: &[Note],
+    now_ms: i64,
+) -> Vec<Row> {
     let oldest = if messages.has_previous {
         messages
             .items
@@ -431,20 +439,43 @@ fn timeline(messages: &MessageList, activity: &[Activity], now_ms: i64) -> Vec<R
     } else {
         None
     };
-    let mut pending = activity
+    // Activity and notes are each in time order: merged, not sorted (a sort's code
+    // weighs on the wasm).
+    let mut activity = activity
         .iter()
-        .filter(|a| oldest.is_none_or(|t| a.sort_key().0 >= t))
+        .map(|a| (a.sort_key().0, Row::Activity(a.clone())))
         .peekable();
-    let mut lines: Vec<(Option<i64>, Row)> =
-        Vec::with_capacity(messages.items.len() + activity.len());
+    let mut notes = notes
+        .iter()
+        .map(|n| (n.at(), Row::Note(n.clone())))
+        .peekable();
+    let mut side = Vec::new();
+    loop {
+        let take_note = match (activity.peek(), notes.peek()) {
+            (Some((a, _)), Some((n, _))) => n < a,
+            (None, Some(_)) => true,
+            (_, None) => false,
+        };
+        match if take_note {
+            notes.next()
+        } else {
+            activity.next()
+        } {
+            Some(line) if oldest.is_none_or(|o| line.0 >= o) => side.push(line),
+            Some(_) => {}
+            None => break,
+        }
+    }
+    let mut lines: Vec<(Option<i64>, Row)> = Vec::with_capacity(messages.items.len() + side.len());
+    let mut pending = side.into_iter().peekable();
     for m in &messages.items {
         let at = parse_rfc3339(&m.timestamp);
-        while let Some(a) = pending.next_if(|a| a.sort_key().0 < at.unwrap_or(i64::MAX)) {
-            lines.push((Some(a.sort_key().0), Row::Activity(a.clone())));
+        while let Some((t, row)) = pending.next_if(|(t, _)| *t < at.unwrap_or(i64::MAX)) {
+            lines.push((Some(t), row));
         }
         lines.push((at, Row::Message(m.clone())));
     }
-    lines.extend(pending.map(|a| (Some(a.sort_key().0), Row::Activity(a.clone()))));
+    lines.extend(pending.map(|(t, row)| (Some(t), row)));
     let today = time::local_day(now_ms, browser::timezone_offset_at(now_ms));
     let mut rows = Vec::with_capacity(lines.len() + 4);
     let mut last_day = None;
@@ -623,14 +654,37 @@ fn Composer(id: String, window: Window, known: bool) -> Element {
     let send_id = id.clone();
     // Facebook refuses replies outside both windows (and before the customer wrote):
     // nothing is sent that cannot succeed. Until the conversation is loaded, sending waits.
-    let closed = known && !window.open();
-    let can_send = known && window.open();
+    // Reply (to the customer) or Note (for the team only: never sent, so no window).
+    let mut note_mode = use_signal(|| false);
+    let noting = note_mode();
+    let closed = known && !window.open() && !noting;
+    let can_send = known && (window.open() || noting);
     // A file chosen to go with the next Send, and why the last one could not.
     let mut file = use_signal(|| None::<web_sys::File>);
     let mut file_error = use_signal(|| None::<String>);
     let mut send = move || {
         let body = state.drafts.peek().get(&send_id).trim().to_string();
         let chosen = file.peek().clone();
+        if *note_mode.peek() {
+            if body.is_empty() || !can_send {
+                return;
+            }
+            state.set_draft(&send_id, "");
+            file_error.set(None);
+            let id = send_id.clone();
+            spawn_forever(async move {
+                if let Err(e) = actions::add_note(state, id.clone(), body.clone()).await {
+                    // The text comes back, unless a new draft was begun meanwhile.
+                    if state.drafts.peek().get(&id).is_empty() {
+                        state.set_draft(&id, &body);
+                    }
+                    if let Ok(mut error) = file_error.try_write() {
+                        *error = Some(e.to_string());
+                    }
+                }
+            });
+            return;
+        }
         if (body.is_empty() && chosen.is_none()) || !can_send {
             return;
         }
@@ -672,6 +726,7 @@ fn Composer(id: String, window: Window, known: bool) -> Element {
         spawn_forever(actions::send_text(state, send_id.clone(), body));
     };
     let typing_id = id.clone();
+    let note_id = id.clone();
     let input_id = id.clone();
     let drop_id = id.clone();
     // Leaving the conversation with a draft stops the typing indicator.
@@ -681,22 +736,45 @@ fn Composer(id: String, window: Window, known: bool) -> Element {
         }
     });
     let mut send_key = send.clone();
-    let empty = text.trim().is_empty() && file.read().is_none();
+    let empty = text.trim().is_empty() && (noting || file.read().is_none());
     let chosen = file
         .read()
         .as_ref()
         .map(|f| (f.name(), crate::model::format_size(f.size())));
     let human_agent = match window {
-        Window::HumanAgent { left_ms } => Some(crate::model::format_left(left_ms)),
+        Window::HumanAgent { left_ms } if !noting => Some(crate::model::format_left(left_ms)),
         _ => None,
     };
     rsx! {
         form {
-            class: "composer",
+            class: if noting { "composer note-mode" } else { "composer" },
             onsubmit: move |e| {
                 e.prevent_default();
                 send();
             },
+            div { class: "composer-mode", role: "group", "aria-label": "Reply to the customer, or a note for your team",
+                button {
+                    r#type: "button",
+                    "data-testid": "composer-mode-reply",
+                    "aria-pressed": if noting { "false" } else { "true" },
+                    onclick: move |_| note_mode.set(false),
+                    "Reply"
+                }
+                button {
+                    r#type: "button",
+                    "data-testid": "composer-mode-note",
+                    "aria-pressed": if noting { "true" } else { "false" },
+                    onclick: move |_| {
+                        note_mode.set(true);
+                        // A note is not for the customer: stop showing them the Page typing.
+                        if *typing_since.peek() != 0 {
+                            typing_since.set(0);
+                            spawn(actions::send_typing(state, note_id.clone(), false));
+                        }
+                    },
+                    "Note"
+                }
+            }
             if closed {
                 p { class: "composer-warning", role: "status", "data-testid": "composer-warning",
                     "data-window": window.state(),
@@ -712,13 +790,13 @@ fn Composer(id: String, window: Window, known: bool) -> Element {
                     "The 24-hour window has closed: this reply goes out tagged HUMAN_AGENT (allowed for {left} more)."
                 }
             }
-            label { class: "sr-only", r#for: "composer-input", "Reply" }
+            label { class: "sr-only", r#for: "composer-input", if noting { "Note" } else { "Reply" } }
             textarea {
                 id: "composer-input",
                 "data-testid": "composer-input",
                 rows: "2",
                 maxlength: "2000",
-                placeholder: "Reply… (Enter sends, Shift+Enter for a new line)",
+                placeholder: if noting { "Note for your team… (@name mentions, Enter adds it)" } else { "Reply… (Enter sends, Shift+Enter for a new line)" },
                 value: "{text}",
                 oninput: move |e| {
                     let value = e.value();
@@ -735,7 +813,7 @@ fn Composer(id: String, window: Window, known: bool) -> Element {
                         replying_since.set(0);
                         spawn(actions::set_conversation_presence(state, input_id.clone(), ConversationPresenceState::VIEWING));
                     }
-                    if closed {
+                    if closed || *note_mode.peek() {
                         return;
                     }
                     // Messenger shows `typing_on` for about 20 s: renew it every 5 s while
@@ -769,8 +847,10 @@ fn Composer(id: String, window: Window, known: bool) -> Element {
                 },
             }
             super::emoji::EmojiPicker { target: "composer-input" }
-            label { class: "attach button", r#for: FILE_INPUT, "data-testid": "composer-attach", title: "Attach a file", "Attach" }
-            if let Some((name, size)) = chosen {
+            if !noting {
+                label { class: "attach button", r#for: FILE_INPUT, "data-testid": "composer-attach", title: "Attach a file", "Attach" }
+            }
+            if let (Some((name, size)), false) = (chosen, noting) {
                 p { class: "chosen-file", "data-testid": "chosen-file",
                     span { class: "chosen-file-name", "data-testid": "chosen-file-name", "{name}" }
                     span { class: "muted", "data-testid": "chosen-file-size", " · {size} " }
@@ -797,7 +877,7 @@ fn Composer(id: String, window: Window, known: bool) -> Element {
                 "data-testid": "composer-send",
                 disabled: empty || !can_send,
                 title: if closed { "Facebook refuses replies outside the messaging window" } else { "" },
-                "Send"
+                if noting { "Add note" } else { "Send" }
             }
         }
     }
