@@ -8,6 +8,7 @@ use serde::{Deserialize, Serialize};
 pub mod alerts;
 pub mod follow_ups;
 pub mod keys;
+pub mod labels;
 pub mod notes;
 pub mod story;
 pub mod threads;
@@ -15,6 +16,7 @@ pub mod time;
 pub mod voices;
 
 pub use follow_ups::{AssigneeChoice, ListFilter, SnoozeChoice};
+pub use labels::{Label, PageLabels};
 pub use notes::Note;
 pub use threads::{Drafts, Threads};
 pub use time::{format_left, parse_rfc3339, relative_time};
@@ -179,6 +181,8 @@ pub struct Conversation {
     pub human_agent_window_expires_at: Option<String>,
     /// While SNOOZED: when it wakes by itself.
     pub snoozed_until: Option<String>,
+    /// Its labels, as the server last sent them (`PageLabels::of` shows them).
+    pub labels: Vec<Label>,
 }
 
 impl Conversation {

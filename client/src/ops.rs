@@ -78,6 +78,8 @@ operation!(AddPageMember, allow(dead_code));
 operation!(RemovePageMember, allow(dead_code));
 operation!(CreateApiToken, allow(dead_code));
 operation!(RevokeApiToken, allow(dead_code));
+// The label picker's change goes the same way (`actions::set_labels`).
+operation!(SetConversationLabels, allow(dead_code));
 // The customer panel's too (`components::story`), read by hand from JSON.
 operation!(CustomerStory, allow(dead_code));
 
@@ -134,12 +136,23 @@ macro_rules! conversation_from {
                     window_expires_at: c.window_expires_at,
                     human_agent_window_expires_at: c.human_agent_window_expires_at,
                     snoozed_until: c.snoozed_until,
+                    labels: c.labels.into_iter().map(Into::into).collect(),
                 }
             }
         }
     )*};
 }
 conversation_from!(conversations);
+
+impl From<conversations::LabelFields> for model::Label {
+    fn from(l: conversations::LabelFields) -> Self {
+        Self {
+            id: l.id,
+            name: l.name,
+            color: l.color,
+        }
+    }
+}
 
 macro_rules! message_from {
     ($($m:ident),*) => {$(
@@ -257,6 +270,8 @@ pub type ActivityFields = messages::ActivityFields;
 pub type NoteFields = messages::NoteFields;
 /// A history sync job in any answer.
 pub type SyncJobFields = sync_job_by_id::SyncJobFields;
+/// A label in any answer.
+pub type LabelFields = conversations::LabelFields;
 
 /// The data of an answer the client does not read (`Logout`, `SendTypingIndicator`,
 /// `SetConversationPresence`, `ConnectPage`): whatever it is.
@@ -292,6 +307,7 @@ pub struct AgentPresence {
 #[serde(rename_all = "camelCase")]
 pub struct PageAgentsAnswer {
     pub page_agents: Vec<AgentPresence>,
+    pub labels: Vec<LabelFields>,
 }
 
 /// What `SetPresence` answers.
@@ -357,6 +373,8 @@ pub struct PageEvent {
     pub message: Option<MessageFields>,
     pub removed_message_id: Option<String>,
     pub activity: Option<ActivityFields>,
+    /// Its kind, as the schema names it (LABEL_CHANGED and LABEL_DELETED are read).
+    pub kind: String,
     pub note: Option<NoteFields>,
     /// REFERRAL_ADDED: an open customer panel reloads (not decoded: a decoder would cost
     /// the wasm more than the reload costs the server).

@@ -8,6 +8,8 @@ pub mod api_token_page;
 pub mod audit_entry;
 pub mod conversation;
 pub mod conversation_activity;
+pub mod conversation_label;
+pub mod label;
 pub mod message;
 pub mod note;
 pub mod note_mention;

@@ -19,6 +19,7 @@ mod m20261201_000017_page_reconnect_reason;
 mod m20261201_000020_unread_index;
 mod m20261201_000022_reactions_and_edits;
 mod m20261201_000026_audit_log;
+mod m20261202_000027_labels;
 mod m20261202_000028_notes;
 mod m20261202_000030_referrals;
 
@@ -44,6 +45,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261201_000020_unread_index::Migration),
             Box::new(m20261201_000022_reactions_and_edits::Migration),
             Box::new(m20261201_000026_audit_log::Migration),
+            Box::new(m20261202_000027_labels::Migration),
             Box::new(m20261202_000028_notes::Migration),
             Box::new(m20261202_000030_referrals::Migration),
         ]

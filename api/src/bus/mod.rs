@@ -9,7 +9,7 @@ use std::sync::Arc;
 use futures::stream::BoxStream;
 use serde::{Deserialize, Serialize};
 
-use entity::{conversation, conversation_activity, message, note, referral};
+use entity::{conversation, conversation_activity, label, message, note, referral};
 
 /// What travels on the bus.
 // Each event is allocated once and shared behind an `Arc`, so the variants' sizes differing
@@ -61,6 +61,10 @@ pub enum Change {
     MessageRemoved { page_id: String, id: i64 },
     /// A conversation's status, assignee or snooze changed: who did it, from what, to what.
     ActivityAdded(conversation_activity::Model),
+    /// A label of the Page was created or changed (name, colour).
+    LabelChanged(label::Model),
+    /// A label was deleted (and taken off every conversation): drop label `id`.
+    LabelDeleted { page_id: String, id: i64 },
     /// An agent added a private note to a conversation (`service::notes`).
     NoteAdded(note::Model),
     /// Facebook said how a customer came to a conversation (an ad, an m.me link, the chat
@@ -74,8 +78,9 @@ impl Change {
         match self {
             Self::MessageAdded(m) | Self::MessageUpdated(m) => &m.page_id,
             Self::ConversationUpdated(c) => &c.page_id,
-            Self::MessageRemoved { page_id, .. } => page_id,
+            Self::MessageRemoved { page_id, .. } | Self::LabelDeleted { page_id, .. } => page_id,
             Self::ActivityAdded(a) => &a.page_id,
+            Self::LabelChanged(l) => &l.page_id,
             Self::NoteAdded(n) => &n.page_id,
             Self::ReferralAdded(r) => &r.page_id,
         }

@@ -13,7 +13,7 @@ use std::time::Duration;
 use async_graphql::dataloader::{DataLoader, Loader};
 use sea_orm::{ColumnTrait, DatabaseConnection, DbErr, EntityTrait, QueryFilter};
 
-use entity::{agent, conversation, page, page_event_head};
+use entity::{agent, conversation, label, page, page_event_head};
 
 /// A Page by id.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
@@ -34,6 +34,10 @@ pub struct EventHead(pub String);
 /// The sum of the unread counts of a Page's conversations, by Page id.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub struct UnreadTotal(pub String);
+
+/// A conversation's labels, by conversation id.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct ConversationLabels(pub i64);
 
 /// How long keys are collected before one statement reads them. The nodes of a list are
 /// resolved together (32 at a time between yields), so a short wait gathers a whole page
@@ -157,6 +161,29 @@ impl Loader<UnreadTotal> for Store {
         Ok(keys
             .iter()
             .map(|k| (k.clone(), found.get(&k.0).copied().unwrap_or(0)))
+            .collect())
+    }
+}
+
+impl Loader<ConversationLabels> for Store {
+    type Value = Vec<label::Model>;
+    type Error = LoadError;
+
+    async fn load(
+        &self,
+        keys: &[ConversationLabels],
+    ) -> Result<HashMap<ConversationLabels, Vec<label::Model>>, LoadError> {
+        let ids: Vec<i64> = keys.iter().map(|k| k.0).collect();
+        let mut found = crate::service::labels::of_conversations(&self.db, &ids).await?;
+        // A conversation without labels has none: an empty list, not a missing one.
+        Ok(ids
+            .into_iter()
+            .map(|id| {
+                (
+                    ConversationLabels(id),
+                    found.remove(&id).unwrap_or_default(),
+                )
+            })
             .collect())
     }
 }

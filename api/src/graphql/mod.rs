@@ -3,6 +3,7 @@
 mod admin;
 mod auth;
 pub mod cost;
+pub mod labels;
 pub mod loaders;
 mod mutation;
 mod notes;
@@ -28,6 +29,7 @@ pub use subscription::SubscriptionRoot;
 pub struct QueryRoot(
     query::InboxQuery,
     admin::AdminQuery,
+    labels::LabelQuery,
     notes::NotesQuery,
     story::StoryQuery,
 );

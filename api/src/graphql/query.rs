@@ -67,7 +67,8 @@ impl InboxQuery {
     /// view: conversations whose 24-hour messaging window is open and closes within that
     /// many hours, OPEN ones unless `status` says otherwise, ordered by when the window
     /// closes, soonest first. Its cursors belong to that order: pass them back with the
-    /// same `windowClosesWithinHours`.
+    /// same `windowClosesWithinHours`. `labelId`: only conversations carrying that label
+    /// (a label of another Page, or none, lists nothing).
     #[graphql(complexity = "super::cost::connection(first, 5, child_complexity)")]
     #[allow(clippy::too_many_arguments)]
     async fn conversations(
@@ -80,6 +81,7 @@ impl InboxQuery {
         assignee: Option<AssigneeFilter>,
         assignee_id: Option<ID>,
         window_closes_within_hours: Option<i32>,
+        label_id: Option<ID>,
     ) -> Result<ConversationConnection> {
         let state = ctx.data::<AppState>()?;
         let me = principal(ctx)?;
@@ -103,10 +105,15 @@ impl InboxQuery {
             (None, Some(id)) => Some(Assignee::Agent(parse_id(&id, "assigneeId")?)),
             (None, None) => None,
         };
+        let label = label_id
+            .as_ref()
+            .map(|id| parse_id(id, "labelId"))
+            .transpose()?;
         let filter = Filter {
             status: status.map(Into::into),
             assignee,
             window_closes_within_hours,
+            label,
         };
         let slice = if let Some(page) = page {
             inbox::conversations(&state.db, &page, first, after, filter).await?

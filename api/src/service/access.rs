@@ -6,11 +6,11 @@
 //! resolvers turn into `null`, an empty list or NOT_FOUND, the same as for a missing id.
 use sea_orm::ConnectionTrait;
 
-use entity::{conversation, page, sync_job};
+use entity::{conversation, label, page, sync_job};
 
 use crate::error::ApiError;
 use crate::service::auth::{Principal, validate_page_id};
-use crate::service::{inbox, sync};
+use crate::service::{inbox, labels, sync};
 
 /// A Page the caller may see (whether or not it is stored: an administrator sees every
 /// Page id, as today).
@@ -97,6 +97,26 @@ pub async fn sync_job(
     Ok(sync::job(db, id)
         .await?
         .filter(|job| me.can_see(&job.page_id)))
+}
+
+/// A label, if it exists and `me` may see its Page.
+pub async fn label(
+    db: &impl ConnectionTrait,
+    me: &Principal,
+    id: i64,
+) -> Result<Option<label::Model>, ApiError> {
+    Ok(labels::find(db, id)
+        .await?
+        .filter(|l| me.can_see(&l.page_id)))
+}
+
+/// The label, if `me` may see it; NOT_FOUND otherwise, as for none at all.
+pub async fn require_label(
+    db: &impl ConnectionTrait,
+    me: &Principal,
+    id: i64,
+) -> Result<label::Model, ApiError> {
+    label(db, me, id).await?.ok_or(ApiError::NotFound("label"))
 }
 
 /// Whether `page_id` is (still) in `me`'s scope: for a live stream, which ends once its

@@ -13,7 +13,8 @@ use sea_orm::{
 };
 
 use entity::{
-    conversation, conversation_activity, message, note, page_event, page_event_head, referral,
+    conversation, conversation_activity, label, message, note, page_event, page_event_head,
+    referral,
 };
 
 use crate::bus::{Change, PageEvent};
@@ -27,6 +28,8 @@ const MESSAGE_UPDATED: &str = "MESSAGE_UPDATED";
 const CONVERSATION_UPDATED: &str = "CONVERSATION_UPDATED";
 const MESSAGE_REMOVED: &str = "MESSAGE_REMOVED";
 const ACTIVITY_ADDED: &str = "ACTIVITY_ADDED";
+const LABEL_CHANGED: &str = "LABEL_CHANGED";
+const LABEL_DELETED: &str = "LABEL_DELETED";
 const NOTE_ADDED: &str = "NOTE_ADDED";
 const REFERRAL_ADDED: &str = "REFERRAL_ADDED";
 
@@ -42,6 +45,8 @@ fn kind_and_id(change: &Change) -> (&'static str, i64) {
         Change::ConversationUpdated(c) => (CONVERSATION_UPDATED, c.id),
         Change::MessageRemoved { id, .. } => (MESSAGE_REMOVED, *id),
         Change::ActivityAdded(a) => (ACTIVITY_ADDED, a.id),
+        Change::LabelChanged(l) => (LABEL_CHANGED, l.id),
+        Change::LabelDeleted { id, .. } => (LABEL_DELETED, *id),
         Change::NoteAdded(n) => (NOTE_ADDED, n.id),
         Change::ReferralAdded(r) => (REFERRAL_ADDED, r.id),
     }
@@ -268,6 +273,7 @@ struct Current {
     messages: HashMap<i64, message::Model>,
     conversations: HashMap<i64, conversation::Model>,
     activity: HashMap<i64, conversation_activity::Model>,
+    labels: HashMap<i64, label::Model>,
     notes: HashMap<i64, note::Model>,
     referrals: HashMap<i64, referral::Model>,
 }
@@ -277,16 +283,18 @@ impl Current {
         let mut message_ids = Vec::new();
         let mut conversation_ids = Vec::new();
         let mut activity_ids = Vec::new();
+        let mut label_ids = Vec::new();
         let mut note_ids = Vec::new();
         let mut referral_ids = Vec::new();
         for entry in entries {
             match entry.kind.as_str() {
                 CONVERSATION_UPDATED => conversation_ids.push(entry.entity_id),
                 ACTIVITY_ADDED => activity_ids.push(entry.entity_id),
+                LABEL_CHANGED => label_ids.push(entry.entity_id),
                 NOTE_ADDED => note_ids.push(entry.entity_id),
                 REFERRAL_ADDED => referral_ids.push(entry.entity_id),
-                MESSAGE_REMOVED => {}
-                _ => message_ids.push(entry.entity_id),
+                MESSAGE_ADDED | MESSAGE_UPDATED => message_ids.push(entry.entity_id),
+                _ => {}
             }
         }
         Ok(Self {
@@ -306,6 +314,7 @@ impl Current {
                 |a| a.id,
             )
             .await?,
+            labels: by_id::<label::Entity>(db, label::Column::Id, label_ids, |l| l.id).await?,
             notes: by_id::<note::Entity>(db, note::Column::Id, note_ids, |n| n.id).await?,
             referrals: by_id::<referral::Entity>(db, referral::Column::Id, referral_ids, |r| r.id)
                 .await?,
@@ -329,6 +338,12 @@ impl Current {
                 id,
             }),
             ACTIVITY_ADDED => self.activity.get(&id).cloned().map(Change::ActivityAdded),
+            // A label deleted since: its LABEL_DELETED follows.
+            LABEL_CHANGED => self.labels.get(&id).cloned().map(Change::LabelChanged),
+            LABEL_DELETED => Some(Change::LabelDeleted {
+                page_id: entry.page_id.clone(),
+                id,
+            }),
             NOTE_ADDED => self.notes.get(&id).cloned().map(Change::NoteAdded),
             REFERRAL_ADDED => self.referrals.get(&id).cloned().map(Change::ReferralAdded),
             _ => None,

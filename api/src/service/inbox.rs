@@ -119,6 +119,8 @@ pub struct Filter {
     /// "Ending soon": only conversations whose 24-hour window is open and closes within
     /// this many hours, the soonest first (instead of the newest message first).
     pub window_closes_within_hours: Option<i32>,
+    /// Only conversations carrying this label.
+    pub label: Option<i64>,
 }
 
 /// The most hours `windowClosesWithinHours` takes: a window is 24 hours long.
@@ -144,6 +146,9 @@ pub async fn conversations(
         Some(Assignee::Unassigned) => query = query.filter(C::AssigneeId.is_null()),
         Some(Assignee::Anyone) => query = query.filter(C::AssigneeId.is_not_null()),
         None => {}
+    }
+    if let Some(label) = filter.label {
+        query = query.filter(C::Id.in_subquery(crate::service::labels::conversations_with(label)));
     }
     let (column, order) = if let Some(hours) = filter.window_closes_within_hours {
         check_window_hours(hours)?;

@@ -10,6 +10,7 @@ pub mod credentials;
 pub mod event_log;
 pub mod inbox;
 pub mod ingest;
+pub mod labels;
 pub mod limits;
 pub mod notes;
 #[cfg(test)]

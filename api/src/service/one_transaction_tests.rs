@@ -253,6 +253,7 @@ fn kind(change: &Change) -> &'static str {
         Change::ActivityAdded(_) => "activity",
         Change::MessageAdded(_) | Change::MessageUpdated(_) => "message",
         Change::MessageRemoved { .. } => "removed",
+        Change::LabelChanged(_) | Change::LabelDeleted { .. } => "label",
         Change::NoteAdded(_) => "note",
         Change::ReferralAdded(_) => "referral",
     }

@@ -153,6 +153,7 @@ mod tests {
             window_expires_at: None,
             human_agent_window_expires_at: None,
             snoozed_until: None,
+            labels: Vec::new(),
         }
     }
 

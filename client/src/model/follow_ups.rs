@@ -54,6 +54,8 @@ pub struct ListFilter {
     pub ending_soon: bool,
     /// The signed-in agent (what "Mine" means).
     pub me: Option<String>,
+    /// Only conversations carrying this label (`labelId`).
+    pub label: Option<String>,
 }
 
 impl ListFilter {
@@ -81,7 +83,11 @@ impl ListFilter {
             AssigneeChoice::Agent(id) => assignee == Some(id.as_str()),
         };
         let soon = !self.ending_soon || ends_soon(c, now);
-        whose && soon && self.status().is_none_or(|s| s == c.status)
+        let labelled = self
+            .label
+            .as_ref()
+            .is_none_or(|id| c.labels.iter().any(|l| &l.id == id));
+        whose && soon && labelled && self.status().is_none_or(|s| s == c.status)
     }
 
     /// Whether `a` is listed before `b`: newest message first, or for "ending soon" the
@@ -96,6 +102,9 @@ impl ListFilter {
 
     /// What an empty list says.
     pub fn empty_text(&self) -> &'static str {
+        if self.label.is_some() {
+            return "No conversations with this label.";
+        }
         match (&self.assignee, self.ending_soon) {
             (_, true) => "No reply window closes within 4 hours.",
             (AssigneeChoice::Mine, _) => "No conversations assigned to you here.",

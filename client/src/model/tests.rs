@@ -16,6 +16,7 @@ fn conv(id: &str, ts: &str, status: ConversationStatus) -> Conversation {
         window_expires_at: None,
         human_agent_window_expires_at: None,
         snoozed_until: None,
+        labels: Vec::new(),
     }
 }
 
@@ -705,4 +706,46 @@ fn links_are_named_by_the_files_name_or_the_shares_title() {
     link.title = Some("Notes".into());
     assert_eq!(link.label(), "🔗 Notes");
     assert_eq!(attachment("location", None).label(), "📍 Location");
+}
+
+fn label(id: &str, name: &str) -> crate::model::Label {
+    crate::model::Label {
+        id: id.into(),
+        name: name.into(),
+        color: "#1f7a8c".into(),
+    }
+}
+
+#[test]
+fn a_label_filter_keeps_the_conversations_carrying_it_as_their_labels_change() {
+    let filter = ListFilter {
+        label: Some("5".into()),
+        ..ListFilter::default()
+    };
+    let mut list = ConversationList::default();
+    let mut c = conv("1", "2026-11-26T10:00:00Z", ConversationStatus::OPEN);
+    list.upsert(c.clone(), &filter, 0);
+    assert!(list.items.is_empty());
+    c.labels = vec![label("5", "VIP")];
+    list.upsert(c.clone(), &filter, 0);
+    assert_eq!(list.items.len(), 1);
+    c.labels.clear();
+    list.upsert(c, &filter, 0);
+    assert!(list.items.is_empty());
+}
+
+#[test]
+fn chips_follow_the_pages_labels_renamed_and_deleted() {
+    let mut labels = crate::model::PageLabels::default();
+    let mut c = conv("1", "2026-11-26T10:00:00Z", ConversationStatus::OPEN);
+    c.labels = vec![label("5", "VIP"), label("6", "Refund")];
+    // Before the Page's list arrives, the conversation's own copies.
+    assert_eq!(labels.of(&c).len(), 2);
+    // Read again after a rename of 5 and the deletion of 6: by the Page's order.
+    labels.set(vec![label("7", "army"), label("5", "Very important")]);
+    let chips: Vec<String> = labels.of(&c).into_iter().map(|l| l.name).collect();
+    assert_eq!(chips, ["Very important"]);
+    assert_eq!(labels.toggled(&c, "7", true), ["5", "7"]);
+    assert_eq!(labels.toggled(&c, "5", false), Vec::<String>::new());
+    assert_eq!(labels.pick(&["7".into(), "5".into()]).len(), 2);
 }

@@ -101,6 +101,7 @@ async fn fetch_conversations(
             assignee,
             assignee_id,
             window_closes_within_hours: filter.window_hours(),
+            label_id: filter.label.clone(),
         })
         .await?
         .conversations;
@@ -454,12 +455,28 @@ pub async fn snooze_conversation(state: AppState, id: String, until: i64) -> Res
     Ok(())
 }
 
-/// The agents of the selected Page and their presence now.
+/// The agents of the selected Page and their presence now, and its labels.
 pub async fn load_presence(mut state: AppState, page_id: String) -> Result<(), ApiError> {
-    let agents = state
-        .gql_as::<PageAgents, PageAgentsAnswer>(page_agents::Variables { page_id })
-        .await?
-        .page_agents;
+    let answer = state
+        .gql_as::<PageAgents, PageAgentsAnswer>(page_agents::Variables {
+            page_id: page_id.clone(),
+        })
+        .await?;
+    if state.page_id.peek().as_deref() == Some(page_id.as_str()) {
+        let mut labels = model::PageLabels::default();
+        labels.set(answer.labels.into_iter().map(Into::into).collect());
+        // A label deleted meanwhile filters nothing any more.
+        let gone = state
+            .label_filter
+            .peek()
+            .as_ref()
+            .is_some_and(|id| !labels.items.iter().any(|l| &l.id == id));
+        if gone {
+            state.label_filter.set(None);
+        }
+        state.labels.set(labels);
+    }
+    let agents = answer.page_agents;
     let mut list = Vec::new();
     for p in agents {
         model::upsert_presence(
@@ -568,4 +585,26 @@ pub fn put_sync_job(state: &mut AppState, job: model::SyncJob) {
 pub async fn sign_out(state: AppState) {
     let _ = state.gql_as::<Logout, Ignored>(logout::Variables {}).await;
     state.forget_session();
+}
+
+/// Puts exactly `label_ids` on `c`: shown at once, put back as it was if refused.
+pub async fn set_labels(
+    state: AppState,
+    c: model::Conversation,
+    label_ids: Vec<String>,
+) -> Result<(), ApiError> {
+    let mut shown = c.clone();
+    shown.labels = state.labels.peek().pick(&label_ids);
+    state.put_conversation(shown);
+    // Through the one shared sender (`api::body`): no state machine of its own.
+    let body = super::api::body(
+        set_conversation_labels::QUERY,
+        set_conversation_labels::OPERATION_NAME,
+        serde_json::json!({ "conversationId": c.id, "labelIds": label_ids }),
+    );
+    let done = state.gql_body(body).await;
+    if done.is_err() {
+        state.put_conversation(c);
+    }
+    done.map(|_| ())
 }

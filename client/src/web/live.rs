@@ -45,6 +45,8 @@ enum Event {
         removed: Option<String>,
         /// A status change, assignment or snooze.
         activity: Option<Box<model::Activity>>,
+        /// A label of the Page was created, changed or deleted.
+        labels_changed: bool,
         /// A private note.
         note: Option<Box<model::Note>>,
         /// A referral came (to one of the Page's conversations).
@@ -266,6 +268,7 @@ async fn serve(
             message: d.page_events.message.map(|m| Box::new(m.into())),
             removed: d.page_events.removed_message_id,
             activity: d.page_events.activity.map(|a| Box::new(a.into())),
+            labels_changed: d.page_events.kind.starts_with("LABEL_"),
             note: d.page_events.note.map(|n| Box::new(n.into())),
             referral: d.page_events.referral.is_some(),
             unread_total: d.page_events.unread_total,
@@ -314,7 +317,7 @@ async fn serve(
         (Err(ended), _, _) | (_, Err(ended), _) | (_, _, Err(ended)) => return ended,
     };
     state.connection.set(Connection::Connected);
-    // Presence is not replayed: ask for it as it is now.
+    // Presence is not replayed: ask for it as it is now (and the labels with it).
     let _ = actions::load_presence(state, page_id.to_string()).await;
     // Subscribed first, fetched second: a change in between arrives both ways and
     // merges into one.
@@ -341,6 +344,7 @@ async fn serve(
                 message,
                 removed,
                 activity,
+                labels_changed,
                 note,
                 referral,
                 unread_total,
@@ -352,6 +356,14 @@ async fn serve(
                 set_unread_total(state, page_id, unread_total);
                 if referral {
                     *state.referrals_seen.write() += 1;
+                }
+                // Rare: the Page's labels are read again (with its agents), rather than
+                // each kind of change decoded and merged here.
+                if labels_changed {
+                    let page_id = page_id.to_string();
+                    spawn_forever(async move {
+                        let _ = actions::load_presence(state, page_id).await;
+                    });
                 }
                 if let Some(a) = activity {
                     state.threads.write().upsert_activity(*a);

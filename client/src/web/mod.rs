@@ -80,6 +80,7 @@ fn Workspace(token: String) -> Element {
         let _filter = state.status_filter.read();
         let _assignee = state.assignee_filter.read();
         let _ending_soon = state.ending_soon.read();
+        let _label = state.label_filter.read();
         if !session_loaded() {
             return;
         }

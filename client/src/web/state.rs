@@ -9,7 +9,7 @@ use super::api::{self, ApiError};
 use super::browser;
 use crate::model::{
     Agent, AssigneeChoice, Conversation, ConversationList, ConversationStatus, Drafts, ListFilter,
-    Page, Presence, Route, SyncJob, Threads, Viewers,
+    Page, PageLabels, Presence, Route, SyncJob, Threads, Viewers,
 };
 
 /// What the connection-state indicator says.
@@ -69,6 +69,10 @@ pub struct AppState {
     pub assignee_filter: Signal<AssigneeChoice>,
     /// The "ending soon" view: open windows closing within 4 hours, soonest first.
     pub ending_soon: Signal<bool>,
+    /// Only conversations carrying this label (filtered by the server).
+    pub label_filter: Signal<Option<String>>,
+    /// The selected Page's labels, kept by the live feed.
+    pub labels: Signal<PageLabels>,
     /// The threads of the conversations opened so far, by conversation id.
     pub threads: Signal<Threads>,
     /// The unsent replies, by conversation id (also in `localStorage`).
@@ -106,6 +110,8 @@ impl AppState {
             status_filter: Signal::new(None),
             assignee_filter: Signal::new(AssigneeChoice::All),
             ending_soon: Signal::new(false),
+            label_filter: Signal::new(None),
+            labels: Signal::new(PageLabels::default()),
             threads: Signal::new(Threads::default()),
             drafts: Signal::new(browser::load_drafts()),
             scroll: CopyValue::new(HashMap::new()),
@@ -199,6 +205,8 @@ impl AppState {
         self.viewers.set(Viewers::default());
         self.sync_jobs.set(Vec::new());
         self.feed_start.set(None);
+        self.label_filter.set(None);
+        self.labels.set(PageLabels::default());
     }
 
     /// The starting point the session load left for `page_id`'s feed, once.
@@ -248,6 +256,7 @@ impl AppState {
             assignee: self.assignee_filter.peek().clone(),
             ending_soon: *self.ending_soon.peek(),
             me: self.me.peek().as_ref().map(|m| m.id.clone()),
+            label: self.label_filter.peek().clone(),
         }
     }
 

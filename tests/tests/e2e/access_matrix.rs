@@ -36,6 +36,8 @@ struct World {
     bobs_token: ApiToken,
     /// A history sync job of Page B.
     sync_job_b: String,
+    /// A label of Page B, on B's conversation.
+    label_b: String,
 }
 
 async fn world() -> World {
@@ -100,6 +102,22 @@ async fn world() -> World {
         )
         .await;
     assert!(assigned["errors"].is_null(), "{assigned:#}");
+    let label_b = app
+        .gql_data_as(
+            &bob.token,
+            "mutation($p: ID!) { createLabel(pageId: $p, name: \"B's label\", color: \"#123456\") { id } }",
+            json!({ "p": PAGE_B }),
+        )
+        .await["createLabel"]["id"]
+        .as_str()
+        .expect("B's label")
+        .to_owned();
+    app.gql_data_as(
+        &bob.token,
+        "mutation($c: ID!, $l: ID!) { setConversationLabels(conversationId: $c, labelIds: [$l]) { id } }",
+        json!({ "c": conversation_b, "l": label_b }),
+    )
+    .await;
     World {
         app,
         alice,
@@ -108,6 +126,7 @@ async fn world() -> World {
         conversation_b,
         bobs_token,
         sync_job_b,
+        label_b,
     }
 }
 
@@ -123,6 +142,10 @@ struct Target {
     me: String,
     /// A history sync job.
     sync_job: String,
+    /// A label.
+    label: String,
+    /// The caller's own conversation (alice's, on A).
+    mine: String,
 }
 
 impl World {
@@ -134,6 +157,8 @@ impl World {
             api_token: self.bobs_token.id.clone(),
             me: self.alice.id.clone(),
             sync_job: self.sync_job_b.clone(),
+            label: self.label_b.clone(),
+            mine: self.conversation_a.clone(),
         }
     }
 
@@ -145,6 +170,8 @@ impl World {
             api_token: NO_ID.to_owned(),
             me: self.alice.id.clone(),
             sync_job: NO_ID.to_owned(),
+            label: NO_ID.to_owned(),
+            mine: self.conversation_a.clone(),
         }
     }
 }
@@ -411,11 +438,83 @@ fn cases() -> Vec<Case> {
             expected_for_api_token: None,
         },
         Case {
+            operation: "labels",
+            document: "query($pageId: ID!) { labels(pageId: $pageId) { id name color } }",
+            variables: |t| json!({ "pageId": t.page }),
+            expected: Expected::Data(json!([])),
+            expected_for_api_token: None,
+        },
+        Case {
+            operation: "createLabel",
+            document: "mutation($pageId: ID!) { createLabel(pageId: $pageId, name: \"mine now\") { id } }",
+            variables: |t| json!({ "pageId": t.page }),
+            expected: Expected::Error("NOT_FOUND"),
+            expected_for_api_token: None,
+        },
+        Case {
+            operation: "updateLabel",
+            document: "mutation($id: ID!) { updateLabel(id: $id, name: \"mine now\", color: \"#000000\") { id name } }",
+            variables: |t| json!({ "id": t.label }),
+            expected: Expected::Error("NOT_FOUND"),
+            expected_for_api_token: None,
+        },
+        Case {
+            operation: "deleteLabel",
+            document: "mutation($id: ID!) { deleteLabel(id: $id) }",
+            variables: |t| json!({ "id": t.label }),
+            expected: Expected::Error("NOT_FOUND"),
+            expected_for_api_token: None,
+        },
+        Case {
+            operation: "setConversationLabels",
+            document: "mutation($id: ID!, $label: ID!) { setConversationLabels(conversationId: $id, labelIds: [$label]) { id labels { id } } }",
+            variables: |t| json!({ "id": t.conversation, "label": t.label }),
+            expected: Expected::Error("NOT_FOUND"),
+            expected_for_api_token: None,
+        },
+        Case {
+            operation: "setConversationLabels",
+            // B's label on alice's own conversation.
+            document: "mutation($id: ID!, $label: ID!) { setConversationLabels(conversationId: $id, labelIds: [$label]) { id labels { id } } }",
+            variables: |t| json!({ "id": t.mine, "label": t.label }),
+            expected: Expected::Error("NOT_FOUND"),
+            expected_for_api_token: None,
+        },
+        Case {
+            operation: "setConversationLabels",
+            // Taking B's label off B's conversation.
+            document: "mutation($id: ID!) { setConversationLabels(conversationId: $id, labelIds: []) { id } }",
+            variables: |t| json!({ "id": t.conversation }),
+            expected: Expected::Error("NOT_FOUND"),
+            expected_for_api_token: None,
+        },
+        Case {
             operation: "addNote",
             // A note on B's conversation, mentioning bob, who works there.
             document: "mutation($id: ID!) { addNote(conversationId: $id, text: \"@Bob mine now\") { id text } }",
             variables: |t| json!({ "id": t.conversation }),
             expected: Expected::Error("NOT_FOUND"),
+            expected_for_api_token: None,
+        },
+        Case {
+            operation: "conversations",
+            // Alice's own Page, filtered by B's label.
+            document: "query($label: ID!) { conversations(pageId: \"1000000001\", first: 100, labelId: $label) { \
+                       edges { node { id } } pageInfo { hasNextPage endCursor } } }",
+            variables: |t| json!({ "label": t.label }),
+            expected: Expected::Data(json!({
+                "edges": [], "pageInfo": { "hasNextPage": false, "endCursor": null },
+            })),
+            expected_for_api_token: None,
+        },
+        Case {
+            operation: "conversations",
+            document: "query($pageId: ID!, $label: ID!) { conversations(pageId: $pageId, first: 100, labelId: $label) { \
+                       edges { node { id labels { id } } } pageInfo { hasNextPage endCursor } } }",
+            variables: |t| json!({ "pageId": t.page, "label": t.label }),
+            expected: Expected::Data(json!({
+                "edges": [], "pageInfo": { "hasNextPage": false, "endCursor": null },
+            })),
             expected_for_api_token: None,
         },
     ]
@@ -559,6 +658,20 @@ async fn b_is_intact(world: &World) -> Vec<String> {
     {
         failures.push(format!("bob no longer sees B's conversation: {bobs}"));
     }
+    let labels = app
+        .gql_as(
+            Some(&world.bob.token),
+            "query($p: ID!, $c: ID!) { labels(pageId: $p) { id name color } conversation(id: $c) { labels { id } } }",
+            json!({ "p": PAGE_B, "c": world.conversation_b }),
+        )
+        .await;
+    let expected = json!({
+        "labels": [{ "id": world.label_b, "name": "B's label", "color": "#123456" }],
+        "conversation": { "labels": [{ "id": world.label_b }] },
+    });
+    if labels["data"] != expected {
+        failures.push(format!("B's label changed: {labels}"));
+    }
     let with_token = page_ids_as(app, &world.bobs_token.token).await;
     if with_token != json!([{ "id": PAGE_B }]) {
         failures.push(format!("bob's API token no longer works: {with_token}"));
@@ -688,10 +801,17 @@ async fn the_inbox_filters_list_page_bs_conversation_for_bob() {
             json!({ "pageId": PAGE_B, "agent": world.bob.id }),
         ),
         ("assignee + ending soon", json!({ "pageId": PAGE_B })),
+        (
+            "labelId",
+            json!({ "pageId": PAGE_B, "label": world.label_b }),
+        ),
     ] {
         let document = match filter {
             "assigneeId" => {
                 "query($pageId: ID!, $agent: ID!) { conversations(pageId: $pageId, assigneeId: $agent) { edges { node { id } } } }"
+            }
+            "labelId" => {
+                "query($pageId: ID!, $label: ID!) { conversations(pageId: $pageId, labelId: $label) { edges { node { id } } } }"
             }
             _ => {
                 "query($pageId: ID!) { conversations(pageId: $pageId, assignee: ASSIGNED, windowClosesWithinHours: 24) { edges { node { id } } } }"

@@ -4525,6 +4525,23 @@ async fn settings_show_the_servers_refusal_and_agents_see_no_teammates() {
     world.browser.close().await;
 }
 
+/// Asserts that the open emoji grid lies wholly inside the window.
+async fn grid_on_screen(b: &Browser) {
+    let rect = b
+        .js(
+            "const r = document.querySelector('[data-testid=\"emoji-picker\"]').getBoundingClientRect();\
+             return [r.left, r.top, r.right, r.bottom, innerWidth, innerHeight];",
+            vec![],
+        )
+        .await;
+    let [left, top, right, bottom, width, height] =
+        serde_json::from_value::<[f64; 6]>(rect.clone()).expect("a rectangle");
+    assert!(
+        left >= 0.0 && top >= 0.0 && right <= width && bottom <= height,
+        "the grid leaves the screen: {rect}"
+    );
+}
+
 #[tokio::test]
 async fn an_emoji_chosen_in_the_composer_goes_in_at_the_cursor_and_reaches_the_customer() {
     let Some(world) =
@@ -4534,6 +4551,8 @@ async fn an_emoji_chosen_in_the_composer_goes_in_at_the_cursor_and_reaches_the_c
         return;
     };
     let n = nonce();
+    // At 360 px wide, where the grid must still fit.
+    world.browser.set_size(360, 740).await;
     world
         .open_chat_after(
             "3000001701",
@@ -4561,6 +4580,7 @@ async fn an_emoji_chosen_in_the_composer_goes_in_at_the_cursor_and_reaches_the_c
         &format!("return ((() => {{ {active} }})()) === 'emoji-option';"),
     )
     .await;
+    grid_on_screen(b).await;
     press(b, &[ESCAPE]).await;
     b.wait_for(
         "the picker closed, the focus on its button",
@@ -4595,6 +4615,12 @@ async fn an_emoji_chosen_in_the_composer_goes_in_at_the_cursor_and_reaches_the_c
     })
     .await;
     assert_eq!(sent["text"], reply.as_str());
+
+    // Assert: on a wide screen too, the grid stays inside the window.
+    b.set_size(1366, 900).await;
+    b.click("composer-emoji").await;
+    b.wait_for_testid("emoji-picker").await;
+    grid_on_screen(b).await;
     world.browser.close().await;
 }
 
@@ -4640,6 +4666,259 @@ async fn settings_team_screenshots() {
             vec![],
         )
         .await;
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        b.screenshot(&docs.join(name)).await;
+        b.js("localStorage.clear(); return true;", vec![]).await;
+    }
+    world.browser.close().await;
+}
+
+// ---- labels (issue 15, point 1) ----
+
+/// The chips of conversation `id`'s list item, `name|color` each, as one string.
+fn row_chips(id: &str) -> String {
+    format!(
+        "const item = document.querySelector('[data-testid=\"conversation-item\"][data-conversation-id=\"{id}\"]');\
+         return item ? Array.from(item.querySelectorAll('[data-testid=\"label-chip\"]'))\
+           .map(c => c.textContent).join(',') : null;"
+    )
+}
+
+/// The chips in the open chat's header.
+const HEADER_CHIPS: &str = "return Array.from(document.querySelectorAll(\
+    '.chat-title [data-testid=\"label-chip\"]')).map(c => c.textContent).join(',');";
+
+async fn chips_become(b: &Browser, what: &str, script: &str, wanted: &str) {
+    b.wait_for(
+        what,
+        UI_TIMEOUT,
+        &format!(
+            "const s = (() => {{ {script} }})(); return s === {} ? s : false;",
+            json!(wanted)
+        ),
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn a_new_label_is_offered_live_put_on_in_the_chat_and_filters_the_list() {
+    let Some(world) =
+        world("a_new_label_is_offered_live_put_on_in_the_chat_and_filters_the_list").await
+    else {
+        return;
+    };
+    // Arrange: Ada and Ben wrote; Ada's chat is open.
+    let n = nonce();
+    let ben = world
+        .thread(
+            "3000001701",
+            ("Ben", "Okafor"),
+            format!("Where is my order {n}"),
+        )
+        .await;
+    let ada = world
+        .thread(
+            "3000001700",
+            ("Ada", "Lovelace"),
+            format!("Do you ship to Oslo {n}"),
+        )
+        .await;
+    world.sign_in().await;
+    world.open_conversation_showing(&ada.text).await;
+    let b = &world.browser;
+
+    // Act: a teammate creates VIP while the chat is open; it is offered in the picker at
+    // once, and ticked.
+    let vip = world
+        .app
+        .gql_data(
+            "mutation($p: ID!) { createLabel(pageId: $p, name: \"VIP\", color: \"#b5179e\") { id } }",
+            json!({ "p": PAGE }),
+        )
+        .await["createLabel"]["id"]
+        .as_str()
+        .expect("an id")
+        .to_owned();
+    b.click("label-picker").await;
+    let tick = format!(
+        "const o = document.querySelector('[data-testid=\"label-option\"][data-label-id=\"{vip}\"]');\
+         if (!o) return false; if (!o.checked) o.click(); return true;"
+    );
+    b.wait_for("VIP offered in the picker, ticked", UI_TIMEOUT, &tick)
+        .await;
+
+    // Assert: on the conversation, in the header and on its row, and on the server.
+    chips_become(b, "VIP in the chat header", HEADER_CHIPS, "VIP").await;
+    chips_become(b, "VIP on Ada's row", &row_chips(&ada.id), "VIP").await;
+    let colour = b
+        .js(
+            "return getComputedStyle(document.querySelector('.chat-title [data-testid=\"label-chip\"]')).borderTopColor;",
+            vec![],
+        )
+        .await;
+    assert_eq!(colour, "rgb(181, 23, 158)");
+    eventually(UI_TIMEOUT, async || {
+        let stored = world
+            .app
+            .gql(
+                "query($id: ID!) { conversation(id: $id) { labels { id } } }",
+                json!({ "id": ada.id }),
+            )
+            .await;
+        let labels = &stored["data"]["conversation"]["labels"];
+        if *labels == json!([{ "id": vip }]) {
+            Ok(())
+        } else {
+            Err(format!("VIP is not stored on Ada's conversation: {stored}"))
+        }
+    })
+    .await;
+
+    // Act + Assert: a teammate labels Ben's conversation and renames VIP: both live.
+    let refund = world
+        .app
+        .gql_data(
+            "mutation($p: ID!) { createLabel(pageId: $p, name: \"Refund\", color: \"#c1121f\") { id } }",
+            json!({ "p": PAGE }),
+        )
+        .await["createLabel"]["id"]
+        .as_str()
+        .expect("an id")
+        .to_owned();
+    world
+        .app
+        .gql_data(
+            "mutation($c: ID!, $l: [ID!]!) { setConversationLabels(conversationId: $c, labelIds: $l) { id } }",
+            json!({ "c": ben.id, "l": [refund] }),
+        )
+        .await;
+    chips_become(
+        b,
+        "Refund on Ben's row, live",
+        &row_chips(&ben.id),
+        "Refund",
+    )
+    .await;
+    world
+        .app
+        .gql_data(
+            "mutation($id: ID!) { updateLabel(id: $id, name: \"Very important\") { id } }",
+            json!({ "id": vip }),
+        )
+        .await;
+    chips_become(
+        b,
+        "the rename in the header, live",
+        HEADER_CHIPS,
+        "Very important",
+    )
+    .await;
+    chips_become(
+        b,
+        "the rename on Ada's row, live",
+        &row_chips(&ada.id),
+        "Very important",
+    )
+    .await;
+
+    // Act + Assert: the list filtered by a label, from the server; then every label.
+    world.choose("filter-label", &vip).await;
+    list_becomes(b, "Very important", &[&ada.id]).await;
+    world.choose("filter-label", &refund).await;
+    list_becomes(b, "Refund", &[&ben.id]).await;
+    world.choose("filter-label", "").await;
+    list_becomes(b, "All labels", &[&ada.id, &ben.id]).await;
+
+    // Act + Assert: the picker takes it off again.
+    b.js(
+        &format!(
+            "const o = document.querySelector('[data-testid=\"label-option\"][data-label-id=\"{vip}\"]');\
+             if (!o || !o.checked) return false; o.click(); return true;"
+        ),
+        vec![],
+    )
+    .await;
+    chips_become(b, "no chip in the header", HEADER_CHIPS, "").await;
+    chips_become(b, "no chip on Ada's row", &row_chips(&ada.id), "").await;
+
+    // Act + Assert: deleted by a teammate, Refund leaves Ben's row live.
+    world
+        .app
+        .gql_data(
+            "mutation($id: ID!) { deleteLabel(id: $id) }",
+            json!({ "id": refund }),
+        )
+        .await;
+    chips_become(b, "Refund gone from Ben's row", &row_chips(&ben.id), "").await;
+    world.browser.close().await;
+}
+
+#[tokio::test]
+#[ignore = "writes docs/labels*.png; run on demand"]
+async fn labels_screenshots() {
+    let Some(world) = world("labels_screenshots").await else {
+        return;
+    };
+    let mut ids = Vec::new();
+    for (name, color) in [
+        ("VIP", "#b5179e"),
+        ("Refund", "#c1121f"),
+        ("Order question", "#1f7a8c"),
+        ("Wholesale", "#2d6a4f"),
+    ] {
+        let created = world
+            .app
+            .gql_data(
+                "mutation($p: ID!, $n: String!, $c: String) { createLabel(pageId: $p, name: $n, color: $c) { id } }",
+                json!({ "p": PAGE, "n": name, "c": color }),
+            )
+            .await;
+        ids.push(
+            created["createLabel"]["id"]
+                .as_str()
+                .expect("an id")
+                .to_owned(),
+        );
+    }
+    let people = [
+        (
+            "3000001790",
+            ("Ben", "Okafor"),
+            "Where is my order #4411?",
+            vec![1, 2],
+        ),
+        (
+            "3000001791",
+            ("Chloé", "Martin"),
+            "Can I buy 40 tents for our club?",
+            vec![3],
+        ),
+        (
+            "3000001792",
+            ("Ada", "Lovelace"),
+            "Do you ship to Oslo?",
+            vec![0, 2],
+        ),
+    ];
+    for (psid, name, text, labels) in people {
+        let thread = world.thread(psid, name, text.to_owned()).await;
+        let chosen: Vec<&String> = labels.iter().map(|i| &ids[*i]).collect();
+        world
+            .app
+            .gql_data(
+                "mutation($c: ID!, $l: [ID!]!) { setConversationLabels(conversationId: $c, labelIds: $l) { id } }",
+                json!({ "c": thread.id, "l": chosen }),
+            )
+            .await;
+    }
+    let docs = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../docs");
+    let b = &world.browser;
+    for (width, height, name) in [(1280, 800, "labels.png"), (360, 740, "labels-360.png")] {
+        b.set_size(width, height).await;
+        world.sign_in().await;
+        world.open_conversation_showing("Oslo").await;
+        b.click("label-picker").await;
+        b.wait_for_testid("label-menu").await;
         tokio::time::sleep(Duration::from_millis(500)).await;
         b.screenshot(&docs.join(name)).await;
         b.js("localStorage.clear(); return true;", vec![]).await;

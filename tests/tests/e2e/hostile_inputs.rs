@@ -48,6 +48,24 @@ const RESET_PASSWORD: &str = "mutation($id: ID!, $password: String) {
 const AUDIT_LOG: &str = "query($first: Int, $after: String) {
   auditLog(first: $first, after: $after) { edges { node { id } } }
 }";
+const CREATE_LABEL: &str = "mutation($p: ID!, $name: String!, $color: String) {
+  createLabel(pageId: $p, name: $name, color: $color) { id }
+}";
+const UPDATE_LABEL: &str = "mutation($id: ID!, $name: String, $color: String) {
+  updateLabel(id: $id, name: $name, color: $color) { id }
+}";
+const DELETE_LABEL: &str = "mutation($id: ID!) { deleteLabel(id: $id) }";
+const SET_LABELS: &str = "mutation($c: ID!, $labels: [ID!]!) {
+  setConversationLabels(conversationId: $c, labelIds: $labels) { id }
+}";
+const LABELLED: &str = "query($p: ID!, $label: ID) {
+  conversations(pageId: $p, labelId: $label) { edges { node { id } } }
+}";
+/// What the team keeps on the Page besides its conversations: a refused row changes none of it.
+const TEAM_STATE: &str = "query($p: ID!, $c: ID!) {
+  labels(pageId: $p) { id name color }
+  conversation(id: $c) { labels { id } }
+}";
 const CUSTOMER_STORY: &str =
     "query($id: ID!) { customerStory(conversationId: $id) { psid referrals { id } } }";
 const PAGE_AGENTS: &str = "query($pageId: ID!) { pageAgents(pageId: $pageId) { agent { id } } }";
@@ -76,6 +94,9 @@ struct Fixture {
     admins_api_token: ApiToken,
     /// An API token only the rate-limit row uses.
     hammered: ApiToken,
+    /// Labels of `PAGE`: "Keep" (on the conversation) and "Other".
+    label: String,
+    other_label: String,
 }
 
 /// The fixture's API-token limit: calls a second, with a burst of twice that. Low, so
@@ -109,6 +130,23 @@ async fn fixture() -> Fixture {
     let hammered = app
         .create_api_token(&app.admin_token, "hammered", &[PAGE])
         .await;
+    let mut labels = Vec::new();
+    for name in ["Keep", "Other"] {
+        let data = app
+            .gql_data(
+                CREATE_LABEL,
+                json!({ "p": PAGE, "name": name, "color": "#123456" }),
+            )
+            .await;
+        labels.push(id_of(&data["createLabel"]).to_owned());
+    }
+    app.gql_data(
+        SET_LABELS,
+        json!({ "c": conversation, "labels": [labels[0]] }),
+    )
+    .await;
+    let other_label = labels.pop().expect("two labels");
+    let label = labels.pop().expect("two labels");
     Fixture {
         app,
         conversation,
@@ -118,6 +156,8 @@ async fn fixture() -> Fixture {
         revoked,
         admins_api_token,
         hammered,
+        label,
+        other_label,
     }
 }
 
@@ -323,11 +363,12 @@ enum Group {
     RateLimits,
     Replies,
     Administration,
+    Labels,
     Notes,
 }
 
 impl Group {
-    const ALL: [Group; 15] = [
+    const ALL: [Group; 16] = [
         Group::ForgedWebhooks,
         Group::MalformedDeliveries,
         Group::MalformedGraphql,
@@ -342,6 +383,7 @@ impl Group {
         Group::RateLimits,
         Group::Replies,
         Group::Administration,
+        Group::Labels,
         Group::Notes,
     ];
 }
@@ -1176,6 +1218,165 @@ fn rows(f: &Fixture, group: Group) -> Vec<Row> {
                 Expected::Code("BAD_USER_INPUT"),
             ),
         ],
+        // Labels (issue 15, point 1).
+        Group::Labels => {
+            let create = |name: Value, color: Value| {
+                gql(
+                    admin(),
+                    CREATE_LABEL,
+                    json!({ "p": PAGE, "name": name, "color": color }),
+                )
+            };
+            let update = |id: &str, name: Value, color: Value| {
+                gql(
+                    bearer(&f.alice.token),
+                    UPDATE_LABEL,
+                    json!({ "id": id, "name": name, "color": color }),
+                )
+            };
+            let set = |labels: Value| {
+                gql(
+                    bearer(&f.alice.token),
+                    SET_LABELS,
+                    json!({ "c": conversation, "labels": labels }),
+                )
+            };
+            let many: Vec<String> = (1..=21).map(|n| n.to_string()).collect();
+            let flood: Vec<String> = (1..=5000).map(|n| n.to_string()).collect();
+            vec![
+                row(
+                    "createLabel named \"\"",
+                    create(json!(""), Value::Null),
+                    Expected::Code("BAD_USER_INPUT"),
+                ),
+                row(
+                    "createLabel named with spaces only",
+                    create(json!("   \t "), Value::Null),
+                    Expected::Code("BAD_USER_INPUT"),
+                ),
+                row(
+                    "createLabel with a 41-character name",
+                    create(json!("n".repeat(41)), Value::Null),
+                    Expected::Code("BAD_USER_INPUT"),
+                ),
+                row(
+                    "createLabel with a 100 KB name",
+                    create(json!("n".repeat(100 * 1024)), Value::Null),
+                    Expected::Code("BAD_USER_INPUT"),
+                ),
+                row(
+                    "createLabel with a NUL in its name",
+                    create(json!("a\u{0}b"), Value::Null),
+                    Expected::Code("BAD_USER_INPUT"),
+                ),
+                row(
+                    "createLabel named KEEP beside Keep",
+                    create(json!("KEEP"), Value::Null),
+                    Expected::Code("BAD_USER_INPUT"),
+                ),
+                row(
+                    "createLabel coloured red",
+                    create(json!("New"), json!("red")),
+                    Expected::Code("BAD_USER_INPUT"),
+                ),
+                row(
+                    "createLabel coloured #12345",
+                    create(json!("New"), json!("#12345")),
+                    Expected::Code("BAD_USER_INPUT"),
+                ),
+                row(
+                    "createLabel coloured with CSS",
+                    create(json!("New"), json!("#fff;background:url(//evil)")),
+                    Expected::Code("BAD_USER_INPUT"),
+                ),
+                row(
+                    "createLabel on Page `1 OR 1=1`",
+                    gql(
+                        admin(),
+                        CREATE_LABEL,
+                        json!({ "p": "1 OR 1=1", "name": "New" }),
+                    ),
+                    Expected::Code("BAD_USER_INPUT"),
+                ),
+                row(
+                    "createLabel on a Page nothing was stored for",
+                    gql(
+                        admin(),
+                        CREATE_LABEL,
+                        json!({ "p": NEW_PAGE, "name": "New" }),
+                    ),
+                    Expected::Code("NOT_FOUND"),
+                ),
+                row(
+                    "updateLabel renaming Other to keep",
+                    update(&f.other_label, json!("keep"), Value::Null),
+                    Expected::Code("BAD_USER_INPUT"),
+                ),
+                row(
+                    "updateLabel to an empty name",
+                    update(&f.label, json!(""), Value::Null),
+                    Expected::Code("BAD_USER_INPUT"),
+                ),
+                row(
+                    "updateLabel to a good name and a bad colour",
+                    update(&f.label, json!("Renamed"), json!("#GGGGGG")),
+                    Expected::Code("BAD_USER_INPUT"),
+                ),
+                row(
+                    "updateLabel of id -1",
+                    update("-1", json!("x"), Value::Null),
+                    Expected::Code("BAD_USER_INPUT"),
+                ),
+                row(
+                    "updateLabel of an unknown label",
+                    update("999999999", json!("x"), Value::Null),
+                    Expected::Code("NOT_FOUND"),
+                ),
+                row(
+                    "deleteLabel of id `1; DROP TABLE labels`",
+                    gql(
+                        bearer(&f.alice.token),
+                        DELETE_LABEL,
+                        json!({ "id": "1; DROP TABLE labels" }),
+                    ),
+                    Expected::Code("BAD_USER_INPUT"),
+                ),
+                row(
+                    "deleteLabel of an unknown label",
+                    gql(
+                        bearer(&f.alice.token),
+                        DELETE_LABEL,
+                        json!({ "id": "999999999" }),
+                    ),
+                    Expected::Code("NOT_FOUND"),
+                ),
+                row(
+                    "setConversationLabels with 21 labels",
+                    set(json!(many)),
+                    Expected::Code("BAD_USER_INPUT"),
+                ),
+                row(
+                    "setConversationLabels with 5,000 labels",
+                    set(json!(flood)),
+                    Expected::Code("BAD_USER_INPUT"),
+                ),
+                row(
+                    "setConversationLabels with label id 0",
+                    set(json!(["0"])),
+                    Expected::Code("BAD_USER_INPUT"),
+                ),
+                row(
+                    "setConversationLabels with an unknown label beside a good one",
+                    set(json!([f.other_label, "999999999"])),
+                    Expected::Code("NOT_FOUND"),
+                ),
+                row(
+                    "conversations(labelId: \"x\")",
+                    gql(admin(), LABELLED, json!({ "p": PAGE, "label": "x" })),
+                    Expected::Code("BAD_USER_INPUT"),
+                ),
+            ]
+        }
         // Teammates, tokens and the audit log (issue 15, points 7 and 8).
         Group::Administration => {
             let reset = |auth: Auth, id: &str, password: Value| {
@@ -1675,6 +1876,13 @@ async fn refused_as_specified_and_change_nothing(group: Group) {
         },
         "the fixture is not what the rows expect"
     );
+    let team_state = || async {
+        fixture
+            .app
+            .gql_data(TEAM_STATE, json!({ "p": PAGE, "c": fixture.conversation }))
+            .await
+    };
+    let mut team = team_state().await;
     let mut failures = Vec::new();
 
     for row in &rows {
@@ -1692,6 +1900,13 @@ async fn refused_as_specified_and_change_nothing(group: Group) {
                 "something was stored or changed: {counts:?} became {after:?}"
             ));
             counts = after;
+        }
+        let team_after = team_state().await;
+        if team_after != team {
+            failed.push(format!(
+                "the Page's labels changed: {team} became {team_after}"
+            ));
+            team = team_after;
         }
         let verdict = if failed.is_empty() { "ok" } else { "FAILED" };
         println!("row {:?} ... {verdict}", row.name);
@@ -1774,6 +1989,11 @@ async fn replies() {
 #[tokio::test]
 async fn teammates_tokens_and_the_audit_log() {
     refused_as_specified_and_change_nothing(Group::Administration).await;
+}
+
+#[tokio::test]
+async fn labels() {
+    refused_as_specified_and_change_nothing(Group::Labels).await;
 }
 
 #[tokio::test]

@@ -23,6 +23,7 @@ mod hostile_clients;
 mod hostile_inputs;
 mod instances;
 mod introspection;
+mod labels;
 mod media;
 mod metrics;
 mod notes;

@@ -27,6 +27,7 @@ pub struct ClientIp(pub IpAddr);
 pub struct MutationRoot(
     InboxMutation,
     admin::AdminMutation,
+    super::labels::LabelMutation,
     super::notes::NotesMutation,
 );
 

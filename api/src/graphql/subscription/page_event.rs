@@ -2,6 +2,7 @@
 use async_graphql::{ComplexObject, Context, Enum, ID, SimpleObject};
 
 use crate::bus::{Change, PageEvent};
+use crate::graphql::labels::Label;
 use crate::graphql::story::Referral;
 use crate::graphql::types::{Conversation, Message, Note};
 use crate::graphql::voices::ConversationActivity;
@@ -25,6 +26,10 @@ pub struct PageEventItem {
     /// ACTIVITY_ADDED: a status change, assignment or snooze of one of the Page's
     /// conversations (the conversation itself comes as CONVERSATION_UPDATED too).
     activity: Option<ConversationActivity>,
+    /// LABEL_CHANGED: a label of the Page, created or changed, as it is now.
+    label: Option<Label>,
+    /// LABEL_DELETED: this label was deleted and taken off every conversation; drop it.
+    removed_label_id: Option<ID>,
     /// NOTE_ADDED: a private note added to one of the Page's conversations.
     note: Option<Note>,
     /// REFERRAL_ADDED: Facebook said how a customer came to one of the Page's
@@ -48,6 +53,8 @@ pub enum PageEventKind {
     ConversationUpdated,
     MessageRemoved,
     ActivityAdded,
+    LabelChanged,
+    LabelDeleted,
     NoteAdded,
     ReferralAdded,
 }
@@ -57,6 +64,8 @@ impl From<&PageEvent> for PageEventItem {
         let position = Some(event.position);
         let mut removed_message_id = None;
         let mut activity = None;
+        let mut label = None;
+        let mut removed_label_id = None;
         let mut note = None;
         let mut referral = None;
         let (kind, message, conversation) = match &event.change {
@@ -95,6 +104,14 @@ impl From<&PageEvent> for PageEventItem {
                 });
                 (PageEventKind::ActivityAdded, None, None)
             }
+            Change::LabelChanged(l) => {
+                label = Some(Label(l.clone()));
+                (PageEventKind::LabelChanged, None, None)
+            }
+            Change::LabelDeleted { id, .. } => {
+                removed_label_id = Some(ID(id.to_string()));
+                (PageEventKind::LabelDeleted, None, None)
+            }
             Change::NoteAdded(n) => {
                 note = Some(Note {
                     model: n.clone(),
@@ -118,6 +135,8 @@ impl From<&PageEvent> for PageEventItem {
             conversation,
             removed_message_id,
             activity,
+            label,
+            removed_label_id,
             note,
             referral,
         }

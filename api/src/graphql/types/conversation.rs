@@ -5,7 +5,8 @@ use entity::conversation;
 
 use super::{ConversationStatus, Customer, NoteConnection, Page, PageInfo};
 use crate::graphql::auth::Agent;
-use crate::graphql::loaders::{self, AgentId, Loaders};
+use crate::graphql::labels::Label;
+use crate::graphql::loaders::{self, AgentId, ConversationLabels, Loaders};
 use crate::graphql::voices::{self, ActivityConnection, ConversationViewer};
 use crate::service::inbox::{self, Cursor};
 use crate::service::{activity, notes, send};
@@ -87,6 +88,19 @@ impl Conversation {
             .await
             .map_err(loaders::internal)?
             .map(Agent))
+    }
+
+    /// Its labels, by name (`setConversationLabels` changes them).
+    async fn labels(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<Label>> {
+        let loaders = ctx.data::<Loaders>()?;
+        Ok(loaders
+            .load_one(ConversationLabels(self.model.id))
+            .await
+            .map_err(loaders::internal)?
+            .unwrap_or_default()
+            .into_iter()
+            .map(Label)
+            .collect())
     }
 
     /// Until when a standard reply is allowed (24 hours after the customer's last message).

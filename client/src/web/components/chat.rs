@@ -223,6 +223,7 @@ fn ChatView(id: String) -> Element {
                                 "{text}"
                             }
                         }
+                        {super::labels::chips(&state, c)}
                         if let (ConversationStatus::SNOOZED, Some(until)) = (c.status, &c.snoozed_until) {
                             p { class: "snoozed-until", "data-testid": "snoozed-until", "data-until": "{until}",
                                 {snoozed_until_text(until, now, tz)}
@@ -256,6 +257,9 @@ fn ChatView(id: String) -> Element {
                         }
                     }
                     SnoozeMenu { id: id.clone(), disabled: status.is_none(), error }
+                    if let Some(c) = &conversation {
+                        super::labels::LabelPicker { conversation: c.clone() }
+                    }
                     label { class: "sr-only", r#for: "conversation-assignee", "Assignee" }
                     select {
                         id: "conversation-assignee",

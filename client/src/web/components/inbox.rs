@@ -202,6 +202,7 @@ pub fn Inbox() -> Element {
                     },
                     "Ending soon"
                 }
+                {super::labels::filter(state)}
             }
             if let Some(e) = error() {
                 p { class: "error", role: "alert", "{e}" }
@@ -300,6 +301,7 @@ fn ConversationItem(conversation: Conversation, selected: bool, now: i64) -> Ele
                             span { class: "assignee", "→ {a.name}" }
                         }
                     }
+                    {super::labels::chips(&state, &c)}
                 }
             }
         }

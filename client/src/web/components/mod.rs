@@ -3,6 +3,7 @@ mod access;
 mod chat;
 mod emoji;
 mod inbox;
+mod labels;
 mod login;
 mod notes;
 mod notifications;

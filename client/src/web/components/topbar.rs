@@ -37,6 +37,9 @@ pub fn TopBar() -> Element {
                     value: "{page_id}",
                     onchange: move |e| {
                         let v = e.value();
+                        // Labels are the Page's own: the new Page's come with its feed.
+                        state.label_filter.set(None);
+                        state.labels.set(Default::default());
                         state.page_id.set(Some(v));
                         state.navigate(Route::Inbox);
                     },
