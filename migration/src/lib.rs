@@ -21,6 +21,7 @@ mod m20261201_000022_reactions_and_edits;
 mod m20261201_000026_audit_log;
 mod m20261202_000027_labels;
 mod m20261202_000028_notes;
+mod m20261202_000029_saved_replies;
 mod m20261202_000030_referrals;
 
 /// Runs at server start (`api`) and from the `migration` CLI.
@@ -47,6 +48,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261201_000026_audit_log::Migration),
             Box::new(m20261202_000027_labels::Migration),
             Box::new(m20261202_000028_notes::Migration),
+            Box::new(m20261202_000029_saved_replies::Migration),
             Box::new(m20261202_000030_referrals::Migration),
         ]
     }

@@ -9,7 +9,7 @@ use std::sync::Arc;
 use futures::stream::BoxStream;
 use serde::{Deserialize, Serialize};
 
-use entity::{conversation, conversation_activity, label, message, note, referral};
+use entity::{conversation, conversation_activity, label, message, note, referral, saved_reply};
 
 /// What travels on the bus.
 // Each event is allocated once and shared behind an `Arc`, so the variants' sizes differing
@@ -67,6 +67,10 @@ pub enum Change {
     LabelDeleted { page_id: String, id: i64 },
     /// An agent added a private note to a conversation (`service::notes`).
     NoteAdded(note::Model),
+    /// A saved reply of the Page was created or changed (shortcut, text).
+    SavedReplyChanged(saved_reply::Model),
+    /// A saved reply was deleted: drop saved reply `id`.
+    SavedReplyDeleted { page_id: String, id: i64 },
     /// Facebook said how a customer came to a conversation (an ad, an m.me link, the chat
     /// plugin).
     ReferralAdded(referral::Model),
@@ -78,10 +82,13 @@ impl Change {
         match self {
             Self::MessageAdded(m) | Self::MessageUpdated(m) => &m.page_id,
             Self::ConversationUpdated(c) => &c.page_id,
-            Self::MessageRemoved { page_id, .. } | Self::LabelDeleted { page_id, .. } => page_id,
+            Self::MessageRemoved { page_id, .. }
+            | Self::LabelDeleted { page_id, .. }
+            | Self::SavedReplyDeleted { page_id, .. } => page_id,
             Self::ActivityAdded(a) => &a.page_id,
             Self::LabelChanged(l) => &l.page_id,
             Self::NoteAdded(n) => &n.page_id,
+            Self::SavedReplyChanged(r) => &r.page_id,
             Self::ReferralAdded(r) => &r.page_id,
         }
     }

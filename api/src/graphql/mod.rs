@@ -8,6 +8,7 @@ pub mod loaders;
 mod mutation;
 mod notes;
 mod query;
+mod saved_replies;
 mod sequencer;
 mod story;
 mod subscription;
@@ -31,6 +32,7 @@ pub struct QueryRoot(
     admin::AdminQuery,
     labels::LabelQuery,
     notes::NotesQuery,
+    saved_replies::SavedReplyQuery,
     story::StoryQuery,
 );
 

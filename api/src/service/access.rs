@@ -6,11 +6,11 @@
 //! resolvers turn into `null`, an empty list or NOT_FOUND, the same as for a missing id.
 use sea_orm::ConnectionTrait;
 
-use entity::{conversation, label, page, sync_job};
+use entity::{conversation, label, page, saved_reply, sync_job};
 
 use crate::error::ApiError;
 use crate::service::auth::{Principal, validate_page_id};
-use crate::service::{inbox, labels, sync};
+use crate::service::{inbox, labels, saved_replies, sync};
 
 /// A Page the caller may see (whether or not it is stored: an administrator sees every
 /// Page id, as today).
@@ -117,6 +117,19 @@ pub async fn require_label(
     id: i64,
 ) -> Result<label::Model, ApiError> {
     label(db, me, id).await?.ok_or(ApiError::NotFound("label"))
+}
+
+/// A saved reply, if it exists and `me` may see its Page; NOT_FOUND otherwise, as for
+/// none at all.
+pub async fn require_saved_reply(
+    db: &impl ConnectionTrait,
+    me: &Principal,
+    id: i64,
+) -> Result<saved_reply::Model, ApiError> {
+    saved_replies::find(db, id)
+        .await?
+        .filter(|r| me.can_see(&r.page_id))
+        .ok_or(ApiError::NotFound("saved reply"))
 }
 
 /// Whether `page_id` is (still) in `me`'s scope: for a live stream, which ends once its

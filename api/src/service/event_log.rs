@@ -14,7 +14,7 @@ use sea_orm::{
 
 use entity::{
     conversation, conversation_activity, label, message, note, page_event, page_event_head,
-    referral,
+    referral, saved_reply,
 };
 
 use crate::bus::{Change, PageEvent};
@@ -31,6 +31,8 @@ const ACTIVITY_ADDED: &str = "ACTIVITY_ADDED";
 const LABEL_CHANGED: &str = "LABEL_CHANGED";
 const LABEL_DELETED: &str = "LABEL_DELETED";
 const NOTE_ADDED: &str = "NOTE_ADDED";
+const SAVED_REPLY_CHANGED: &str = "SAVED_REPLY_CHANGED";
+const SAVED_REPLY_DELETED: &str = "SAVED_REPLY_DELETED";
 const REFERRAL_ADDED: &str = "REFERRAL_ADDED";
 
 /// Rows per multi-row INSERT (5 parameters each).
@@ -48,6 +50,8 @@ fn kind_and_id(change: &Change) -> (&'static str, i64) {
         Change::LabelChanged(l) => (LABEL_CHANGED, l.id),
         Change::LabelDeleted { id, .. } => (LABEL_DELETED, *id),
         Change::NoteAdded(n) => (NOTE_ADDED, n.id),
+        Change::SavedReplyChanged(r) => (SAVED_REPLY_CHANGED, r.id),
+        Change::SavedReplyDeleted { id, .. } => (SAVED_REPLY_DELETED, *id),
         Change::ReferralAdded(r) => (REFERRAL_ADDED, r.id),
     }
 }
@@ -275,6 +279,7 @@ struct Current {
     activity: HashMap<i64, conversation_activity::Model>,
     labels: HashMap<i64, label::Model>,
     notes: HashMap<i64, note::Model>,
+    saved_replies: HashMap<i64, saved_reply::Model>,
     referrals: HashMap<i64, referral::Model>,
 }
 
@@ -285,6 +290,7 @@ impl Current {
         let mut activity_ids = Vec::new();
         let mut label_ids = Vec::new();
         let mut note_ids = Vec::new();
+        let mut saved_reply_ids = Vec::new();
         let mut referral_ids = Vec::new();
         for entry in entries {
             match entry.kind.as_str() {
@@ -292,6 +298,7 @@ impl Current {
                 ACTIVITY_ADDED => activity_ids.push(entry.entity_id),
                 LABEL_CHANGED => label_ids.push(entry.entity_id),
                 NOTE_ADDED => note_ids.push(entry.entity_id),
+                SAVED_REPLY_CHANGED => saved_reply_ids.push(entry.entity_id),
                 REFERRAL_ADDED => referral_ids.push(entry.entity_id),
                 MESSAGE_ADDED | MESSAGE_UPDATED => message_ids.push(entry.entity_id),
                 _ => {}
@@ -316,6 +323,13 @@ impl Current {
             .await?,
             labels: by_id::<label::Entity>(db, label::Column::Id, label_ids, |l| l.id).await?,
             notes: by_id::<note::Entity>(db, note::Column::Id, note_ids, |n| n.id).await?,
+            saved_replies: by_id::<saved_reply::Entity>(
+                db,
+                saved_reply::Column::Id,
+                saved_reply_ids,
+                |r| r.id,
+            )
+            .await?,
             referrals: by_id::<referral::Entity>(db, referral::Column::Id, referral_ids, |r| r.id)
                 .await?,
         })
@@ -345,6 +359,16 @@ impl Current {
                 id,
             }),
             NOTE_ADDED => self.notes.get(&id).cloned().map(Change::NoteAdded),
+            // A saved reply deleted since: its SAVED_REPLY_DELETED follows.
+            SAVED_REPLY_CHANGED => self
+                .saved_replies
+                .get(&id)
+                .cloned()
+                .map(Change::SavedReplyChanged),
+            SAVED_REPLY_DELETED => Some(Change::SavedReplyDeleted {
+                page_id: entry.page_id.clone(),
+                id,
+            }),
             REFERRAL_ADDED => self.referrals.get(&id).cloned().map(Change::ReferralAdded),
             _ => None,
         }

@@ -19,6 +19,7 @@ pub mod outbox;
 pub mod pages;
 pub mod presence;
 pub mod profiles;
+pub mod saved_replies;
 pub mod send;
 pub mod snooze;
 pub mod story;

@@ -255,6 +255,7 @@ fn kind(change: &Change) -> &'static str {
         Change::MessageRemoved { .. } => "removed",
         Change::LabelChanged(_) | Change::LabelDeleted { .. } => "label",
         Change::NoteAdded(_) => "note",
+        Change::SavedReplyChanged(_) | Change::SavedReplyDeleted { .. } => "saved reply",
         Change::ReferralAdded(_) => "referral",
     }
 }

@@ -38,6 +38,8 @@ struct World {
     sync_job_b: String,
     /// A label of Page B, on B's conversation.
     label_b: String,
+    /// A saved reply of Page B.
+    saved_reply_b: String,
 }
 
 async fn world() -> World {
@@ -118,6 +120,16 @@ async fn world() -> World {
         json!({ "c": conversation_b, "l": label_b }),
     )
     .await;
+    let saved_reply_b = app
+        .gql_data_as(
+            &bob.token,
+            "mutation($p: ID!) { createSavedReply(pageId: $p, shortcut: \"hours\", text: \"9 to 5\") { id } }",
+            json!({ "p": PAGE_B }),
+        )
+        .await["createSavedReply"]["id"]
+        .as_str()
+        .expect("B's saved reply")
+        .to_owned();
     World {
         app,
         alice,
@@ -127,6 +139,7 @@ async fn world() -> World {
         bobs_token,
         sync_job_b,
         label_b,
+        saved_reply_b,
     }
 }
 
@@ -146,6 +159,8 @@ struct Target {
     label: String,
     /// The caller's own conversation (alice's, on A).
     mine: String,
+    /// A saved reply.
+    saved_reply: String,
 }
 
 impl World {
@@ -159,6 +174,7 @@ impl World {
             sync_job: self.sync_job_b.clone(),
             label: self.label_b.clone(),
             mine: self.conversation_a.clone(),
+            saved_reply: self.saved_reply_b.clone(),
         }
     }
 
@@ -172,6 +188,7 @@ impl World {
             sync_job: NO_ID.to_owned(),
             label: NO_ID.to_owned(),
             mine: self.conversation_a.clone(),
+            saved_reply: NO_ID.to_owned(),
         }
     }
 }
@@ -438,6 +455,34 @@ fn cases() -> Vec<Case> {
             expected_for_api_token: None,
         },
         Case {
+            operation: "savedReplies",
+            document: "query($pageId: ID!) { savedReplies(pageId: $pageId) { id shortcut text } }",
+            variables: |t| json!({ "pageId": t.page }),
+            expected: Expected::Data(json!([])),
+            expected_for_api_token: None,
+        },
+        Case {
+            operation: "createSavedReply",
+            document: "mutation($pageId: ID!) { createSavedReply(pageId: $pageId, shortcut: \"mine\", text: \"mine now\") { id } }",
+            variables: |t| json!({ "pageId": t.page }),
+            expected: Expected::Error("NOT_FOUND"),
+            expected_for_api_token: None,
+        },
+        Case {
+            operation: "updateSavedReply",
+            document: "mutation($id: ID!) { updateSavedReply(id: $id, text: \"mine now\") { id text } }",
+            variables: |t| json!({ "id": t.saved_reply }),
+            expected: Expected::Error("NOT_FOUND"),
+            expected_for_api_token: None,
+        },
+        Case {
+            operation: "deleteSavedReply",
+            document: "mutation($id: ID!) { deleteSavedReply(id: $id) }",
+            variables: |t| json!({ "id": t.saved_reply }),
+            expected: Expected::Error("NOT_FOUND"),
+            expected_for_api_token: None,
+        },
+        Case {
             operation: "labels",
             document: "query($pageId: ID!) { labels(pageId: $pageId) { id name color } }",
             variables: |t| json!({ "pageId": t.page }),
@@ -671,6 +716,17 @@ async fn b_is_intact(world: &World) -> Vec<String> {
     });
     if labels["data"] != expected {
         failures.push(format!("B's label changed: {labels}"));
+    }
+    let replies = app
+        .gql_as(
+            Some(&world.bob.token),
+            "query($p: ID!) { savedReplies(pageId: $p) { id shortcut text } }",
+            json!({ "p": PAGE_B }),
+        )
+        .await;
+    let expected = json!({ "savedReplies": [{ "id": world.saved_reply_b, "shortcut": "hours", "text": "9 to 5" }] });
+    if replies["data"] != expected {
+        failures.push(format!("B's saved reply changed: {replies}"));
     }
     let with_token = page_ids_as(app, &world.bobs_token.token).await;
     if with_token != json!([{ "id": PAGE_B }]) {

@@ -65,6 +65,13 @@ const LABELLED: &str = "query($p: ID!, $label: ID) {
 const TEAM_STATE: &str = "query($p: ID!, $c: ID!) {
   labels(pageId: $p) { id name color }
   conversation(id: $c) { labels { id } }
+  savedReplies(pageId: $p) { id shortcut text }
+}";
+const CREATE_SAVED_REPLY: &str = "mutation($p: ID!, $s: String!, $t: String!) {
+  createSavedReply(pageId: $p, shortcut: $s, text: $t) { id }
+}";
+const UPDATE_SAVED_REPLY: &str = "mutation($id: ID!, $s: String, $t: String) {
+  updateSavedReply(id: $id, shortcut: $s, text: $t) { id }
 }";
 const CUSTOMER_STORY: &str =
     "query($id: ID!) { customerStory(conversationId: $id) { psid referrals { id } } }";
@@ -365,10 +372,11 @@ enum Group {
     Administration,
     Labels,
     Notes,
+    SavedReplies,
 }
 
 impl Group {
-    const ALL: [Group; 16] = [
+    const ALL: [Group; 17] = [
         Group::ForgedWebhooks,
         Group::MalformedDeliveries,
         Group::MalformedGraphql,
@@ -385,6 +393,7 @@ impl Group {
         Group::Administration,
         Group::Labels,
         Group::Notes,
+        Group::SavedReplies,
     ];
 }
 
@@ -1218,6 +1227,104 @@ fn rows(f: &Fixture, group: Group) -> Vec<Row> {
                 Expected::Code("BAD_USER_INPUT"),
             ),
         ],
+        // Saved replies (issue 15, point 3): the fixture has none, so any row that stored
+        // one would show in the team state.
+        Group::SavedReplies => {
+            let create = |shortcut: Value, text: Value| {
+                gql(
+                    bearer(&f.alice.token),
+                    CREATE_SAVED_REPLY,
+                    json!({ "p": PAGE, "s": shortcut, "t": text }),
+                )
+            };
+            vec![
+                row(
+                    "createSavedReply with an empty shortcut",
+                    create(json!(""), json!("hi")),
+                    Expected::Code("BAD_USER_INPUT"),
+                ),
+                row(
+                    "createSavedReply with a shortcut of two words",
+                    create(json!("two words"), json!("hi")),
+                    Expected::Code("BAD_USER_INPUT"),
+                ),
+                row(
+                    "createSavedReply with a 31-character shortcut",
+                    create(json!("s".repeat(31)), json!("hi")),
+                    Expected::Code("BAD_USER_INPUT"),
+                ),
+                row(
+                    "createSavedReply with a shortcut of {{x}}",
+                    create(json!("{{agent.name}}"), json!("hi")),
+                    Expected::Code("BAD_USER_INPUT"),
+                ),
+                row(
+                    "createSavedReply with an empty text",
+                    create(json!("hi"), json!(" \n ")),
+                    Expected::Code("BAD_USER_INPUT"),
+                ),
+                row(
+                    "createSavedReply with a 2,001-character text",
+                    create(json!("hi"), json!("t".repeat(2001))),
+                    Expected::Code("BAD_USER_INPUT"),
+                ),
+                row(
+                    "createSavedReply with a 200 KB text",
+                    create(json!("hi"), json!("t".repeat(200 * 1024))),
+                    Expected::Code("BAD_USER_INPUT"),
+                ),
+                row(
+                    "createSavedReply with a NUL in its text",
+                    create(json!("hi"), json!("a\u{0}b")),
+                    Expected::Code("BAD_USER_INPUT"),
+                ),
+                row(
+                    "createSavedReply on Page `1 OR 1=1`",
+                    gql(
+                        admin(),
+                        CREATE_SAVED_REPLY,
+                        json!({ "p": "1 OR 1=1", "s": "hi", "t": "hi" }),
+                    ),
+                    Expected::Code("BAD_USER_INPUT"),
+                ),
+                row(
+                    "createSavedReply on a Page nothing was stored for",
+                    gql(
+                        admin(),
+                        CREATE_SAVED_REPLY,
+                        json!({ "p": NEW_PAGE, "s": "hi", "t": "hi" }),
+                    ),
+                    Expected::Code("NOT_FOUND"),
+                ),
+                row(
+                    "updateSavedReply of id -1",
+                    gql(
+                        bearer(&f.alice.token),
+                        UPDATE_SAVED_REPLY,
+                        json!({ "id": "-1", "t": "x" }),
+                    ),
+                    Expected::Code("BAD_USER_INPUT"),
+                ),
+                row(
+                    "updateSavedReply of an unknown saved reply",
+                    gql(
+                        bearer(&f.alice.token),
+                        UPDATE_SAVED_REPLY,
+                        json!({ "id": "999999999", "t": "x" }),
+                    ),
+                    Expected::Code("NOT_FOUND"),
+                ),
+                row(
+                    "deleteSavedReply of id `x`",
+                    gql(
+                        bearer(&f.alice.token),
+                        "mutation($id: ID!) { deleteSavedReply(id: $id) }",
+                        json!({ "id": "x" }),
+                    ),
+                    Expected::Code("BAD_USER_INPUT"),
+                ),
+            ]
+        }
         // Labels (issue 15, point 1).
         Group::Labels => {
             let create = |name: Value, color: Value| {
@@ -1999,4 +2106,9 @@ async fn labels() {
 #[tokio::test]
 async fn private_notes() {
     refused_as_specified_and_change_nothing(Group::Notes).await;
+}
+
+#[tokio::test]
+async fn saved_replies() {
+    refused_as_specified_and_change_nothing(Group::SavedReplies).await;
 }

@@ -36,6 +36,7 @@ mod query_cost;
 mod receipts;
 mod resume;
 mod revocation;
+mod saved_replies;
 mod schema;
 mod security_headers;
 mod sign_in_limits;

@@ -29,6 +29,7 @@ pub struct MutationRoot(
     admin::AdminMutation,
     super::labels::LabelMutation,
     super::notes::NotesMutation,
+    super::saved_replies::SavedReplyMutation,
 );
 
 /// The inbox's mutations (merged into `MutationRoot`).

@@ -3,6 +3,7 @@ use async_graphql::{ComplexObject, Context, Enum, ID, SimpleObject};
 
 use crate::bus::{Change, PageEvent};
 use crate::graphql::labels::Label;
+use crate::graphql::saved_replies::SavedReply;
 use crate::graphql::story::Referral;
 use crate::graphql::types::{Conversation, Message, Note};
 use crate::graphql::voices::ConversationActivity;
@@ -32,6 +33,10 @@ pub struct PageEventItem {
     removed_label_id: Option<ID>,
     /// NOTE_ADDED: a private note added to one of the Page's conversations.
     note: Option<Note>,
+    /// SAVED_REPLY_CHANGED: a saved reply of the Page, created or changed, as it is now.
+    saved_reply: Option<SavedReply>,
+    /// SAVED_REPLY_DELETED: this saved reply was deleted; drop it.
+    removed_saved_reply_id: Option<ID>,
     /// REFERRAL_ADDED: Facebook said how a customer came to one of the Page's
     /// conversations (an ad, an m.me link, the chat plugin).
     referral: Option<Referral>,
@@ -56,6 +61,8 @@ pub enum PageEventKind {
     LabelChanged,
     LabelDeleted,
     NoteAdded,
+    SavedReplyChanged,
+    SavedReplyDeleted,
     ReferralAdded,
 }
 
@@ -64,8 +71,6 @@ impl From<&PageEvent> for PageEventItem {
         let position = Some(event.position);
         let mut removed_message_id = None;
         let mut activity = None;
-        let mut label = None;
-        let mut removed_label_id = None;
         let mut note = None;
         let mut referral = None;
         let (kind, message, conversation) = match &event.change {
@@ -104,14 +109,8 @@ impl From<&PageEvent> for PageEventItem {
                 });
                 (PageEventKind::ActivityAdded, None, None)
             }
-            Change::LabelChanged(l) => {
-                label = Some(Label(l.clone()));
-                (PageEventKind::LabelChanged, None, None)
-            }
-            Change::LabelDeleted { id, .. } => {
-                removed_label_id = Some(ID(id.to_string()));
-                (PageEventKind::LabelDeleted, None, None)
-            }
+            Change::LabelChanged(_) => (PageEventKind::LabelChanged, None, None),
+            Change::LabelDeleted { .. } => (PageEventKind::LabelDeleted, None, None),
             Change::NoteAdded(n) => {
                 note = Some(Note {
                     model: n.clone(),
@@ -119,6 +118,8 @@ impl From<&PageEvent> for PageEventItem {
                 });
                 (PageEventKind::NoteAdded, None, None)
             }
+            Change::SavedReplyChanged(_) => (PageEventKind::SavedReplyChanged, None, None),
+            Change::SavedReplyDeleted { .. } => (PageEventKind::SavedReplyDeleted, None, None),
             Change::ReferralAdded(r) => {
                 referral = Some(Referral {
                     model: r.clone(),
@@ -127,6 +128,8 @@ impl From<&PageEvent> for PageEventItem {
                 (PageEventKind::ReferralAdded, None, None)
             }
         };
+        let (label, removed_label_id, saved_reply, removed_saved_reply_id) =
+            team_parts(&event.change);
         Self {
             page_id: event.page_id.clone(),
             position: event.position.to_string(),
@@ -138,7 +141,21 @@ impl From<&PageEvent> for PageEventItem {
             label,
             removed_label_id,
             note,
+            saved_reply,
+            removed_saved_reply_id,
             referral,
         }
+    }
+}
+
+/// What a change of the team's things carries: a label, a deleted label's id, a saved
+/// reply, a deleted saved reply's id (none for other changes).
+fn team_parts(change: &Change) -> (Option<Label>, Option<ID>, Option<SavedReply>, Option<ID>) {
+    match change {
+        Change::LabelChanged(l) => (Some(Label(l.clone())), None, None, None),
+        Change::LabelDeleted { id, .. } => (None, Some(ID(id.to_string())), None, None),
+        Change::SavedReplyChanged(r) => (None, None, Some(SavedReply(r.clone())), None),
+        Change::SavedReplyDeleted { id, .. } => (None, None, None, Some(ID(id.to_string()))),
+        _ => (None, None, None, None),
     }
 }
