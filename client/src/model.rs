@@ -11,6 +11,7 @@ pub mod keys;
 pub mod labels;
 pub mod notes;
 pub mod search;
+pub mod story;
 pub mod threads;
 pub mod time;
 pub mod voices;

@@ -81,6 +81,8 @@ operation!(CreateApiToken, allow(dead_code));
 operation!(RevokeApiToken, allow(dead_code));
 // The label picker's change goes the same way (`actions::set_labels`).
 operation!(SetConversationLabels, allow(dead_code));
+// The customer panel's too (`components::story`), read by hand from JSON.
+operation!(CustomerStory, allow(dead_code));
 
 /// One `From` per generated copy of a fragment: the fields are checked by the
 /// compiler, so a renamed or retyped field fails here.
@@ -375,6 +377,9 @@ pub struct PageEvent {
     /// Its kind, as the schema names it (LABEL_CHANGED and LABEL_DELETED are read).
     pub kind: String,
     pub note: Option<NoteFields>,
+    /// REFERRAL_ADDED: an open customer panel reloads (not decoded: a decoder would cost
+    /// the wasm more than the reload costs the server).
+    pub referral: Option<Ignored>,
     /// The Page's unread total when the event was delivered.
     pub unread_total: i64,
 }

@@ -17,6 +17,7 @@ pub mod page;
 pub mod page_event;
 pub mod page_event_head;
 pub mod page_member;
+pub mod referral;
 pub mod saved_reply;
 pub mod session;
 pub mod sync_job;

@@ -22,6 +22,7 @@ mod m20261201_000026_audit_log;
 mod m20261202_000027_labels;
 mod m20261202_000028_notes;
 mod m20261202_000029_saved_replies;
+mod m20261202_000030_referrals;
 mod m20261202_000031_search;
 
 /// Runs at server start (`api`) and from the `migration` CLI.
@@ -49,6 +50,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261202_000027_labels::Migration),
             Box::new(m20261202_000028_notes::Migration),
             Box::new(m20261202_000029_saved_replies::Migration),
+            Box::new(m20261202_000030_referrals::Migration),
             Box::new(m20261202_000031_search::Migration),
         ]
     }

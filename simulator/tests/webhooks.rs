@@ -282,3 +282,47 @@ async fn a_callback_is_only_accepted_after_answering_the_challenge() {
         .await;
     assert_eq!(right["url"], receiver.url.as_str());
 }
+
+#[tokio::test]
+async fn a_customer_arriving_by_referral_is_posted_only_to_a_page_subscribed_to_referrals() {
+    // Arrange: a customer, and a Page subscribed to messages only.
+    let (sim, mut receiver) = sim_with_receiver().await;
+    let page = sim.page_id.clone();
+    let psid = sim.customer(json!({"first_name": "Ada"})).await;
+    sim.subscribe("messages").await;
+    let path = format!("/pages/{page}/customers/{psid}/referral");
+    let ad = json!({"source": "ADS", "ref": "spring", "ad_id": "6045246247433",
+                    "ad_title": "Tents -20%", "timestamp": 1_700_000_000_000_i64});
+
+    // Act + Assert: dropped without `messaging_referrals`...
+    let dropped = sim.control(Method::POST, &path, ad.clone()).await;
+    assert_eq!(dropped["queued"], 0, "{dropped}");
+    assert_eq!(dropped["dropped"], 1, "{dropped}");
+    tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    assert!(receiver.rx.try_recv().is_err(), "nothing is posted");
+
+    // ...and posted, in Facebook's shape, with it.
+    sim.subscribe("messages,messaging_referrals,messaging_postbacks")
+        .await;
+    let queued = sim.control(Method::POST, &path, ad).await;
+    assert_eq!(queued["queued"], 1, "{queued}");
+    let event = receiver.next().await.events().remove(0);
+    assert_eq!(event["sender"]["id"], psid.as_str());
+    assert_eq!(event["timestamp"], 1_700_000_000_000_i64);
+    assert_eq!(
+        event["referral"],
+        json!({"ref": "spring", "ad_id": "6045246247433", "source": "ADS", "type": "OPEN_THREAD",
+               "ads_context_data": {"ad_title": "Tents -20%"}})
+    );
+
+    // A new thread's Get Started postback carries it too.
+    let plugin = json!({"source": "CUSTOMER_CHAT_PLUGIN", "referer_uri": "https://shop.example/",
+                        "get_started": true});
+    sim.control(Method::POST, &path, plugin).await;
+    let event = receiver.next().await.events().remove(0);
+    assert_eq!(event["postback"]["title"], "Get Started");
+    assert_eq!(
+        event["postback"]["referral"]["referer_uri"],
+        "https://shop.example/"
+    );
+}

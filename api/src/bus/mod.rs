@@ -9,7 +9,7 @@ use std::sync::Arc;
 use futures::stream::BoxStream;
 use serde::{Deserialize, Serialize};
 
-use entity::{conversation, conversation_activity, label, message, note, saved_reply};
+use entity::{conversation, conversation_activity, label, message, note, referral, saved_reply};
 
 /// What travels on the bus.
 // Each event is allocated once and shared behind an `Arc`, so the variants' sizes differing
@@ -71,6 +71,9 @@ pub enum Change {
     SavedReplyChanged(saved_reply::Model),
     /// A saved reply was deleted: drop saved reply `id`.
     SavedReplyDeleted { page_id: String, id: i64 },
+    /// Facebook said how a customer came to a conversation (an ad, an m.me link, the chat
+    /// plugin).
+    ReferralAdded(referral::Model),
 }
 
 impl Change {
@@ -86,6 +89,7 @@ impl Change {
             Self::LabelChanged(l) => &l.page_id,
             Self::NoteAdded(n) => &n.page_id,
             Self::SavedReplyChanged(r) => &r.page_id,
+            Self::ReferralAdded(r) => &r.page_id,
         }
     }
 }

@@ -11,6 +11,7 @@ mod query;
 mod saved_replies;
 mod search;
 mod sequencer;
+mod story;
 mod subscription;
 pub mod types;
 mod voices;
@@ -34,6 +35,7 @@ pub struct QueryRoot(
     notes::NotesQuery,
     saved_replies::SavedReplyQuery,
     search::SearchQuery,
+    story::StoryQuery,
 );
 
 /// The HTTP request's `User-Agent`, set by the HTTP layer for the audit log.

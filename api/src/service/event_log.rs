@@ -6,21 +6,22 @@
 //! An entry keeps the change's kind and the id of the message or conversation; a replay
 //! reads those rows as they are now, so it shows the latest state of each.
 use std::collections::{BTreeMap, HashMap};
-use std::time::Duration;
 
 use sea_orm::sea_query::{Expr, ExprTrait, OnConflict, Query};
 use sea_orm::{
-    ColumnTrait, ConnectionTrait, DatabaseConnection, DbErr, EntityTrait, QueryFilter, QueryOrder,
-    QuerySelect,
+    ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
 };
-use tokio_util::sync::CancellationToken;
 
 use entity::{
     conversation, conversation_activity, label, message, note, page_event, page_event_head,
-    saved_reply,
+    referral, saved_reply,
 };
 
 use crate::bus::{Change, PageEvent};
+
+mod prune;
+
+pub use prune::{prune, prune_forever};
 
 const MESSAGE_ADDED: &str = "MESSAGE_ADDED";
 const MESSAGE_UPDATED: &str = "MESSAGE_UPDATED";
@@ -32,6 +33,7 @@ const LABEL_DELETED: &str = "LABEL_DELETED";
 const NOTE_ADDED: &str = "NOTE_ADDED";
 const SAVED_REPLY_CHANGED: &str = "SAVED_REPLY_CHANGED";
 const SAVED_REPLY_DELETED: &str = "SAVED_REPLY_DELETED";
+const REFERRAL_ADDED: &str = "REFERRAL_ADDED";
 
 /// Rows per multi-row INSERT (5 parameters each).
 const INSERT_CHUNK: usize = 1000;
@@ -50,6 +52,7 @@ fn kind_and_id(change: &Change) -> (&'static str, i64) {
         Change::NoteAdded(n) => (NOTE_ADDED, n.id),
         Change::SavedReplyChanged(r) => (SAVED_REPLY_CHANGED, r.id),
         Change::SavedReplyDeleted { id, .. } => (SAVED_REPLY_DELETED, *id),
+        Change::ReferralAdded(r) => (REFERRAL_ADDED, r.id),
     }
 }
 
@@ -277,6 +280,7 @@ struct Current {
     labels: HashMap<i64, label::Model>,
     notes: HashMap<i64, note::Model>,
     saved_replies: HashMap<i64, saved_reply::Model>,
+    referrals: HashMap<i64, referral::Model>,
 }
 
 impl Current {
@@ -287,6 +291,7 @@ impl Current {
         let mut label_ids = Vec::new();
         let mut note_ids = Vec::new();
         let mut saved_reply_ids = Vec::new();
+        let mut referral_ids = Vec::new();
         for entry in entries {
             match entry.kind.as_str() {
                 CONVERSATION_UPDATED => conversation_ids.push(entry.entity_id),
@@ -294,6 +299,7 @@ impl Current {
                 LABEL_CHANGED => label_ids.push(entry.entity_id),
                 NOTE_ADDED => note_ids.push(entry.entity_id),
                 SAVED_REPLY_CHANGED => saved_reply_ids.push(entry.entity_id),
+                REFERRAL_ADDED => referral_ids.push(entry.entity_id),
                 MESSAGE_ADDED | MESSAGE_UPDATED => message_ids.push(entry.entity_id),
                 _ => {}
             }
@@ -324,6 +330,8 @@ impl Current {
                 |r| r.id,
             )
             .await?,
+            referrals: by_id::<referral::Entity>(db, referral::Column::Id, referral_ids, |r| r.id)
+                .await?,
         })
     }
 
@@ -361,6 +369,7 @@ impl Current {
                 page_id: entry.page_id.clone(),
                 id,
             }),
+            REFERRAL_ADDED => self.referrals.get(&id).cloned().map(Change::ReferralAdded),
             _ => None,
         }
     }
@@ -385,55 +394,4 @@ async fn by_id<E: EntityTrait>(
         .into_iter()
         .map(|row| (id_of(&row), row))
         .collect())
-}
-
-/// Removes entries older than `cutoff` (ms since the epoch); returns how many. Positions
-/// grow with time within a Page, so each Page loses everything before its first entry
-/// young enough: found through the primary key, without an index on the time.
-pub async fn prune(db: &impl ConnectionTrait, cutoff: i64) -> Result<u64, DbErr> {
-    let pages: Vec<String> = page_event_head::Entity::find()
-        .select_only()
-        .column(page_event_head::Column::PageId)
-        .into_tuple()
-        .all(db)
-        .await?;
-    let mut deleted = 0;
-    for page_id in pages {
-        let keep_from: Option<i64> = page_event::Entity::find()
-            .select_only()
-            .column(page_event::Column::Position)
-            .filter(page_event::Column::PageId.eq(page_id.as_str()))
-            .filter(page_event::Column::CreatedAt.gte(cutoff))
-            .order_by_asc(page_event::Column::Position)
-            .limit(1)
-            .into_tuple()
-            .one(db)
-            .await?;
-        let mut delete = page_event::Entity::delete_many()
-            .filter(page_event::Column::PageId.eq(page_id.as_str()));
-        if let Some(position) = keep_from {
-            delete = delete.filter(page_event::Column::Position.lt(position));
-        }
-        deleted += delete.exec(db).await?.rows_affected;
-    }
-    Ok(deleted)
-}
-
-/// Prunes entries older than the retention, now and then, until `stop`.
-pub async fn prune_forever(db: DatabaseConnection, retention_secs: u64, stop: CancellationToken) {
-    let retention_ms = i64::try_from(retention_secs.saturating_mul(1000)).unwrap_or(i64::MAX);
-    // Often enough that the log holds at most a tenth more than the retention.
-    let every = Duration::from_secs((retention_secs / 10).clamp(1, 600));
-    loop {
-        tokio::select! {
-            () = tokio::time::sleep(every) => {}
-            () = stop.cancelled() => return,
-        }
-        let cutoff = crate::time::now_ms().saturating_sub(retention_ms);
-        match prune(&db, cutoff).await {
-            Ok(0) => {}
-            Ok(n) => tracing::debug!(entries = n, "event log: pruned"),
-            Err(err) => tracing::warn!(error = %err, "event log: pruning failed"),
-        }
-    }
 }

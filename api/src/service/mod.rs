@@ -23,5 +23,6 @@ pub mod saved_replies;
 pub mod search;
 pub mod send;
 pub mod snooze;
+pub mod story;
 pub mod sync;
 pub mod viewers;

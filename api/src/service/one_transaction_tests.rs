@@ -256,5 +256,6 @@ fn kind(change: &Change) -> &'static str {
         Change::LabelChanged(_) | Change::LabelDeleted { .. } => "label",
         Change::NoteAdded(_) => "note",
         Change::SavedReplyChanged(_) | Change::SavedReplyDeleted { .. } => "saved reply",
+        Change::ReferralAdded(_) => "referral",
     }
 }

@@ -49,6 +49,8 @@ enum Event {
         labels_changed: bool,
         /// A private note.
         note: Option<Box<model::Note>>,
+        /// A referral came (to one of the Page's conversations).
+        referral: bool,
         /// The Page's unread total now.
         unread_total: i64,
     },
@@ -268,6 +270,7 @@ async fn serve(
             activity: d.page_events.activity.map(|a| Box::new(a.into())),
             labels_changed: d.page_events.kind.starts_with("LABEL_"),
             note: d.page_events.note.map(|n| Box::new(n.into())),
+            referral: d.page_events.referral.is_some(),
             unread_total: d.page_events.unread_total,
         },
     )
@@ -343,6 +346,7 @@ async fn serve(
                 activity,
                 labels_changed,
                 note,
+                referral,
                 unread_total,
             } => {
                 if let Some(n) = note {
@@ -350,6 +354,9 @@ async fn serve(
                     state.threads.write().upsert_note(*n);
                 }
                 set_unread_total(state, page_id, unread_total);
+                if referral {
+                    *state.referrals_seen.write() += 1;
+                }
                 // Rare: the Page's labels are read again (with its agents), rather than
                 // each kind of change decoded and merged here.
                 if labels_changed {

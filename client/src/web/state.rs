@@ -98,6 +98,10 @@ pub struct AppState {
     pub focus_message: Signal<Option<(String, String)>>,
     /// Left by the session load for the first live feed, taken by it (not reactive).
     pub feed_start: CopyValue<Option<FeedStart>>,
+    /// Whether the customer panel is open beside the chat (kept across conversations).
+    pub story_open: Signal<bool>,
+    /// How many referrals the live feed brought: an open customer panel reloads on each.
+    pub referrals_seen: Signal<u32>,
 }
 
 impl AppState {
@@ -127,6 +131,8 @@ impl AppState {
             search: Signal::new(Default::default()),
             focus_message: Signal::new(None),
             feed_start: CopyValue::new(None),
+            story_open: Signal::new(false),
+            referrals_seen: Signal::new(0),
         }
     }
 

@@ -224,17 +224,30 @@ pub(super) async fn raw_events(
     bytes: Bytes,
 ) -> ControlResult<Value> {
     let events: RawEvents = body(&bytes)?;
+    let tagged = events
+        .messaging
+        .into_iter()
+        .map(|e| (e, false))
+        .chain(events.standby.into_iter().map(|e| (e, true)));
+    let (queued, dropped) = post_subscribed(&sim, &page_id, tagged)?;
+    Ok(Json(json!({ "queued": queued, "dropped": dropped })))
+}
+
+/// Posts each `(messaging object, standby)` to the app, signed like any other delivery,
+/// when the Page is subscribed to its field (`webhook::fields`): how many were queued and
+/// how many dropped for want of a subscription.
+pub(super) fn post_subscribed(
+    sim: &Sim,
+    page_id: &str,
+    tagged: impl IntoIterator<Item = (Value, bool)>,
+) -> Result<(usize, usize), ControlError> {
+    let page_id = page_id.to_owned();
     let subscribed = sim
         .store()
         .page(&page_id)
         .map(|p| p.subscribed_fields.clone())
         .ok_or_else(|| StoreError::NoSuchPage(page_id.clone()))?;
     let enforce = sim.config().enforce_subscriptions;
-    let tagged = events
-        .messaging
-        .into_iter()
-        .map(|e| (e, false))
-        .chain(events.standby.into_iter().map(|e| (e, true)));
     let (mut queued, mut dropped) = (0, 0);
     for (event, standby) in tagged {
         let field = crate::webhook::fields::field_of(&event, standby);
@@ -252,7 +265,7 @@ pub(super) async fn raw_events(
         });
         queued += 1;
     }
-    Ok(Json(json!({ "queued": queued, "dropped": dropped })))
+    Ok((queued, dropped))
 }
 
 pub(super) async fn deliveries(State(sim): State<Arc<Sim>>) -> Json<Value> {

@@ -7,6 +7,7 @@ mod messages;
 mod pages;
 mod pictures;
 mod receipts;
+mod referrals;
 mod seed;
 mod tokens;
 
@@ -54,6 +55,10 @@ pub fn router() -> Router<Arc<Sim>> {
         .route(
             "/pages/{page_id}/customers/{psid}/inbox_reply",
             post(messages::inbox_reply),
+        )
+        .route(
+            "/pages/{page_id}/customers/{psid}/referral",
+            post(referrals::customer_arrives),
         )
         .route("/pages/{page_id}/sent", get(messages::sent))
         .route("/pages/{page_id}/attachments", get(attachments::of_page))

@@ -447,6 +447,14 @@ fn cases() -> Vec<Case> {
             expected_for_api_token: None,
         },
         Case {
+            operation: "customerStory",
+            document: "query($id: ID!) { customerStory(conversationId: $id) { psid name inboundCount \
+                       otherConversations { id } referrals { id source } } }",
+            variables: |t| json!({ "id": t.conversation }),
+            expected: Expected::Error("NOT_FOUND"),
+            expected_for_api_token: None,
+        },
+        Case {
             operation: "conversationPresence",
             document: "subscription($pageId: ID!) { conversationPresence(pageId: $pageId) { conversationId agent { id } state } }",
             variables: |t| json!({ "pageId": t.page }),

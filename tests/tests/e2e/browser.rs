@@ -4926,6 +4926,169 @@ async fn labels_screenshots() {
     world.browser.close().await;
 }
 
+// ----- issue 15, point 5: the customer's story -----
+
+/// The customer panel's text once it contains `words`.
+async fn panel_with(b: &Browser, words: &str) -> String {
+    text_with(
+        b,
+        &format!("the customer panel showing {words:?}"),
+        "[data-testid=\"customer-panel\"]",
+        words,
+    )
+    .await
+}
+
+#[tokio::test]
+async fn the_customer_panel_shows_how_the_customer_came_live_and_stays_open_across_chats() {
+    let Some(world) =
+        world("the_customer_panel_shows_how_the_customer_came_live_and_stays_open_across_chats")
+            .await
+    else {
+        return;
+    };
+    // Arrange: Ada came from an ad and wrote; her chat is open.
+    let psid = "3000001503";
+    let n = nonce();
+    world.customer(psid, "Ada", "Lovelace").await;
+    world
+        .sim
+        .control(
+            reqwest::Method::POST,
+            &format!("/pages/{PAGE}/customers/{psid}/referral"),
+            Some(
+                json!({ "source": "ADS", "ad_id": "6045246247433", "ad_title": "Tents -20%",
+                         "ref": "spring", "get_started": true }),
+            ),
+        )
+        .await;
+    let text = format!("Is the 2P tent in stock {n}");
+    world.customer_wrote(psid, &text).await;
+    world.sign_in().await;
+    world.open_conversation_showing(&text).await;
+    let b = &world.browser;
+
+    // Act: the header's toggle opens the panel.
+    b.click("customer-panel-toggle").await;
+
+    // Assert: who, the counts, the ad she came from, no other conversation on this Page.
+    let panel = panel_with(b, "Tents -20%").await;
+    for words in [
+        "Ada Lovelace",
+        psid,
+        "2 from them · 0 to them",
+        "An ad",
+        "“Tents -20%” · ad 6045246247433 · ref: spring",
+        "None on this Page.",
+    ] {
+        assert!(panel.contains(words), "{words:?} in {panel}");
+    }
+    assert_eq!(
+        b.js("return document.querySelector('[data-testid=\"customer-panel-toggle\"]').getAttribute('aria-pressed');", vec![]).await,
+        "true"
+    );
+
+    // Act: she comes back through the chat plugin on the shop's site, while it is open.
+    world
+        .sim
+        .control(
+            reqwest::Method::POST,
+            &format!("/pages/{PAGE}/customers/{psid}/referral"),
+            Some(json!({ "source": "CUSTOMER_CHAT_PLUGIN",
+                         "referer_uri": format!("https://shop.example/tents?n={n}") })),
+        )
+        .await;
+
+    // Assert: it appears at once, newest first, its page a link.
+    let panel = panel_with(b, "The chat plugin on a website").await;
+    assert!(
+        panel.find("The chat plugin").unwrap_or(usize::MAX) < panel.find("An ad").unwrap_or(0),
+        "newest first: {panel}"
+    );
+    let href = b
+        .js(
+            "const a = document.querySelector('[data-testid=\"story-referral\"] a'); return a && a.href;",
+            vec![],
+        )
+        .await;
+    assert_eq!(href, format!("https://shop.example/tents?n={n}"));
+
+    // Act + Assert: another customer's chat opens with the panel still open, showing them.
+    let other = "3000001504";
+    let other_text = format!("Hello from Grace {n}");
+    world.customer(other, "Grace", "Hopper").await;
+    world.customer_wrote(other, &other_text).await;
+    world.open_conversation_showing(&other_text).await;
+    let panel = panel_with(b, "Grace Hopper").await;
+    assert!(panel.contains("Facebook has not said."), "{panel}");
+    assert!(!panel.contains("Tents"), "{panel}");
+
+    // Act + Assert: the close button closes it.
+    b.click("customer-panel-close").await;
+    b.wait_for(
+        "the panel closed",
+        UI_TIMEOUT,
+        "return document.querySelector('[data-testid=\"customer-panel\"]') === null;",
+    )
+    .await;
+    b.assert_no_csp_violations().await;
+    world.browser.close().await;
+}
+
+#[tokio::test]
+#[ignore = "writes docs/customer-story*.png; run on demand"]
+async fn customer_story_screenshots() {
+    let Some(world) = world("customer_story_screenshots").await else {
+        return;
+    };
+    let psid = "3000001598";
+    world.customer(psid, "Ada", "Lovelace").await;
+    let path = format!("/pages/{PAGE}/customers/{psid}/referral");
+    let arrive = |body: Value| world.sim.control(reqwest::Method::POST, &path, Some(body));
+    arrive(json!({ "source": "ADS", "ad_id": "6045246247433", "ad_title": "Trekking tents -20%",
+                   "ref": "winter-sale", "get_started": true, "timestamp": now_ms() as i64 - 3 * 86_400_000 }))
+    .await;
+    world
+        .customer_wrote(psid, "Hi! Is the 2-person trekking tent still on sale?")
+        .await;
+    world
+        .sim
+        .inbox_reply(
+            PAGE,
+            psid,
+            "It is, until Sunday. Which colour would you like?",
+        )
+        .await;
+    world
+        .customer_wrote(psid, "Green, please. I'll order on your site.")
+        .await;
+    arrive(json!({ "source": "CUSTOMER_CHAT_PLUGIN",
+                   "referer_uri": "https://nordlicht.example/tents/trek-2p" }))
+    .await;
+    let docs = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../docs");
+    let b = &world.browser;
+    for (width, height, name) in [
+        (1280, 760, "customer-story.png"),
+        (360, 740, "customer-story-360.png"),
+    ] {
+        b.set_size(width, height).await;
+        world.sign_in().await;
+        world.open_conversation_showing("Green, please").await;
+        if width == 360 {
+            // The chat header with the toggle, before the panel covers it.
+            tokio::time::sleep(Duration::from_millis(500)).await;
+            b.screenshot(&std::env::temp_dir().join("customer-story-chat-360.png"))
+                .await;
+        }
+        b.click("customer-panel-toggle").await;
+        panel_with(b, "nordlicht.example").await;
+        tokio::time::sleep(Duration::from_millis(800)).await;
+        b.screenshot(&docs.join(name)).await;
+        b.js("localStorage.clear(); return true;", vec![]).await;
+    }
+    world.browser.close().await;
+}
+
 // ----- issue 15: search -----
 
 /// A customer with a long history: one old message holding `needle`, then `fillers`

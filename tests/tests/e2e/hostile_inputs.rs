@@ -76,6 +76,8 @@ const CREATE_SAVED_REPLY: &str = "mutation($p: ID!, $s: String!, $t: String!) {
 const UPDATE_SAVED_REPLY: &str = "mutation($id: ID!, $s: String, $t: String) {
   updateSavedReply(id: $id, shortcut: $s, text: $t) { id }
 }";
+const CUSTOMER_STORY: &str =
+    "query($id: ID!) { customerStory(conversationId: $id) { psid referrals { id } } }";
 const PAGE_AGENTS: &str = "query($pageId: ID!) { pageAgents(pageId: $pageId) { agent { id } } }";
 const ADD_NOTE: &str = "mutation($c: ID!, $t: String!) { addNote(conversationId: $c, text: $t) { id mentions { id } } }";
 const NOTES: &str = "query($id: ID!, $last: Int, $before: String) {
@@ -263,6 +265,11 @@ fn bearer(token: &str) -> Auth {
 }
 
 /// A delivery that would create `NEW_PAGE` and a conversation, were it accepted.
+/// A standalone referral (`messaging_referrals`) of `CUSTOMER` to `NEW_PAGE`.
+fn referral(value: Value) -> Value {
+    webhook::event(CUSTOMER, NEW_PAGE, T0, "referral", value)
+}
+
 fn forged_delivery() -> Vec<u8> {
     body(&batch(
         NEW_PAGE,
@@ -499,6 +506,41 @@ fn rows(f: &Fixture, group: Group) -> Vec<Row> {
                     "object": "page",
                     "entry": [{ "id": NEW_PAGE, "time": T0, "messaging": "everything" }],
                 }))),
+                Expected::Status(200),
+            ),
+            row(
+                "signed referral whose referer_uri is javascript: (skipped)",
+                signed_webhook(body(&batch(
+                    NEW_PAGE,
+                    [referral(json!({ "source": "CUSTOMER_CHAT_PLUGIN",
+                        "referer_uri": "javascript:alert(document.cookie)" }))],
+                ))),
+                Expected::Status(200),
+            ),
+            row(
+                "signed referral without a source (skipped)",
+                signed_webhook(body(&batch(
+                    NEW_PAGE,
+                    [referral(json!({ "ref": "spring", "type": "OPEN_THREAD" }))],
+                ))),
+                Expected::Status(200),
+            ),
+            row(
+                "signed referral whose ref is 3,000 characters (skipped)",
+                signed_webhook(body(&batch(
+                    NEW_PAGE,
+                    [referral(
+                        json!({ "source": "SHORTLINK", "ref": "r".repeat(3000) }),
+                    )],
+                ))),
+                Expected::Status(200),
+            ),
+            row(
+                "signed referral whose source is an object (skipped)",
+                signed_webhook(body(&batch(
+                    NEW_PAGE,
+                    [referral(json!({ "source": { "ADS": true } }))],
+                ))),
                 Expected::Status(200),
             ),
             row(
@@ -777,6 +819,25 @@ fn rows(f: &Fixture, group: Group) -> Vec<Row> {
             row(
                 "conversation(id: \"1 OR 1=1\")",
                 gql(admin(), CONVERSATION, json!({ "id": "1 OR 1=1" })),
+                Expected::Code("BAD_USER_INPUT"),
+            ),
+            row(
+                "customerStory(conversationId: \"1 OR 1=1\")",
+                gql(admin(), CUSTOMER_STORY, json!({ "id": "1 OR 1=1" })),
+                Expected::Code("BAD_USER_INPUT"),
+            ),
+            row(
+                "customerStory(conversationId: \"0\")",
+                gql(admin(), CUSTOMER_STORY, json!({ "id": "0" })),
+                Expected::Code("BAD_USER_INPUT"),
+            ),
+            row(
+                "customerStory(conversationId:) of 20 digits",
+                gql(
+                    admin(),
+                    CUSTOMER_STORY,
+                    json!({ "id": "99999999999999999999" }),
+                ),
                 Expected::Code("BAD_USER_INPUT"),
             ),
             row(

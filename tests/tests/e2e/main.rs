@@ -12,6 +12,7 @@ mod api_tokens;
 mod attachments;
 mod audit_log;
 mod browser;
+mod customer_story;
 mod database_outage;
 mod follow_ups;
 mod graph_api;

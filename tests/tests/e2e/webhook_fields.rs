@@ -78,7 +78,7 @@ async fn subscribed_postbacks_and_standby_arrive_and_unsubscribed_fields_never_d
         json!({ "message": { "mid": "m_standby", "text": "answered by another app" } }),
     );
     let unsubscribed = [
-        json!({ "referral": { "ref": "spring", "source": "SHORTLINK", "type": "OPEN_THREAD" } }),
+        json!({ "pass_thread_control": { "new_owner_app_id": "1", "metadata": "x" } }),
         json!({ "optin": { "type": "notification_messages", "payload": "x" } }),
     ];
 
@@ -106,7 +106,7 @@ async fn subscribed_postbacks_and_standby_arrive_and_unsubscribed_fields_never_d
         "{texts:?}"
     );
     let bodies = sim.delivered_bodies().await;
-    for key in ["referral", "optin"] {
+    for key in ["pass_thread_control", "optin"] {
         assert!(
             bodies.iter().all(|b| !b.contains(&format!("\"{key}\""))),
             "{key} was delivered: {bodies:#?}"

@@ -5,13 +5,15 @@ use crate::time;
 mod attachments;
 mod changes;
 mod raw;
+mod referral;
 
-use raw::{Entry, Envelope, Party, RawEvent, RawMessage, RawPostback};
+use raw::{Entry, Envelope, Party, RawEvent, RawMessage, RawPostback, RawReferral};
 
 pub use attachments::{Attachment, Coordinates};
 pub use changes::{Edit, Reaction};
 /// A message's direction, seen from the Page (as stored).
 pub use entity::message::Direction;
+pub use referral::Referral;
 
 /// A message, a postback (shown as a message with its title) or an echo.
 #[derive(Clone, Debug, PartialEq)]
@@ -53,6 +55,10 @@ pub enum Event {
     Reaction(Reaction),
     /// A customer edited a message (`message_edits`).
     Edit(Edit),
+    /// How a customer came: an ad, an m.me link, the chat plugin (`messaging_referrals`, or
+    /// the `referral` of a postback or a message, which comes as an event of its own
+    /// beside it).
+    Referral(Referral),
 }
 
 impl Event {
@@ -62,17 +68,20 @@ impl Event {
             Self::Delivery { page_id, .. } | Self::Read { page_id, .. } => page_id,
             Self::Reaction(r) => &r.page_id,
             Self::Edit(e) => &e.page_id,
+            Self::Referral(r) => &r.page_id,
         }
     }
 
     /// The customer whose conversation it needs: `(page_id, psid)`. None for a reaction or
-    /// an edit, which change a message already stored (or nothing) and create nothing.
+    /// an edit, which change a message already stored (or nothing) and create nothing. A
+    /// referral names a customer who opened the thread: it gets its conversation.
     pub fn customer(&self) -> Option<(&str, &str)> {
         match self {
             Self::Message(m) => Some((&m.page_id, &m.psid)),
             Self::Delivery { page_id, psid, .. } | Self::Read { page_id, psid, .. } => {
                 Some((page_id, psid))
             }
+            Self::Referral(r) => Some((&r.page_id, &r.psid)),
             Self::Reaction(_) | Self::Edit(_) => None,
         }
     }
@@ -89,6 +98,7 @@ impl Event {
             }
             Self::Reaction(r) => format!("reaction to message {} of Page {}", r.mid, r.page_id),
             Self::Edit(e) => format!("edit of message {} of Page {}", e.mid, e.page_id),
+            Self::Referral(r) => format!("referral {} of Page {}", r.key, r.page_id),
         }
     }
 }
@@ -119,6 +129,7 @@ pub const SUBSCRIBED_FIELDS: &[&str] = &[
     "message_reads",
     "message_reactions",
     "message_edits",
+    "messaging_referrals",
     "standby",
 ];
 
@@ -158,8 +169,12 @@ pub fn parse_at(body: &[u8], now: i64) -> Result<Parsed, EnvelopeError> {
             continue;
         };
         for raw in entry.messaging.iter().chain(entry.standby.iter()) {
-            match parse_event(&page_id, raw.get(), now) {
-                Ok(Some(event)) => parsed.events.push(event),
+            let mut carried = None;
+            match parse_event(&page_id, raw.get(), now, &mut carried) {
+                Ok(Some(event)) => {
+                    parsed.events.push(event);
+                    parsed.events.extend(carried.map(Event::Referral));
+                }
                 Ok(None) => parsed.ignored += 1,
                 Err(reason) => {
                     tracing::warn!(page_id = %page_id, %reason, "skipping a malformed webhook event");
@@ -172,22 +187,43 @@ pub fn parse_at(body: &[u8], now: i64) -> Result<Parsed, EnvelopeError> {
 }
 
 /// One event of an entry of `page_id`: `None` for a kind we do not act on (or a watermark
-/// too far off to be a time); an error says what makes it malformed.
-fn parse_event(page_id: &str, raw: &str, now: i64) -> Result<Option<Event>, String> {
+/// too far off to be a time); an error says what makes it malformed. The referral a
+/// message or postback carries goes into `carried`, an event of its own.
+fn parse_event(
+    page_id: &str,
+    raw: &str,
+    now: i64,
+    carried: &mut Option<Referral>,
+) -> Result<Option<Event>, String> {
     let event: RawEvent = serde_json::from_str(raw).map_err(|e| e.to_string())?;
     let sender = event.sender.and_then(Party::into_id);
     let recipient = event.recipient.and_then(Party::into_id);
     let page_id = page_id.to_owned();
 
-    if let Some(message) = event.message {
+    if let Some(mut message) = event.message {
         let timestamp = event.timestamp.ok_or("message without timestamp")?;
         let timestamp = time::event_time(timestamp, now);
-        return message_event(page_id, message, sender, recipient, timestamp).map(Some);
+        let referral = message.referral.take().filter(|_| !message.is_echo);
+        let event = message_event(page_id, message, sender, recipient, timestamp)?;
+        *carried = carried_referral(&event, referral, timestamp);
+        return Ok(Some(event));
     }
-    if let Some(postback) = event.postback {
+    if let Some(mut postback) = event.postback {
         let timestamp = event.timestamp.ok_or("postback without timestamp")?;
         let psid = sender.ok_or("postback without sender")?;
-        return postback_event(page_id, postback, psid, timestamp, now).map(Some);
+        let referral = postback.referral.take();
+        let event = postback_event(page_id, postback, psid, timestamp, now)?;
+        *carried = carried_referral(&event, referral, time::event_time(timestamp, now));
+        return Ok(Some(event));
+    }
+    if let Some(raw) = event.referral {
+        let at = event.timestamp.ok_or("referral without timestamp")?;
+        let psid = sender.ok_or("referral without sender")?;
+        // The raw time keys it, so a retry of the same event is the same referral.
+        let key = format!("referral:{psid}:{at}");
+        let timestamp = time::event_time(at, now);
+        return referral::referral(&page_id, &psid, key, raw, timestamp)
+            .map(|r| Some(Event::Referral(r)));
     }
     if let Some(delivery) = event.delivery {
         let psid = sender.ok_or("delivery without sender")?;
@@ -221,6 +257,24 @@ fn parse_event(page_id: &str, raw: &str, now: i64) -> Result<Option<Event>, Stri
         }));
     }
     Ok(None)
+}
+
+/// The referral a customer's message or postback carries, keyed by its mid. A malformed
+/// one is dropped and logged, and the message kept: it is what the customer said.
+fn carried_referral(
+    event: &Event,
+    referral: Option<RawReferral>,
+    timestamp: i64,
+) -> Option<Referral> {
+    let (Some(raw), Event::Message(message)) = (referral, event) else {
+        return None;
+    };
+    let key = format!("mid:{}", message.mid);
+    referral::referral(&message.page_id, &message.psid, key, raw, timestamp)
+        .inspect_err(|reason| {
+            tracing::warn!(page_id = %message.page_id, %reason, "dropping a malformed referral of a message");
+        })
+        .ok()
 }
 
 /// A message from the customer, or the echo of one the Page sent (to `recipient`).

@@ -67,6 +67,7 @@ pub(super) struct RawEvent {
     pub(super) read: Option<RawWatermark>,
     pub(super) reaction: Option<RawReaction>,
     pub(super) message_edit: Option<RawEdit>,
+    pub(super) referral: Option<RawReferral>,
 }
 
 #[derive(Deserialize)]
@@ -81,6 +82,8 @@ pub(super) struct RawMessage {
     pub(super) reply_to: Option<RawReplyTo>,
     #[serde(default)]
     pub(super) attachments: Vec<RawAttachment>,
+    /// A customer's first message after a click-to-Messenger ad.
+    pub(super) referral: Option<RawReferral>,
 }
 
 #[derive(Deserialize)]
@@ -126,6 +129,27 @@ pub(super) struct RawPostback {
     pub(super) mid: Option<String>,
     pub(super) title: Option<String>,
     pub(super) payload: Option<String>,
+    /// Get Started in a new thread, pressed after an ad, an m.me link or the chat plugin.
+    pub(super) referral: Option<RawReferral>,
+}
+
+/// `referral`: `{ref?, source, type, ad_id?, referer_uri?, ads_context_data?}`, standalone
+/// (`messaging_referrals`) or inside a postback or a message.
+#[derive(Deserialize)]
+pub(super) struct RawReferral {
+    #[serde(rename = "ref")]
+    pub(super) ref_param: Option<String>,
+    pub(super) source: Option<String>,
+    #[serde(rename = "type")]
+    pub(super) kind: Option<String>,
+    pub(super) ad_id: Option<FbId>,
+    pub(super) referer_uri: Option<String>,
+    pub(super) ads_context_data: Option<RawAdsContext>,
+}
+
+#[derive(Deserialize)]
+pub(super) struct RawAdsContext {
+    pub(super) ad_title: Option<String>,
 }
 
 #[derive(Deserialize)]

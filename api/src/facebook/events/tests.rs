@@ -77,11 +77,7 @@ fn every_subscribed_field_is_parsed() {
 #[test]
 fn fields_we_do_not_parse_are_not_subscribed() {
     // Parsing one of these? Add its field to SUBSCRIBED_FIELDS (and move it up there).
-    for field in [
-        "messaging_referrals",
-        "messaging_optins",
-        "messaging_handovers",
-    ] {
+    for field in ["messaging_optins", "messaging_handovers"] {
         assert!(!SUBSCRIBED_FIELDS.contains(&field), "{field}");
         assert!(
             !parses(field),
@@ -253,4 +249,107 @@ fn an_over_long_url_is_left_out_and_its_attachment_kept() {
     .unwrap();
     assert_eq!(got[0].kind, "image");
     assert_eq!(got[0].url, None);
+}
+
+/// The events of one entry of Page 1 holding `events` (messaging objects, as JSON text).
+fn events_of(events: &[&str]) -> Parsed {
+    let body = format!(
+        r#"{{"object":"page","entry":[{{"id":"1","time":1,"messaging":[{}]}}]}}"#,
+        events.join(",")
+    );
+    parse(body.as_bytes()).unwrap()
+}
+
+fn referrals(parsed: &Parsed) -> Vec<&Referral> {
+    parsed
+        .events
+        .iter()
+        .filter_map(|e| match e {
+            Event::Referral(r) => Some(r),
+            _ => None,
+        })
+        .collect()
+}
+
+#[test]
+fn an_ad_referral_keeps_its_ad_and_a_retry_has_the_same_key() {
+    let ad = r#"{"sender":{"id":"9"},"recipient":{"id":"1"},"timestamp":1458692752478,
+        "referral":{"ref":"spring","ad_id":6045246247433,"source":"ADS","type":"OPEN_THREAD",
+          "ads_context_data":{"ad_title":"Tents -20%","photo_url":"https://x/p.jpg","post_id":"1_2"}}}"#;
+    let once = events_of(&[ad]);
+    let twice = events_of(&[ad]);
+    let found = referrals(&once);
+    assert_eq!(found.len(), 1, "{:?}", once.events);
+    let r = found[0];
+    assert_eq!(
+        (r.source.as_str(), r.kind.as_deref(), r.ref_param.as_deref()),
+        ("ADS", Some("OPEN_THREAD"), Some("spring"))
+    );
+    assert_eq!(r.ad_id.as_deref(), Some("6045246247433"));
+    assert_eq!(r.ad_title.as_deref(), Some("Tents -20%"));
+    assert_eq!(r.psid, "9");
+    assert_eq!(r.key, referrals(&twice)[0].key);
+    assert_eq!(once.events[0].customer(), Some(("1", "9")));
+}
+
+#[test]
+fn a_postback_and_a_message_bring_their_referral_beside_them() {
+    let parsed = events_of(&[
+        r#"{"sender":{"id":"9"},"recipient":{"id":"1"},"timestamp":5,
+            "postback":{"mid":"m_p","title":"Get Started","payload":"GO",
+              "referral":{"ref":"shop","source":"SHORTLINK","type":"OPEN_THREAD"}}}"#,
+        r#"{"sender":{"user_ref":"u7"},"recipient":{"id":"1"},"timestamp":6,
+            "message":{"mid":"m_m","text":"hi",
+              "referral":{"source":"CUSTOMER_CHAT_PLUGIN","type":"OPEN_THREAD",
+                "referer_uri":"https://shop.example/tents?x=1"}}}"#,
+    ]);
+    assert_eq!(parsed.events.len(), 4, "{:?}", parsed.events);
+    let found = referrals(&parsed);
+    assert_eq!(found[0].key, "mid:m_p");
+    assert_eq!(found[0].ref_param.as_deref(), Some("shop"));
+    assert_eq!(found[1].key, "mid:m_m");
+    assert_eq!(found[1].psid, "u7", "the chat plugin's visitor");
+    assert_eq!(
+        found[1].referer_uri.as_deref(),
+        Some("https://shop.example/tents?x=1")
+    );
+}
+
+#[test]
+fn a_malformed_referral_is_skipped_and_its_neighbours_kept() {
+    let bad = [
+        r#""referral":{"ref":"r","type":"OPEN_THREAD"}"#,
+        r#""referral":{"source":"CUSTOMER_CHAT_PLUGIN","referer_uri":"javascript:alert(1)"}"#,
+        r#""referral":{"source":"ADS","ad_id":""}"#,
+        r#""referral":{"source":"SHORT LINK"}"#,
+        r#""referral":{"source":"SHORTLINK","ref":"a\u0000b"}"#,
+    ];
+    let mut events: Vec<String> = bad
+        .iter()
+        .map(|b| format!(r#"{{"sender":{{"id":"9"}},"recipient":{{"id":"1"}},"timestamp":5,{b}}}"#))
+        .collect();
+    events.push(
+        r#"{"sender":{"id":"9"},"recipient":{"id":"1"},"timestamp":6,
+            "message":{"mid":"m_ok","text":"kept",
+              "referral":{"source":"CUSTOMER_CHAT_PLUGIN","referer_uri":"data:text/html,x"}}}"#
+            .to_owned(),
+    );
+    events.push(
+        r#"{"sender":{"id":"9"},"recipient":{"id":"1"},"timestamp":7,
+            "referral":{"source":"SHORTLINK","ref":"good"}}"#
+            .to_owned(),
+    );
+    let refs: Vec<&str> = events.iter().map(String::as_str).collect();
+    let parsed = events_of(&refs);
+    assert_eq!(parsed.skipped, bad.len());
+    let found = referrals(&parsed);
+    assert_eq!(found.len(), 1, "{:?}", parsed.events);
+    assert_eq!(found[0].ref_param.as_deref(), Some("good"));
+    assert!(
+        parsed
+            .events
+            .iter()
+            .any(|e| matches!(e, Event::Message(m) if m.mid == "m_ok")),
+        "a message whose referral is malformed is kept, without it"
+    );
 }

@@ -4,6 +4,7 @@ use async_graphql::{ComplexObject, Context, Enum, ID, SimpleObject};
 use crate::bus::{Change, PageEvent};
 use crate::graphql::labels::Label;
 use crate::graphql::saved_replies::SavedReply;
+use crate::graphql::story::Referral;
 use crate::graphql::types::{Conversation, Message, Note};
 use crate::graphql::voices::ConversationActivity;
 
@@ -36,6 +37,9 @@ pub struct PageEventItem {
     saved_reply: Option<SavedReply>,
     /// SAVED_REPLY_DELETED: this saved reply was deleted; drop it.
     removed_saved_reply_id: Option<ID>,
+    /// REFERRAL_ADDED: Facebook said how a customer came to one of the Page's
+    /// conversations (an ad, an m.me link, the chat plugin).
+    referral: Option<Referral>,
 }
 
 #[ComplexObject]
@@ -59,6 +63,7 @@ pub enum PageEventKind {
     NoteAdded,
     SavedReplyChanged,
     SavedReplyDeleted,
+    ReferralAdded,
 }
 
 impl From<&PageEvent> for PageEventItem {
@@ -67,6 +72,7 @@ impl From<&PageEvent> for PageEventItem {
         let mut removed_message_id = None;
         let mut activity = None;
         let mut note = None;
+        let mut referral = None;
         let (kind, message, conversation) = match &event.change {
             Change::MessageAdded(m) => (
                 PageEventKind::MessageAdded,
@@ -114,6 +120,13 @@ impl From<&PageEvent> for PageEventItem {
             }
             Change::SavedReplyChanged(_) => (PageEventKind::SavedReplyChanged, None, None),
             Change::SavedReplyDeleted { .. } => (PageEventKind::SavedReplyDeleted, None, None),
+            Change::ReferralAdded(r) => {
+                referral = Some(Referral {
+                    model: r.clone(),
+                    position,
+                });
+                (PageEventKind::ReferralAdded, None, None)
+            }
         };
         let (label, removed_label_id, saved_reply, removed_saved_reply_id) =
             team_parts(&event.change);
@@ -130,6 +143,7 @@ impl From<&PageEvent> for PageEventItem {
             note,
             saved_reply,
             removed_saved_reply_id,
+            referral,
         }
     }
 }

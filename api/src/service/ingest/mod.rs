@@ -15,6 +15,7 @@ mod conversations;
 mod echo;
 mod pipeline;
 mod plan;
+mod referrals;
 mod sql;
 
 use std::sync::Arc;
@@ -44,6 +45,8 @@ pub struct IngestReport {
     /// Reactions and edits received (applied to the message when it is stored and they are
     /// newer than what it shows; see `ingest::changes`).
     pub changes: usize,
+    /// Referrals received (stored once each: see `ingest::referrals`).
+    pub referrals: usize,
 }
 
 /// The delivery was not stored; the webhook answers 503 so Facebook sends it again.

@@ -18,7 +18,7 @@ use tokio_util::sync::CancellationToken;
 
 use super::conversations::{self, Created};
 use super::plan::{self, Customer, Outcome};
-use super::{IngestError, IngestReport, NewCustomers, changes, sql};
+use super::{IngestError, IngestReport, NewCustomers, changes, referrals, sql};
 use crate::bus::Change;
 use crate::facebook::events::Event;
 use crate::metrics::Metrics;
@@ -205,6 +205,7 @@ impl Writer {
                         report.duplicates += part.duplicates;
                         report.watermarks += part.watermarks;
                         report.changes += part.changes;
+                        report.referrals += part.referrals;
                     }
                     self.finish(one, outcome).await;
                 }
@@ -304,6 +305,9 @@ impl Writer {
             events
                 .with_label_values(&["change"])
                 .inc_by(report.changes as u64);
+            events
+                .with_label_values(&["referral"])
+                .inc_by(report.referrals as u64);
         }
         Ok(Committed { reports, created })
     }
@@ -337,6 +341,7 @@ impl Writer {
         let touched = plan.touched_in_order();
         sql::update_touched(db, &touched, now, &mut outcome).await?;
         changes::apply(db, &plan.reactions, &plan.edits, &mut outcome).await?;
+        outcome.referrals = referrals::insert(db, &plan.referrals, now).await?;
         Ok((plan.reports, plan::announcements(outcome), turn))
     }
 

@@ -9,7 +9,9 @@ use entity::{conversation, message};
 use super::IngestReport;
 use super::echo::own_send;
 use crate::bus::Change;
-use crate::facebook::events::{Attachment, Direction, Edit, Event, IncomingMessage, Reaction};
+use crate::facebook::events::{
+    Attachment, Direction, Edit, Event, IncomingMessage, Reaction, Referral,
+};
 
 /// A customer of a Page: `(page_id, psid)`, one conversation each.
 pub type Customer = (String, String);
@@ -73,6 +75,11 @@ pub struct Plan<'a> {
     pub reactions: Vec<&'a Reaction>,
     /// Edits to apply: the highest `num_edit` of the group per message.
     pub edits: Vec<&'a Edit>,
+    /// Referrals to store, once per `(page_id, key)` of the group, each with its
+    /// conversation.
+    pub referrals: Vec<(i64, &'a Referral)>,
+    /// The `(page_id, key)` of each referral kept.
+    referral_keys: HashSet<(&'a str, &'a str)>,
 }
 
 /// Every customer the events name, once each, in the order first named.
@@ -166,6 +173,7 @@ pub fn plan<'a>(
                         *kept = e;
                     }
                 }
+                Event::Referral(r) => plan.referral(job, conversation(&r.page_id, &r.psid)?, r),
             }
         }
     }
@@ -177,7 +185,16 @@ pub fn plan<'a>(
     Ok(plan)
 }
 
-impl Plan<'_> {
+impl<'a> Plan<'a> {
+    /// Counts referral `r` of delivery `job`, and keeps it unless the group already has one
+    /// of its key (Facebook repeated it).
+    fn referral(&mut self, job: usize, conversation_id: i64, r: &'a Referral) {
+        self.reports[job].referrals += 1;
+        if self.referral_keys.insert((&r.page_id, &r.key)) {
+            self.referrals.push((conversation_id, r));
+        }
+    }
+
     /// The echo `row` completed our stored send: a duplicate of what we store, and an
     /// outbound message the conversation's watermarks may cover.
     pub fn adopted(&mut self, row: &Row<'_>) {
@@ -250,6 +267,8 @@ pub struct Outcome {
     pub conversations: Vec<conversation::Model>,
     /// Activity of conversations the customer reopened.
     pub reopened: Vec<Change>,
+    /// Referrals stored for the first time.
+    pub referrals: Vec<entity::referral::Model>,
 }
 
 /// The changes to announce, in order: messages first, so a client that sees a
@@ -277,6 +296,7 @@ pub fn announcements(outcome: Outcome) -> Vec<Change> {
             .map(Change::ConversationUpdated),
     );
     changes.extend(outcome.reopened);
+    changes.extend(outcome.referrals.into_iter().map(Change::ReferralAdded));
     changes
 }
 

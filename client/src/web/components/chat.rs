@@ -244,6 +244,7 @@ fn ChatView(id: String) -> Element {
         });
     };
 
+    let story_open = *state.story_open.read();
     let id_status = id.clone();
     let id_assign = id.clone();
     let id_scroll = id.clone();
@@ -336,6 +337,13 @@ fn ChatView(id: String) -> Element {
                             }
                         }
                     }
+                    button {
+                        class: "ghost story-toggle",
+                        "data-testid": "customer-panel-toggle",
+                        "aria-pressed": "{story_open}",
+                        onclick: move |_| state.story_open.set(!story_open),
+                        "Customer"
+                    }
                 }
             }
             if let Some(e) = error() {
@@ -400,6 +408,9 @@ fn ChatView(id: String) -> Element {
                 }
             }
             Composer { id: id.clone(), window, known: conversation.is_some() }
+            if story_open {
+                super::story::StoryPanel { id: id.clone() }
+            }
         }
     }
 }

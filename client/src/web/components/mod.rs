@@ -10,6 +10,7 @@ mod notifications;
 mod search;
 mod settings;
 mod shortcuts;
+mod story;
 mod team;
 mod topbar;
 mod viewer;

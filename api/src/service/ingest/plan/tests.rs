@@ -87,6 +87,7 @@ fn report(stored: usize, duplicates: usize, watermarks: usize) -> IngestReport {
         duplicates,
         watermarks,
         changes: 0,
+        referrals: 0,
     }
 }
 
@@ -269,6 +270,7 @@ fn a_message_added_and_marked_in_one_group_is_announced_once_with_its_final_stat
         }],
         conversations: Vec::new(),
         reopened: Vec::new(),
+        referrals: Vec::new(),
     };
 
     // Act
@@ -292,4 +294,52 @@ fn a_message_added_and_marked_in_one_group_is_announced_once_with_its_final_stat
             ("removed", 9, None)
         ]
     );
+}
+
+fn referral(psid: &str, key: &str) -> Event {
+    Event::Referral(crate::facebook::events::Referral {
+        page_id: PAGE.into(),
+        psid: psid.into(),
+        key: key.into(),
+        source: "SHORTLINK".into(),
+        kind: None,
+        ref_param: Some("r".into()),
+        ad_id: None,
+        ad_title: None,
+        referer_uri: None,
+        timestamp: 1,
+    })
+}
+
+#[test]
+fn a_referral_repeated_within_a_group_is_stored_once_in_its_customers_conversation() {
+    // Arrange: Facebook's retry of a referral in the same group, and another customer's.
+    let first = [referral("a", "referral:a:1")];
+    let second = [referral("a", "referral:a:1"), referral("b", "referral:b:1")];
+
+    // Act
+    let planned = plan([&first[..], &second[..]], &conversations()).unwrap();
+
+    // Assert
+    let conversations = conversations();
+    let kept: Vec<(i64, &str)> = planned
+        .referrals
+        .iter()
+        .map(|(c, r)| (*c, r.key.as_str()))
+        .collect();
+    assert_eq!(
+        kept,
+        [
+            (
+                conversations[&(PAGE.to_owned(), "a".to_owned())],
+                "referral:a:1"
+            ),
+            (
+                conversations[&(PAGE.to_owned(), "b".to_owned())],
+                "referral:b:1"
+            ),
+        ]
+    );
+    assert_eq!(planned.reports[0].referrals, 1);
+    assert_eq!(planned.reports[1].referrals, 2);
 }
